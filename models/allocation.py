@@ -1,0 +1,451 @@
+r"""The allocation model (one year, deterministic) as a Pyomo ConcreteModel.
+
+This module is the single source of truth for the formulation. It never reads files:
+it takes a validated :class:`~verdeelmodel.instance.validate.Instance`.
+
+Indices: g gemeente, p population, l lot, d domain, R region, k provider, a area
+(a region or a gemeente, the level at which a lot is contracted).
+
+Variables (all in euros, >= 0):
+  ``allocation[g,p,l]`` x, ``unmet_need[g,p,l]`` u, ``substitution[g,p,l,l']`` s
+  (euros of need of heavier lot l moved to lighter lot l'), ``provider_budget[k,l,a]`` y,
+  ``deviation_above_reference[g,p,d]`` e+, ``deviation_below_reference[g,p,d]`` e-.
+
+Each constraint family is a function ``add_<family>`` whose docstring gives its math;
+the component carries the family name and every row a business label used in reports
+and in infeasibility explanations.
+
+Objective stages (lexicographic by default, each kept within a tolerance by the solver):
+  1. ``unmet_statutory`` sum of w_l u over statutory lots (when ``statutory_first``);
+  2. ``unmet`` sum of w_l u over all lots;
+  3. ``deviation`` sum of e+ + e- (when a reference allocation exists);
+  4. ``spend`` sum of x.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pyomo.environ as pyo
+
+from verdeelmodel.instance.validate import Instance
+
+from .reference import reference_allocation
+
+BASIS_ECHELONS = ("nulde_lijn", "basis")
+SPECIALIST_ECHELONS = ("specialist",)
+
+
+def eur(v: float) -> str:
+    return f"EUR {v:,.0f}"
+
+
+@dataclass
+class AllocationData:
+    """Index sets and parameters derived from an instance (pure data, no Pyomo)."""
+
+    need_eur: dict[tuple, float]  # (g,p,l) -> c
+    x_index: list[tuple]  # (g,p,l)
+    arcs: dict[tuple, tuple[float, float, str]]  # (g,p,l,l2) -> (ratio, max_share, label)
+    lot_domain: dict[str, str]
+    lot_label: dict[str, str]
+    lot_echelon: dict[str, str]
+    lot_weight: dict[str, float]
+    lot_statutory: dict[str, bool]
+    lot_category: dict[str, str]
+    region_of: dict[tuple, str]  # (g,d) -> R
+    budget: dict[tuple, float]  # budget group -> euros; group (g,d) or (g,)
+    reference: pd.DataFrame
+    ceilings_region: list[tuple]  # (lot, R, ceiling|None, minimum|None)
+    ceilings_gemeente: list[tuple]  # (lot, g, ceiling|None, minimum|None)
+    contracts: list[tuple]  # (k, lot, area, ceiling|None, minimum|None)
+    area_kind: dict[tuple, str]  # (lot, area) -> "region"|"gemeente"
+    providers: dict[str, tuple]  # k -> (label, ceiling|None, minimum|None)
+    basis_goals: dict[tuple, float]  # (g,p,d) -> sigma
+    specialist_goals: dict[tuple, float]  # (g,p,d) -> max euros
+    vierkant: dict[tuple, tuple[float, float]]  # (g,p,d,cat) -> (share, shift)
+    budget_scope: str
+    families: dict[str, bool] = field(default_factory=dict)
+
+    def on(self, family: str) -> bool:
+        return self.families.get(family, True)
+
+
+def _opt(v) -> float | None:
+    return None if v is None or (isinstance(v, float) and v != v) else float(v)
+
+
+def _specificity(g: str, p: str) -> int:
+    return (2 if g else 0) + (1 if p else 0)
+
+
+def prepare(inst: Instance) -> AllocationData:
+    """Turn the instance tables into the model's index sets and parameters."""
+    lots = inst.lots
+    lot_domain = dict(zip(lots["lot"], lots["domain"]))
+    lot_label = {l: (lab or l) for l, lab in zip(lots["lot"], lots["label"])}
+    tariff = dict(zip(lots["lot"], lots["tariff_eur"].astype(float)))
+    need = inst.need
+    need_eur = {(g, p, l): float(v) * tariff[l] for g, p, l, v in zip(need["gemeente"], need["population"], need["lot"], need["volume"])}
+
+    # substitution arcs; a row for a gemeente/population overrides a general row
+    arcs: dict[tuple, tuple[float, float, str]] = {}
+    spec_of: dict[tuple, int] = {}
+    sub = inst.substitutions
+    by_from: dict[str, list] = defaultdict(list)
+    for r in sub.itertuples(index=False):
+        by_from[r.from_lot].append(r)
+    if by_from:
+        for (g, p, l), c in need_eur.items():
+            for r in by_from.get(l, ()):
+                if (r.gemeente and r.gemeente != g) or (r.population and r.population != p):
+                    continue
+                key, sp = (g, p, l, r.to_lot), _specificity(r.gemeente, r.population)
+                if sp >= spec_of.get(key, -1):
+                    spec_of[key] = sp
+                    arcs[key] = (float(r.ratio), float(r.max_share), r.label or f"{lot_label[l]} -> {lot_label[r.to_lot]}")
+    x_index = sorted(set(need_eur) | {(g, p, l2) for (g, p, _l, l2) in arcs})
+    for k in x_index:
+        need_eur.setdefault(k, 0.0)
+
+    bud = inst.budgets
+    region_of = {(g, d): R for g, d, R in zip(bud["gemeente"], bud["domain"], bud["region"])}
+    total = (bud["budget_eur"].astype(float) + bud["own_funds_eur"].astype(float)).tolist()
+    budget: dict[tuple, float] = defaultdict(float)
+    scope = inst.options.budget_scope
+    for g, d, b in zip(bud["gemeente"], bud["domain"], total):
+        budget[(g, d) if scope == "per_domain" else (g,)] += b
+
+    ceil = inst.ceilings
+    ceilings_region = [(r.lot, r.region, _opt(r.ceiling_eur), _opt(r.minimum_eur)) for r in ceil.itertuples(index=False) if r.region]
+    ceilings_gemeente = [(r.lot, r.gemeente, _opt(r.ceiling_eur), _opt(r.minimum_eur)) for r in ceil.itertuples(index=False) if r.gemeente]
+    con = inst.contracts
+    contracts, area_kind = [], {}
+    for r in con.itertuples(index=False):
+        area = r.region or r.gemeente
+        contracts.append((r.provider, r.lot, area, _opt(r.ceiling_eur), _opt(r.minimum_eur)))
+        area_kind[(r.lot, area)] = "region" if r.region else "gemeente"
+    providers = {r.provider: (r.label or r.provider, _opt(r.ceiling_eur), _opt(r.minimum_eur)) for r in inst.providers.itertuples(index=False)}
+
+    # goals, most specific row wins per population
+    pops_by_gd: dict[tuple, set] = defaultdict(set)
+    for g, p, l in x_index:
+        pops_by_gd[(g, lot_domain[l])].add(p)
+    basis_goals, specialist_goals = {}, {}
+    spec_goal: dict[tuple, int] = {}
+    lot_echelon = dict(zip(lots["lot"], lots["echelon"]))
+    for r in inst.goals.itertuples(index=False):
+        for (g, d), ps in pops_by_gd.items():
+            if d != r.domain or (r.gemeente and r.gemeente != g):
+                continue
+            for p in ps:
+                if r.population and r.population != p:
+                    continue
+                key, sp = (r.goal, g, p, d), _specificity(r.gemeente, r.population)
+                if sp < spec_goal.get(key, -1):
+                    continue
+                spec_goal[key] = sp
+                if r.goal == "basis_share":
+                    basis_goals[(g, p, d)] = float(r.value)
+                else:
+                    base = _opt(r.baseline_eur)
+                    if base is None:
+                        base = sum(c for (gg, pp, l), c in need_eur.items() if gg == g and pp == p and lot_domain[l] == d and lot_echelon[l] in SPECIALIST_ECHELONS)
+                    specialist_goals[(g, p, d)] = (1 - float(r.value)) * base
+    vierkant = {}
+    for r in inst.vierkant.itertuples(index=False):
+        for p in sorted(pops_by_gd.get((r.gemeente, r.domain), ())):
+            if r.population and r.population != p:
+                continue
+            vierkant[(r.gemeente, p, r.domain, r.category)] = (float(r.planned_share), float(r.max_shift))
+
+    return AllocationData(
+        need_eur=need_eur, x_index=x_index, arcs=arcs, lot_domain=lot_domain, lot_label=lot_label,
+        lot_echelon=lot_echelon, lot_weight=dict(zip(lots["lot"], lots["priority_weight"].astype(float))),
+        lot_statutory=dict(zip(lots["lot"], lots["statutory"].astype(bool))), lot_category=dict(zip(lots["lot"], lots["category"])),
+        region_of=region_of, budget=dict(budget), reference=reference_allocation(inst),
+        ceilings_region=ceilings_region, ceilings_gemeente=ceilings_gemeente, contracts=contracts, area_kind=area_kind,
+        providers=providers, basis_goals=basis_goals, specialist_goals=specialist_goals, vierkant=vierkant,
+        budget_scope=scope, families=dict(inst.options.families),
+    )
+
+
+# --------------------------------------------------------------------------- model
+
+
+class Labels:
+    """Business label of every constraint row: labels[family][index] -> text."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict] = defaultdict(dict)
+        self.kind: dict[str, str] = {}  # family -> ceiling|minimum|balance|goal
+
+    def __call__(self, family: str, index, text: str) -> None:
+        self.rows[family][index] = text
+
+
+def _add(m: pyo.ConcreteModel, family: str, kind: str, rows: dict, doc: str) -> None:
+    """Add a constraint family from {index: (expr, label)}; empty families are skipped."""
+    if not rows:
+        return
+    keys = list(rows)
+    m.labels.kind[family] = kind
+    for k in keys:
+        m.labels(family, k, rows[k][1])
+    setattr(m, family, pyo.Constraint(keys, rule=lambda _m, *k: rows[k if len(k) > 1 else k[0]][0], doc=doc))
+
+
+def build_allocation_model(inst: Instance, data: AllocationData | None = None) -> pyo.ConcreteModel:
+    """Build the Pyomo model. All stage objectives are declared (and active): the
+    solver chooses the order; Pyomo's own solvers need one active objective at a time."""
+    D = data or prepare(inst)
+    m = pyo.ConcreteModel(name=inst.name)
+    m.labels = Labels()
+    m.data = D
+
+    m.allocation = pyo.Var(D.x_index, domain=pyo.NonNegativeReals, doc="budget per gemeente x population x lot (EUR)")
+    m.unmet_need = pyo.Var(D.x_index, domain=pyo.NonNegativeReals, doc="need not covered (EUR)")
+    m.substitution = pyo.Var(sorted(D.arcs), domain=pyo.NonNegativeReals, doc="need of a heavier lot moved to a lighter lot (EUR of heavy need)")
+    y_index = sorted({(k, l, a) for k, l, a, _c, _m in D.contracts}) if D.on("provider_lot_link") else []
+    m.provider_budget = pyo.Var(y_index, domain=pyo.NonNegativeReals, doc="provider budget per lot and area (EUR)")
+    ref = D.reference
+    dev_index = sorted({(g, p, D.lot_domain[l]) for g, p, l in D.x_index} | set(zip(ref["gemeente"], ref["population"], ref["domain"]))) if (len(ref) and D.on("reference_deviation")) else []
+    m.deviation_above_reference = pyo.Var(dev_index, domain=pyo.NonNegativeReals)
+    m.deviation_below_reference = pyo.Var(dev_index, domain=pyo.NonNegativeReals)
+
+    for fam in FAMILY_BUILDERS:
+        if D.on(fam.__name__.removeprefix("add_")):
+            fam(m, D)
+    _objectives(m, D, inst)
+    return m
+
+
+def add_need_coverage(m, D: AllocationData) -> None:
+    r"""Need: x[g,p,l] + u[g,p,l] + sum_l' s[g,p,l->l'] >= c[g,p,l] + sum_l'' s[g,p,l''->l] / rho[l''->l]."""
+    out, inn = defaultdict(list), defaultdict(list)
+    for (g, p, l, l2), (rho, _phi, _lab) in D.arcs.items():
+        out[(g, p, l)].append(m.substitution[g, p, l, l2])
+        inn[(g, p, l2)].append((m.substitution[g, p, l, l2], 1.0 / rho))
+    rows = {}
+    for k in D.x_index:
+        g, p, l = k
+        lhs = m.allocation[k] + m.unmet_need[k] + sum(out[k])
+        rhs = D.need_eur[k] + sum(c * s for s, c in inn[k])
+        rows[k] = (lhs >= rhs, f"need {D.lot_label[l]} gemeente {g} population {p}")
+    _add(m, "need_coverage", "balance", rows, add_need_coverage.__doc__)
+
+
+def add_substitution_max_share(m, D: AllocationData) -> None:
+    r"""Substitution: s[g,p,l->l'] <= phi[l->l'] x c[g,p,l]."""
+    rows = {k: (m.substitution[k] <= phi * D.need_eur[k[:3]], f"max share substitution '{lab}' gemeente {k[0]} population {k[1]}") for k, (_r, phi, lab) in D.arcs.items()}
+    _add(m, "substitution_max_share", "ceiling", rows, add_substitution_max_share.__doc__)
+
+
+def add_budget_per_gemeente(m, D: AllocationData) -> None:
+    r"""Budget: sum of x over the gemeente's lots (of the domain, when budgets are per domain) <= B."""
+    terms = defaultdict(list)
+    for g, p, l in D.x_index:
+        grp = (g, D.lot_domain[l]) if D.budget_scope == "per_domain" else (g,)
+        terms[grp].append(m.allocation[g, p, l])
+    rows = {grp: (sum(t) <= D.budget[grp], f"budget gemeente {grp[0]}" + (f" {grp[1]}" if len(grp) > 1 else "")) for grp, t in terms.items() if grp in D.budget}
+    _add(m, "budget_per_gemeente", "ceiling", rows, add_budget_per_gemeente.__doc__)
+
+
+def _lot_area_terms(m, D: AllocationData) -> tuple[dict, dict]:
+    by_region, by_gemeente = defaultdict(list), defaultdict(list)
+    for g, p, l in D.x_index:
+        by_gemeente[(l, g)].append(m.allocation[g, p, l])
+        by_region[(l, D.region_of[(g, D.lot_domain[l])])].append(m.allocation[g, p, l])
+    return by_region, by_gemeente
+
+
+def _limit_rows(D, items, terms, which: int, label) -> dict:
+    rows = {}
+    for lot, area, ceiling, minimum in items:
+        bound = (ceiling, minimum)[which]
+        t = terms.get((lot, area))
+        if bound is None or not t:
+            continue
+        e = sum(t)
+        rows[(lot, area)] = ((e <= bound) if which == 0 else (e >= bound), label(D.lot_label[lot], area))
+    return rows
+
+
+def add_ceiling_per_lot_region(m, D: AllocationData) -> None:
+    r"""Plafond per lot and region: sum_{g in R, p} x[g,p,l] <= plafond[l,R]."""
+    rows = _limit_rows(D, D.ceilings_region, _lot_area_terms(m, D)[0], 0, lambda lot, R: f"plafond {lot} regio {R}")
+    _add(m, "ceiling_per_lot_region", "ceiling", rows, add_ceiling_per_lot_region.__doc__)
+
+
+def add_ceiling_per_lot_gemeente(m, D: AllocationData) -> None:
+    r"""Plafond per lot and gemeente: sum_p x[g,p,l] <= plafond[l,g]."""
+    rows = _limit_rows(D, D.ceilings_gemeente, _lot_area_terms(m, D)[1], 0, lambda lot, g: f"plafond {lot} gemeente {g}")
+    _add(m, "ceiling_per_lot_gemeente", "ceiling", rows, add_ceiling_per_lot_gemeente.__doc__)
+
+
+def add_minimum_per_lot_region(m, D: AllocationData) -> None:
+    r"""Guaranteed minimum (volume guarantee) per lot and region: sum_{g in R, p} x[g,p,l] >= minimum[l,R]."""
+    rows = _limit_rows(D, D.ceilings_region, _lot_area_terms(m, D)[0], 1, lambda lot, R: f"gegarandeerd minimum {lot} regio {R}")
+    _add(m, "minimum_per_lot_region", "minimum", rows, add_minimum_per_lot_region.__doc__)
+
+
+def add_minimum_per_lot_gemeente(m, D: AllocationData) -> None:
+    r"""Guaranteed minimum per lot and gemeente: sum_p x[g,p,l] >= minimum[l,g]."""
+    rows = _limit_rows(D, D.ceilings_gemeente, _lot_area_terms(m, D)[1], 1, lambda lot, g: f"gegarandeerd minimum {lot} gemeente {g}")
+    _add(m, "minimum_per_lot_gemeente", "minimum", rows, add_minimum_per_lot_gemeente.__doc__)
+
+
+def add_provider_lot_link(m, D: AllocationData) -> None:
+    r"""Providers carry the lot budget: sum_k y[k,l,a] = sum_{g in a, p} x[g,p,l] for every contracted (l, a)."""
+    by_region, by_gemeente = _lot_area_terms(m, D)
+    ys = defaultdict(list)
+    for k, l, a in m.provider_budget:
+        ys[(l, a)].append(m.provider_budget[k, l, a])
+    rows = {}
+    for (l, a), yl in ys.items():
+        xs = (by_region if D.area_kind[(l, a)] == "region" else by_gemeente).get((l, a), [])
+        rows[(l, a)] = (sum(yl) - sum(xs) == 0, f"aanbiedersbudgetten {D.lot_label[l]} {'regio' if D.area_kind[(l, a)] == 'region' else 'gemeente'} {a} = perceelbudget")
+    _add(m, "provider_lot_link", "balance", rows, add_provider_lot_link.__doc__)
+
+
+def _contract_rows(m, D, which: int, word: str) -> dict:
+    rows = {}
+    if not len(m.provider_budget):
+        return rows
+    for k, l, a, ceiling, minimum in D.contracts:
+        bound = (ceiling, minimum)[which]
+        if bound is None:
+            continue
+        y = m.provider_budget[k, l, a]
+        rows[(k, l, a)] = ((y <= bound) if which == 0 else (y >= bound), f"{word} aanbieder {D.providers[k][0]} {D.lot_label[l]} {a}")
+    return rows
+
+
+def add_ceiling_per_provider_lot(m, D: AllocationData) -> None:
+    r"""Plafond per provider and lot: y[k,l,a] <= plafond[k,l,a]."""
+    _add(m, "ceiling_per_provider_lot", "ceiling", _contract_rows(m, D, 0, "plafond"), add_ceiling_per_provider_lot.__doc__)
+
+
+def add_minimum_per_provider_lot(m, D: AllocationData) -> None:
+    r"""Guaranteed minimum per provider and lot: y[k,l,a] >= minimum[k,l,a]."""
+    _add(m, "minimum_per_provider_lot", "minimum", _contract_rows(m, D, 1, "gegarandeerd minimum"), add_minimum_per_provider_lot.__doc__)
+
+
+def _provider_rows(m, D, which: int, word: str) -> dict:
+    ys = defaultdict(list)
+    for k, l, a in m.provider_budget:
+        ys[k].append(m.provider_budget[k, l, a])
+    rows = {}
+    for k, (label, ceiling, minimum) in D.providers.items():
+        bound = (ceiling, minimum)[which]
+        if bound is None or not ys.get(k):
+            continue
+        e = sum(ys[k])
+        rows[k] = ((e <= bound) if which == 0 else (e >= bound), f"{word} aanbieder {label} (alle percelen)")
+    return rows
+
+
+def add_ceiling_per_provider(m, D: AllocationData) -> None:
+    r"""Plafond per provider: sum_{l,a} y[k,l,a] <= plafond[k]."""
+    _add(m, "ceiling_per_provider", "ceiling", _provider_rows(m, D, 0, "plafond"), add_ceiling_per_provider.__doc__)
+
+
+def add_minimum_per_provider(m, D: AllocationData) -> None:
+    r"""Guaranteed minimum per provider: sum_{l,a} y[k,l,a] >= minimum[k]."""
+    _add(m, "minimum_per_provider", "minimum", _provider_rows(m, D, 1, "gegarandeerd minimum"), add_minimum_per_provider.__doc__)
+
+
+def _domain_terms(m, D, echelons=None, category=None) -> dict:
+    terms = defaultdict(list)
+    for g, p, l in D.x_index:
+        if echelons is not None and D.lot_echelon[l] not in echelons:
+            continue
+        if category is not None and D.lot_category[l] != category:
+            continue
+        terms[(g, p, D.lot_domain[l])].append(m.allocation[g, p, l])
+    return terms
+
+
+def add_basis_share_goal(m, D: AllocationData) -> None:
+    r"""Substitution goal: sum_{l basis} x[g,p,l] >= sigma x sum_{l in d} x[g,p,l] (basis = nulde lijn + basis)."""
+    allx, basis = _domain_terms(m, D), _domain_terms(m, D, BASIS_ECHELONS)
+    rows = {k: (sum(basis.get(k, [])) - sigma * sum(allx[k]) >= 0, f"basisaandeel >= {sigma:.0%} gemeente {k[0]} population {k[1]} {k[2]}") for k, sigma in D.basis_goals.items() if k in allx}
+    _add(m, "basis_share_goal", "goal", rows, add_basis_share_goal.__doc__)
+
+
+def add_specialist_reduction_goal(m, D: AllocationData) -> None:
+    r"""Substitution goal: sum_{l specialist} x[g,p,l] <= (1 - delta) x baseline[g,p,d]."""
+    spec = _domain_terms(m, D, SPECIALIST_ECHELONS)
+    rows = {k: (sum(spec[k]) <= cap, f"specialistisch budget gemeente {k[0]} population {k[1]} {k[2]}") for k, cap in D.specialist_goals.items() if spec.get(k)}
+    _add(m, "specialist_reduction_goal", "goal", rows, add_specialist_reduction_goal.__doc__)
+
+
+def add_vierkant_band(m, D: AllocationData) -> None:
+    r"""Vierkant: (share - shift) x T <= sum_{l in cat} x[g,p,l] <= (share + shift) x T, T = sum over the vierkant's categories."""
+    cats_of = defaultdict(set)
+    for g, p, d, c in D.vierkant:
+        cats_of[(g, p, d)].add(c)
+    rows = {}
+    for (g, p, d, c), (share, shift) in D.vierkant.items():
+        inside = [v for cc in sorted(cats_of[(g, p, d)]) for v in _domain_terms(m, D, category=cc).get((g, p, d), [])]
+        mine = _domain_terms(m, D, category=c).get((g, p, d), [])
+        if not inside:
+            continue
+        total, part = sum(inside), sum(mine)
+        rows[(g, p, d, c, "upper")] = (part - (share + shift) * total <= 0, f"vierkant {c} <= {share + shift:.0%} gemeente {g} population {p} {d}")
+        rows[(g, p, d, c, "lower")] = (part - max(share - shift, 0.0) * total >= 0, f"vierkant {c} >= {max(share - shift, 0):.0%} gemeente {g} population {p} {d}")
+    _add(m, "vierkant_band", "goal", rows, add_vierkant_band.__doc__)
+
+
+def add_reference_deviation(m, D: AllocationData) -> None:
+    r"""Reference deviation: sum_{l in d} x[g,p,l] - ref[g,p,d] = e+[g,p,d] - e-[g,p,d]."""
+    if not len(m.deviation_above_reference):
+        return
+    allx = _domain_terms(m, D)
+    ref = {(g, p, d): float(v) for g, p, d, v in zip(D.reference["gemeente"], D.reference["population"], D.reference["domain"], D.reference["reference_eur"])}
+    rows = {}
+    for k in m.deviation_above_reference:
+        e = sum(allx.get(k, [])) - m.deviation_above_reference[k] + m.deviation_below_reference[k]
+        rows[k] = (e == ref.get(k, 0.0), f"referentieverdeling gemeente {k[0]} population {k[1]} {k[2]}")
+    _add(m, "reference_deviation", "balance", rows, add_reference_deviation.__doc__)
+
+
+FAMILY_BUILDERS = (
+    add_need_coverage,
+    add_substitution_max_share,
+    add_budget_per_gemeente,
+    add_ceiling_per_lot_region,
+    add_ceiling_per_lot_gemeente,
+    add_minimum_per_lot_region,
+    add_minimum_per_lot_gemeente,
+    add_provider_lot_link,
+    add_ceiling_per_provider_lot,
+    add_minimum_per_provider_lot,
+    add_ceiling_per_provider,
+    add_minimum_per_provider,
+    add_basis_share_goal,
+    add_specialist_reduction_goal,
+    add_vierkant_band,
+    add_reference_deviation,
+)
+
+
+def _objectives(m, D: AllocationData, inst: Instance) -> None:
+    o = inst.options.objective
+    stages: dict[str, object] = {}
+    if o.statutory_first and any(D.lot_statutory.get(l) for _g, _p, l in D.x_index):
+        stages["unmet_statutory"] = sum(D.lot_weight[l] * m.unmet_need[g, p, l] for g, p, l in D.x_index if D.lot_statutory[l])
+    stages["unmet"] = sum(D.lot_weight[l] * m.unmet_need[g, p, l] for g, p, l in D.x_index)
+    if len(m.deviation_above_reference):
+        stages["deviation"] = sum(m.deviation_above_reference[k] + m.deviation_below_reference[k] for k in m.deviation_above_reference)
+    stages["spend"] = sum(m.allocation[k] for k in D.x_index)
+    m.stage_names = list(stages)
+    if o.mode == "weighted":
+        m.objective_weighted = pyo.Objective(expr=sum(o.weights.get(s, 0.0) * e for s, e in stages.items()), sense=pyo.minimize)
+        m.objective_order = ["weighted"]
+    else:
+        for s, e in stages.items():
+            setattr(m, f"objective_{s}", pyo.Objective(expr=e, sense=pyo.minimize))
+        m.objective_order = list(stages)

@@ -1,0 +1,184 @@
+"""Command line: ``verdeelmodel validate|solve|convert|benchmark|generate-synthetic``.
+
+Exit codes: 0 done; 2 invalid input or usage; 3 no allocation possible (explained);
+1 internal error (a short message; the traceback only with --debug).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from pathlib import Path
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USER, EXIT_INFEASIBLE = 0, 1, 2, 3
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse exits 2 on usage errors too; keep its message short
+        self.print_usage(sys.stderr)
+        print(f"verdeelmodel: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USER)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="verdeelmodel", description="Distribute the integratie-uitkering sociaal domein over gemeenten, populations and lots.")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__import__('verdeelmodel').__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    v = sub.add_parser("validate", help="check an instance and report every problem")
+    v.add_argument("instance", help="instance folder (instance.yaml + CSVs) or .xlsx workbook")
+
+    s = sub.add_parser("solve", help="solve the allocation model and write the results")
+    s.add_argument("instance", help="instance folder (instance.yaml + CSVs) or .xlsx workbook")
+    s.add_argument("--out", type=Path, default=None, help="output folder (default: out/<instance name>)")
+    s.add_argument("--time-limit", type=float, default=None, help="HiGHS time limit in seconds per stage")
+    s.add_argument("--threads", type=int, default=None, help="HiGHS threads")
+    s.add_argument("--quiet", action="store_true", help="print only the status line")
+
+    c = sub.add_parser("convert", help="convert an instance folder to one .xlsx workbook, or a workbook to a folder")
+    c.add_argument("source")
+    c.add_argument("target")
+
+    b = sub.add_parser("benchmark", help="time build, translation and HiGHS on an instance (default nl-synthetic)")
+    b.add_argument("instance", nargs="?", default=None)
+    b.add_argument("--repeat", type=int, default=3)
+
+    g = sub.add_parser("generate-synthetic", help="(re)generate the seeded synthetic national instance")
+    g.add_argument("--seed", type=int, default=None)
+    g.add_argument("--out", type=Path, required=True)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        print("verdeelmodel: interrupted", file=sys.stderr)
+        return EXIT_INTERNAL
+    except Exception as e:  # the last line of defence: a short message, traceback on --debug
+        from verdeelmodel.instance.problems import InstanceError
+
+        if isinstance(e, InstanceError):
+            _print_problems(e)
+            return EXIT_USER
+        if isinstance(e, UsageError):
+            print(f"verdeelmodel: {e}", file=sys.stderr)
+            return EXIT_USER
+        if args.debug:
+            traceback.print_exc()
+        msg = str(e)
+        msg = msg if len(msg) <= 300 else msg[:300] + " ..."
+        print(f"verdeelmodel: internal error: {type(e).__name__}: {msg}" + ("" if args.debug else " (run with --debug for the traceback)"), file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _print_problems(e) -> None:
+    n = len(e.problems)
+    print(f"verdeelmodel: the instance has {n} problem{'s' if n != 1 else ''}:", file=sys.stderr)
+    for p in e.problems:
+        print(f"  - {p}", file=sys.stderr)
+
+
+def _run(args) -> int:
+    if args.command == "validate":
+        return _validate(args)
+    if args.command == "solve":
+        return _solve(args)
+    if args.command == "convert":
+        return _convert(args)
+    if args.command == "benchmark":
+        from verdeelmodel.benchmark import run_benchmark
+
+        return run_benchmark(args.instance, repeat=args.repeat)
+    if args.command == "generate-synthetic":
+        from verdeelmodel import synthetic
+
+        kw = {} if args.seed is None else {"seed": args.seed}
+        synthetic.generate(args.out, **kw)
+        print(f"wrote {args.out}")
+        return EXIT_OK
+    raise UsageError(f"unknown command {args.command}")
+
+
+def _validate(args) -> int:
+    from verdeelmodel.instance.validate import load_instance
+
+    inst = load_instance(args.instance)
+    counts = ", ".join(f"{len(df)} {name}" for name, df in inst.tables.items() if len(df))
+    print(f"{inst.name}: valid ({counts})")
+    return EXIT_OK
+
+
+def _solve(args) -> int:
+    import pandas as pd
+
+    from verdeelmodel.api import AllocationModel, SolveOptions
+    from verdeelmodel.explain import describe_binding
+    from verdeelmodel.instance.validate import load_instance
+    from verdeelmodel.models.allocation import eur
+    from verdeelmodel.reports import manifest, write_result
+
+    inst = load_instance(args.instance)
+    out_dir = args.out or Path("out") / inst.name
+    opts = SolveOptions(time_limit=args.time_limit, threads=args.threads)
+    res = AllocationModel(inst, opts).solve()
+    man = manifest(inst, "solve", {"time_limit": args.time_limit, "threads": args.threads})
+    files = write_result(res, inst, out_dir, man)
+    t = res.timings
+    print(f"{inst.name}: {res.status}  (build {t.get('build_seconds', 0):.2f} s, translate {t.get('translate_seconds', 0):.2f} s, HiGHS {t.get('highs_seconds', 0):.2f} s)")
+    if inst.meta.synthetic:
+        print("  note: this instance is synthetic; its numbers are generated, not real.")
+    if not res.optimal:
+        for line in res.explanation:
+            print(line)
+        print(f"wrote {', '.join(files)} to {out_dir}")
+        return EXIT_INFEASIBLE
+    if args.quiet:
+        return EXIT_OK
+    print("objective per stage: " + "; ".join(f"{k} {v:,.2f}" for k, v in res.objective.items()))
+    with pd.option_context("display.width", 160, "display.max_rows", 60, "display.float_format", "{:,.0f}".format):
+        b = res.budgets.copy()
+        un = res.allocation.groupby(["gemeente", "domain"] if "domain" in b else ["gemeente"])["unmet_eur"].sum()
+        b["unmet_eur"] = [float(un.get(k if len(k) > 1 else k[0], 0.0)) for k in b[[c for c in b.columns if c in ("gemeente", "domain")]].itertuples(index=False, name=None)]
+        print("\nbudget vs allocation per gemeente (EUR):")
+        print(b.to_string(index=False))
+        u = res.unmet_by_lot()
+        print("\nneed and unmet need per lot (EUR):")
+        print(u.to_string(index=False))
+    print("\nbinding plafonds, minimums and goals (shadow price = change in weighted unmet need per euro):")
+    for line in describe_binding(res.constraints):
+        print(line)
+    tot = res.allocation
+    print(f"\ntotal need {eur(tot['need_eur'].sum())}, allocated {eur(tot['amount_eur'].sum())}, unmet {eur(tot['unmet_eur'].sum())}, headroom {eur(res.budgets['headroom_eur'].sum())}")
+    print(f"wrote {', '.join(files)} to {out_dir}")
+    return EXIT_OK
+
+
+def _convert(args) -> int:
+    from verdeelmodel.instance.io import folder_to_workbook, workbook_to_folder
+    from verdeelmodel.instance.validate import load_instance
+
+    src, dst = Path(args.source), Path(args.target)
+    load_instance(src)  # never convert an invalid instance
+    if src.is_dir() and dst.suffix.lower() == ".xlsx":
+        folder_to_workbook(src, dst)
+    elif src.suffix.lower() == ".xlsx" and not dst.suffix:
+        workbook_to_folder(src, dst)
+    else:
+        raise UsageError("convert takes FOLDER WORKBOOK.xlsx or WORKBOOK.xlsx FOLDER")
+    load_instance(dst)  # the converted instance must load to the same tables
+    print(f"wrote {dst}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Business-language explanations: infeasibility (from HiGHS's IIS) and binding rules."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from verdeelmodel.models.allocation import eur
+from verdeelmodel.solvers.highs import INF, SolveOutcome
+
+if TYPE_CHECKING:
+    from verdeelmodel.api import AllocationModel
+
+_VAR_WORDS = {
+    "allocation": "the budget of a lot cannot be negative",
+    "unmet_need": "unmet need cannot be negative",
+    "substitution": "substitution cannot be negative",
+    "provider_budget": "a provider budget cannot be negative",
+}
+
+
+def _relation(lo: float, hi: float) -> str:
+    if lo > -INF and hi < INF:
+        return f"= {eur(hi)}" if abs(hi - lo) < 1e-9 else f"between {eur(lo)} and {eur(hi)}"
+    return f"<= {eur(hi)}" if hi < INF else f">= {eur(lo)}"
+
+
+def explain_infeasible(model: "AllocationModel", out: SolveOutcome) -> list[str]:
+    """Turn HiGHS's irreducible infeasible subsystem into sentences with business names."""
+    lp, labels = model.lp, model.model.labels
+    if not out.iis_rows and not out.iis_cols:
+        return [f"No allocation satisfies all rules, and HiGHS gave no conflicting subset ({out.message}). Check plafonds against guaranteed minimums and budgets."]
+    lines = ["No allocation satisfies all rules. HiGHS found this irreducible set of conflicting rules (drop or relax any one of them and the rest can hold):"]
+    ceilings, minimums = [], []
+    for r, _bound in out.iis_rows:
+        fam, idx = lp.row_component[r], lp.row_index[r]
+        label = labels.rows[fam][idx]
+        lo, hi = lp.row_lower[r], lp.row_upper[r]
+        lines.append(f"  - {label}: {_relation(lo, hi)}   [{fam}]")
+        kind = labels.kind.get(fam)
+        if kind == "ceiling" and hi < INF:
+            ceilings.append((label, hi))
+        elif kind == "minimum" and lo > -INF:
+            minimums.append((label, lo))
+    var_notes = sorted({_VAR_WORDS.get(lp.col_component[c], lp.col_component[c]) for c, _b in out.iis_cols})
+    for note in var_notes:
+        lines.append(f"  - {note}")
+    if ceilings and minimums:
+        c_total, m_total = sum(v for _, v in ceilings), sum(v for _, v in minimums)
+        c_txt = " + ".join(f"{lab} {eur(v)}" for lab, v in ceilings)
+        m_txt = " + ".join(f"{lab} {eur(v)}" for lab, v in minimums)
+        c_sum = f" = {eur(c_total)}" if len(ceilings) > 1 else ""
+        m_sum = f" = {eur(m_total)}" if len(minimums) > 1 else ""
+        lines.append(f"In short: {c_txt}{c_sum} < {m_txt}{m_sum}.")
+    return lines
+
+
+def describe_binding(res_constraints, limit: int = 12) -> list[str]:
+    """One line per binding plafond, minimum or goal, with its shadow price in words."""
+    c = res_constraints
+    b = c[c["binding"] & c["kind"].isin(["ceiling", "minimum", "goal"])].copy()
+    if b.empty:
+        return ["  (none)"]
+    b["abs"] = b["shadow_price_unmet"].abs()
+    b = b.sort_values(["abs", "name"], ascending=[False, True], kind="stable").head(limit)
+    lines = []
+    for r in b.itertuples(index=False):
+        bound = r.upper_eur if r.kind != "minimum" and r.upper_eur == r.upper_eur else r.lower_eur
+        sp = r.shadow_price_unmet
+        if abs(sp) < 1e-9:
+            effect = "no effect on unmet need at the margin"
+        elif r.kind == "minimum":
+            effect = f"one euro less of this minimum lowers weighted unmet need by {abs(sp):.4g}"
+        else:
+            effect = f"one more euro lowers weighted unmet need by {abs(sp):.4g}"
+        lines.append(f"  - {r.name}: {eur(bound)}; {effect}")
+    more = int((c["binding"] & c["kind"].isin(["ceiling", "minimum", "goal"])).sum()) - len(b)
+    if more > 0:
+        lines.append(f"  ... and {more} more binding rules in constraints.csv")
+    return lines

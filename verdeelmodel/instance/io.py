@@ -1,0 +1,295 @@
+"""Reading instance files (a folder of CSVs + instance.yaml, or one .xlsx workbook).
+
+Everything is read as text here; types, ranges and keys are checked in
+:mod:`verdeelmodel.instance.validate`. Instance files are data: YAML is read with
+``safe_load`` and nothing is ever evaluated or unpickled.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .problems import Problem
+from .schema import TABLE_BY_NAME, TABLES
+
+META_FILE = "instance.yaml"
+META_SHEET = "instance"
+
+
+@dataclass
+class RawTable:
+    """A table as read: header and rows as text, with the file row number of each row."""
+
+    name: str
+    location: str  # "need.csv" or "instance.xlsx[need]"
+    header: list[str]
+    rows: list[dict[str, str]]
+    line_numbers: list[int]
+
+
+@dataclass
+class RawInstance:
+    path: Path
+    meta: dict[str, Any] | None
+    meta_location: str
+    tables: dict[str, RawTable]
+    input_hash: str
+    input_files: list[str]
+    problems: list[Problem] = field(default_factory=list)
+
+
+def read_raw(path: str | Path) -> RawInstance:
+    """Read an instance folder or workbook into text tables, collecting problems."""
+    p = Path(path)
+    if p.is_dir():
+        return _read_folder(p)
+    if p.suffix.lower() == ".xlsx" and p.is_file():
+        return _read_workbook(p)
+    loc = str(p)
+    what = "does not exist" if not p.exists() else "is neither an instance folder nor an .xlsx workbook"
+    raw = RawInstance(p, None, loc, {}, "", [])
+    raw.problems.append(Problem(loc, None, None, None, f"an instance folder (with {META_FILE}) or an .xlsx workbook; the path {what}"))
+    return raw
+
+
+def _hash_files(files: list[tuple[str, bytes]]) -> str:
+    h = hashlib.sha256()
+    for name, data in sorted(files):
+        h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    return h.hexdigest()
+
+
+def _read_folder(folder: Path) -> RawInstance:
+    problems: list[Problem] = []
+    files: list[tuple[str, bytes]] = []
+    meta = None
+    meta_path = folder / META_FILE
+    if not meta_path.is_file():
+        problems.append(Problem(META_FILE, None, None, None, f"a file {META_FILE} in {folder} (name, year, description, units, domains, options)"))
+    else:
+        data = meta_path.read_bytes()
+        files.append((META_FILE, data))
+        meta = _parse_yaml(data, META_FILE, problems)
+    tables: dict[str, RawTable] = {}
+    for f in sorted(folder.glob("*.csv")):
+        name = f.stem
+        data = f.read_bytes()
+        files.append((f.name, data))
+        if name not in TABLE_BY_NAME:
+            problems.append(Problem(f.name, None, None, None, f"a known table name; known tables: {', '.join(t.name for t in TABLES)}"))
+            continue
+        t = _parse_csv(data, name, f.name, problems)
+        if t is not None:
+            tables[name] = t
+    return RawInstance(folder, meta, META_FILE, tables, _hash_files(files), [n for n, _ in sorted(files)], problems)
+
+
+def _parse_yaml(data: bytes, location: str, problems: list[Problem]) -> dict | None:
+    try:
+        meta = yaml.safe_load(data.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        problems.append(Problem(location, None, None, None, f"UTF-8 text ({e.reason} at byte {e.start})"))
+        return None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        row = mark.line + 1 if mark is not None else None
+        problems.append(Problem(location, row, None, None, f"valid YAML ({getattr(e, 'problem', e)})"))
+        return None
+    if not isinstance(meta, dict):
+        problems.append(Problem(location, None, None, None, "a YAML mapping with keys name, year, description, units, domains, options"))
+        return None
+    return meta
+
+
+def _parse_csv(data: bytes, name: str, location: str, problems: list[Problem]) -> RawTable | None:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        problems.append(Problem(location, line, None, None, f"UTF-8 text (undecodable byte 0x{data[e.start]:02x})"))
+        return None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        lines = list(reader)
+    except csv.Error as e:
+        problems.append(Problem(location, reader.line_num, None, None, f"well-formed CSV ({e})"))
+        return None
+    if not lines or not any(c.strip() for c in lines[0]):
+        problems.append(Problem(location, 1, None, None, "a header row with the table's column names"))
+        return None
+    header = [c.strip() for c in lines[0]]
+    rows, numbers = [], []
+    for i, cells in enumerate(lines[1:], start=2):
+        if not any(c.strip() for c in cells):
+            continue  # blank line
+        if len(cells) != len(header):
+            problems.append(Problem(location, i, None, f"{len(cells)} cells", f"{len(header)} cells, one per header column (check for a stray comma or a decimal comma)"))
+            continue
+        rows.append(dict(zip(header, cells)))
+        numbers.append(i)
+    return RawTable(name, location, header, rows, numbers)
+
+
+def _cell_text(v: Any) -> str:
+    """Excel cell value -> the text a CSV would hold."""
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        if math.isfinite(v) and v == int(v) and abs(v) < 1e15:
+            return str(int(v))
+        return repr(v)
+    return str(v)
+
+
+def _read_workbook(path: Path) -> RawInstance:
+    import openpyxl  # imported here: only workbook users pay for it
+
+    problems: list[Problem] = []
+    data = path.read_bytes()
+    files = [(path.name, data)]
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as e:  # openpyxl raises many types for a broken file
+        problems.append(Problem(path.name, None, None, None, f"a readable .xlsx workbook ({type(e).__name__}: {e})"))
+        return RawInstance(path, None, path.name, {}, _hash_files(files), [path.name], problems)
+    meta = None
+    tables: dict[str, RawTable] = {}
+    for ws in wb.worksheets:
+        loc = f"{path.name}[{ws.title}]"
+        values = [[_cell_text(c) for c in r] for r in ws.iter_rows(values_only=True)]
+        # trailing empty columns/rows are common in edited sheets
+        while values and not any(c.strip() for c in values[-1]):
+            values.pop()
+        if ws.title == META_SHEET:
+            meta = _meta_from_sheet(values, loc, problems)
+            continue
+        if ws.title not in TABLE_BY_NAME:
+            problems.append(Problem(loc, None, None, None, f"a sheet named after a known table or '{META_SHEET}'; known tables: {', '.join(t.name for t in TABLES)}"))
+            continue
+        if not values or not any(c.strip() for c in values[0]):
+            problems.append(Problem(loc, 1, None, None, "a header row with the table's column names"))
+            continue
+        header = [c.strip() for c in values[0]]
+        while header and not header[-1]:
+            header.pop()
+        rows, numbers = [], []
+        for i, cells in enumerate(values[1:], start=2):
+            cells = (cells + [""] * len(header))[: max(len(header), len(cells))]
+            if not any(c.strip() for c in cells):
+                continue
+            if any(c.strip() for c in cells[len(header):]):
+                problems.append(Problem(loc, i, None, None, f"no cells beyond the {len(header)} header columns"))
+                continue
+            rows.append(dict(zip(header, cells[: len(header)])))
+            numbers.append(i)
+        tables[ws.title] = RawTable(ws.title, loc, header, rows, numbers)
+    wb.close()
+    if meta is None and not any(p.location.endswith(f"[{META_SHEET}]") for p in problems):
+        problems.append(Problem(path.name, None, None, None, f"a sheet '{META_SHEET}' with columns key, value (e.g. name, year, description, domains.jeugd)"))
+    return RawInstance(path, meta, f"{path.name}[{META_SHEET}]", tables, _hash_files(files), [path.name], problems)
+
+
+def _meta_from_sheet(values: list[list[str]], loc: str, problems: list[Problem]) -> dict | None:
+    """The 'instance' sheet holds key/value rows with dotted keys (options.reference.scale)."""
+    if not values or [c.strip() for c in values[0][:2]] != ["key", "value"]:
+        problems.append(Problem(loc, 1, None, None, "header 'key', 'value'"))
+        return None
+    meta: dict[str, Any] = {}
+    for i, row in enumerate(values[1:], start=2):
+        key = row[0].strip() if row else ""
+        if not key:
+            continue
+        text = row[1] if len(row) > 1 else ""
+        try:
+            value = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError:
+            value = text
+        if key in ("name", "description") or key.startswith("domains."):
+            value = text  # always text, even when it looks like a number
+        node = meta
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                problems.append(Problem(loc, i, "key", key, "a key that does not extend a plain value"))
+                break
+        else:
+            node[parts[-1]] = value
+    return meta
+
+
+def _yaml_flat(d: dict, prefix: str = "") -> list[tuple[str, Any]]:
+    out = []
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and v:
+            out.extend(_yaml_flat(v, key + "."))
+        else:
+            out.append((key, v))
+    return out
+
+
+def folder_to_workbook(folder: Path, out: Path) -> None:
+    """Write an instance folder as one workbook (one sheet per table), atomically."""
+    import openpyxl
+
+    from .._atomic import atomic_path
+
+    meta = yaml.safe_load((folder / META_FILE).read_text(encoding="utf-8"))
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = META_SHEET
+    ws.append(["key", "value"])
+    for k, v in _yaml_flat(meta):
+        ws.append([k, v if isinstance(v, str) else yaml.safe_dump(v, default_flow_style=True).strip().removesuffix("...").strip()])
+    for spec in TABLES:
+        f = folder / f"{spec.name}.csv"
+        if not f.exists():
+            continue
+        ws = wb.create_sheet(spec.name)
+        with f.open(encoding="utf-8-sig", newline="") as fh:
+            for row in csv.reader(fh):
+                ws.append([_excel_value(c) for c in row])
+    with atomic_path(out) as tmp:
+        wb.save(tmp)
+
+
+def _excel_value(text: str) -> Any:
+    """Numbers become Excel numbers so controllers can compute with them."""
+    try:
+        f = float(text)
+    except ValueError:
+        return text
+    if not math.isfinite(f) or text.strip().lower() in ("nan", "inf", "-inf", "infinity"):
+        return text
+    if text.strip().lstrip("-").isdigit() and len(text.strip().lstrip("-")) > 1 and text.strip().lstrip("-").startswith("0"):
+        return text  # codes with leading zeros stay text
+    return int(f) if f == int(f) and "." not in text and "e" not in text.lower() else f
+
+
+def workbook_to_folder(path: Path, out: Path) -> None:
+    """Write a workbook as an instance folder (instance.yaml + one CSV per sheet), atomically."""
+    from .._atomic import atomic_dir
+    from .problems import InstanceError
+
+    raw = read_raw(path)
+    if raw.problems:
+        raise InstanceError(raw.problems)
+    with atomic_dir(out) as tmp:
+        (tmp / META_FILE).write_text(yaml.safe_dump(raw.meta, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        for name, t in raw.tables.items():
+            with (tmp / f"{name}.csv").open("w", encoding="utf-8", newline="") as fh:
+                w = csv.writer(fh, lineterminator="\n")
+                w.writerow(t.header)
+                for row in t.rows:
+                    w.writerow([row[c] for c in t.header])

@@ -1,0 +1,276 @@
+"""The instance format: every table, every column, its unit, range and default.
+
+This module is the single manifest of the input (after Temoa's component manifest):
+the loader, the validator and the generated documentation (docs/instance-format.md)
+all read it. A row model is a pydantic class; ``Field(description=...)`` is the
+column's documentation and ``json_schema_extra={"unit": ...}`` its unit.
+
+All money is in whole euros (``_eur`` columns), never thousands of euros.
+Every table has a ``source`` column naming a row of ``sources.csv``; a column
+``source_<column>`` may override the source for one number of the row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Echelon = Literal["nulde_lijn", "basis", "specialist", "hoogspecialistisch"]
+#: Order of echelons from light to heavy: substitution must go to a lighter one.
+ECHELON_ORDER = {"nulde_lijn": 0, "basis": 1, "specialist": 2, "hoogspecialistisch": 3}
+FundingForm = Literal["inspanning", "output", "taak"]
+Scope = Literal["local", "regional"]
+SourceKind = Literal["public", "derived", "assumption", "synthetic"]
+
+_ID = dict(min_length=1, max_length=120)
+
+
+def _unit(unit: str) -> dict:
+    return {"unit": unit}
+
+
+class Row(BaseModel):
+    """Base for table rows: unknown columns are errors, strings are trimmed."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+    source: str = Field(..., min_length=1, description="Key into sources.csv: where the numbers of this row come from.")
+
+
+class SourceRow(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+    source: str = Field(..., **_ID, description="Identifier used by the `source` columns of the other tables.")
+    kind: SourceKind = Field(..., description="public (published figure), derived (computed from public figures by a stated rule), assumption (a stated choice), synthetic (generated).")
+    description: str = Field(..., min_length=1, description="What the source is and, for derived or assumed numbers, the rule used.")
+    reference: str = Field("", description="Citation: document, table, page or URL.")
+
+
+class GemeenteRow(Row):
+    gemeente: str = Field(..., **_ID, description="Name of the gemeente (as the CBS spells it).")
+    inhabitants: int = Field(..., gt=0, description="Inhabitants on 1 January of the instance year.", json_schema_extra=_unit("inhabitants"))
+    available_reserve_eur: float = Field(0.0, ge=0, description="Beschikbare weerstandscapaciteit available for the social domain.", json_schema_extra=_unit("eur"))
+    cbs_code: str = Field("", description="CBS gemeentecode (GMxxxx), optional.")
+
+
+class BudgetRow(Row):
+    gemeente: str = Field(..., **_ID, description="Gemeente (key into gemeenten).")
+    domain: str = Field(..., **_ID, description="Domain (a key of `domains` in instance.yaml).")
+    region: str = Field(..., **_ID, description="Region the gemeente belongs to for this domain: the community that shares regional lots and pools risk.")
+    budget_eur: float = Field(..., ge=0, description="Integratie-uitkering (Rijk's money) for this gemeente and domain.", json_schema_extra=_unit("eur"))
+    own_funds_eur: float = Field(0.0, ge=0, description="Own funds the gemeente adds to the domain budget.", json_schema_extra=_unit("eur"))
+
+
+class PopulationRow(Row):
+    gemeente: str = Field(..., **_ID, description="Gemeente (key into gemeenten).")
+    population: str = Field(..., **_ID, description="Population name, unique within the gemeente: an area (wijk, gebied) or a target group (jeugd 0-18, Wmo 18+).")
+    kind: Literal["area", "target_group"] = Field("target_group", description="area or target_group.")
+    inhabitants: int = Field(0, ge=0, description="Inhabitants of the population (used by the ingroeipad cap per inhabitant).", json_schema_extra=_unit("inhabitants"))
+
+
+class MaatstafRow(Row):
+    gemeente: str = Field(..., **_ID, description="Gemeente.")
+    population: str = Field(..., **_ID, description="Population of that gemeente.")
+    maatstaf: str = Field(..., **_ID, description="Distribution characteristic (e.g. jongeren_0_17, minderjarigen_laag_inkomen).")
+    value: float = Field(..., ge=0, description="Number of units of the maatstaf in the population.", json_schema_extra=_unit("units of the maatstaf"))
+
+
+class BedragRow(Row):
+    maatstaf: str = Field(..., **_ID, description="Maatstaf (key used in maatstaven).")
+    domain: str = Field(..., **_ID, description="Domain whose reference budget the maatstaf feeds.")
+    bedrag_eur: float = Field(..., ge=0, description="Bedrag per eenheid: euros per unit of the maatstaf before the uitkeringsfactor.", json_schema_extra=_unit("eur per unit"))
+
+
+class HistoricalRow(Row):
+    gemeente: str = Field(..., **_ID, description="Gemeente.")
+    population: str = Field(..., **_ID, description="Population of that gemeente.")
+    domain: str = Field(..., **_ID, description="Domain.")
+    historical_eur: float = Field(..., ge=0, description="Historical spending (or budget) of the population in the domain; its share feeds the historical blend and the ingroeipad.", json_schema_extra=_unit("eur"))
+
+
+class LotRow(Row):
+    lot: str = Field(..., **_ID, description="Lot (perceel) identifier.")
+    label: str = Field("", description="Business name shown in reports; defaults to `lot`.")
+    domain: str = Field(..., **_ID, description="Domain of the lot.")
+    echelon: Echelon = Field(..., description="nulde_lijn, basis, specialist or hoogspecialistisch (light to heavy).")
+    funding_form: FundingForm = Field(..., description="inspanning (price x volume), output (price per arrangement/trajectory) or taak (lumpsum).")
+    scope: Scope = Field(..., description="local (contracted per gemeente) or regional (contracted by the region).")
+    tariff_eur: float = Field(..., gt=0, description="Tariff in euros per unit; need in euros = volume x tariff.", json_schema_extra=_unit("eur per unit"))
+    unit: str = Field(..., min_length=1, description="Unit of volume: hour, day, client_year, arrangement, trajectory, lumpsum ...")
+    priority_weight: float = Field(1.0, ge=0, description="Weight of one euro of unmet need of this lot in stage 1 of the objective.")
+    statutory: bool = Field(False, description="A statutory task (wettelijke taak): its unmet need is minimised first.")
+    category: str = Field("", description="Vierkant category of the lot (for vierkant goals); blank if none.")
+
+
+class NeedRow(Row):
+    gemeente: str = Field(..., **_ID, description="Gemeente.")
+    population: str = Field(..., **_ID, description="Population of that gemeente.")
+    lot: str = Field(..., **_ID, description="Lot.")
+    volume: float = Field(..., ge=0, description="Expected volume in the lot's unit; need in euros = volume x tariff_eur.", json_schema_extra=_unit("lot unit"))
+
+
+class ProviderRow(Row):
+    provider: str = Field(..., **_ID, description="Provider (aanbieder) identifier.")
+    label: str = Field("", description="Business name; defaults to `provider`.")
+    ceiling_eur: Optional[float] = Field(None, ge=0, description="Plafond over all the provider's contracts; blank = none.", json_schema_extra=_unit("eur"))
+    minimum_eur: Optional[float] = Field(None, ge=0, description="Guaranteed minimum over all the provider's contracts; blank = none.", json_schema_extra=_unit("eur"))
+
+
+class ContractRow(Row):
+    provider: str = Field(..., **_ID, description="Provider.")
+    lot: str = Field(..., **_ID, description="Lot contracted.")
+    region: str = Field("", description="Region of a regional contract (blank when `gemeente` is given).")
+    gemeente: str = Field("", description="Gemeente of a local contract (blank when `region` is given).")
+    ceiling_eur: Optional[float] = Field(None, ge=0, description="Plafond of the provider on this lot; blank = none.", json_schema_extra=_unit("eur"))
+    minimum_eur: Optional[float] = Field(None, ge=0, description="Guaranteed minimum of the provider on this lot; blank = none.", json_schema_extra=_unit("eur"))
+
+
+class CeilingRow(Row):
+    lot: str = Field(..., **_ID, description="Lot.")
+    region: str = Field("", description="Region: the limit applies to the lot's budget summed over the region (blank when `gemeente` is given).")
+    gemeente: str = Field("", description="Gemeente: the limit applies to the lot's budget of this gemeente (blank when `region` is given).")
+    ceiling_eur: Optional[float] = Field(None, ge=0, description="Plafond; blank = none.", json_schema_extra=_unit("eur"))
+    minimum_eur: Optional[float] = Field(None, ge=0, description="Guaranteed minimum (volume guarantee); blank = none.", json_schema_extra=_unit("eur"))
+
+
+class SubstitutionRow(Row):
+    from_lot: str = Field(..., **_ID, description="Heavier lot whose need can be replaced.")
+    to_lot: str = Field(..., **_ID, description="Lighter lot that takes over.")
+    ratio: float = Field(..., gt=0, description="rho: euros of heavier need one euro in the lighter lot replaces.")
+    max_share: float = Field(..., ge=0, le=1, description="phi: at most this share of the heavier lot's need may be substituted.")
+    gemeente: str = Field("", description="Only for this gemeente; blank = every gemeente.")
+    population: str = Field("", description="Only for this population; blank = every population.")
+    label: str = Field("", description="Business name of the option (e.g. expertiseschil).")
+
+
+class GoalRow(Row):
+    goal: Literal["basis_share", "specialist_reduction"] = Field(..., description="basis_share: basis-echelon share of a population's domain budget >= value; specialist_reduction: specialist budget <= (1 - value) x baseline.")
+    domain: str = Field(..., **_ID, description="Domain.")
+    value: float = Field(..., ge=0, le=1, description="sigma (basis_share) or delta (specialist_reduction), as a share.")
+    gemeente: str = Field("", description="Only for this gemeente; blank = every gemeente.")
+    population: str = Field("", description="Only for this population; blank = every population.")
+    baseline_eur: Optional[float] = Field(None, ge=0, description="specialist_reduction baseline per population; blank = the population's specialist need.", json_schema_extra=_unit("eur"))
+
+
+class VierkantRow(Row):
+    gemeente: str = Field(..., **_ID, description="Gemeente.")
+    population: str = Field("", description="Population; blank = every population of the gemeente.")
+    domain: str = Field(..., **_ID, description="Domain of the lumpsum.")
+    category: str = Field(..., **_ID, description="Category (lots.category); at most 4 per vierkant.")
+    planned_share: float = Field(..., ge=0, le=1, description="Planned share of the lumpsum for the category; shares of a vierkant add up to 1.")
+    max_shift: float = Field(..., ge=0, le=1, description="Allowed shift in share points (0.05 = the category may be 5 points above or below plan).")
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    row: type[BaseModel]
+    key: tuple[str, ...]
+    required: bool
+    doc: str
+
+
+#: The manifest: every input table once, in load order.
+TABLES: tuple[TableSpec, ...] = (
+    TableSpec("sources", SourceRow, ("source",), True, "Provenance of every number: one row per source, labelled public, derived, assumption or synthetic."),
+    TableSpec("gemeenten", GemeenteRow, ("gemeente",), True, "The gemeenten of the instance."),
+    TableSpec("budgets", BudgetRow, ("gemeente", "domain"), True, "Budget B per gemeente and domain, and the region per domain."),
+    TableSpec("populations", PopulationRow, ("gemeente", "population"), True, "Populations per gemeente: areas or target groups."),
+    TableSpec("maatstaven", MaatstafRow, ("gemeente", "population", "maatstaf"), False, "Maatstaven per population: the reference allocation's characteristics."),
+    TableSpec("bedragen", BedragRow, ("maatstaf", "domain"), False, "Bedrag per eenheid of each maatstaf per domain (Gemeentefonds arithmetic)."),
+    TableSpec("historical", HistoricalRow, ("gemeente", "population", "domain"), False, "Historical spending per population and domain (historical blend, ingroeipad)."),
+    TableSpec("lots", LotRow, ("lot",), True, "Lots (percelen)."),
+    TableSpec("need", NeedRow, ("gemeente", "population", "lot"), True, "Expected need per gemeente x population x lot, as volume."),
+    TableSpec("providers", ProviderRow, ("provider",), False, "Providers (aanbieders) with their overall plafond and guaranteed minimum."),
+    TableSpec("contracts", ContractRow, ("provider", "lot", "region", "gemeente"), False, "Provider contracts per lot, per region or gemeente, with plafond and minimum."),
+    TableSpec("ceilings", CeilingRow, ("lot", "region", "gemeente"), False, "Plafonds and guaranteed minimums per lot, per region or per gemeente."),
+    TableSpec("substitutions", SubstitutionRow, ("from_lot", "to_lot", "gemeente", "population"), False, "Substitution options from a heavier to a lighter lot."),
+    TableSpec("goals", GoalRow, ("goal", "domain", "gemeente", "population"), False, "Substitution goals: basis share and specialist reduction."),
+    TableSpec("vierkant", VierkantRow, ("gemeente", "population", "domain", "category"), False, "Vierkant lumpsums: planned split over at most 4 categories with an allowed shift."),
+)
+TABLE_BY_NAME = {t.name: t for t in TABLES}
+
+#: Constraint families the instance can switch off in instance.yaml (options.families).
+FAMILIES = (
+    "need_coverage",
+    "budget_per_gemeente",
+    "ceiling_per_lot_region",
+    "ceiling_per_lot_gemeente",
+    "ceiling_per_provider",
+    "ceiling_per_provider_lot",
+    "minimum_per_provider",
+    "minimum_per_provider_lot",
+    "minimum_per_lot_region",
+    "minimum_per_lot_gemeente",
+    "provider_lot_link",
+    "substitution_max_share",
+    "basis_share_goal",
+    "specialist_reduction_goal",
+    "vierkant_band",
+    "reference_deviation",
+)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReferenceOptions(Strict):
+    scale: Literal["domain", "region", "gemeente"] = Field(
+        "region",
+        description="Where the uitkeringsfactor scales the references to the money available: per domain over the whole instance, per region and domain, or per gemeente and domain (splitting each gemeente's IU over its populations).",
+    )
+    blend_lambda: float = Field(1.0, ge=0, le=1, description="lambda: weight of the objective model; 1 - lambda goes by historical share (needs historical.csv when < 1).")
+    ingroeipad_eur_per_inhabitant: Optional[float] = Field(
+        None, ge=0, description="Cap on the change of a population's reference against its historical amount, in euros per inhabitant per year (needs historical.csv); blank = no cap."
+    )
+
+
+class ObjectiveOptions(Strict):
+    mode: Literal["lexicographic", "weighted"] = Field("lexicographic", description="lexicographic (default): need first, then reference deviation, then spend. weighted: one objective with `weights`.")
+    statutory_first: bool = Field(True, description="Cover statutory lots' need in a stage before the other lots.")
+    tolerance_rel: float = Field(1e-9, ge=0, le=0.1, description="Each later stage keeps earlier stage objectives within opt x (1 + tolerance_rel) + tolerance_abs_eur.")
+    tolerance_abs_eur: float = Field(0.01, ge=0, description="Absolute tolerance in euros for keeping earlier stages.")
+    weights: dict[str, float] = Field(
+        default_factory=lambda: {"unmet_statutory": 1000.0, "unmet": 100.0, "deviation": 1.0, "spend": 0.01},
+        description="Weights of the weighted mode, per stage name.",
+    )
+
+    @field_validator("weights")
+    @classmethod
+    def _known_stages(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = set(v) - {"unmet_statutory", "unmet", "deviation", "spend"}
+        if unknown:
+            raise ValueError(f"unknown stage(s) {sorted(unknown)}; expected unmet_statutory, unmet, deviation, spend")
+        if any(w < 0 for w in v.values()):
+            raise ValueError("weights must be >= 0")
+        return v
+
+
+class Options(Strict):
+    budget_scope: Literal["per_domain", "total"] = Field("per_domain", description="per_domain: a budget constraint per gemeente and domain; total: one per gemeente over all domains (money may move between domains).")
+    reference: ReferenceOptions = Field(default_factory=ReferenceOptions)
+    objective: ObjectiveOptions = Field(default_factory=ObjectiveOptions)
+    families: dict[str, bool] = Field(default_factory=dict, description="Switch constraint families off (false) or on (true, the default).")
+
+    @field_validator("families")
+    @classmethod
+    def _known_families(cls, v: dict[str, bool]) -> dict[str, bool]:
+        unknown = set(v) - set(FAMILIES)
+        if unknown:
+            raise ValueError(f"unknown constraint families {sorted(unknown)}; expected some of {', '.join(FAMILIES)}")
+        return v
+
+
+class Units(Strict):
+    money: Literal["EUR"] = Field("EUR", description="All amounts are whole euros; thousands of euros are not accepted.")
+
+
+class InstanceMeta(Strict):
+    name: str = Field(..., min_length=1)
+    year: int = Field(..., ge=2015, le=2100)
+    description: str = Field(..., min_length=1)
+    units: Units = Field(default_factory=Units)
+    domains: dict[str, str] = Field(..., min_length=1, description="Domain keys with their labels, e.g. {jeugd: Jeugdhulp, wmo: Wmo 2015}.")
+    synthetic: bool = Field(False, description="True when the instance is (partly) generated; reports say so.")
+    options: Options = Field(default_factory=Options)

@@ -1,0 +1,409 @@
+"""Validation at the border: types and ranges (pydantic row models), keys and consistency.
+
+All problems of an instance are collected in one run; each is reported once with the
+file, row, column, value and what was expected. Downstream code trusts the result.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+from pydantic import BaseModel, ValidationError
+
+from .io import RawInstance, RawTable, read_raw
+from .problems import InstanceError, Problem
+from .schema import ECHELON_ORDER, TABLE_BY_NAME, TABLES, InstanceMeta
+
+SOURCE_PREFIX = "source_"
+
+
+@dataclass
+class Instance:
+    """A validated instance: metadata plus one typed DataFrame per table.
+
+    Optional tables that were absent are empty DataFrames with the schema's columns.
+    """
+
+    meta: InstanceMeta
+    tables: dict[str, pd.DataFrame]
+    path: Path
+    input_hash: str
+    input_files: list[str]
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        tables = self.__dict__.get("tables", {})
+        if name in tables:
+            return tables[name]
+        raise AttributeError(name)
+
+    @property
+    def name(self) -> str:
+        return self.meta.name
+
+    @property
+    def options(self):
+        return self.meta.options
+
+    def lot_label(self, lot: str) -> str:
+        row = self.lots.loc[self.lots["lot"] == lot]
+        return str(row["label"].iloc[0]) if len(row) else lot
+
+    def copy(self) -> "Instance":
+        """A deep copy whose tables can be edited (what-if analysis) without touching this one."""
+        return Instance(self.meta.model_copy(deep=True), {k: v.copy() for k, v in self.tables.items()}, self.path, self.input_hash, list(self.input_files))
+
+
+def load_instance(path: str | Path) -> Instance:
+    """Read and validate an instance; raise :class:`InstanceError` with every problem found."""
+    raw = read_raw(path)
+    problems = list(raw.problems)
+    inst = _validate(raw, problems)
+    if problems:
+        raise InstanceError(_dedupe(problems))
+    assert inst is not None
+    return inst
+
+
+def check_instance(inst: Instance) -> None:
+    """Re-run the cross-table checks on an (edited) instance; raise InstanceError on problems."""
+    problems: list[Problem] = []
+    _cross_checks(inst.meta, {k: v for k, v in inst.tables.items()}, {k: f"{k} (edited)" for k in inst.tables}, problems)
+    if problems:
+        raise InstanceError(_dedupe(problems))
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    seen, out = set(), []
+    for p in problems:
+        if p not in seen:
+            seen.add(p)
+            out.append(p)
+    return out
+
+
+# --------------------------------------------------------------------------- rows
+
+_EXPECT = {
+    "missing": lambda c: "a value (this column is required)",
+    "float_parsing": lambda c: "a number in euros/units with '.' as decimal point and no thousands separator",
+    "float_type": lambda c: "a number",
+    "int_parsing": lambda c: "a whole number",
+    "int_from_float": lambda c: "a whole number",
+    "int_type": lambda c: "a whole number",
+    "finite_number": lambda c: "a finite number",
+    "bool_parsing": lambda c: "true or false",
+    "greater_than_equal": lambda c: f"a number >= {c['ge']}",
+    "greater_than": lambda c: f"a number > {c['gt']}",
+    "less_than_equal": lambda c: f"a number <= {c['le']}",
+    "less_than": lambda c: f"a number < {c['lt']}",
+    "literal_error": lambda c: f"one of {c['expected']}",
+    "string_too_short": lambda c: "a non-empty text",
+    "string_too_long": lambda c: f"a text of at most {c['max_length']} characters",
+    "extra_forbidden": lambda c: "no such column",
+}
+
+
+def _expected(err: dict) -> str:
+    f = _EXPECT.get(err["type"])
+    return f(err.get("ctx", {})) if f else err["msg"]
+
+
+def _validate_table(raw: RawTable, problems: list[Problem]) -> pd.DataFrame:
+    spec = TABLE_BY_NAME[raw.name]
+    fields = spec.row.model_fields
+    header_ok = []
+    seen = set()
+    for col in raw.header:
+        if col in seen:
+            problems.append(Problem(raw.location, 1, col, col, "each column once in the header"))
+            continue
+        seen.add(col)
+        if col in fields:
+            header_ok.append(col)
+        elif col.startswith(SOURCE_PREFIX) and col[len(SOURCE_PREFIX):] in fields:
+            header_ok.append(col)
+        else:
+            problems.append(Problem(raw.location, 1, col, col, f"a column of table '{raw.name}': {', '.join(fields)} (or source_<column>)"))
+    for name, f in fields.items():
+        if f.is_required() and name not in seen:
+            problems.append(Problem(raw.location, 1, name, None, f"a column '{name}' ({f.description})"))
+    missing_required = [n for n, f in fields.items() if f.is_required() and n not in seen]
+    records: list[dict[str, Any]] = []
+    for line, cells in zip(raw.line_numbers, raw.rows):
+        data = {c: cells[c].strip() for c in header_ok if c in fields and cells[c].strip() != ""}
+        try:
+            obj = spec.row.model_validate(data)
+        except ValidationError as e:
+            for err in e.errors():
+                col = str(err["loc"][0]) if err["loc"] else None
+                if col in missing_required and err["type"] == "missing":
+                    continue  # already reported once for the header
+                problems.append(Problem(raw.location, line, col, cells.get(col) if col else None, _expected(err)))
+            continue
+        rec = obj.model_dump()
+        for c in header_ok:
+            if c.startswith(SOURCE_PREFIX):
+                rec[c] = cells[c].strip() or rec["source"] if "source" in rec else cells[c].strip()
+        rec["_row"] = line
+        records.append(rec)
+    cols = list(fields) + [c for c in header_ok if c.startswith(SOURCE_PREFIX)] + ["_row"]
+    return pd.DataFrame.from_records(records, columns=cols)
+
+
+def _empty(name: str) -> pd.DataFrame:
+    return pd.DataFrame(columns=list(TABLE_BY_NAME[name].row.model_fields) + ["_row"])
+
+
+# --------------------------------------------------------------------------- instance
+
+
+def _validate(raw: RawInstance, problems: list[Problem]) -> Instance | None:
+    meta = None
+    if raw.meta is not None:
+        try:
+            meta = InstanceMeta.model_validate(raw.meta)
+        except ValidationError as e:
+            for err in e.errors():
+                col = ".".join(str(x) for x in err["loc"])
+                value = _dig(raw.meta, err["loc"])
+                problems.append(Problem(raw.meta_location, None, col, None if value is _MISSING else str(value), _expected(err) if err["type"] != "extra_forbidden" else "no such setting (check the spelling)"))
+    tables: dict[str, pd.DataFrame] = {}
+    locations: dict[str, str] = {}
+    for spec in TABLES:
+        if spec.name in raw.tables:
+            t = raw.tables[spec.name]
+            tables[spec.name] = _validate_table(t, problems)
+            locations[spec.name] = t.location
+        else:
+            tables[spec.name] = _empty(spec.name)
+            locations[spec.name] = _default_location(raw, spec.name)
+            if spec.required and raw.meta is not None:
+                problems.append(Problem(locations[spec.name], None, None, None, f"table '{spec.name}' ({spec.doc})"))
+    if meta is None:
+        return None
+    _cross_checks(meta, tables, locations, problems)
+    return Instance(meta, tables, raw.path, raw.input_hash, raw.input_files)
+
+
+def _default_location(raw: RawInstance, name: str) -> str:
+    return f"{raw.path.name}[{name}]" if raw.path.suffix.lower() == ".xlsx" else f"{name}.csv"
+
+
+_MISSING = object()
+
+
+def _dig(d: Any, loc: Iterable) -> Any:
+    for k in loc:
+        if isinstance(d, dict) and k in d:
+            d = d[k]
+        else:
+            return _MISSING
+    return d
+
+
+class _Reporter:
+    def __init__(self, tables: dict[str, pd.DataFrame], locations: dict[str, str], problems: list[Problem]):
+        self.tables, self.locations, self.problems = tables, locations, problems
+
+    def add(self, table: str, row: int | None, column: str | None, value: Any, expected: str) -> None:
+        self.problems.append(Problem(self.locations[table], None if row is None else int(row), column, None if value is None else str(value), expected))
+
+    def foreign_key(self, table: str, column: str, allowed: set, what: str, optional: bool = False) -> None:
+        df = self.tables[table]
+        if column not in df or df.empty:
+            return
+        for row, v in zip(df["_row"], df[column]):
+            if optional and v == "":
+                continue
+            if v not in allowed:
+                self.add(table, row, column, v, f"a {what} that exists ({_some(allowed)})")
+
+    def unique(self, table: str, key: tuple[str, ...]) -> None:
+        df = self.tables[table]
+        if df.empty:
+            return
+        dup = df.duplicated(list(key), keep="first")
+        for row, vals in zip(df.loc[dup, "_row"], df.loc[dup, list(key)].itertuples(index=False)):
+            shown = ", ".join(f"{k}={v!r}" for k, v in zip(key, vals) if v != "")
+            self.add(table, row, key[0] if len(key) == 1 else None, shown, f"each ({', '.join(key)}) once; this repeats an earlier row")
+
+
+def _some(values: set, n: int = 8) -> str:
+    vals = sorted(map(str, values))
+    if not vals:
+        return "none defined"
+    more = f", ... {len(vals) - n} more" if len(vals) > n else ""
+    return ", ".join(vals[:n]) + more
+
+
+def _cross_checks(meta: InstanceMeta, tables: dict[str, pd.DataFrame], locations: dict[str, str], problems: list[Problem]) -> None:
+    r = _Reporter(tables, locations, problems)
+    T = tables
+    for spec in TABLES:
+        r.unique(spec.name, spec.key)
+
+    # provenance: every source (and source_<column>) names a row of sources.csv
+    sources = set(T["sources"]["source"])
+    for spec in TABLES:
+        if spec.name == "sources":
+            continue
+        df = T[spec.name]
+        for col in [c for c in df.columns if c == "source" or c.startswith(SOURCE_PREFIX)]:
+            r.foreign_key(spec.name, col, sources, "source in sources.csv")
+
+    domains = set(meta.domains)
+    gemeenten = set(T["gemeenten"]["gemeente"])
+    r.foreign_key("budgets", "gemeente", gemeenten, "gemeente")
+    r.foreign_key("budgets", "domain", domains, "domain of instance.yaml")
+    # a gemeente has one region per domain (unique key gemeente+domain guarantees it)
+    regions_by_domain: dict[str, set] = defaultdict(set)
+    for d, reg in zip(T["budgets"]["domain"], T["budgets"]["region"]):
+        regions_by_domain[d].add(reg)
+    all_regions = set(T["budgets"]["region"])
+    budget_keys = set(zip(T["budgets"]["gemeente"], T["budgets"]["domain"]))
+
+    r.foreign_key("populations", "gemeente", gemeenten, "gemeente")
+    pops = set(zip(T["populations"]["gemeente"], T["populations"]["population"]))
+    pop_names = set(T["populations"]["population"])
+
+    def pop_key(table: str, optional_pop: bool = False) -> None:
+        df = T[table]
+        for row, g, p in zip(df["_row"], df["gemeente"], df["population"]):
+            if g == "" or (optional_pop and p == ""):
+                continue
+            if g not in gemeenten:
+                r.add(table, row, "gemeente", g, f"a gemeente of gemeenten ({_some(gemeenten)})")
+            elif (g, p) not in pops:
+                r.add(table, row, "population", p, f"a population of gemeente {g} in populations ({_some({q for h, q in pops if h == g})})")
+
+    pop_key("maatstaven")
+    pop_key("historical")
+    pop_key("need")
+    r.foreign_key("historical", "domain", domains, "domain of instance.yaml")
+
+    # reference model inputs
+    bed, maat = T["bedragen"], T["maatstaven"]
+    r.foreign_key("bedragen", "domain", domains, "domain of instance.yaml")
+    used = set(maat["maatstaf"])
+    priced = set(bed["maatstaf"])
+    r.foreign_key("maatstaven", "maatstaf", priced, "maatstaf with a bedrag in bedragen")
+    r.foreign_key("bedragen", "maatstaf", used, "maatstaf that some population has in maatstaven")
+    opts = meta.options.reference
+    if (opts.blend_lambda < 1 or opts.ingroeipad_eur_per_inhabitant is not None) and T["historical"].empty:
+        r.add("historical", None, None, None, "historical spending per population (options.reference.blend_lambda < 1 or an ingroeipad needs it)")
+
+    # lots and need
+    lots = T["lots"]
+    r.foreign_key("lots", "domain", domains, "domain of instance.yaml")
+    lot_ids = set(lots["lot"])
+    lot_domain = dict(zip(lots["lot"], lots["domain"]))
+    lot_echelon = dict(zip(lots["lot"], lots["echelon"]))
+    r.foreign_key("need", "lot", lot_ids, "lot of lots")
+    need = T["need"]
+    reported_budget = set()
+    for row, g, lot in zip(need["_row"], need["gemeente"], need["lot"]):
+        d = lot_domain.get(lot)
+        if d is not None and g in gemeenten and (g, d) not in budget_keys and (g, d) not in reported_budget:
+            reported_budget.add((g, d))
+            r.add("need", row, "gemeente", g, f"a row for gemeente {g} and domain {d} in budgets (its budget and region), because it has need in lot {lot}")
+
+    # reference arithmetic possible: in every scope with money, some maatstaf x bedrag > 0
+    if not bed.empty and not maat.empty:
+        _check_reference_possible(meta, T, r)
+
+    # providers, contracts, ceilings
+    provs = set(T["providers"]["provider"])
+    for table in ("contracts", "ceilings"):
+        df = T[table]
+        r.foreign_key(table, "lot", lot_ids, "lot of lots")
+        for row, lot, reg, g in zip(df["_row"], df["lot"], df["region"], df["gemeente"]):
+            if (reg == "") == (g == ""):
+                r.add(table, row, "region" if reg else "gemeente", reg or g or "", "exactly one of region or gemeente filled in")
+            elif g and g not in gemeenten:
+                r.add(table, row, "gemeente", g, f"a gemeente of gemeenten ({_some(gemeenten)})")
+            elif reg and lot in lot_domain and reg not in regions_by_domain.get(lot_domain[lot], set()):
+                r.add(table, row, "region", reg, f"a region of domain {lot_domain[lot]} in budgets ({_some(regions_by_domain.get(lot_domain[lot], all_regions))})")
+    r.foreign_key("contracts", "provider", provs, "provider of providers")
+    for table in ("providers", "contracts", "ceilings"):
+        df = T[table]
+        for row, lo, hi in zip(df["_row"], df["minimum_eur"], df["ceiling_eur"]):
+            if _num(lo) and _num(hi) and lo > hi:
+                r.add(table, row, "minimum_eur", _fmt(lo), f"a guaranteed minimum not above the plafond of the same row (ceiling_eur {_fmt(hi)})")
+    # one lot's contracts are either regional or per gemeente within a region
+    con = T["contracts"]
+    if not con.empty:
+        region_of = {(g, d): reg for g, d, reg in zip(T["budgets"]["gemeente"], T["budgets"]["domain"], T["budgets"]["region"])}
+        levels: dict[tuple, dict[str, int]] = defaultdict(dict)
+        for row, lot, reg, g in zip(con["_row"], con["lot"], con["region"], con["gemeente"]):
+            d = lot_domain.get(lot)
+            R = reg or region_of.get((g, d))
+            if R is None:
+                continue
+            levels[(lot, R)].setdefault("region" if reg else "gemeente", row)
+        for (lot, R), lv in levels.items():
+            if len(lv) == 2:
+                r.add("contracts", max(lv.values()), None, f"lot={lot}, region={R}", "contracts of one lot in one region either all regional or all per gemeente, not both")
+
+    # substitutions: same domain, to a strictly lighter echelon
+    sub = T["substitutions"]
+    r.foreign_key("substitutions", "from_lot", lot_ids, "lot of lots")
+    r.foreign_key("substitutions", "to_lot", lot_ids, "lot of lots")
+    r.foreign_key("substitutions", "gemeente", gemeenten, "gemeente", optional=True)
+    r.foreign_key("substitutions", "population", pop_names, "population", optional=True)
+    for row, a, b in zip(sub["_row"], sub["from_lot"], sub["to_lot"]):
+        if a in lot_domain and b in lot_domain:
+            if lot_domain[a] != lot_domain[b]:
+                r.add("substitutions", row, "to_lot", b, f"a lot of the same domain as {a} ({lot_domain[a]})")
+            elif ECHELON_ORDER[lot_echelon[b]] >= ECHELON_ORDER[lot_echelon[a]]:
+                r.add("substitutions", row, "to_lot", b, f"a lot of a lighter echelon than {a} ({lot_echelon[a]}); {b} is {lot_echelon[b]}")
+
+    # goals and vierkant
+    for table in ("goals", "vierkant"):
+        r.foreign_key(table, "domain", domains, "domain of instance.yaml")
+        r.foreign_key(table, "gemeente", gemeenten, "gemeente", optional=(table == "goals"))
+        r.foreign_key(table, "population", pop_names, "population", optional=True)
+    vk = T["vierkant"]
+    if not vk.empty:
+        cats = defaultdict(set)
+        for d, c in zip(lots["domain"], lots["category"]):
+            if c:
+                cats[d].add(c)
+        for row, d, c in zip(vk["_row"], vk["domain"], vk["category"]):
+            if d in domains and c not in cats[d]:
+                r.add("vierkant", row, "category", c, f"a category of a {d} lot in lots.category ({_some(cats[d])})")
+        for (g, p, d), grp in vk.groupby(["gemeente", "population", "domain"], sort=True):
+            s = float(grp["planned_share"].sum())
+            where = f"gemeente={g}, population={p or '(all)'}, domain={d}"
+            if abs(s - 1) > 1e-6:
+                r.add("vierkant", int(grp["_row"].iloc[-1]), "planned_share", f"{s:g} in total for {where}", "planned shares of one vierkant adding up to 1")
+            if len(grp) > 4:
+                r.add("vierkant", int(grp["_row"].iloc[4]), "category", f"{len(grp)} categories for {where}", "at most 4 categories in one vierkant")
+
+
+def _check_reference_possible(meta: InstanceMeta, T: dict[str, pd.DataFrame], r: _Reporter) -> None:
+    maat, bed, bud = T["maatstaven"], T["bedragen"], T["budgets"]
+    m = maat.merge(bed, on="maatstaf", suffixes=("", "_b"))
+    m["amount"] = m["value"] * m["bedrag_eur"]
+    reg = bud[["gemeente", "domain", "region"]]
+    m = m.merge(reg, on=["gemeente", "domain"], how="inner")
+    scale = meta.options.reference.scale
+    keys = {"domain": ["domain"], "region": ["domain", "region"], "gemeente": ["domain", "gemeente"]}[scale]
+    money = bud.groupby(keys)["budget_eur"].sum()
+    weight = m.groupby(keys)["amount"].sum() if not m.empty else pd.Series(dtype=float)
+    for k, avail in money.items():
+        if avail > 0 and float(weight.get(k, 0.0)) <= 0:
+            kk = k if isinstance(k, tuple) else (k,)
+            where = ", ".join(f"{a}={b}" for a, b in zip(keys, kk))
+            r.add("maatstaven", None, None, where, f"some maatstaf x bedrag > 0 in {where}, so the uitkeringsfactor can scale EUR {avail:,.0f} of budget (options.reference.scale={scale})")
+
+
+def _num(v: Any) -> bool:
+    return v is not None and not (isinstance(v, float) and v != v)
+
+
+def _fmt(v: float) -> str:
+    return f"{v:,.0f}"

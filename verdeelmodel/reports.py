@@ -1,0 +1,107 @@
+"""Writing results: CSV tables, summary.json and manifest.json, all atomically."""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from verdeelmodel._atomic import atomic_dir
+from verdeelmodel.api import Result
+from verdeelmodel.instance.validate import Instance
+
+OUTPUT_FILES = ("allocation.csv", "substitutions.csv", "provider_budgets.csv", "budgets.csv", "constraints.csv", "reference.csv", "explanation.txt", "summary.json", "manifest.json")
+PACKAGES = ("verdeelmodel", "pyomo", "highspy", "pandas", "numpy", "scipy", "pydantic")
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for p in PACKAGES:
+        try:
+            out[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            out[p] = "not installed"
+    return out
+
+
+def manifest(inst: Instance, command: str, options: dict[str, Any], seed: int | None = None) -> dict[str, Any]:
+    """What produced the outputs: inputs (hash), software versions, seed and options.
+    No timestamps, so identical runs give identical manifests."""
+    return {
+        "command": command,
+        "instance": inst.name,
+        "instance_path": str(inst.path),
+        "input_sha256": inst.input_hash,
+        "input_files": inst.input_files,
+        "seed": seed,
+        "options": options,
+        "instance_options": inst.options.model_dump(mode="json"),
+        "versions": versions(),
+        "platform": f"{platform.system()} {platform.machine()}",
+    }
+
+
+def _json(obj: Any) -> str:
+    return json.dumps(obj, indent=2, sort_keys=False, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _num(v: float) -> float | None:
+    return None if v != v else float(v)
+
+
+def summary_dict(res: Result) -> dict[str, Any]:
+    d: dict[str, Any] = {
+        "instance": res.instance,
+        "status": res.status,
+        "objective": {k: _num(v) for k, v in res.objective.items()},
+        **{k: round(v, 6) for k, v in res.timings.items()},
+    }
+    if res.optimal:
+        a = res.allocation
+        d["totals_eur"] = {
+            "budget": round(float(res.budgets["budget_eur"].sum()), 2),
+            "need": round(float(a["need_eur"].sum()), 2),
+            "allocated": round(float(a["amount_eur"].sum()), 2),
+            "unmet": round(float(a["unmet_eur"].sum()), 2),
+            "headroom": round(float(res.budgets["headroom_eur"].sum()), 2),
+        }
+        d["binding_constraints"] = int(res.binding.shape[0])
+    else:
+        d["explanation"] = res.explanation
+    return d
+
+
+def write_result(res: Result, inst: Instance, out_dir: str | Path, man: dict[str, Any]) -> list[str]:
+    """Write every table of the result to ``out_dir`` at once (nothing partial on failure)."""
+    files: dict[str, str] = {}
+    if res.optimal:
+        tables = {
+            "allocation.csv": res.allocation,
+            "substitutions.csv": res.substitutions,
+            "provider_budgets.csv": res.provider_budgets,
+            "budgets.csv": res.budgets,
+            "constraints.csv": res.constraints,
+            "reference.csv": res.reference,
+        }
+        for name, df in tables.items():
+            files[name] = _csv(df)
+    else:
+        files["explanation.txt"] = "\n".join(res.explanation) + "\n"
+    files["summary.json"] = _json(summary_dict(res))
+    files["manifest.json"] = _json(man)
+    with atomic_dir(out_dir) as tmp:
+        for name, text in files.items():
+            (tmp / name).write_text(text, encoding="utf-8", newline="")
+    # outputs of an earlier run that this run did not produce would mislead: remove them
+    for stale in set(OUTPUT_FILES) - set(files):
+        (Path(out_dir) / stale).unlink(missing_ok=True)
+    return sorted(files)
+
+
+def _csv(df: pd.DataFrame) -> str:
+    return df.to_csv(index=False, lineterminator="\n")

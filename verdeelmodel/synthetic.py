@@ -1,0 +1,757 @@
+"""Synthetic national instance: 342 gemeenten in 42 regions (``instances/nl-synthetic``).
+
+Every number this module writes is *synthetic*: generated from a seed, shaped only by
+public orders of magnitude (about 17.9 million inhabitants in 342 gemeenten and 42
+jeugdregio's, a few large cities, a median gemeente of about 28,000 inhabitants, a
+jeugd integratie-uitkering of about EUR 3.9 bn and a Wmo one of about EUR 1.5 bn around
+2018). Gemeenten, regions and providers have made-up names ("Gemeente 001", "Regio 01",
+"Aanbieder 01-A") so that no synthetic number can be mistaken for a real gemeente's.
+
+Use it to test scale (one national run, 42 independent regional problems) and the
+reporting, never to draw conclusions about a real gemeente.
+
+Reproducibility: the same seed gives byte-identical files on every machine. Therefore
+
+* random numbers come only from ``numpy.random.default_rng((seed, stage)).random()``
+  (uniform doubles from PCG64, whose stream numpy keeps stable); normal variates are
+  made from them by the inverse CDF of :class:`statistics.NormalDist` (pure Python)
+  rather than by ``Generator.normal``/``lognormal``, whose algorithms numpy does not
+  promise to keep across versions;
+* arithmetic is scalar Python (``math``, ``math.fsum``), not numpy's SIMD loops, whose
+  last bits may differ between CPUs;
+* euros are rounded to whole euros, volumes and tariffs to cents, and written with an
+  explicit format; rows are sorted; files are UTF-8 with ``\\n`` newlines.
+
+Command line::
+
+    python -m verdeelmodel.synthetic --seed 20260101 --out instances/nl-synthetic
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import math
+import pathlib
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+
+DEFAULT_SEED = 20260101
+INSTANCE_NAME = "nl-synthetic"
+YEAR = 2018
+
+N_GEMEENTEN = 342
+N_REGIONS = 42
+TOTAL_INHABITANTS = 17_900_000
+#: The four large cities (about Amsterdam, Rotterdam, Den Haag, Utrecht in size only).
+LARGE_CITIES = (930_000, 670_000, 600_000, 370_000)
+MEDIAN_INHABITANTS = 28_000
+#: Spread (log scale) of the sizes below the median; the spread above it is solved.
+SIZE_SIGMA_LOW = 0.6
+#: Above this size the lognormal tail is compressed as TAPER x (size / TAPER) ** POWER
+#: (the Netherlands has no 400k city below the four large ones: the fifth is about 240k).
+SIZE_TAPER = 120_000
+SIZE_TAPER_POWER = 0.5
+#: The two smallest gemeenten (Wadden-island-like), before a little jitter.
+SMALLEST = (950, 1_200)
+#: Gemeenten of at least this size are cut into areas instead of target groups.
+AREA_THRESHOLDS = ((300_000, 4), (200_000, 3), (150_000, 2))
+
+DOMAINS = {"jeugd": "Jeugdhulp (Jeugdwet)", "wmo": "Wmo 2015"}
+#: National integratie-uitkering per domain (order of magnitude around 2018).
+BUDGET_TOTAL_EUR = {"jeugd": 3_900_000_000, "wmo": 1_500_000_000}
+#: National need over national budget: a deficit of a few percent.
+NEED_OVER_BUDGET = {"jeugd": 1.045, "wmo": 1.035}
+#: Gemeente-level lognormal spread of need against the objective reference.
+GEMEENTE_NEED_SIGMA = {"jeugd": 0.09, "wmo": 0.07}
+#: Weight of the objective reference in the budget; the rest follows historical need.
+BUDGET_OBJECTIVE_WEIGHT = 0.75
+
+#: Maatstaven and the share of the domain's money each one carries (gives the bedragen).
+MAATSTAF_SHARES = {
+    "jeugd": (("jongeren_0_17", 0.75), ("minderjarigen_laag_inkomen", 0.25)),
+    "wmo": (("inwoners_18plus", 0.70), ("inwoners_65plus", 0.30)),
+}
+
+
+@dataclass(frozen=True)
+class LotSpec:
+    lot: str
+    label: str
+    domain: str
+    echelon: str
+    funding_form: str
+    scope: str
+    tariff_eur: float
+    unit: str
+    priority_weight: float
+    statutory: bool
+    need_share: float  # national share of the domain's need
+    noise: float  # lot-level lognormal sigma for a 28k gemeente (scaled by size)
+
+
+#: The lot catalogue, the same in every region. Tariffs are assumed orders of magnitude,
+#: not a published tariff list: where the bundled nijmegen-2018 instance has the same
+#: kind of lot its (equally assumed) tariff is used (wijkteam fte, begeleiding,
+#: dagbesteding, specialistische begeleiding, behandeling, kortdurend verblijf); the
+#: GGZ trajectory equals westfriesland-2021's light arrangement; jeugd verblijf lies
+#: between nijmegen-2018's verblijf (48k) and Jeugdzorg Plus (175k) per client-year.
+LOTS: tuple[LotSpec, ...] = (
+    LotSpec("jeugd_basis_wijkteam", "Jeugd - basis (wijkteam)", "jeugd", "basis", "taak", "local", 85_000.00, "fte", 1.0, False, 0.10, 0.06),
+    LotSpec("jeugd_begeleiding", "Jeugd - begeleiding", "jeugd", "basis", "inspanning", "local", 60.00, "hour", 1.0, True, 0.12, 0.08),
+    LotSpec("jeugd_ggz", "Jeugd - GGZ", "jeugd", "specialist", "output", "regional", 3_900.00, "trajectory", 2.0, True, 0.13, 0.10),
+    LotSpec("jeugd_dagbesteding", "Jeugd - dagbesteding", "jeugd", "specialist", "inspanning", "regional", 48.00, "dagdeel", 2.0, True, 0.06, 0.12),
+    LotSpec("jeugd_specialistische_begeleiding", "Jeugd - specialistische begeleiding", "jeugd", "specialist", "inspanning", "regional", 75.00, "hour", 2.0, True, 0.14, 0.10),
+    LotSpec("jeugd_behandeling", "Jeugd - behandeling", "jeugd", "specialist", "inspanning", "regional", 95.00, "hour", 2.0, True, 0.13, 0.10),
+    LotSpec("jeugd_kortdurend_verblijf", "Jeugd - kortdurend verblijf", "jeugd", "specialist", "inspanning", "regional", 160.00, "etmaal", 2.0, True, 0.05, 0.20),
+    LotSpec("jeugd_verblijf_hoogspecialistisch", "Jeugd - verblijf / jeugdzorg plus (hoogspecialistisch)", "jeugd", "hoogspecialistisch", "output", "regional", 80_000.00, "client_year", 3.0, True, 0.27, 0.25),
+    LotSpec("wmo_basis", "Wmo - basis (wijkteam, algemene voorziening)", "wmo", "basis", "taak", "local", 85_000.00, "fte", 1.0, False, 0.10, 0.06),
+    LotSpec("wmo_huishoudelijke_ondersteuning", "Wmo - huishoudelijke ondersteuning", "wmo", "basis", "inspanning", "local", 27.50, "hour", 1.0, True, 0.30, 0.06),
+    LotSpec("wmo_begeleiding", "Wmo - begeleiding", "wmo", "basis", "inspanning", "local", 55.00, "hour", 1.0, True, 0.22, 0.08),
+    LotSpec("wmo_dagbesteding", "Wmo - dagbesteding", "wmo", "basis", "inspanning", "local", 42.00, "dagdeel", 1.0, True, 0.14, 0.08),
+    LotSpec("wmo_hulpmiddelen", "Wmo - hulpmiddelen en woonvoorzieningen", "wmo", "specialist", "output", "local", 1_850.00, "voorziening", 2.0, True, 0.08, 0.10),
+    LotSpec("wmo_specialistische_begeleiding", "Wmo - specialistische begeleiding", "wmo", "specialist", "inspanning", "regional", 70.00, "hour", 2.0, True, 0.08, 0.10),
+    LotSpec("wmo_beschermd_wonen", "Wmo - beschermd wonen (hoogspecialistisch)", "wmo", "hoogspecialistisch", "output", "regional", 135.00, "etmaal", 3.0, True, 0.08, 0.25),
+)
+LOT_BY_NAME = {lot.lot: lot for lot in LOTS}
+
+#: Lots with provider contracts (region level) and lots with a regional ceiling/minimum.
+CONTRACT_LOTS = ("jeugd_ggz", "wmo_specialistische_begeleiding")
+#: (lot, kind, low, high, share of regions): plafond or guaranteed minimum as a fraction
+#: of the region's need on the lot, drawn uniformly in [low, high].
+REGION_LIMITS = (
+    ("jeugd_specialistische_begeleiding", "ceiling", 0.92, 1.06, 1.0),
+    ("jeugd_verblijf_hoogspecialistisch", "minimum", 0.60, 0.80, 1.0),
+    ("jeugd_kortdurend_verblijf", "ceiling", 0.85, 1.05, 0.5),
+    ("wmo_beschermd_wonen", "ceiling", 0.90, 1.08, 0.5),
+)
+#: The expertiseschil: GGZ specialists at GPs and schools replace referrals to jeugd-GGZ.
+SUBSTITUTION = dict(from_lot="jeugd_ggz", to_lot="jeugd_basis_wijkteam", ratio=1.5, label="Expertiseschil (jeugd-GGZ-specialist bij huisarts en school)")
+
+SOURCE = "synthetic"
+_ND = statistics.NormalDist()
+
+
+# --------------------------------------------------------------------------- random numbers
+
+
+class _Stream:
+    """Uniform and normal variates from one PCG64 stream (see the module docstring)."""
+
+    def __init__(self, seed: int, stage: int) -> None:
+        self._rng = np.random.default_rng((seed, stage))
+
+    def uniform(self) -> float:
+        return float(self._rng.random())
+
+    def uniforms(self, n: int) -> list[float]:
+        return [float(v) for v in self._rng.random(n)]
+
+    def normal(self) -> float:
+        u = min(max(self.uniform(), 1e-12), 1.0 - 1e-12)
+        return _ND.inv_cdf(u)
+
+    def shuffle(self, items: list) -> list:
+        """Fisher-Yates with our own uniforms (independent of numpy's shuffle algorithm)."""
+        items = list(items)
+        for i in range(len(items) - 1, 0, -1):
+            j = min(int(self.uniform() * (i + 1)), i)
+            items[i], items[j] = items[j], items[i]
+        return items
+
+
+def _split_int(total: int, weights: Sequence[float]) -> list[int]:
+    """Split an integer total in proportion to weights (largest remainder, ties by index)."""
+    wsum = math.fsum(weights)
+    exact = [total * w / wsum for w in weights]
+    parts = [math.floor(e) for e in exact]
+    rest = total - sum(parts)
+    order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - parts[i]), i))
+    for i in order[:rest]:
+        parts[i] += 1
+    return parts
+
+
+def _round_down(value: float, step: int) -> int:
+    return int(math.floor(value / step) * step)
+
+
+# --------------------------------------------------------------------------- gemeenten and regions
+
+
+def _other_sizes(s: _Stream) -> list[float]:
+    """Sizes of the gemeenten other than the large cities, ascending, before rounding.
+
+    Stratified quantiles of a two-piece lognormal around a median of 28k: spread
+    SIZE_SIGMA_LOW below the median; above it a spread solved (by bisection) so that all
+    gemeenten add up to the national total, with the tail compressed above SIZE_TAPER.
+    The two smallest are set island-like.
+    """
+    n = N_GEMEENTEN - len(LARGE_CITIES)
+    u = s.uniforms(n)
+    z = [_ND.inv_cdf((i + u[i]) / n) for i in range(n)]
+    islands = (SMALLEST[0] + 100 * s.uniform(), SMALLEST[1] + 200 * s.uniform())
+    target = TOTAL_INHABITANTS - sum(LARGE_CITIES)
+
+    def sizes(sigma_high: float) -> list[float]:
+        raw = [MEDIAN_INHABITANTS * math.exp((SIZE_SIGMA_LOW if zi < 0 else sigma_high) * zi) for zi in z]
+        raw = [r if r <= SIZE_TAPER else SIZE_TAPER * (r / SIZE_TAPER) ** SIZE_TAPER_POWER for r in raw]
+        raw[0], raw[1] = islands
+        return raw
+
+    lo, hi = 0.2, 3.0
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        if math.fsum(sizes(mid)) < target:
+            lo = mid
+        else:
+            hi = mid
+    return sizes(0.5 * (lo + hi))
+
+
+def _gemeente_sizes(s: _Stream) -> list[int]:
+    """All 342 sizes, descending, adding up to TOTAL_INHABITANTS exactly."""
+    others = [int(round(v)) for v in _other_sizes(s)]
+    others[-1] += TOTAL_INHABITANTS - sum(LARGE_CITIES) - sum(others)
+    return sorted(list(LARGE_CITIES) + others, reverse=True)
+
+
+def _region_sizes(s: _Stream) -> list[int]:
+    """42 region sizes (number of gemeenten) between 2 and 20 adding up to 342."""
+    u = s.uniforms(N_REGIONS)
+    sizes = [min(20, max(2, int(round(7.3 * math.exp(0.5 * _ND.inv_cdf((i + u[i]) / N_REGIONS)))))) for i in range(N_REGIONS)]
+    sizes[0] = 2
+    while sum(sizes) != N_GEMEENTEN:
+        step = 1 if sum(sizes) < N_GEMEENTEN else -1
+        eligible = [i for i in range(1, N_REGIONS) if 2 < sizes[i] + step <= 20]
+        sizes[eligible[min(int(s.uniform() * len(eligible)), len(eligible) - 1)]] += step
+    return s.shuffle(sizes)
+
+
+@dataclass
+class Gemeente:
+    name: str
+    region: str
+    inhabitants: int
+    youths: int = 0
+    adults: int = 0
+    elderly: int = 0
+    low_income_minors: int = 0
+    reserve_eur: int = 0
+
+
+@dataclass
+class Population:
+    gemeente: str
+    name: str
+    kind: str
+    inhabitants: int
+    maatstaven: dict  # maatstaf -> value
+    domains: tuple[str, ...]
+
+
+def _regions(seed: int) -> list[Gemeente]:
+    """Gemeenten with their region: the 42 largest are the regions' central cities, 12
+    regions get a second centre, the rest is spread at random. Regions are numbered by
+    the size of their central city, gemeenten by region and size."""
+    sizes = _gemeente_sizes(_Stream(seed, 1))
+    s = _Stream(seed, 2)
+    region_sizes = _region_sizes(s)
+    members: list[list[int]] = [[r] for r in range(N_REGIONS)]  # indices into sizes (rank)
+    second = [r for r in s.shuffle(list(range(N_REGIONS))) if region_sizes[r] >= 7][:12]
+    for k, r in enumerate(second):
+        members[r].append(N_REGIONS + k)
+    slots = [r for r in range(N_REGIONS) for _ in range(region_sizes[r] - len(members[r]))]
+    rest = s.shuffle(list(range(N_REGIONS + len(second), N_GEMEENTEN)))
+    assert len(slots) == len(rest)
+    for r, rank in zip(slots, rest):
+        members[r].append(rank)
+    order = sorted(range(N_REGIONS), key=lambda r: min(members[r]))
+    gemeenten: list[Gemeente] = []
+    for rnum, r in enumerate(order, start=1):
+        for rank in sorted(members[r]):
+            gemeenten.append(Gemeente(f"Gemeente {len(gemeenten) + 1:03d}", f"Regio {rnum:02d}", sizes[rank]))
+    return gemeenten
+
+
+def _demography(gemeenten: list[Gemeente], seed: int) -> None:
+    """Youths 0-17, adults, 65+, low-income minors and the available reserve."""
+    s = _Stream(seed, 3)
+    for g in gemeenten:
+        size_log = math.log(g.inhabitants / MEDIAN_INHABITANTS)
+        youth_share = min(0.27, max(0.14, 0.196 - 0.004 * size_log + 0.015 * s.normal()))
+        old_share = min(0.32, max(0.10, 0.205 - 0.025 * size_log + 0.025 * s.normal()))
+        low_share = min(0.30, max(0.02, 0.075 * math.exp(0.25 * size_log + 0.30 * s.normal())))
+        g.youths = int(round(g.inhabitants * youth_share))
+        g.adults = g.inhabitants - g.youths
+        g.elderly = min(g.adults, int(round(g.inhabitants * old_share)))
+        g.low_income_minors = int(round(g.youths * low_share))
+        # beschikbare weerstandscapaciteit for the social domain: EUR 35 per inhabitant, lognormal
+        g.reserve_eur = _round_down(g.inhabitants * 35.0 * math.exp(0.6 * s.normal() - 0.18), 1_000)
+
+
+def _populations(gemeenten: list[Gemeente], seed: int) -> list[Population]:
+    """Target groups jeugd and wmo; large cities are cut into 2-4 areas instead."""
+    s = _Stream(seed, 4)
+    pops: list[Population] = []
+    for g in gemeenten:
+        n_areas = next((n for threshold, n in AREA_THRESHOLDS if g.inhabitants >= threshold), 0)
+        if n_areas == 0:
+            pops.append(Population(g.name, "jeugd", "target_group", g.youths, {"jongeren_0_17": g.youths, "minderjarigen_laag_inkomen": g.low_income_minors}, ("jeugd",)))
+            pops.append(Population(g.name, "wmo", "target_group", g.adults, {"inwoners_18plus": g.adults, "inwoners_65plus": g.elderly}, ("wmo",)))
+            continue
+        weights = [1.0 + 0.6 * u for u in s.uniforms(n_areas)]
+        inhabitants = _split_int(g.inhabitants, weights)
+        youths = _split_int(g.youths, [w * math.exp(0.10 * s.normal()) for w in inhabitants])
+        low = _split_int(g.low_income_minors, [y * math.exp(0.40 * s.normal()) for y in youths])
+        elderly = _split_int(g.elderly, [w * math.exp(0.15 * s.normal()) for w in inhabitants])
+        for a in range(n_areas):
+            m = {
+                "jongeren_0_17": youths[a],
+                "minderjarigen_laag_inkomen": low[a],
+                "inwoners_18plus": inhabitants[a] - youths[a],
+                "inwoners_65plus": min(elderly[a], inhabitants[a] - youths[a]),
+            }
+            pops.append(Population(g.name, f"Gebied {a + 1}", "area", inhabitants[a], m, ("jeugd", "wmo")))
+    return pops
+
+
+# --------------------------------------------------------------------------- money
+
+
+def _bedragen(pops: list[Population]) -> dict[tuple[str, str], float]:
+    """Bedrag per eenheid so that the objective model spends the national budget
+    (uitkeringsfactor about 1): share of the domain's money / national units."""
+    out = {}
+    for domain, shares in MAATSTAF_SHARES.items():
+        for maatstaf, share in shares:
+            units = math.fsum(p.maatstaven.get(maatstaf, 0) for p in pops)
+            out[(maatstaf, domain)] = round(share * BUDGET_TOTAL_EUR[domain] / units, 2)
+    return out
+
+
+def _reference(pop: Population, domain: str, bedragen: dict) -> float:
+    return math.fsum(pop.maatstaven.get(m, 0) * bedragen[(m, domain)] for m, _ in MAATSTAF_SHARES[domain])
+
+
+def _need(gemeenten: list[Gemeente], pops: list[Population], bedragen: dict, seed: int) -> dict[tuple[str, str, str], float]:
+    """Need volume per (gemeente, population, lot): the objective reference with a
+    gemeente-level and a lot-level lognormal factor (wider for small gemeenten), each
+    lot scaled to its national share of NEED_OVER_BUDGET x budget."""
+    s = _Stream(seed, 5)
+    size = {g.name: g.inhabitants for g in gemeenten}
+    eur: dict[tuple[str, str, str], float] = {}
+    by_gemeente: dict[str, list[Population]] = {}
+    for p in pops:
+        by_gemeente.setdefault(p.gemeente, []).append(p)
+    for g in gemeenten:
+        gpops = by_gemeente[g.name]
+        size_factor = (MEDIAN_INHABITANTS / g.inhabitants) ** 0.25
+        for domain in DOMAINS:
+            sigma = GEMEENTE_NEED_SIGMA[domain]
+            g_factor = math.exp(sigma * s.normal() - 0.5 * sigma * sigma)
+            dpops = [p for p in gpops if domain in p.domains]
+            refs = [_reference(p, domain, bedragen) for p in dpops]
+            for lot in LOTS:
+                if lot.domain != domain:
+                    continue
+                sig = min(0.6, lot.noise * size_factor)
+                l_factor = math.exp(sig * s.normal() - 0.5 * sig * sig)
+                for p, ref in zip(dpops, refs):
+                    a_factor = math.exp(0.08 * s.normal()) if len(dpops) > 1 else 1.0
+                    eur[(g.name, p.name, lot.lot)] = ref * g_factor * l_factor * a_factor * lot.need_share
+    volume: dict[tuple[str, str, str], float] = {}
+    for lot in LOTS:
+        keys = [k for k in eur if k[2] == lot.lot]
+        target = lot.need_share * NEED_OVER_BUDGET[lot.domain] * BUDGET_TOTAL_EUR[lot.domain]
+        scale = target / math.fsum(eur[k] for k in keys)
+        for k in keys:
+            volume[k] = round(eur[k] * scale / lot.tariff_eur, 2)
+    return volume
+
+
+def _need_eur(volume: dict) -> dict[tuple[str, str, str], float]:
+    return {k: v * LOT_BY_NAME[k[2]].tariff_eur for k, v in volume.items()}
+
+
+def _budgets(gemeenten, pops, bedragen, need_eur, seed) -> dict[tuple[str, str], tuple[int, int]]:
+    """Budget (IU) per gemeente and domain: 75 % objective share, 25 % historical
+    (need) share with a little noise; own funds for about one in five rows."""
+    s = _Stream(seed, 6)
+    by_gemeente: dict[str, list[Population]] = {}
+    for p in pops:
+        by_gemeente.setdefault(p.gemeente, []).append(p)
+    need_gd: dict[tuple[str, str], float] = {}
+    for (g, _p, lot), v in need_eur.items():
+        key = (g, LOT_BY_NAME[lot].domain)
+        need_gd[key] = need_gd.get(key, 0.0) + v
+    out = {}
+    for domain in DOMAINS:
+        ref = {g.name: math.fsum(_reference(p, domain, bedragen) for p in by_gemeente[g.name] if domain in p.domains) for g in gemeenten}
+        hist = {g.name: need_gd[(g.name, domain)] * math.exp(0.04 * s.normal()) for g in gemeenten}
+        ref_sum, hist_sum = math.fsum(ref.values()), math.fsum(hist.values())
+        for g in gemeenten:
+            share = BUDGET_OBJECTIVE_WEIGHT * ref[g.name] / ref_sum + (1 - BUDGET_OBJECTIVE_WEIGHT) * hist[g.name] / hist_sum
+            budget = int(round(share * BUDGET_TOTAL_EUR[domain]))
+            own = _round_down(budget * (0.01 + 0.02 * s.uniform()), 1_000) if s.uniform() < 0.2 else 0
+            out[(g.name, domain)] = (budget, own)
+    return out
+
+
+def _historical(pops, need_eur, seed) -> dict[tuple[str, str, str], int]:
+    """Last year's spending per population and domain: 96 % of need, 5 % noise."""
+    s = _Stream(seed, 7)
+    tot: dict[tuple[str, str, str], float] = {}
+    for (g, p, lot), v in need_eur.items():
+        key = (g, p, LOT_BY_NAME[lot].domain)
+        tot[key] = tot.get(key, 0.0) + v
+    return {k: int(round(tot[k] * 0.96 * math.exp(0.05 * s.normal()))) for k in sorted(tot)}
+
+
+def _region_need(gemeenten, need_eur) -> dict[tuple[str, str], float]:
+    region = {g.name: g.region for g in gemeenten}
+    out: dict[tuple[str, str], list[float]] = {}
+    for (g, _p, lot), v in need_eur.items():
+        out.setdefault((region[g], lot), []).append(v)
+    return {k: math.fsum(v) for k, v in out.items()}
+
+
+def _limits(regions: list[str], region_need, seed) -> list[dict]:
+    """Regional plafonds and guaranteed minimums (CeilingRow) on 2-3 lots per region."""
+    s = _Stream(seed, 8)
+    rows = []
+    for r in regions:
+        for lot, kind, lo, hi, share in REGION_LIMITS:
+            frac = lo + (hi - lo) * s.uniform()
+            if s.uniform() >= share:
+                continue
+            need = region_need[(r, lot)]
+            if kind == "ceiling":
+                rows.append(dict(lot=lot, region=r, gemeente="", ceiling_eur=_round_down(need * frac, 1_000), minimum_eur=None))
+            else:
+                rows.append(dict(lot=lot, region=r, gemeente="", ceiling_eur=None, minimum_eur=_round_down(need * frac, 1_000)))
+    return rows
+
+
+def _providers(regions: list[str], region_need, seed) -> tuple[list[dict], list[dict]]:
+    """A few providers per region with region-level contracts on CONTRACT_LOTS.
+
+    Market shares are random; the contract plafonds add up to 95-115 % of the region's
+    need on the lot (the largest provider sometimes has none), the guaranteed minimums
+    to 40-60 % of it, so minimums always fit under plafonds and budgets."""
+    s = _Stream(seed, 9)
+    providers, contracts = [], []
+    for r in regions:
+        rnum = r.split()[-1]
+        n_jeugd = 2 + min(int(3 * s.uniform()), 2)
+        n_wmo = 2 + min(int(2 * s.uniform()), 1)
+        shared = s.uniform() < 0.5  # one provider holds both lots
+        ids = [f"Aanbieder {rnum}-{letter}" for letter in "ABCDEFGH"]
+        jeugd_ids = ids[:n_jeugd]
+        first_wmo = n_jeugd - 1 if shared else n_jeugd
+        wmo_ids = ids[first_wmo : first_wmo + n_wmo]
+        for pid in sorted(set(jeugd_ids) | set(wmo_ids)):
+            providers.append(dict(provider=pid, label=f"Synthetische aanbieder {pid.split()[-1]}", ceiling_eur=None, minimum_eur=None))
+        for lot, ids in zip(CONTRACT_LOTS, (jeugd_ids, wmo_ids)):
+            need = region_need[(r, lot)]
+            weights = [0.3 - math.log(1.0 - u) for u in s.uniforms(len(ids))]
+            wsum = math.fsum(weights)
+            cap_frac = 0.95 + 0.20 * s.uniform()
+            min_frac = 0.40 + 0.20 * s.uniform()
+            no_cap = s.uniform() < 0.3
+            largest = max(range(len(ids)), key=lambda i: (weights[i], -i))
+            for i, pid in enumerate(ids):
+                share = weights[i] / wsum
+                ceiling = None if (no_cap and i == largest) else _round_down(share * need * cap_frac, 1_000)
+                contracts.append(dict(provider=pid, lot=lot, region=r, gemeente="", ceiling_eur=ceiling, minimum_eur=_round_down(share * need * min_frac, 1_000)))
+    return providers, contracts
+
+
+def _substitutions(gemeenten, seed) -> list[dict]:
+    """One expertiseschil option per gemeente; how far it reaches (max_share) varies."""
+    s = _Stream(seed, 10)
+    return [
+        dict(from_lot=SUBSTITUTION["from_lot"], to_lot=SUBSTITUTION["to_lot"], ratio=SUBSTITUTION["ratio"], max_share=round(0.10 + 0.15 * s.uniform(), 2), gemeente=g.name, population="", label=SUBSTITUTION["label"])
+        for g in gemeenten
+    ]
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _check(gemeenten, budgets, region_need, ceilings, contracts) -> None:
+    """Feasibility: every guaranteed minimum fits under its plafond, and the regional
+    minimums of a domain fit in the region's budget of that domain."""
+    region_budget: dict[tuple[str, str], int] = {}
+    for g in gemeenten:
+        for d in DOMAINS:
+            key = (g.region, d)
+            region_budget[key] = region_budget.get(key, 0) + budgets[(g.name, d)][0]
+    minimums: dict[tuple[str, str], float] = {}
+    for row in ceilings:
+        if row["ceiling_eur"] is not None and row["minimum_eur"] is not None:
+            assert row["minimum_eur"] <= row["ceiling_eur"], row
+        if row["minimum_eur"] is not None:
+            key = (row["region"], LOT_BY_NAME[row["lot"]].domain)
+            minimums[key] = minimums.get(key, 0) + row["minimum_eur"]
+            assert row["minimum_eur"] <= region_need[(row["region"], row["lot"])], row
+    limited = {(row["region"], row["lot"]) for row in ceilings}
+    for row in contracts:
+        assert (row["region"], row["lot"]) not in limited, "contract lot has a regional limit too"
+        if row["ceiling_eur"] is not None:
+            assert row["minimum_eur"] <= row["ceiling_eur"], row
+        key = (row["region"], LOT_BY_NAME[row["lot"]].domain)
+        minimums[key] = minimums.get(key, 0) + row["minimum_eur"]
+    for key, m in minimums.items():
+        assert m <= 0.5 * region_budget[key], (key, m, region_budget[key])
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        text = f"{value:.2f}"
+        return "0.00" if text == "-0.00" else text
+    return str(value)
+
+
+def _csv(header: Sequence[str], rows: Iterable[Sequence]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    w.writerow(header)
+    for row in rows:
+        w.writerow([_fmt(v) for v in row])
+    return buf.getvalue()
+
+
+def _write(path: pathlib.Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        fh.write(text)
+
+
+def _dict_rows(rows: list[dict], header: Sequence[str], key: Sequence[str]) -> list[list]:
+    return [[r[c] for c in header] for r in sorted(rows, key=lambda r: tuple(r[k] for k in key))]
+
+
+def _instance_yaml(seed: int) -> str:
+    return f"""name: {INSTANCE_NAME}
+year: {YEAR}
+description: >
+  SYNTHETIC national instance, generated by verdeelmodel.synthetic with seed {seed}:
+  {N_GEMEENTEN} made-up gemeenten ("Gemeente 001" ...) in {N_REGIONS} made-up regions
+  ("Regio 01" ...), about {TOTAL_INHABITANTS / 1e6:.1f} million inhabitants, 15 lots (8 jeugd,
+  7 wmo) with assumed tariffs, need a few percent above the integratie-uitkering in
+  most gemeenten. Only the orders of magnitude follow public figures (number of
+  gemeenten and jeugdregio's, inhabitants, size of the largest cities, IU jeugd about
+  EUR 3.9 bn and Wmo about EUR 1.5 bn around 2018); no number describes a real
+  gemeente, region or provider. Use it to test scale and reports, not for policy.
+units: {{money: EUR}}
+domains: {{jeugd: {DOMAINS['jeugd']}, wmo: {DOMAINS['wmo']}}}
+synthetic: true
+options:
+  budget_scope: per_domain
+  reference: {{scale: region, blend_lambda: 1.0}}
+  objective: {{mode: lexicographic, statutory_first: true}}
+"""
+
+
+def _source_row(seed: int) -> list[str]:
+    description = (
+        f"Generated by verdeelmodel.synthetic.generate(seed={seed}); every number of this instance is synthetic. "
+        "Gemeente sizes: stratified quantiles of a two-piece lognormal (median 28,000, sigma 0.6 below the median, above it a sigma solved to reach the total, tail compressed above 120,000) "
+        "plus four large cities of 930k, 670k, 600k and 370k and two island-like gemeenten of about 1,000, scaled to 17.9 million. "
+        "Regions: the 42 largest gemeenten are the central cities, 12 regions get a second centre, the rest is assigned at random; 2 to 20 gemeenten per region. "
+        "Demography: youths about 19.6 %, 65+ about 20.5 % (fewer in large cities), low-income minors about 7.5 % of youths (more in large cities), with noise. "
+        "Bedragen: 75 % of the jeugd money by youths and 25 % by low-income minors, 70 % of the wmo money by inhabitants 18+ and 30 % by 65+ (uitkeringsfactor about 1). "
+        "Budgets: 75 % objective share and 25 % historical share of the national IU. "
+        "Need: objective reference x gemeente lognormal factor (sigma 0.09 jeugd, 0.07 wmo) x lot lognormal factor, scaled so national need is 4.5 % (jeugd) and 3.5 % (wmo) above the budget; "
+        "Lot shares, tariffs, plafonds, minimums, contracts, reserves and the expertiseschil are assumptions of the generator; "
+        "tariffs reuse the (equally assumed) tariffs of the bundled nijmegen-2018 instance where the lot is of the same kind."
+    )
+    reference = (
+        "Orders of magnitude only, not reproduced figures: CBS StatLine population by gemeente (about 17.9 million inhabitants in 342 gemeenten, 2024); "
+        "the 42 jeugdzorgregio's; Gemeentefonds circulaires (integratie-uitkering sociaal domein around 2018: jeugd about EUR 3.9 bn, Wmo about EUR 1.5 bn for the decentralised parts). "
+        "Code: verdeelmodel/synthetic.py."
+    )
+    return [SOURCE, "synthetic", description, reference]
+
+
+def _readme(seed: int, gemeenten, region_sizes, budgets, need_by_domain, deficits, counts) -> str:
+    sizes = sorted(g.inhabitants for g in gemeenten)
+    median = statistics.median(sizes)
+    lines = [
+        f"# {INSTANCE_NAME}: synthetic national instance (seed {seed})",
+        "",
+        "**Every number in this folder is synthetic.** The instance is generated by",
+        f"`python -m verdeelmodel.synthetic --seed {seed} --out instances/{INSTANCE_NAME}`; the same seed",
+        "gives byte-identical files (tests/test_synthetic.py checks this). Gemeenten, regions and",
+        "providers have made-up names so that no number can be read as a real gemeente's.",
+        "",
+        "It has the shape of the Netherlands: "
+        f"{N_GEMEENTEN} gemeenten in {N_REGIONS} regions (like the jeugdzorgregio's), {sum(sizes):,} inhabitants, "
+        f"median gemeente {median:,.0f}, smallest {sizes[0]:,}, largest {sizes[-1]:,}; regions of "
+        f"{min(region_sizes)} to {max(region_sizes)} gemeenten, each with one or two central cities. "
+        "Gemeenten of 150,000 inhabitants or more are cut into 2-4 areas (`Gebied n`, both domains); "
+        "all others have two target groups, `jeugd` (youths 0-17) and `wmo` (inhabitants 18+).",
+        "",
+        "## Sources",
+        "",
+        "| source | kind | what |",
+        "|---|---|---|",
+        "| synthetic | synthetic | the generator (verdeelmodel/synthetic.py) with the seed above; orders of magnitude from CBS inhabitants (2024), the 42 jeugdregio's and the IU sociaal domein around 2018 |",
+        "",
+        "Public are only the anchors of the orders of magnitude (number of gemeenten and regions, national",
+        "inhabitants, the size of the four largest cities, national IU jeugd about EUR 3.9 bn and Wmo about",
+        "EUR 1.5 bn). Assumed by the generator: the size distribution, the demography, the lot catalogue",
+        "and its tariffs (prices of a realistic order, not a published tariff list: where the bundled",
+        "nijmegen-2018 instance has the same kind of lot, its equally assumed tariff is reused; the GGZ",
+        "trajectory equals westfriesland-2021's light arrangement), the national split of need over lots,",
+        "the noise, plafonds, minimums, providers, contracts, the expertiseschil and the reserves.",
+        "",
+        "## Totals",
+        "",
+        "| domain | budget (IU) EUR | own funds EUR | need EUR | need / budget | gemeenten with need > budget |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for d in DOMAINS:
+        b = sum(budgets[(g.name, d)][0] for g in gemeenten)
+        o = sum(budgets[(g.name, d)][1] for g in gemeenten)
+        n = need_by_domain[d]
+        lines.append(f"| {d} | {b:,} | {o:,} | {n:,.0f} | {n / b:.3f} | {deficits[d]} of {N_GEMEENTEN} |")
+    lines += [
+        "",
+        "## Lots",
+        "",
+        "| lot | domain | echelon | funding | scope | tariff EUR | unit | statutory | share of domain need |",
+        "|---|---|---|---|---|---:|---|---|---:|",
+    ]
+    for lot in sorted(LOTS, key=lambda l: l.lot):
+        lines.append(f"| {lot.lot} | {lot.domain} | {lot.echelon} | {lot.funding_form} | {lot.scope} | {lot.tariff_eur:,.2f} | {lot.unit} | {'yes' if lot.statutory else 'no'} | {lot.need_share:.0%} |")
+    lines += [
+        "",
+        "## Tables",
+        "",
+        "| table | rows |",
+        "|---|---:|",
+    ]
+    lines += [f"| {name} | {n:,} |" for name, n in counts]
+    lines += [
+        "",
+        "## What to expect when solving",
+        "",
+        "- The 42 regions are independent problems (regional lots, ceilings and contracts stay inside a region).",
+        "- Need exceeds the budget by a few percent in most gemeenten, so stage 1 leaves unmet need; the",
+        "  non-statutory basis lots (wijkteams) are cut first, the expertiseschil (jeugd-GGZ to the jeugd",
+        "  wijkteam, ratio 1.5, 10-25 % of GGZ need) is used because it covers need more cheaply.",
+        "- Plafonds on jeugd specialistische begeleiding (92-106 % of the region's need, every region),",
+        "  kortdurend verblijf (85-105 %) and beschermd wonen (90-108 %, each in about half of the regions)",
+        "  bind where they are below need and get shadow prices; the guaranteed minimum on jeugd verblijf",
+        "  (60-80 % of need) and the providers'",
+        "  minimums (40-60 % of need) fit under budgets and rarely bind; contract plafonds add up to",
+        "  95-115 % of need, so the jeugd-GGZ and Wmo specialistische begeleiding lots bind in some regions.",
+        "- Budgets are 75 % objective model and 25 % history, so the reference allocation differs",
+        "  from the budgets and stage 2 has something to do.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def generate(out_dir: pathlib.Path, seed: int = DEFAULT_SEED) -> None:
+    """Write the complete synthetic instance (instance.yaml, README.md, all CSVs) to out_dir."""
+    out_dir = pathlib.Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    gemeenten = _regions(seed)
+    _demography(gemeenten, seed)
+    pops = _populations(gemeenten, seed)
+    bedragen = _bedragen(pops)
+    volume = _need(gemeenten, pops, bedragen, seed)
+    need_eur = _need_eur(volume)
+    budgets = _budgets(gemeenten, pops, bedragen, need_eur, seed)
+    historical = _historical(pops, need_eur, seed)
+    regions = sorted({g.region for g in gemeenten})
+    region_need = _region_need(gemeenten, need_eur)
+    ceilings = _limits(regions, region_need, seed)
+    providers, contracts = _providers(regions, region_need, seed)
+    substitutions = _substitutions(gemeenten, seed)
+    _check(gemeenten, budgets, region_need, ceilings, contracts)
+
+    S = SOURCE
+    tables: dict[str, str] = {}
+    tables["sources"] = _csv(["source", "kind", "description", "reference"], [_source_row(seed)])
+    tables["gemeenten"] = _csv(
+        ["gemeente", "inhabitants", "available_reserve_eur", "cbs_code", "source"],
+        [[g.name, g.inhabitants, g.reserve_eur, "", S] for g in sorted(gemeenten, key=lambda g: g.name)],
+    )
+    tables["budgets"] = _csv(
+        ["gemeente", "domain", "region", "budget_eur", "own_funds_eur", "source"],
+        [[g.name, d, g.region, *budgets[(g.name, d)], S] for g in sorted(gemeenten, key=lambda g: g.name) for d in sorted(DOMAINS)],
+    )
+    pops_sorted = sorted(pops, key=lambda p: (p.gemeente, p.name))
+    tables["populations"] = _csv(["gemeente", "population", "kind", "inhabitants", "source"], [[p.gemeente, p.name, p.kind, p.inhabitants, S] for p in pops_sorted])
+    tables["maatstaven"] = _csv(
+        ["gemeente", "population", "maatstaf", "value", "source"],
+        [[p.gemeente, p.name, m, int(p.maatstaven[m]), S] for p in pops_sorted for m in sorted(p.maatstaven)],
+    )
+    tables["bedragen"] = _csv(["maatstaf", "domain", "bedrag_eur", "source"], [[m, d, float(b), S] for (m, d), b in sorted(bedragen.items())])
+    tables["historical"] = _csv(["gemeente", "population", "domain", "historical_eur", "source"], [[g, p, d, v, S] for (g, p, d), v in sorted(historical.items())])
+    tables["lots"] = _csv(
+        ["lot", "label", "domain", "echelon", "funding_form", "scope", "tariff_eur", "unit", "priority_weight", "statutory", "category", "source"],
+        [[l.lot, l.label, l.domain, l.echelon, l.funding_form, l.scope, float(l.tariff_eur), l.unit, float(l.priority_weight), l.statutory, "", S] for l in sorted(LOTS, key=lambda l: l.lot)],
+    )
+    tables["need"] = _csv(["gemeente", "population", "lot", "volume", "source"], [[g, p, l, float(v), S] for (g, p, l), v in sorted(volume.items())])
+    h = ["provider", "label", "ceiling_eur", "minimum_eur"]
+    tables["providers"] = _csv(h + ["source"], [row + [S] for row in _dict_rows(providers, h, ("provider",))])
+    h = ["provider", "lot", "region", "gemeente", "ceiling_eur", "minimum_eur"]
+    tables["contracts"] = _csv(h + ["source"], [row + [S] for row in _dict_rows(contracts, h, ("provider", "lot", "region", "gemeente"))])
+    h = ["lot", "region", "gemeente", "ceiling_eur", "minimum_eur"]
+    tables["ceilings"] = _csv(h + ["source"], [row + [S] for row in _dict_rows(ceilings, h, ("lot", "region", "gemeente"))])
+    h = ["from_lot", "to_lot", "ratio", "max_share", "gemeente", "population", "label"]
+    tables["substitutions"] = _csv(h + ["source"], [row + [S] for row in _dict_rows(substitutions, h, ("from_lot", "to_lot", "gemeente", "population"))])
+
+    need_by_domain = {d: math.fsum(v for k, v in need_eur.items() if LOT_BY_NAME[k[2]].domain == d) for d in DOMAINS}
+    deficits = {}
+    for d in DOMAINS:
+        per_g: dict[str, float] = {}
+        for k, v in need_eur.items():
+            if LOT_BY_NAME[k[2]].domain == d:
+                per_g[k[0]] = per_g.get(k[0], 0.0) + v
+        deficits[d] = sum(1 for g in gemeenten if per_g[g.name] > budgets[(g.name, d)][0] + budgets[(g.name, d)][1])
+    counts = [(name, text.count("\n") - 1) for name, text in tables.items()]
+    region_sizes = [sum(1 for g in gemeenten if g.region == r) for r in regions]
+
+    _write(out_dir / "instance.yaml", _instance_yaml(seed))
+    _write(out_dir / "README.md", _readme(seed, gemeenten, region_sizes, budgets, need_by_domain, deficits, counts))
+    for name, text in tables.items():
+        _write(out_dir / f"{name}.csv", text)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m verdeelmodel.synthetic", description="Write the synthetic national instance (342 gemeenten, 42 regions).")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
+    parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("instances") / INSTANCE_NAME, help="output folder (default instances/nl-synthetic)")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    generate(args.out, args.seed)
+    files = sorted(args.out.iterdir())
+    size = sum(f.stat().st_size for f in files if f.is_file())
+    print(f"wrote {len(files)} files ({size / 1e6:.2f} MB) to {args.out} in {time.perf_counter() - start:.2f} s (seed {args.seed})")
+
+
+if __name__ == "__main__":
+    main()
