@@ -224,10 +224,7 @@ def build_allocation_model(inst: Instance, data: AllocationData | None = None) -
 
 def add_need_coverage(m, D: AllocationData) -> None:
     r"""Need: x[g,p,l] + u[g,p,l] + sum_l' s[g,p,l->l'] >= c[g,p,l] + sum_l'' s[g,p,l''->l] / rho[l''->l]."""
-    out, inn = defaultdict(list), defaultdict(list)
-    for (g, p, l, l2), (rho, _phi, _lab) in D.arcs.items():
-        out[(g, p, l)].append(m.substitution[g, p, l, l2])
-        inn[(g, p, l2)].append((m.substitution[g, p, l, l2], 1.0 / rho))
+    out, inn = _flows(m, D)
     rows = {}
     for k in D.x_index:
         g, p, l = k
@@ -235,6 +232,36 @@ def add_need_coverage(m, D: AllocationData) -> None:
         rhs = D.need_eur[k] + sum(c * s for s, c in inn[k])
         rows[k] = (lhs >= rhs, f"need {D.lot_label[l]} gemeente {g} population {p}")
     _add(m, "need_coverage", "balance", rows, add_need_coverage.__doc__)
+
+
+def _flows(m, D: AllocationData) -> tuple[dict, dict]:
+    """Substitution flows per (g,p,l): out = euros of l-need moved away, in = (s, 1/rho) pairs."""
+    out, inn = defaultdict(list), defaultdict(list)
+    for (g, p, l, l2), (rho, _phi, _lab) in D.arcs.items():
+        out[(g, p, l)].append(m.substitution[g, p, l, l2])
+        inn[(g, p, l2)].append((m.substitution[g, p, l, l2], 1.0 / rho))
+    return out, inn
+
+
+def add_allocation_within_need(m, D: AllocationData) -> None:
+    r"""No budget above need: x[g,p,l] + sum_l' s[g,p,l->l'] <= c[g,p,l] + sum_l'' s[g,p,l''->l] / rho.
+    Money not needed stays with the gemeente as headroom (switch off to let the reference
+    deviation stage place budget above need, e.g. for lumpsum populatiebekostiging)."""
+    out, inn = _flows(m, D)
+    rows = {}
+    for k in D.x_index:
+        g, p, l = k
+        lhs = m.allocation[k] + sum(out[k]) - sum(c * s for s, c in inn[k])
+        rows[k] = (lhs <= D.need_eur[k], f"no budget above need {D.lot_label[l]} gemeente {g} population {p}")
+    _add(m, "allocation_within_need", "ceiling", rows, add_allocation_within_need.__doc__)
+
+
+def add_substitution_funded(m, D: AllocationData) -> None:
+    r"""Substitution only counts when the lighter lot funds it: x[g,p,l'] >= sum_l s[g,p,l->l'] / rho[l->l'].
+    Without it, moving need to a lighter lot and leaving it unmet there would hide unmet need."""
+    _out, inn = _flows(m, D)
+    rows = {k: (m.allocation[k] - sum(c * s for s, c in inn[k]) >= 0, f"substitution funded {D.lot_label[k[2]]} gemeente {k[0]} population {k[1]}") for k in D.x_index if inn.get(k)}
+    _add(m, "substitution_funded", "balance", rows, add_substitution_funded.__doc__)
 
 
 def add_substitution_max_share(m, D: AllocationData) -> None:
@@ -414,6 +441,8 @@ def add_reference_deviation(m, D: AllocationData) -> None:
 
 FAMILY_BUILDERS = (
     add_need_coverage,
+    add_allocation_within_need,
+    add_substitution_funded,
     add_substitution_max_share,
     add_budget_per_gemeente,
     add_ceiling_per_lot_region,

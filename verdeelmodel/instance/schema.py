@@ -193,6 +193,8 @@ TABLE_BY_NAME = {t.name: t for t in TABLES}
 #: Constraint families the instance can switch off in instance.yaml (options.families).
 FAMILIES = (
     "need_coverage",
+    "allocation_within_need",
+    "substitution_funded",
     "budget_per_gemeente",
     "ceiling_per_lot_region",
     "ceiling_per_lot_gemeente",
