@@ -190,6 +190,8 @@ def _add(m: pyo.ConcreteModel, family: str, kind: str, rows: dict, doc: str) -> 
     """Add a constraint family from {index: (expr, label)}; empty families are skipped."""
     if not rows:
         return
+    # Pyomo flattens 1-tuples to scalars: key the rows the same way
+    rows = {(k[0] if isinstance(k, tuple) and len(k) == 1 else k): v for k, v in rows.items()}
     keys = list(rows)
     m.labels.kind[family] = kind
     for k in keys:

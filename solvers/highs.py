@@ -172,7 +172,7 @@ class HighsSession:
             idx = np.arange(self.n_model_rows, n, dtype=np.int32)
             self.h.deleteRows(len(idx), idx)
 
-    def solve(self, order: list[str], *, tol_rel: float = 1e-9, tol_abs: float = 0.01, dual_stages: tuple[str, ...] = ()) -> SolveOutcome:
+    def solve(self, order: list[str], *, tol_rel: float = 1e-9, tol_abs: float = 1e-6, dual_stages: tuple[str, ...] = ()) -> SolveOutcome:
         """Solve the objectives in ``order`` lexicographically. After each stage a row
         keeps its objective within ``opt x (1 + tol_rel) + tol_abs`` (a stated tolerance:
         later stages may give up at most that much of an earlier optimum)."""

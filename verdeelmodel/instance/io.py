@@ -33,6 +33,9 @@ class RawTable:
     header: list[str]
     rows: list[dict[str, str]]
     line_numbers: list[int]
+    #: rows left out because of a problem already reported (undecodable bytes); their
+    #: keys still count as defined, so other tables do not report them a second time
+    rejected_rows: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -111,11 +114,11 @@ def _parse_yaml(data: bytes, location: str, problems: list[Problem]) -> dict | N
 
 def _parse_csv(data: bytes, name: str, location: str, problems: list[Problem]) -> RawTable | None:
     try:
-        text = data.decode("utf-8-sig")
+        text, undecodable = data.decode("utf-8-sig"), False
     except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        problems.append(Problem(location, line, None, None, f"UTF-8 text (undecodable byte 0x{data[e.start]:02x})"))
-        return None
+        # parse anyway (bad bytes become U+FFFD) to say which cells hold them, once each
+        text, undecodable = data.decode("utf-8-sig", errors="replace"), True
+        bad_byte = f"0x{data[e.start]:02x}"
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         lines = list(reader)
@@ -126,16 +129,28 @@ def _parse_csv(data: bytes, name: str, location: str, problems: list[Problem]) -
         problems.append(Problem(location, 1, None, None, "a header row with the table's column names"))
         return None
     header = [c.strip() for c in lines[0]]
-    rows, numbers = [], []
+    not_utf8 = f"UTF-8 text (this cell has a byte that is not UTF-8, e.g. {bad_byte}; save the file as 'CSV UTF-8')" if undecodable else ""
+    if undecodable:
+        for c in header:
+            if "\ufffd" in c:
+                problems.append(Problem(location, 1, c, c, not_utf8))
+    rows, numbers, rejected = [], [], []
     for i, cells in enumerate(lines[1:], start=2):
         if not any(c.strip() for c in cells):
             continue  # blank line
         if len(cells) != len(header):
             problems.append(Problem(location, i, None, f"{len(cells)} cells", f"{len(header)} cells, one per header column (check for a stray comma or a decimal comma)"))
             continue
-        rows.append(dict(zip(header, cells)))
+        row = dict(zip(header, cells))
+        if undecodable and any("\ufffd" in c for c in cells):
+            for col, c in row.items():
+                if "\ufffd" in c:
+                    problems.append(Problem(location, i, col, c, not_utf8))
+            rejected.append(row)
+            continue
+        rows.append(row)
         numbers.append(i)
-    return RawTable(name, location, header, rows, numbers)
+    return RawTable(name, location, header, rows, numbers, rejected)
 
 
 def _cell_text(v: Any) -> str:

@@ -232,7 +232,7 @@ class ObjectiveOptions(Strict):
     mode: Literal["lexicographic", "weighted"] = Field("lexicographic", description="lexicographic (default): need first, then reference deviation, then spend. weighted: one objective with `weights`.")
     statutory_first: bool = Field(True, description="Cover statutory lots' need in a stage before the other lots.")
     tolerance_rel: float = Field(1e-9, ge=0, le=0.1, description="Each later stage keeps earlier stage objectives within opt x (1 + tolerance_rel) + tolerance_abs_eur.")
-    tolerance_abs_eur: float = Field(0.01, ge=0, description="Absolute tolerance in euros for keeping earlier stages.")
+    tolerance_abs_eur: float = Field(1e-6, ge=0, description="Absolute tolerance in euros for keeping earlier stages.")
     weights: dict[str, float] = Field(
         default_factory=lambda: {"unmet_statutory": 1000.0, "unmet": 100.0, "deviation": 1.0, "spend": 0.01},
         description="Weights of the weighted mode, per stage name.",

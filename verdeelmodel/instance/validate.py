@@ -6,6 +6,8 @@ file, row, column, value and what was expected. Downstream code trusts the resul
 
 from __future__ import annotations
 
+import math
+import typing
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,17 +106,45 @@ _EXPECT = {
     "string_too_short": lambda c: "a non-empty text",
     "string_too_long": lambda c: f"a text of at most {c['max_length']} characters",
     "extra_forbidden": lambda c: "no such column",
+    "dict_type": lambda c: "a mapping of settings (key: value lines)",
+    "model_type": lambda c: "a mapping of settings (key: value lines)",
 }
 
 
 def _expected(err: dict) -> str:
     f = _EXPECT.get(err["type"])
-    return f(err.get("ctx", {})) if f else err["msg"]
+    return f(err.get("ctx", {})) if f else str(err["msg"]).removeprefix("Value error, ")
 
 
-def _validate_table(raw: RawTable, problems: list[Problem]) -> pd.DataFrame:
+def _numeric_fields(row_model: type[BaseModel]) -> set[str]:
+    """Columns holding a float or int (also Optional[float])."""
+    out = set()
+    for name, f in row_model.model_fields.items():
+        types = typing.get_args(f.annotation) or (f.annotation,)
+        if any(t in (float, int) for t in types):
+            out.add(name)
+    return out
+
+
+def _number_problem(text: str) -> str | None:
+    """What pydantic would wrongly accept in a number cell: nan/inf (also a finite-looking
+    1e400) and '_' digit separators; None when the text is fine or pydantic rejects it."""
+    if "_" in text:
+        return "a number in euros/units with '.' as decimal point and no thousands separator"
+    try:
+        v = float(text)
+    except ValueError:
+        return None
+    return None if math.isfinite(v) else "a finite number (not nan or inf)"
+
+
+def _validate_table(raw: RawTable, problems: list[Problem], rejected: list[dict[str, str]]) -> pd.DataFrame:
+    """Typed rows of one table; rows with a problem are reported and appended to ``rejected``
+    (their keys still count as defined, so the cross checks do not report them again)."""
     spec = TABLE_BY_NAME[raw.name]
     fields = spec.row.model_fields
+    numeric = _numeric_fields(spec.row)
+    rejected.extend({c: v.strip() for c, v in r.items()} for r in raw.rejected_rows)
     header_ok = []
     seen = set()
     for col in raw.header:
@@ -135,6 +165,9 @@ def _validate_table(raw: RawTable, problems: list[Problem]) -> pd.DataFrame:
     records: list[dict[str, Any]] = []
     for line, cells in zip(raw.line_numbers, raw.rows):
         data = {c: cells[c].strip() for c in header_ok if c in fields and cells[c].strip() != ""}
+        bad_numbers = {c: why for c in numeric & data.keys() if (why := _number_problem(data[c])) is not None}
+        for c, why in bad_numbers.items():
+            problems.append(Problem(raw.location, line, c, cells[c], why))
         try:
             obj = spec.row.model_validate(data)
         except ValidationError as e:
@@ -142,7 +175,13 @@ def _validate_table(raw: RawTable, problems: list[Problem]) -> pd.DataFrame:
                 col = str(err["loc"][0]) if err["loc"] else None
                 if col in missing_required and err["type"] == "missing":
                     continue  # already reported once for the header
+                if col in bad_numbers:
+                    continue  # reported above
                 problems.append(Problem(raw.location, line, col, cells.get(col) if col else None, _expected(err)))
+            rejected.append({c: v.strip() for c, v in cells.items()})
+            continue
+        if bad_numbers:
+            rejected.append({c: v.strip() for c, v in cells.items()})
             continue
         rec = obj.model_dump()
         for c in header_ok:
@@ -173,19 +212,23 @@ def _validate(raw: RawInstance, problems: list[Problem]) -> Instance | None:
                 problems.append(Problem(raw.meta_location, None, col, None if value is _MISSING else str(value), _expected(err) if err["type"] != "extra_forbidden" else "no such setting (check the spelling)"))
     tables: dict[str, pd.DataFrame] = {}
     locations: dict[str, str] = {}
+    rejected: dict[str, list[dict[str, str]]] = {}
     for spec in TABLES:
         if spec.name in raw.tables:
             t = raw.tables[spec.name]
-            tables[spec.name] = _validate_table(t, problems)
+            rejected[spec.name] = []
+            tables[spec.name] = _validate_table(t, problems, rejected[spec.name])
             locations[spec.name] = t.location
+            if spec.required and not t.rows and not rejected[spec.name]:
+                problems.append(Problem(t.location, 2, None, None, f"at least one row in table '{spec.name}' ({spec.doc}); the file has only a header"))
         else:
             tables[spec.name] = _empty(spec.name)
             locations[spec.name] = _default_location(raw, spec.name)
-            if spec.required and raw.meta is not None:
+            if spec.required and raw.meta is not None and not any(p.location == locations[spec.name] for p in problems):  # an unreadable file is reported once
                 problems.append(Problem(locations[spec.name], None, None, None, f"table '{spec.name}' ({spec.doc})"))
     if meta is None:
         return None
-    _cross_checks(meta, tables, locations, problems)
+    _cross_checks(meta, tables, locations, problems, rejected)
     return Instance(meta, tables, raw.path, raw.input_hash, raw.input_files)
 
 
@@ -240,14 +283,28 @@ def _some(values: set, n: int = 8) -> str:
     return ", ".join(vals[:n]) + more
 
 
-def _cross_checks(meta: InstanceMeta, tables: dict[str, pd.DataFrame], locations: dict[str, str], problems: list[Problem]) -> None:
+def _cross_checks(
+    meta: InstanceMeta, tables: dict[str, pd.DataFrame], locations: dict[str, str], problems: list[Problem], rejected: dict[str, list[dict[str, str]]] | None = None
+) -> None:
     r = _Reporter(tables, locations, problems)
     T = tables
+    rejected = rejected or {}
     for spec in TABLES:
         r.unique(spec.name, spec.key)
 
+    def known(table: str, *cols: str) -> set:
+        """Keys defined by a table: its valid rows plus rows already rejected for another
+        problem (so one bad cell is reported once, not again by every row referring to it)."""
+        df = T[table]
+        vals = set(df[cols[0]]) if len(cols) == 1 else set(zip(*(df[c] for c in cols)))
+        for row in rejected.get(table, []):
+            v = tuple(row.get(c, "") for c in cols)
+            if all(v):
+                vals.add(v[0] if len(cols) == 1 else v)
+        return vals
+
     # provenance: every source (and source_<column>) names a row of sources.csv
-    sources = set(T["sources"]["source"])
+    sources = known("sources", "source")
     for spec in TABLES:
         if spec.name == "sources":
             continue
@@ -256,19 +313,19 @@ def _cross_checks(meta: InstanceMeta, tables: dict[str, pd.DataFrame], locations
             r.foreign_key(spec.name, col, sources, "source in sources.csv")
 
     domains = set(meta.domains)
-    gemeenten = set(T["gemeenten"]["gemeente"])
+    gemeenten = known("gemeenten", "gemeente")
     r.foreign_key("budgets", "gemeente", gemeenten, "gemeente")
     r.foreign_key("budgets", "domain", domains, "domain of instance.yaml")
     # a gemeente has one region per domain (unique key gemeente+domain guarantees it)
     regions_by_domain: dict[str, set] = defaultdict(set)
-    for d, reg in zip(T["budgets"]["domain"], T["budgets"]["region"]):
+    for d, reg in known("budgets", "domain", "region"):
         regions_by_domain[d].add(reg)
-    all_regions = set(T["budgets"]["region"])
-    budget_keys = set(zip(T["budgets"]["gemeente"], T["budgets"]["domain"]))
+    all_regions = {reg for _, reg in known("budgets", "domain", "region")}
+    budget_keys = known("budgets", "gemeente", "domain")
 
     r.foreign_key("populations", "gemeente", gemeenten, "gemeente")
-    pops = set(zip(T["populations"]["gemeente"], T["populations"]["population"]))
-    pop_names = set(T["populations"]["population"])
+    pops = known("populations", "gemeente", "population")
+    pop_names = {p for _, p in pops}
 
     def pop_key(table: str, optional_pop: bool = False) -> None:
         df = T[table]
@@ -299,7 +356,7 @@ def _cross_checks(meta: InstanceMeta, tables: dict[str, pd.DataFrame], locations
     # lots and need
     lots = T["lots"]
     r.foreign_key("lots", "domain", domains, "domain of instance.yaml")
-    lot_ids = set(lots["lot"])
+    lot_ids = known("lots", "lot")
     lot_domain = dict(zip(lots["lot"], lots["domain"]))
     lot_echelon = dict(zip(lots["lot"], lots["echelon"]))
     r.foreign_key("need", "lot", lot_ids, "lot of lots")
@@ -307,7 +364,7 @@ def _cross_checks(meta: InstanceMeta, tables: dict[str, pd.DataFrame], locations
     reported_budget = set()
     for row, g, lot in zip(need["_row"], need["gemeente"], need["lot"]):
         d = lot_domain.get(lot)
-        if d is not None and g in gemeenten and (g, d) not in budget_keys and (g, d) not in reported_budget:
+        if d in domains and g in gemeenten and (g, d) not in budget_keys and (g, d) not in reported_budget:
             reported_budget.add((g, d))
             r.add("need", row, "gemeente", g, f"a row for gemeente {g} and domain {d} in budgets (its budget and region), because it has need in lot {lot}")
 
@@ -316,7 +373,7 @@ def _cross_checks(meta: InstanceMeta, tables: dict[str, pd.DataFrame], locations
         _check_reference_possible(meta, T, r)
 
     # providers, contracts, ceilings
-    provs = set(T["providers"]["provider"])
+    provs = known("providers", "provider")
     for table in ("contracts", "ceilings"):
         df = T[table]
         r.foreign_key(table, "lot", lot_ids, "lot of lots")

@@ -1,0 +1,319 @@
+"""Hand-computed cases, one (or more) per constraint family and objective stage.
+
+The base instance (tests/conftest.py): gemeente A, budget EUR 100 for jeugd, one population,
+lot `basis` (tariff 1, need 30, weight 1, not statutory) and lot `spec` (tariff 10, volume 8 ->
+need 80, weight 2, statutory). Each test changes one thing and states the hand calculation.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from verdeelmodel import load_instance, solve
+
+ABS = 1e-4
+
+
+def run(make, edit=None, meta=None):
+    res = solve(load_instance(make(edit, meta)))
+    return res
+
+
+def amt(res, lot, population="jeugd", gemeente="A", col="amount_eur"):
+    a = res.allocation
+    sel = a[(a.gemeente == gemeente) & (a.population == population) & (a.lot == lot)]
+    assert len(sel) == 1, f"no allocation row for {gemeente}/{population}/{lot}"
+    return float(sel[col].iloc[0])
+
+
+def con(res, family, index):
+    c = res.constraints
+    sel = c[(c.family == family) & (c["index"] == index)]
+    assert len(sel) == 1, f"no constraint {family}[{index}] in {sorted(set(c.family))}"
+    return sel.iloc[0]
+
+
+def test_need_coverage_and_statutory_first(make):
+    # statutory spec (80) first, then basis gets the remaining 20 of the budget of 100
+    res = run(make)
+    assert res.status == "optimal"
+    assert amt(res, "spec") == pytest.approx(80, abs=ABS)
+    assert amt(res, "basis") == pytest.approx(20, abs=ABS)
+    assert amt(res, "basis", col="unmet_eur") == pytest.approx(10, abs=ABS)
+    assert amt(res, "spec", col="unmet_eur") == pytest.approx(0, abs=ABS)
+    assert res.objective["unmet_statutory"] == pytest.approx(0, abs=ABS)
+    assert res.objective["unmet"] == pytest.approx(10, abs=ABS)  # weight 1 x 10
+    assert res.objective["spend"] == pytest.approx(100, abs=ABS)
+
+
+def test_statutory_first_off_follows_weights(make):
+    # spec weight 0.5 < basis weight 1: without statutory_first the weights decide:
+    # basis fully covered (30), spec gets 70, unmet spec 10 (weighted 5)
+    def edit(t):
+        t["lots"][1]["priority_weight"] = 0.5
+
+    res = run(make, edit, {"options": {"objective": {"statutory_first": False}}})
+    assert "unmet_statutory" not in res.objective
+    assert amt(res, "basis") == pytest.approx(30, abs=ABS)
+    assert amt(res, "spec") == pytest.approx(70, abs=ABS)
+    assert res.objective["unmet"] == pytest.approx(5, abs=ABS)
+    res2 = run(make, edit)  # statutory first (default): spec covered before basis
+    assert amt(res2, "spec") == pytest.approx(80, abs=ABS)
+
+
+def test_budget_per_gemeente_binding_with_shadow_price(make):
+    # the budget of 100 binds; one more euro covers one more euro of basis need (weight 1)
+    res = run(make)
+    b = con(res, "budget_per_gemeente", "A|jeugd")
+    assert b["binding"] and b["upper_eur"] == 100
+    assert b["shadow_price_unmet"] == pytest.approx(-1.0, abs=1e-6)
+    assert res.budgets["headroom_eur"].sum() == pytest.approx(0, abs=ABS)
+
+
+def test_budget_scope_total_moves_money_between_domains(make):
+    # jeugd budget 100 (need 110), wmo budget 50 (need 10): per domain 10 jeugd need is unmet;
+    # with one budget per gemeente the 40 of wmo headroom covers it
+    def edit(t):
+        t["budgets"].append({"gemeente": "A", "domain": "wmo", "region": "R", "budget_eur": 50, "own_funds_eur": 0, "source": "test"})
+        t["populations"].append({"gemeente": "A", "population": "wmo", "kind": "target_group", "inhabitants": 900, "source": "test"})
+        t["lots"].append({"lot": "hh", "label": "Huishoudelijke hulp", "domain": "wmo", "echelon": "basis", "funding_form": "inspanning", "scope": "local", "tariff_eur": 1, "unit": "hour", "source": "test"})
+        t["need"].append({"gemeente": "A", "population": "wmo", "lot": "hh", "volume": 10, "source": "test"})
+
+    per = run(make, edit)
+    assert per.allocation["unmet_eur"].sum() == pytest.approx(10, abs=ABS)
+    assert per.budgets.set_index(["gemeente", "domain"]).loc[("A", "wmo"), "headroom_eur"] == pytest.approx(40, abs=ABS)
+    tot = run(make, edit, {"options": {"budget_scope": "total"}})
+    assert tot.allocation["unmet_eur"].sum() == pytest.approx(0, abs=ABS)
+    assert tot.budgets["headroom_eur"].sum() == pytest.approx(30, abs=ABS)  # 150 - 120
+
+
+def test_allocation_within_need(make):
+    # budget 200 > need 110: 90 stays as headroom; the reference (scale gemeente -> 200)
+    # would pull the allocation up to 200 when the family is switched off
+    def edit(t):
+        t["budgets"][0]["budget_eur"] = 200
+        t["maatstaven"] = [{"gemeente": "A", "population": "jeugd", "maatstaf": "jongeren", "value": 100, "source": "test"}]
+        t["bedragen"] = [{"maatstaf": "jongeren", "domain": "jeugd", "bedrag_eur": 1, "source": "test"}]
+
+    meta = {"options": {"reference": {"scale": "gemeente"}}}
+    on = run(make, edit, meta)
+    assert on.allocation["amount_eur"].sum() == pytest.approx(110, abs=ABS)
+    assert on.allocation["above_need_eur"].sum() == pytest.approx(0, abs=ABS)
+    assert on.objective["deviation"] == pytest.approx(90, abs=ABS)
+    off = run(make, edit, {"options": {"reference": {"scale": "gemeente"}, "families": {"allocation_within_need": False}}})
+    assert off.allocation["amount_eur"].sum() == pytest.approx(200, abs=ABS)
+    assert off.allocation["above_need_eur"].sum() == pytest.approx(90, abs=ABS)
+    assert off.objective["deviation"] == pytest.approx(0, abs=ABS)
+
+
+def _arc(t, ratio=2, share=0.5):
+    t["substitutions"] = [{"from_lot": "spec", "to_lot": "basis", "ratio": ratio, "max_share": share, "label": "expertiseschil", "source": "test"}]
+
+
+def test_substitution_and_max_share(make):
+    # moving s euros of spec need adds s/2 basis need; s <= 0.5 x 80 = 40.
+    # Covering all need costs 110 - s/2 <= 100 for s >= 20; the spend stage takes s = 40:
+    # x_spec = 40, x_basis = 30 + 20 = 50, spend 90, no unmet need.
+    res = run(make, _arc)
+    assert res.allocation["unmet_eur"].sum() == pytest.approx(0, abs=ABS)
+    assert amt(res, "spec") == pytest.approx(40, abs=ABS)
+    assert amt(res, "basis") == pytest.approx(50, abs=ABS)
+    s = res.substitutions.iloc[0]
+    assert s["moved_need_eur"] == pytest.approx(40, abs=ABS) and s["added_need_eur"] == pytest.approx(20, abs=ABS)
+    assert con(res, "substitution_max_share", "A|jeugd|spec|basis")["binding"]
+    assert res.objective["spend"] == pytest.approx(90, abs=ABS)
+
+
+def test_substitution_funded(make):
+    # budget 50. Funded: x_basis >= s/2 and x_spec + x_basis <= 50, so
+    # u_spec >= 80 - s - (50 - s/2) = 30 - s/2 -> s = 40, u_spec = 10, weighted 20.
+    # Unfunded, the model could move 30 of spec need to basis and leave it unmet there: u_spec = 0.
+    def edit(t):
+        _arc(t)
+        t["budgets"][0]["budget_eur"] = 50
+
+    on = run(make, edit)
+    assert on.objective["unmet_statutory"] == pytest.approx(20, abs=ABS)
+    assert amt(on, "basis") >= 20 - ABS
+    off = run(make, edit, {"options": {"families": {"substitution_funded": False}}})
+    assert off.objective["unmet_statutory"] == pytest.approx(0, abs=ABS)
+
+
+@pytest.mark.parametrize("where,family,index", [("region", "ceiling_per_lot_region", "spec|R"), ("gemeente", "ceiling_per_lot_gemeente", "spec|A")])
+def test_lot_ceilings(make, where, family, index):
+    # plafond 60 on spec: x_spec = 60, u_spec = 20; basis gets its 30; one more euro of
+    # plafond covers one euro of spec need (weight 2): shadow price -2
+    def edit(t):
+        t["ceilings"] = [{"lot": "spec", where: "R" if where == "region" else "A", "ceiling_eur": 60, "source": "test"}]
+
+    res = run(make, edit)
+    assert amt(res, "spec") == pytest.approx(60, abs=ABS)
+    assert amt(res, "basis") == pytest.approx(30, abs=ABS)
+    c = con(res, family, index)
+    assert c["binding"] and c["shadow_price_unmet"] == pytest.approx(-2.0, abs=1e-6)
+    assert res.budgets["headroom_eur"].sum() == pytest.approx(10, abs=ABS)
+
+
+@pytest.mark.parametrize("where,family,index", [("region", "minimum_per_lot_region", "basis|R"), ("gemeente", "minimum_per_lot_gemeente", "basis|A")])
+def test_lot_minimums(make, where, family, index):
+    # budget 90, minimum 25 on basis: x_spec <= 65 -> u_spec = 15 (weighted 30)
+    def edit(t):
+        t["budgets"][0]["budget_eur"] = 90
+        t["ceilings"] = [{"lot": "basis", where: "R" if where == "region" else "A", "minimum_eur": 25, "source": "test"}]
+
+    res = run(make, edit)
+    assert amt(res, "basis") == pytest.approx(25, abs=ABS)
+    assert amt(res, "spec") == pytest.approx(65, abs=ABS)
+    assert res.objective["unmet_statutory"] == pytest.approx(30, abs=ABS)
+    assert con(res, family, index)["binding"]
+
+
+def _providers(t, lot_ceiling=None, p1=(50, None), p2=(20, 10), prov_caps=None):
+    t["providers"] = [
+        {"provider": "P1", "label": "Zorg Een", "ceiling_eur": (prov_caps or {}).get("P1"), "source": "test"},
+        {"provider": "P2", "label": "Zorg Twee", "minimum_eur": (prov_caps or {}).get("P2min"), "source": "test"},
+    ]
+    t["contracts"] = [
+        {"provider": "P1", "lot": "spec", "region": "R", "ceiling_eur": p1[0], "minimum_eur": p1[1], "source": "test"},
+        {"provider": "P2", "lot": "spec", "region": "R", "ceiling_eur": p2[0], "minimum_eur": p2[1], "source": "test"},
+    ]
+    if lot_ceiling is not None:
+        t["ceilings"] = [{"lot": "spec", "region": "R", "ceiling_eur": lot_ceiling, "source": "test"}]
+
+
+def test_provider_link_and_provider_lot_ceilings(make):
+    # providers can carry at most 50 + 20 = 70 of spec: u_spec = 10, basis 30
+    res = run(make, _providers)
+    assert amt(res, "spec") == pytest.approx(70, abs=ABS)
+    pb = res.provider_budgets.set_index("provider")["amount_eur"]
+    assert pb["P1"] == pytest.approx(50, abs=ABS) and pb["P2"] == pytest.approx(20, abs=ABS)
+    assert con(res, "ceiling_per_provider_lot", "P1|spec|R")["binding"]
+    assert con(res, "provider_lot_link", "spec|R")["activity_eur"] == pytest.approx(0, abs=ABS)
+
+
+def test_provider_total_ceiling_and_minimum(make):
+    # P1's plafond over all lots 40: spec <= 40 + 20 = 60; P2's minimum over all lots 15 holds
+    res = run(make, lambda t: _providers(t, prov_caps={"P1": 40, "P2min": 15}))
+    assert amt(res, "spec") == pytest.approx(60, abs=ABS)
+    assert con(res, "ceiling_per_provider", "P1")["binding"]
+    assert con(res, "minimum_per_provider", "P2")["activity_eur"] >= 15 - ABS
+
+
+def test_provider_minimum_binding(make):
+    # budget 60; P2 is guaranteed 30 of a spec budget that is all statutory need anyway -> not binding;
+    # on basis: a provider minimum of 25 on basis with budget 90 forces basis >= 25 (as test_lot_minimums)
+    def edit(t):
+        t["budgets"][0]["budget_eur"] = 90
+        t["providers"] = [{"provider": "W", "label": "Welzijn", "source": "test"}]
+        t["contracts"] = [{"provider": "W", "lot": "basis", "gemeente": "A", "minimum_eur": 25, "source": "test"}]
+
+    res = run(make, edit)
+    assert amt(res, "basis") == pytest.approx(25, abs=ABS)
+    assert con(res, "minimum_per_provider_lot", "W|basis|A")["binding"]
+
+
+def test_infeasible_minimums_above_ceiling_explained(make):
+    # plafond 25 on spec in region R < minimums 10 (P1) + 20 (P2) = 30
+    res = run(make, lambda t: _providers(t, lot_ceiling=25, p1=(50, 10), p2=(50, 20)))
+    assert res.status == "infeasible"
+    text = "\n".join(res.explanation)
+    assert "plafond Specialistisch regio R: <= EUR 25" in text
+    assert "gegarandeerd minimum aanbieder Zorg Een Specialistisch R: >= EUR 10" in text
+    assert "gegarandeerd minimum aanbieder Zorg Twee Specialistisch R: >= EUR 20" in text
+    assert "= EUR 30" in text and "In short" in text
+
+
+def test_basis_share_goal(make):
+    # sigma 0.5: x_basis >= x_spec; x_basis <= 30 -> x_spec <= 30, u_spec = 50 (weighted 100)
+    def edit(t):
+        t["goals"] = [{"goal": "basis_share", "domain": "jeugd", "value": 0.5, "source": "test"}]
+
+    res = run(make, edit)
+    assert amt(res, "basis") == pytest.approx(30, abs=ABS)
+    assert amt(res, "spec") == pytest.approx(30, abs=ABS)
+    assert res.objective["unmet_statutory"] == pytest.approx(100, abs=ABS)
+    assert con(res, "basis_share_goal", "A|jeugd|jeugd")["binding"]
+
+
+def test_specialist_reduction_goal(make):
+    # delta 0.25 of the baseline (spec need 80): x_spec <= 60; explicit baseline 100 -> <= 75
+    res = run(make, lambda t: t.update(goals=[{"goal": "specialist_reduction", "domain": "jeugd", "value": 0.25, "source": "test"}]))
+    assert amt(res, "spec") == pytest.approx(60, abs=ABS)
+    res2 = run(make, lambda t: t.update(goals=[{"goal": "specialist_reduction", "domain": "jeugd", "value": 0.25, "baseline_eur": 100, "source": "test"}]))
+    assert amt(res2, "spec") == pytest.approx(75, abs=ABS)
+
+
+def test_vierkant_band(make):
+    # zwaar (spec) planned 60% +/- 10 points -> x_spec <= 0.7 (x_spec + x_basis), x_basis <= 30:
+    # x_basis = 30, x_spec = 70 (share exactly 0.7), u_spec = 10 (weighted 20)
+    def edit(t):
+        t["lots"][0]["category"] = "licht"
+        t["lots"][1]["category"] = "zwaar"
+        t["vierkant"] = [
+            {"gemeente": "A", "domain": "jeugd", "category": "licht", "planned_share": 0.4, "max_shift": 0.1, "source": "test"},
+            {"gemeente": "A", "domain": "jeugd", "category": "zwaar", "planned_share": 0.6, "max_shift": 0.1, "source": "test"},
+        ]
+
+    res = run(make, edit)
+    assert amt(res, "basis") == pytest.approx(30, abs=ABS)
+    assert amt(res, "spec") == pytest.approx(70, abs=ABS)
+    assert res.objective["unmet_statutory"] == pytest.approx(20, abs=ABS)
+    assert con(res, "vierkant_band", "A|jeugd|jeugd|zwaar|upper")["binding"]
+
+
+def test_reference_deviation(make):
+    # two populations, one lot (tariff 1), need 60 each, budget 100; maatstaf 3 vs 1 ->
+    # references 75 and 25 (factor 100 / 4 = 25). Unmet stage: 20 unmet either way.
+    # Deviation stage: x1 <= 60 (need), so x1 = 60, x2 = 40: deviation 15 + 15 = 30.
+    def edit(t):
+        t["populations"] = [
+            {"gemeente": "A", "population": "p1", "kind": "area", "inhabitants": 300, "source": "test"},
+            {"gemeente": "A", "population": "p2", "kind": "area", "inhabitants": 100, "source": "test"},
+        ]
+        t["need"] = [
+            {"gemeente": "A", "population": "p1", "lot": "basis", "volume": 60, "source": "test"},
+            {"gemeente": "A", "population": "p2", "lot": "basis", "volume": 60, "source": "test"},
+        ]
+        t["maatstaven"] = [
+            {"gemeente": "A", "population": "p1", "maatstaf": "jongeren", "value": 3, "source": "test"},
+            {"gemeente": "A", "population": "p2", "maatstaf": "jongeren", "value": 1, "source": "test"},
+        ]
+        t["bedragen"] = [{"maatstaf": "jongeren", "domain": "jeugd", "bedrag_eur": 7, "source": "test"}]
+
+    res = run(make, edit)
+    ref = res.reference.set_index("population")["reference_eur"]
+    assert ref["p1"] == pytest.approx(75) and ref["p2"] == pytest.approx(25)
+    assert amt(res, "basis", "p1") == pytest.approx(60, abs=ABS)
+    assert amt(res, "basis", "p2") == pytest.approx(40, abs=ABS)
+    assert res.objective["deviation"] == pytest.approx(30, abs=ABS)
+
+
+def test_weighted_mode(make):
+    # one objective: 1000 x statutory + 100 x unmet + 0.01 x spend: same allocation as lexicographic here
+    res = run(make, meta={"options": {"objective": {"mode": "weighted"}}})
+    assert list(res.objective) == ["weighted"]
+    assert amt(res, "spec") == pytest.approx(80, abs=ABS)
+    # 100 x (weight 1 x unmet 10) + 0.01 x spend 100
+    assert res.objective["weighted"] == pytest.approx(100 * 10 + 0.01 * 100, abs=1e-3)
+
+
+def test_family_switch_off_removes_rows(make):
+    res = run(make, lambda t: t.update(ceilings=[{"lot": "spec", "region": "R", "ceiling_eur": 60, "source": "test"}]), {"options": {"families": {"ceiling_per_lot_region": False}}})
+    assert "ceiling_per_lot_region" not in set(res.constraints["family"])
+    assert amt(res, "spec") == pytest.approx(80, abs=ABS)
+
+
+def test_set_limit_resolves_without_rebuild(make):
+    from verdeelmodel import AllocationModel
+
+    inst = load_instance(make(lambda t: t.update(ceilings=[{"lot": "spec", "region": "R", "ceiling_eur": 60, "source": "test"}])))
+    model = AllocationModel(inst)
+    r1 = model.solve()
+    model.set_limit("ceiling_per_lot_region", ("spec", "R"), 70)
+    r2 = model.solve()
+    assert amt(r1, "spec") == pytest.approx(60, abs=ABS)
+    assert amt(r2, "spec") == pytest.approx(70, abs=ABS)
+    # weighted unmet fell by shadow price x raise = 2 x 10
+    assert r1.objective["unmet"] - r2.objective["unmet"] == pytest.approx(20, abs=ABS)
+    # the Pyomo model was updated too: rebuilding from it would agree
+    assert model.model.ceiling_per_lot_region["spec", "R"].upper == 70

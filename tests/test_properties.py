@@ -1,0 +1,113 @@
+"""Properties that must hold on every instance, checked over many random instances.
+
+- allocations never exceed budgets; budget = allocated + headroom for every gemeente;
+- every plafond and guaranteed minimum holds;
+- unmet need = need (after substitution) - allocation; every euro of need is allocated,
+  substituted away or reported unmet;
+- an infeasible random instance is always explained (never a bare status).
+"""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from conftest import write_instance
+from verdeelmodel import load_instance, solve
+
+ECHELONS = ["nulde_lijn", "basis", "specialist", "hoogspecialistisch"]
+TOL = 0.02  # reports are rounded to cents
+
+
+@st.composite
+def instances(draw):
+    n_g = draw(st.integers(1, 4))
+    n_lots = draw(st.integers(2, 4))
+    gem = [f"G{i}" for i in range(n_g)]
+    t = {
+        "sources": [{"source": "s", "kind": "synthetic", "description": "hypothesis", "reference": ""}],
+        "gemeenten": [{"gemeente": g, "inhabitants": draw(st.integers(1000, 200000)), "source": "s"} for g in gem],
+        "budgets": [{"gemeente": g, "domain": "jeugd", "region": "R", "budget_eur": draw(st.integers(0, 5000)), "own_funds_eur": draw(st.sampled_from([0, 0, 250])), "source": "s"} for g in gem],
+        "populations": [],
+        "lots": [],
+        "need": [],
+    }
+    for g in gem:
+        for p in range(draw(st.integers(1, 2))):
+            t["populations"].append({"gemeente": g, "population": f"p{p}", "inhabitants": draw(st.integers(0, 5000)), "source": "s"})
+    echelons = {}
+    for i in range(n_lots):
+        e = draw(st.sampled_from(ECHELONS))
+        echelons[f"L{i}"] = e
+        t["lots"].append({
+            "lot": f"L{i}", "domain": "jeugd", "echelon": e, "funding_form": "inspanning",
+            "scope": draw(st.sampled_from(["local", "regional"])), "tariff_eur": draw(st.sampled_from([1, 2.5, 10, 40])),
+            "unit": "hour", "priority_weight": draw(st.sampled_from([0.5, 1, 2, 3])), "statutory": draw(st.booleans()), "source": "s",
+        })
+    for pop in t["populations"]:
+        for lot in t["lots"]:
+            if draw(st.booleans()):
+                t["need"].append({"gemeente": pop["gemeente"], "population": pop["population"], "lot": lot["lot"], "volume": draw(st.integers(0, 300)), "source": "s"})
+    if not t["need"]:
+        t["need"].append({"gemeente": gem[0], "population": "p0", "lot": "L0", "volume": 10, "source": "s"})
+    ceilings = []
+    for lot in t["lots"]:
+        if draw(st.booleans()):
+            ceilings.append({"lot": lot["lot"], "region": "R", "ceiling_eur": draw(st.integers(0, 4000)), "source": "s"})
+        if draw(st.integers(0, 3)) == 0:
+            g = draw(st.sampled_from(gem))
+            lo = draw(st.integers(0, 400))
+            ceilings.append({"lot": lot["lot"], "gemeente": g, "minimum_eur": lo, "ceiling_eur": lo + draw(st.integers(0, 2000)), "source": "s"})
+    if ceilings:
+        t["ceilings"] = ceilings
+    heavy = sorted(echelons, key=lambda l: ECHELONS.index(echelons[l]))
+    subs = []
+    for a in heavy:
+        for b in heavy:
+            if ECHELONS.index(echelons[b]) < ECHELONS.index(echelons[a]) and draw(st.integers(0, 2)) == 0:
+                subs.append({"from_lot": a, "to_lot": b, "ratio": draw(st.sampled_from([1, 1.5, 3])), "max_share": draw(st.sampled_from([0.1, 0.5, 1])), "source": "s"})
+    if subs:
+        t["substitutions"] = subs
+    mode = draw(st.sampled_from(["lexicographic", "lexicographic", "weighted"]))
+    return t, {"options": {"objective": {"mode": mode, "statutory_first": draw(st.booleans())}}}
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(case=instances())
+def test_invariants_hold_on_random_instances(tmp_path_factory, case):
+    tables, meta = case
+    path = write_instance(tmp_path_factory.mktemp("rand"), tables, meta)
+    inst = load_instance(path)
+    res = solve(inst)
+    event(res.status)
+    if res.status != "optimal":
+        assert res.status == "infeasible"
+        assert res.explanation and "conflicting rules" in res.explanation[0]
+        return
+    a = res.allocation
+    # budgets: allocated <= budget, budget = allocated + headroom
+    b = res.budgets
+    assert (b["allocated_eur"] <= b["budget_eur"] + TOL).all()
+    assert ((b["budget_eur"] - b["allocated_eur"] - b["headroom_eur"]).abs() <= TOL).all()
+    by_g = a.groupby("gemeente")["amount_eur"].sum()
+    for g, alloc in by_g.items():
+        assert alloc <= float(b.loc[b.gemeente == g, "budget_eur"].sum()) + TOL
+    # every row of the model holds (slack >= 0)
+    assert (res.constraints["slack_eur"] >= -TOL).all()
+    # plafonds and minimums recomputed from the allocation table
+    for c in tables.get("ceilings", []):
+        rows = a[a.lot == c["lot"]]
+        rows = rows[rows.gemeente == c["gemeente"]] if c.get("gemeente") else rows
+        total = rows["amount_eur"].sum()
+        if c.get("ceiling_eur") is not None:
+            assert total <= c["ceiling_eur"] + TOL
+        if c.get("minimum_eur") is not None and len(rows):
+            assert total >= c["minimum_eur"] - TOL
+    # unmet need = need after substitution - allocation (no budget above need by default)
+    effective = a["need_eur"] + a["substituted_in_eur"] - a["substituted_out_eur"]
+    assert ((a["unmet_eur"] - (effective - a["amount_eur"]).clip(lower=0)).abs() <= TOL).all()
+    assert (a["above_need_eur"] <= TOL).all()
+    # every euro of need: allocated + unmet + moved away = need + added by substitution
+    lhs = a["amount_eur"].sum() + a["unmet_eur"].sum() + a["substituted_out_eur"].sum()
+    rhs = a["need_eur"].sum() + a["substituted_in_eur"].sum()
+    assert abs(lhs - rhs) <= TOL * max(1, len(a))
