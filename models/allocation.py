@@ -209,6 +209,10 @@ def build_allocation_model(inst: Instance, data: AllocationData | None = None) -
 
     m.allocation = pyo.Var(D.x_index, domain=pyo.NonNegativeReals, doc="budget per gemeente x population x lot (EUR)")
     m.unmet_need = pyo.Var(D.x_index, domain=pyo.NonNegativeReals, doc="need not covered (EUR)")
+    # plain-dict views of the variables: indexing a Pyomo Var is slow in the build loops
+    m.x_data = {k: m.allocation[k] for k in D.x_index}
+    m.u_data = {k: m.unmet_need[k] for k in D.x_index}
+    m.term_cache = {}
     m.substitution = pyo.Var(sorted(D.arcs), domain=pyo.NonNegativeReals, doc="need of a heavier lot moved to a lighter lot (EUR of heavy need)")
     y_index = sorted({(k, l, a) for k, l, a, _c, _m in D.contracts}) if D.on("provider_lot_link") else []
     m.provider_budget = pyo.Var(y_index, domain=pyo.NonNegativeReals, doc="provider budget per lot and area (EUR)")
@@ -230,7 +234,7 @@ def add_need_coverage(m, D: AllocationData) -> None:
     rows = {}
     for k in D.x_index:
         g, p, l = k
-        lhs = m.allocation[k] + m.unmet_need[k] + sum(out[k])
+        lhs = m.x_data[k] + m.u_data[k] + sum(out[k])
         rhs = D.need_eur[k] + sum(c * s for s, c in inn[k])
         rows[k] = (lhs >= rhs, f"need {D.lot_label[l]} gemeente {g} population {p}")
     _add(m, "need_coverage", "balance", rows, add_need_coverage.__doc__)
@@ -239,9 +243,12 @@ def add_need_coverage(m, D: AllocationData) -> None:
 def _flows(m, D: AllocationData) -> tuple[dict, dict]:
     """Substitution flows per (g,p,l): out = euros of l-need moved away, in = (s, 1/rho) pairs."""
     out, inn = defaultdict(list), defaultdict(list)
+    if "flows" in m.term_cache:
+        return m.term_cache["flows"]
     for (g, p, l, l2), (rho, _phi, _lab) in D.arcs.items():
         out[(g, p, l)].append(m.substitution[g, p, l, l2])
         inn[(g, p, l2)].append((m.substitution[g, p, l, l2], 1.0 / rho))
+    m.term_cache["flows"] = (out, inn)
     return out, inn
 
 
@@ -253,7 +260,7 @@ def add_allocation_within_need(m, D: AllocationData) -> None:
     rows = {}
     for k in D.x_index:
         g, p, l = k
-        lhs = m.allocation[k] + sum(out[k]) - sum(c * s for s, c in inn[k])
+        lhs = m.x_data[k] + sum(out[k]) - sum(c * s for s, c in inn[k])
         rows[k] = (lhs <= D.need_eur[k], f"no budget above need {D.lot_label[l]} gemeente {g} population {p}")
     _add(m, "allocation_within_need", "ceiling", rows, add_allocation_within_need.__doc__)
 
@@ -283,11 +290,15 @@ def add_budget_per_gemeente(m, D: AllocationData) -> None:
 
 
 def _lot_area_terms(m, D: AllocationData) -> tuple[dict, dict]:
-    by_region, by_gemeente = defaultdict(list), defaultdict(list)
-    for g, p, l in D.x_index:
-        by_gemeente[(l, g)].append(m.allocation[g, p, l])
-        by_region[(l, D.region_of[(g, D.lot_domain[l])])].append(m.allocation[g, p, l])
-    return by_region, by_gemeente
+    """Allocation variables per (lot, region) and per (lot, gemeente); computed once per model."""
+    if "lot_area" not in m.term_cache:
+        by_region, by_gemeente = defaultdict(list), defaultdict(list)
+        for k, x in m.x_data.items():
+            g, p, l = k
+            by_gemeente[(l, g)].append(x)
+            by_region[(l, D.region_of[(g, D.lot_domain[l])])].append(x)
+        m.term_cache["lot_area"] = (by_region, by_gemeente)
+    return m.term_cache["lot_area"]
 
 
 def _limit_rows(D, items, terms, which: int, label) -> dict:
@@ -387,14 +398,19 @@ def add_minimum_per_provider(m, D: AllocationData) -> None:
 
 
 def _domain_terms(m, D, echelons=None, category=None) -> dict:
-    terms = defaultdict(list)
-    for g, p, l in D.x_index:
-        if echelons is not None and D.lot_echelon[l] not in echelons:
-            continue
-        if category is not None and D.lot_category[l] != category:
-            continue
-        terms[(g, p, D.lot_domain[l])].append(m.allocation[g, p, l])
-    return terms
+    """Allocation variables per (g, p, domain), optionally only some echelons or one category."""
+    key = ("domain", echelons, category)
+    if key not in m.term_cache:
+        terms = defaultdict(list)
+        for k, x in m.x_data.items():
+            l = k[2]
+            if echelons is not None and D.lot_echelon[l] not in echelons:
+                continue
+            if category is not None and D.lot_category[l] != category:
+                continue
+            terms[(k[0], k[1], D.lot_domain[l])].append(x)
+        m.term_cache[key] = terms
+    return m.term_cache[key]
 
 
 def add_basis_share_goal(m, D: AllocationData) -> None:
@@ -467,11 +483,11 @@ def _objectives(m, D: AllocationData, inst: Instance) -> None:
     o = inst.options.objective
     stages: dict[str, object] = {}
     if o.statutory_first and any(D.lot_statutory.get(l) for _g, _p, l in D.x_index):
-        stages["unmet_statutory"] = sum(D.lot_weight[l] * m.unmet_need[g, p, l] for g, p, l in D.x_index if D.lot_statutory[l])
-    stages["unmet"] = sum(D.lot_weight[l] * m.unmet_need[g, p, l] for g, p, l in D.x_index)
+        stages["unmet_statutory"] = sum(D.lot_weight[k[2]] * u for k, u in m.u_data.items() if D.lot_statutory[k[2]])
+    stages["unmet"] = sum(D.lot_weight[k[2]] * u for k, u in m.u_data.items())
     if len(m.deviation_above_reference):
         stages["deviation"] = sum(m.deviation_above_reference[k] + m.deviation_below_reference[k] for k in m.deviation_above_reference)
-    stages["spend"] = sum(m.allocation[k] for k in D.x_index)
+    stages["spend"] = sum(m.x_data.values())
     m.stage_names = list(stages)
     if o.mode == "weighted":
         m.objective_weighted = pyo.Objective(expr=sum(o.weights.get(s, 0.0) * e for s, e in stages.items()), sense=pyo.minimize)

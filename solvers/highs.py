@@ -20,6 +20,7 @@ import highspy
 import scipy.sparse  # noqa: F401  (loaded at import, not inside the timed compile)
 import numpy as np
 import pyomo.environ as pyo
+from pyomo.common.gc_manager import PauseGC
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 INF = highspy.kHighsInf
@@ -66,7 +67,8 @@ def compile_model(m: pyo.ConcreteModel, objective_names: list[str]) -> CompiledL
     t0 = time.perf_counter()
     for o in m.component_data_objects(pyo.Objective, descend_into=True):
         o.activate()
-    info = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=None)
+    with PauseGC():
+        info = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=None)
     objs = [o.parent_component().name for o in info.objectives]
     n_cols = len(info.columns)
     c_dense = info.c.toarray() if n_cols else np.zeros((len(objs), 0))
@@ -100,12 +102,25 @@ def compile_model(m: pyo.ConcreteModel, objective_names: list[str]) -> CompiledL
     lp = CompiledLP(
         A=A, costs=costs, offsets=offsets, col_lower=col_lower, col_upper=col_upper,
         row_lower=np.array(lower, dtype=float), row_upper=np.array(upper, dtype=float),
-        col_component=[v.parent_component().name for v in info.columns], col_index=[v.index() for v in info.columns],
-        row_component=[c.parent_component().name for c in datas], row_index=[c.index() for c in datas], row_data=datas,
+        col_component=_component_names(info.columns), col_index=[v.index() for v in info.columns],
+        row_component=_component_names(datas), row_index=[c.index() for c in datas], row_data=datas,
         compile_seconds=0.0,
     )
     lp.compile_seconds = time.perf_counter() - t0
     return lp
+
+
+def _component_names(datas: list) -> list[str]:
+    """Component name of each Var/Constraint data object (names cached per component)."""
+    cache: dict[int, str] = {}
+    out = []
+    for d in datas:
+        comp = d.parent_component()
+        name = cache.get(id(comp))
+        if name is None:
+            name = cache[id(comp)] = comp.name
+        out.append(name)
+    return out
 
 
 @dataclass

@@ -30,6 +30,8 @@ def kernel_env(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setenv("JUPYTER_PATH", os.pathsep.join([str(prefix / "share" / "jupyter"), os.environ.get("JUPYTER_PATH", "")]).rstrip(os.pathsep))
     mp.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # quiet debugger warning on frozen modules
+    scratch = tmp_path_factory.mktemp("scratch")
+    mp.setenv("TMPDIR", str(scratch))  # files the notebooks write to tempfile folders land here
     yield prefix
     mp.undo()
 

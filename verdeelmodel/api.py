@@ -12,9 +12,11 @@
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
+from pyomo.common.gc_manager import PauseGC
 import pandas as pd
 
 from verdeelmodel.instance.validate import Instance
@@ -74,8 +76,9 @@ class AllocationModel:
         self.instance = inst
         self.options = options or SolveOptions()
         t0 = time.perf_counter()
-        self.data: AllocationData = prepare(inst)
-        self.model = build_allocation_model(inst, self.data)
+        with PauseGC():  # building creates many small objects; the cyclic GC only slows it down
+            self.data: AllocationData = prepare(inst)
+            self.model = build_allocation_model(inst, self.data)
         self.build_seconds = time.perf_counter() - t0
         names = [f"objective_{s}" for s in self.model.objective_order]
         self.lp: CompiledLP = compile_model(self.model, names)
@@ -149,12 +152,15 @@ class AllocationModel:
         subs["ratio"] = [D.arcs[k][0] for k in arcs]
         subs["moved_need_eur"] = [sv.get(k, 0.0) for k in arcs]
         subs["added_need_eur"] = subs["moved_need_eur"] / subs["ratio"] if len(subs) else 0.0
-        out_ = subs.groupby(["gemeente", "population", "from_lot"])["moved_need_eur"].sum()
-        in_ = subs.groupby(["gemeente", "population", "to_lot"])["added_need_eur"].sum()
+        out_: dict = defaultdict(float)
+        in_: dict = defaultdict(float)
+        for k, s_ in zip(arcs, subs["moved_need_eur"]):
+            out_[k[:3]] += s_
+            in_[(k[0], k[1], k[3])] += s_ / D.arcs[k][0]
         subs = _clean(subs)
         keys = list(zip(alloc["gemeente"], alloc["population"], alloc["lot"]))
-        alloc["substituted_out_eur"] = [float(out_.get(k, 0.0)) for k in keys]
-        alloc["substituted_in_eur"] = [float(in_.get(k, 0.0)) for k in keys]
+        alloc["substituted_out_eur"] = [out_.get(k, 0.0) for k in keys]
+        alloc["substituted_in_eur"] = [in_.get(k, 0.0) for k in keys]
         covered_need = alloc["need_eur"] + alloc["substituted_in_eur"] - alloc["substituted_out_eur"]
         alloc["above_need_eur"] = np.maximum(alloc["amount_eur"] - covered_need, 0.0)
         alloc["domain"] = alloc["lot"].map(D.lot_domain)
@@ -170,7 +176,7 @@ class AllocationModel:
 
         # budgets: every euro is allocated or headroom
         grp = ["gemeente", "domain"] if D.budget_scope == "per_domain" else ["gemeente"]
-        spent = alloc.groupby(grp)["amount_eur"].sum()
+        spent = alloc.groupby(grp)["amount_eur"].sum().to_dict()
         rows = []
         for k, b in sorted(D.budget.items()):
             a = float(spent.get(k if len(k) > 1 else k[0], 0.0))
@@ -180,8 +186,8 @@ class AllocationModel:
         cons = self._constraint_table(out, dual_stage)
         ref = D.reference.copy()
         if len(ref):
-            by = alloc.groupby(["gemeente", "population", "domain"])["amount_eur"].sum()
-            ref["allocated_eur"] = [float(by.get(k, 0.0)) for k in zip(ref["gemeente"], ref["population"], ref["domain"])]
+            by = alloc.groupby(["gemeente", "population", "domain"])["amount_eur"].sum().to_dict()
+            ref["allocated_eur"] = [by.get(k, 0.0) for k in zip(ref["gemeente"], ref["population"], ref["domain"])]
             ref["deviation_eur"] = ref["allocated_eur"] - ref["reference_eur"]
         return Result(inst.name, "optimal", objective, {}, alloc, subs, _clean(pb), budgets, cons, ref)
 

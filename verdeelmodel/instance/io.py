@@ -272,11 +272,30 @@ def folder_to_workbook(folder: Path, out: Path) -> None:
         if not f.exists():
             continue
         ws = wb.create_sheet(spec.name)
+        numeric = numeric_columns(spec.row)
         with f.open(encoding="utf-8-sig", newline="") as fh:
+            header: list[str] | None = None
             for row in csv.reader(fh):
-                ws.append([_excel_value(c) for c in row])
+                if header is None:
+                    header = [c.strip() for c in row]
+                    ws.append(row)
+                    continue
+                # only number columns become Excel numbers: a text like '1.10' or '1e3' stays text
+                ws.append([_excel_value(c) if j < len(header) and header[j] in numeric else c for j, c in enumerate(row)])
     with atomic_path(out) as tmp:
         wb.save(tmp)
+
+
+def numeric_columns(row_model: Any) -> set[str]:
+    """Columns of a row model that hold a float or int (also Optional[float])."""
+    import typing
+
+    out = set()
+    for name, f in row_model.model_fields.items():
+        types = typing.get_args(f.annotation) or (f.annotation,)
+        if any(t in (float, int) for t in types):
+            out.add(name)
+    return out
 
 
 def _excel_value(text: str) -> Any:

@@ -7,7 +7,6 @@ file, row, column, value and what was expected. Downstream code trusts the resul
 from __future__ import annotations
 
 import math
-import typing
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any, Iterable
 import pandas as pd
 from pydantic import BaseModel, ValidationError
 
-from .io import RawInstance, RawTable, read_raw
+from .io import RawInstance, RawTable, numeric_columns, read_raw
 from .problems import InstanceError, Problem
 from .schema import ECHELON_ORDER, TABLE_BY_NAME, TABLES, InstanceMeta
 
@@ -116,16 +115,6 @@ def _expected(err: dict) -> str:
     return f(err.get("ctx", {})) if f else str(err["msg"]).removeprefix("Value error, ")
 
 
-def _numeric_fields(row_model: type[BaseModel]) -> set[str]:
-    """Columns holding a float or int (also Optional[float])."""
-    out = set()
-    for name, f in row_model.model_fields.items():
-        types = typing.get_args(f.annotation) or (f.annotation,)
-        if any(t in (float, int) for t in types):
-            out.add(name)
-    return out
-
-
 def _number_problem(text: str) -> str | None:
     """What pydantic would wrongly accept in a number cell: nan/inf (also a finite-looking
     1e400) and '_' digit separators; None when the text is fine or pydantic rejects it."""
@@ -143,7 +132,7 @@ def _validate_table(raw: RawTable, problems: list[Problem], rejected: list[dict[
     (their keys still count as defined, so the cross checks do not report them again)."""
     spec = TABLE_BY_NAME[raw.name]
     fields = spec.row.model_fields
-    numeric = _numeric_fields(spec.row)
+    numeric = numeric_columns(spec.row)
     rejected.extend({c: v.strip() for c, v in r.items()} for r in raw.rejected_rows)
     header_ok = []
     seen = set()
