@@ -35,6 +35,9 @@ from verdeelmodel.instance.validate import Instance
 from .reference import reference_allocation
 
 BASIS_ECHELONS = ("nulde_lijn", "basis")
+#: Row kinds a controller negotiates (plafonds, budgets, minimums, goals): reported as "binding rules".
+#: Other kinds: balance (need, links), need_cap (no budget above need), substitution_limit (phi).
+BUSINESS_KINDS = ("ceiling", "minimum", "goal")
 SPECIALIST_ECHELONS = ("specialist",)
 
 
@@ -262,7 +265,7 @@ def add_allocation_within_need(m, D: AllocationData) -> None:
         g, p, l = k
         lhs = m.x_data[k] + sum(out[k]) - sum(c * s for s, c in inn[k])
         rows[k] = (lhs <= D.need_eur[k], f"no budget above need {D.lot_label[l]} gemeente {g} population {p}")
-    _add(m, "allocation_within_need", "ceiling", rows, add_allocation_within_need.__doc__)
+    _add(m, "allocation_within_need", "need_cap", rows, add_allocation_within_need.__doc__)
 
 
 def add_substitution_funded(m, D: AllocationData) -> None:
@@ -276,7 +279,7 @@ def add_substitution_funded(m, D: AllocationData) -> None:
 def add_substitution_max_share(m, D: AllocationData) -> None:
     r"""Substitution: s[g,p,l->l'] <= phi[l->l'] x c[g,p,l]."""
     rows = {k: (m.substitution[k] <= phi * D.need_eur[k[:3]], f"max share substitution '{lab}' gemeente {k[0]} population {k[1]}") for k, (_r, phi, lab) in D.arcs.items()}
-    _add(m, "substitution_max_share", "ceiling", rows, add_substitution_max_share.__doc__)
+    _add(m, "substitution_max_share", "substitution_limit", rows, add_substitution_max_share.__doc__)
 
 
 def add_budget_per_gemeente(m, D: AllocationData) -> None:

@@ -327,16 +327,17 @@ def test_invalid_input_does_not_create_the_out_folder(make, tmp_path, capsys):
 
 def test_invalid_input_leaves_an_earlier_out_folder_untouched(make, tmp_path, capsys):
     good = make()
-    out_dir = tmp_path / "results"
+    parent = tmp_path / "runs"
+    out_dir = parent / "results"
     rc, _, err = run_main(["solve", str(good), "--out", str(out_dir), "--quiet"], capsys)
     assert rc == 0, err
     (out_dir / "notes.txt").write_text("mine\n", encoding="utf-8")
-    before, siblings = _snapshot(out_dir), sorted(p.name for p in tmp_path.iterdir())
+    before, siblings = _snapshot(out_dir), sorted(p.name for p in parent.iterdir())
     bad = make(set_cell("budgets", 0, "budget_eur", -1))
     rc, _, err = run_main(["solve", str(bad), "--out", str(out_dir)], capsys)
     assert rc == 2, err
     assert _snapshot(out_dir) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == siblings
+    assert sorted(p.name for p in parent.iterdir()) == siblings
 
 
 def test_convert_of_an_invalid_instance_writes_nothing(make, tmp_path, capsys):

@@ -5,7 +5,7 @@
     >>> model = vm.AllocationModel(inst)
     >>> res = model.solve()
     >>> res.allocation.head()            # pandas DataFrames, one per table
-    >>> model.set_limit("ceiling_per_lot_region", ("jeugd_spec_begeleiding", "Rijk van Nijmegen"), 5e6)
+    >>> model.set_limit("ceiling_per_lot_region", ("jeugd_specialistische_begeleiding", "rijk_van_nijmegen"), 5e6)
     >>> res2 = model.solve()             # re-solved without rebuilding (warm start)
 """
 
@@ -20,7 +20,7 @@ from pyomo.common.gc_manager import PauseGC
 import pandas as pd
 
 from verdeelmodel.instance.validate import Instance
-from verdeelmodel.models.allocation import AllocationData, build_allocation_model, eur, prepare
+from verdeelmodel.models.allocation import BUSINESS_KINDS, AllocationData, build_allocation_model, eur, prepare
 from verdeelmodel.solvers.highs import INF, CompiledLP, HighsSession, SolveOutcome, compile_model
 
 #: Slack below which a ceiling or minimum counts as binding (euros).
@@ -59,13 +59,16 @@ class Result:
     def binding(self) -> pd.DataFrame:
         """Binding ceilings, minimums and goals with their shadow prices."""
         c = self.constraints
-        return c[c["binding"] & c["kind"].isin(["ceiling", "minimum", "goal"])].sort_values("shadow_price_unmet", kind="stable")
+        return c[c["binding"] & c["kind"].isin(BUSINESS_KINDS)].sort_values("shadow_price_unmet", kind="stable")
 
     def unmet_by_lot(self) -> pd.DataFrame:
+        """Per lot: need, need moved away and added by substitution, allocation, unmet need.
+        need - substituted_out + substituted_in = amount + unmet (no budget above need)."""
+        cols = ["need_eur", "substituted_out_eur", "substituted_in_eur", "amount_eur", "unmet_eur"]
         a = self.allocation
         if a.empty:
-            return pd.DataFrame(columns=["lot", "label", "need_eur", "amount_eur", "unmet_eur"])
-        return a.groupby(["lot", "label"], as_index=False, sort=True)[["need_eur", "amount_eur", "unmet_eur"]].sum()
+            return pd.DataFrame(columns=["lot", "label", *cols])
+        return a.groupby(["lot", "label"], as_index=False, sort=True)[cols].sum()
 
 
 class AllocationModel:
@@ -95,6 +98,8 @@ class AllocationModel:
     def set_limit(self, family: str, index, eur_value: float) -> None:
         """Change one plafond or minimum (by family and index) in the Pyomo model and in
         the loaded HiGHS model, without rebuilding."""
+        if isinstance(index, str) and "|" in index and (family, index) not in self._rows:
+            index = tuple(index.split("|"))  # the joined form of constraints.csv's index column
         key = (family, index)
         if key not in self._rows:
             raise KeyError(f"no constraint {family}{index!r}; families: {sorted({f for f, _ in self._rows})}")

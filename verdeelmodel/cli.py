@@ -49,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("instance", nargs="?", default=None)
     b.add_argument("--repeat", type=int, default=3)
 
+    d = sub.add_parser("docs", help="regenerate docs/instance-format.md and docs/formulation.md from the code")
+    d.add_argument("--out", type=Path, default=Path("docs"))
+
     g = sub.add_parser("generate-synthetic", help="(re)generate the seeded synthetic national instance")
     g.add_argument("--seed", type=int, default=None)
     g.add_argument("--out", type=Path, required=True)
@@ -104,6 +107,12 @@ def _run(args) -> int:
         from verdeelmodel.benchmark import run_benchmark
 
         return run_benchmark(args.instance, repeat=args.repeat)
+    if args.command == "docs":
+        from verdeelmodel.docs import write_docs
+
+        for p in write_docs(args.out):
+            print(f"wrote {p}")
+        return EXIT_OK
     if args.command == "generate-synthetic":
         from verdeelmodel import synthetic
 

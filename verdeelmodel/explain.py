@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from verdeelmodel.models.allocation import eur
+from verdeelmodel.models.allocation import BUSINESS_KINDS, eur
 from verdeelmodel.solvers.highs import INF, SolveOutcome
 
 if TYPE_CHECKING:
@@ -57,7 +57,8 @@ def explain_infeasible(model: "AllocationModel", out: SolveOutcome) -> list[str]
 def describe_binding(res_constraints, limit: int = 12) -> list[str]:
     """One line per binding plafond, minimum or goal, with its shadow price in words."""
     c = res_constraints
-    b = c[c["binding"] & c["kind"].isin(["ceiling", "minimum", "goal"])].copy()
+    is_rule = c["binding"] & c["kind"].isin(BUSINESS_KINDS)
+    b = c[is_rule].copy()
     if b.empty:
         return ["  (none)"]
     b["abs"] = b["shadow_price_unmet"].abs()
@@ -73,7 +74,7 @@ def describe_binding(res_constraints, limit: int = 12) -> list[str]:
         else:
             effect = f"one more euro lowers weighted unmet need by {abs(sp):.4g}"
         lines.append(f"  - {r.name}: {eur(bound)}; {effect}")
-    more = int((c["binding"] & c["kind"].isin(["ceiling", "minimum", "goal"])).sum()) - len(b)
+    more = int(is_rule.sum()) - len(b)
     if more > 0:
         lines.append(f"  ... and {more} more binding rules in constraints.csv")
     return lines

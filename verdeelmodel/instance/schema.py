@@ -269,9 +269,9 @@ class Units(Strict):
 
 
 class InstanceMeta(Strict):
-    name: str = Field(..., min_length=1)
-    year: int = Field(..., ge=2015, le=2100)
-    description: str = Field(..., min_length=1)
+    name: str = Field(..., min_length=1, description="Short name; also the default output folder out/<name>.")
+    year: int = Field(..., ge=2015, le=2100, description="Budget year the figures describe.")
+    description: str = Field(..., min_length=1, description="What the instance represents, its main sources and what is assumed.")
     units: Units = Field(default_factory=Units)
     domains: dict[str, str] = Field(..., min_length=1, description="Domain keys with their labels, e.g. {jeugd: Jeugdhulp, wmo: Wmo 2015}.")
     synthetic: bool = Field(False, description="True when the instance is (partly) generated; reports say so.")

@@ -6,6 +6,7 @@ file, row, column, value and what was expected. Downstream code trusts the resul
 
 from __future__ import annotations
 
+import copy
 import math
 from collections import defaultdict
 from dataclasses import dataclass
@@ -191,14 +192,16 @@ def _empty(name: str) -> pd.DataFrame:
 
 def _validate(raw: RawInstance, problems: list[Problem]) -> Instance | None:
     meta = None
+    checks_meta = None  # what the cross checks use: meta, or a stand-in when only some settings are bad
     if raw.meta is not None:
         try:
-            meta = InstanceMeta.model_validate(raw.meta)
+            meta = checks_meta = InstanceMeta.model_validate(raw.meta)
         except ValidationError as e:
             for err in e.errors():
                 col = ".".join(str(x) for x in err["loc"])
                 value = _dig(raw.meta, err["loc"])
                 problems.append(Problem(raw.meta_location, None, col, None if value is _MISSING else str(value), _expected(err) if err["type"] != "extra_forbidden" else "no such setting (check the spelling)"))
+            checks_meta = _meta_without(raw.meta, [err["loc"] for err in e.errors()])
     tables: dict[str, pd.DataFrame] = {}
     locations: dict[str, str] = {}
     rejected: dict[str, list[dict[str, str]]] = {}
@@ -215,9 +218,10 @@ def _validate(raw: RawInstance, problems: list[Problem]) -> Instance | None:
             locations[spec.name] = _default_location(raw, spec.name)
             if spec.required and raw.meta is not None and not any(p.location == locations[spec.name] for p in problems):  # an unreadable file is reported once
                 problems.append(Problem(locations[spec.name], None, None, None, f"table '{spec.name}' ({spec.doc})"))
+    if checks_meta is not None:  # report the tables' problems too, not only the settings'
+        _cross_checks(checks_meta, tables, locations, problems, rejected)
     if meta is None:
         return None
-    _cross_checks(meta, tables, locations, problems, rejected)
     return Instance(meta, tables, raw.path, raw.input_hash, raw.input_files)
 
 
@@ -226,6 +230,29 @@ def _default_location(raw: RawInstance, name: str) -> str:
 
 
 _MISSING = object()
+
+
+def _meta_without(meta: dict, bad: list[tuple]) -> InstanceMeta | None:
+    """The settings with the bad ones dropped (defaults instead), so the tables can still be
+    cross-checked in the same run; None when that is not possible (e.g. the domains are bad)."""
+    m = copy.deepcopy(meta)
+    for loc in bad:
+        node = m
+        for k in loc[:-1]:
+            node = node.get(k) if isinstance(node, dict) else None
+        if isinstance(node, dict) and loc:
+            node.pop(loc[-1], None)
+        elif loc and isinstance(m, dict):
+            m.pop(loc[0], None)
+    if not isinstance(m, dict) or not isinstance(m.get("domains"), dict) or not m["domains"]:
+        return None
+    m.setdefault("name", "?")
+    m.setdefault("year", 2015)
+    m.setdefault("description", "?")
+    try:
+        return InstanceMeta.model_validate(m)
+    except ValidationError:
+        return None
 
 
 def _dig(d: Any, loc: Iterable) -> Any:

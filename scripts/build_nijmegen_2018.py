@@ -1,8 +1,8 @@
 """Rebuilds the data tables of this instance from the assumptions stated in sources.csv.
 
-Run from anywhere: ``python build_instance.py``. It rewrites gemeenten, budgets, populations,
+Run from anywhere: ``python scripts/build_nijmegen_2018.py``. It rewrites gemeenten, budgets, populations,
 maatstaven, bedragen, lots, need, providers, contracts, ceilings and substitutions (.csv) next
-to this file; sources.csv, instance.yaml and README.md are written by hand. The loader ignores
+in instances/nijmegen-2018; sources.csv, instance.yaml and README.md are written by hand. The loader ignores
 this file (it reads instance.yaml and *.csv only). Needs numpy.
 """
 import csv
@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-OUT = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "instances", "nijmegen-2018")
 REGION = "rijk_van_nijmegen"
 IU = {"jeugd": 62_800_000, "wmo": 39_700_000}
 
