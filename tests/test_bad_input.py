@@ -264,7 +264,7 @@ def test_broken_xlsx_file(tmp_path, capsys):
 def _many_problems(t: dict) -> None:
     t["need"][0]["volume"] = "12,5"  # 1 decimal comma
     t["budgets"][0]["budget_eur"] = -5  # 2 negative budget
-    t["lots"][1]["echelon"] = "zwaar"  # 3 unknown echelon
+    t["lots"][0]["echelon"] = "zwaar"  # 3 unknown echelon
     for r in t["gemeenten"]:
         r["colour"] = "blue"  # 4 unknown column
     t["populations"][0]["source"] = "cbs"  # 5 unknown source
@@ -275,7 +275,7 @@ def _many_problems(t: dict) -> None:
 EXPECTED_MANY = [
     ("need.csv", 2, "volume", "12,5", "'.' as decimal point"),
     ("budgets.csv", 2, "budget_eur", "-5", "a number >= 0"),
-    ("lots.csv", 3, "echelon", "zwaar", "one of 'nulde_lijn'"),
+    ("lots.csv", 2, "echelon", "zwaar", "one of 'nulde_lijn'"),
     ("gemeenten.csv", 1, "colour", "colour", "a column of table 'gemeenten'"),
     ("populations.csv", 2, "source", "cbs", "a source in sources.csv"),
     ("substitutions.csv", 2, "max_share", "2", "a number <= 1"),

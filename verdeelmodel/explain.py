@@ -35,8 +35,9 @@ def explain_infeasible(model: "AllocationModel", out: SolveOutcome) -> list[str]
         fam, idx = lp.row_component[r], lp.row_index[r]
         label = labels.rows[fam][idx]
         lo, hi = lp.row_lower[r], lp.row_upper[r]
-        lines.append(f"  - {label}: {_relation(lo, hi)}   [{fam}]")
         kind = labels.kind.get(fam)
+        rel = "" if kind == "balance" and lo == hi == 0 else f": {_relation(lo, hi)}"
+        lines.append(f"  - {label}{rel}   [{fam}]")
         if kind == "ceiling" and hi < INF:
             ceilings.append((label, hi))
         elif kind == "minimum" and lo > -INF:

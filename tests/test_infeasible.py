@@ -1,0 +1,36 @@
+"""An infeasible variant of a bundled instance is explained in business terms, exit 3."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+import sys
+
+from conftest import INSTANCES
+
+
+def test_minimums_above_lot_ceiling_explained_with_exit_3(tmp_path):
+    # nijmegen-2018: plafond jeugd specialistische begeleiding EUR 4.0M (region). Raise the two
+    # providers' guaranteed minimums to 2.5M + 1.6M = 4.1M (each still under its own contract plafond).
+    inst = tmp_path / "nijmegen-infeasible"
+    shutil.copytree(INSTANCES / "nijmegen-2018", inst)
+    path = inst / "contracts.csv"
+    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    for r in rows:
+        if r["lot"] == "jeugd_specialistische_begeleiding":
+            r["minimum_eur"] = {"lvb_a": "2500000", "jeugd_breed_a": "1600000"}[r["provider"]]
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    out = tmp_path / "out"
+    p = subprocess.run([sys.executable, "-m", "verdeelmodel.cli", "solve", str(inst), "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 3, p.stderr
+    assert "Traceback" not in p.stdout + p.stderr
+    assert "infeasible" in p.stdout
+    assert "regio rijk_van_nijmegen: <= EUR 4,000,000" in p.stdout
+    assert "gegarandeerd minimum aanbieder" in p.stdout and ">= EUR 2,500,000" in p.stdout and ">= EUR 1,600,000" in p.stdout
+    assert "= EUR 4,100,000" in p.stdout  # the sum of the minimums, in the summary line
+    assert (out / "explanation.txt").exists() and (out / "summary.json").exists()
+    assert not (out / "allocation.csv").exists()
