@@ -52,7 +52,8 @@ def find_problem(stderr: str, location: str, row: int | None, column: str | None
     if row is not None:
         pieces.append(f"row {row}")
     if column is not None:
-        pieces.append(f"column '{column}'")
+        word = "setting" if location.endswith((".yaml", "[instance]")) else "column"
+        pieces.append(f"{word} '{column}'")
     if value is not None:
         pieces.append(f"value {value!r}")
     hits = []

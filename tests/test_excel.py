@@ -151,7 +151,7 @@ def test_error_in_the_instance_sheet(converted, tmp_path, capsys):
     bad = _edited(xlsx, tmp_path / "meta.xlsx", edit)
     rc, _, err = run_main(["validate", str(bad)], capsys)
     assert rc == 2
-    assert "  - meta.xlsx[instance], column 'units.money': value 'kEUR' -- expected one of 'EUR'" in err
+    assert "  - meta.xlsx[instance], setting 'units.money': value 'kEUR' -- expected one of 'EUR'" in err
 
 
 def test_convert_of_a_broken_workbook_writes_no_folder(converted, tmp_path, capsys):

@@ -133,15 +133,17 @@ def _validate(args) -> int:
 
 
 def _solve(args) -> int:
+    from verdeelmodel.instance.validate import load_instance
+
+    inst = load_instance(args.instance)  # validate before importing the model stack
+
     import pandas as pd
 
     from verdeelmodel.api import AllocationModel, SolveOptions
     from verdeelmodel.explain import describe_binding
-    from verdeelmodel.instance.validate import load_instance
     from verdeelmodel.models.allocation import eur
-    from verdeelmodel.reports import manifest, write_result
+    from verdeelmodel.reports import manifest, provenance_summary, write_result
 
-    inst = load_instance(args.instance)
     out_dir = args.out or Path("out") / inst.name
     opts = SolveOptions(time_limit=args.time_limit, threads=args.threads)
     res = AllocationModel(inst, opts).solve()
@@ -151,6 +153,7 @@ def _solve(args) -> int:
     print(f"{inst.name}: {res.status}  (build {t.get('build_seconds', 0):.2f} s, translate {t.get('translate_seconds', 0):.2f} s, HiGHS {t.get('highs_seconds', 0):.2f} s)")
     if inst.meta.synthetic:
         print("  note: this instance is synthetic; its numbers are generated, not real.")
+    print(f"  provenance of the input rows: {provenance_summary(inst)} (see sources.csv)")
     if not res.optimal:
         for line in res.explanation:
             print(line)

@@ -46,6 +46,19 @@ def manifest(inst: Instance, command: str, options: dict[str, Any], seed: int | 
     }
 
 
+def provenance_summary(inst: Instance) -> str:
+    """How many input rows rest on public, derived, assumed or synthetic sources."""
+    kind = dict(zip(inst.sources["source"], inst.sources["kind"]))
+    counts: dict[str, int] = {}
+    for name, df in inst.tables.items():
+        if name == "sources" or df.empty:
+            continue
+        for src in df["source"]:
+            counts[kind.get(src, "unknown")] = counts.get(kind.get(src, "unknown"), 0) + 1
+    order = ["public", "derived", "assumption", "synthetic", "unknown"]
+    return ", ".join(f"{counts[k]} {k}" for k in order if counts.get(k))
+
+
 def _json(obj: Any) -> str:
     return json.dumps(obj, indent=2, sort_keys=False, ensure_ascii=False, allow_nan=False) + "\n"
 

@@ -18,7 +18,8 @@ class Problem:
         if self.row is not None:
             parts.append(f"row {self.row}")
         if self.column:
-            parts.append(f"column '{self.column}'")
+            is_setting = self.location.endswith((".yaml", "[instance]"))
+            parts.append(f"{'setting' if is_setting else 'column'} '{self.column}'")
         where = ", ".join(parts)
         got = f": value {self.value!r}" if self.value is not None else ""
         return f"{where}{got} -- expected {self.expected}"
