@@ -184,6 +184,7 @@ class Labels:
     def __init__(self) -> None:
         self.rows: dict[str, dict] = defaultdict(dict)
         self.kind: dict[str, str] = {}  # family -> ceiling|minimum|balance|goal
+        self.bounds: dict[tuple, str] = {}  # (variable component, index) -> label of a rule kept as a bound
 
     def __call__(self, family: str, index, text: str) -> None:
         self.rows[family][index] = text
@@ -258,13 +259,20 @@ def _flows(m, D: AllocationData) -> tuple[dict, dict]:
 def add_allocation_within_need(m, D: AllocationData) -> None:
     r"""No budget above need: x[g,p,l] + sum_l' s[g,p,l->l'] <= c[g,p,l] + sum_l'' s[g,p,l''->l] / rho.
     Money not needed stays with the gemeente as headroom (switch off to let the reference
-    deviation stage place budget above need, e.g. for lumpsum populatiebekostiging)."""
+    deviation stage place budget above need, e.g. for lumpsum populatiebekostiging).
+    Where no substitution touches (g,p,l) this is the variable bound x[g,p,l] <= c[g,p,l]
+    (the same rule, without a constraint row)."""
     out, inn = _flows(m, D)
     rows = {}
     for k in D.x_index:
         g, p, l = k
+        label = f"no budget above need {D.lot_label[l]} gemeente {g} population {p}"
+        if not out.get(k) and not inn.get(k):
+            m.x_data[k].setub(D.need_eur[k])
+            m.labels.bounds[("allocation", k)] = label
+            continue
         lhs = m.x_data[k] + sum(out[k]) - sum(c * s for s, c in inn[k])
-        rows[k] = (lhs <= D.need_eur[k], f"no budget above need {D.lot_label[l]} gemeente {g} population {p}")
+        rows[k] = (lhs <= D.need_eur[k], label)
     _add(m, "allocation_within_need", "need_cap", rows, add_allocation_within_need.__doc__)
 
 

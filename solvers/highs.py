@@ -99,28 +99,29 @@ def compile_model(m: pyo.ConcreteModel, objective_names: list[str]) -> CompiledL
         lower.append(rhs[r] if mult in (0, -1) else -INF)
         upper.append(rhs[r] if mult in (0, 1) else INF)
     A = info.A.tocsr()[keep, :].tocsc() if len(keep) != len(info.rows) else info.A.tocsc()
+    col_component, col_index = _names_and_indices(m, pyo.Var, info.columns)
+    row_component, row_index = _names_and_indices(m, pyo.Constraint, datas)
     lp = CompiledLP(
         A=A, costs=costs, offsets=offsets, col_lower=col_lower, col_upper=col_upper,
         row_lower=np.array(lower, dtype=float), row_upper=np.array(upper, dtype=float),
-        col_component=_component_names(info.columns), col_index=[v.index() for v in info.columns],
-        row_component=_component_names(datas), row_index=[c.index() for c in datas], row_data=datas,
+        col_component=col_component, col_index=col_index,
+        row_component=row_component, row_index=row_index, row_data=datas,
         compile_seconds=0.0,
     )
     lp.compile_seconds = time.perf_counter() - t0
     return lp
 
 
-def _component_names(datas: list) -> list[str]:
-    """Component name of each Var/Constraint data object (names cached per component)."""
-    cache: dict[int, str] = {}
-    out = []
-    for d in datas:
-        comp = d.parent_component()
-        name = cache.get(id(comp))
-        if name is None:
-            name = cache[id(comp)] = comp.name
-        out.append(name)
-    return out
+def _names_and_indices(m: pyo.ConcreteModel, ctype, datas: list) -> tuple[list[str], list[object]]:
+    """Component name and index of each Var/Constraint data object, from one pass over the
+    model's components (much cheaper than asking every data object for its name)."""
+    where: dict[int, tuple[str, object]] = {}
+    for comp in m.component_objects(ctype, active=None, descend_into=True):
+        name = comp.name
+        for idx, d in comp.items():
+            where[id(d)] = (name, idx)
+    pairs = [where[id(d)] for d in datas]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
 @dataclass

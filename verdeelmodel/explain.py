@@ -42,7 +42,16 @@ def explain_infeasible(model: "AllocationModel", out: SolveOutcome) -> list[str]
             ceilings.append((label, hi))
         elif kind == "minimum" and lo > -INF:
             minimums.append((label, lo))
-    var_notes = sorted({_VAR_WORDS.get(lp.col_component[c], lp.col_component[c]) for c, _b in out.iis_cols})
+    var_notes = set()
+    for c, bound in out.iis_cols:
+        comp, idx = lp.col_component[c], lp.col_index[c]
+        label = labels.bounds.get((comp, idx))
+        if label is not None and bound in ("upper", "boxed") and lp.col_upper[c] < INF:
+            lines.append(f"  - {label}: <= {eur(lp.col_upper[c])}   [allocation_within_need]")
+            ceilings.append((label, float(lp.col_upper[c])))
+        if bound in ("lower", "boxed", "null", "free"):
+            var_notes.add(_VAR_WORDS.get(comp, comp))
+    var_notes = sorted(var_notes)
     for note in var_notes:
         lines.append(f"  - {note}")
     if ceilings and minimums:
