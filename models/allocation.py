@@ -84,8 +84,9 @@ def _specificity(g: str, p: str) -> int:
     return (2 if g else 0) + (1 if p else 0)
 
 
-def prepare(inst: Instance) -> AllocationData:
-    """Turn the instance tables into the model's index sets and parameters."""
+def prepare(inst: Instance, reference: pd.DataFrame | None = None) -> AllocationData:
+    """Turn the instance tables into the model's index sets and parameters.
+    ``reference`` overrides the reference allocation computed from ``inst``."""
     lots = inst.lots
     lot_domain = dict(zip(lots["lot"], lots["domain"]))
     lot_label = {l: (lab or l) for l, lab in zip(lots["lot"], lots["label"])}
@@ -168,7 +169,7 @@ def prepare(inst: Instance) -> AllocationData:
         need_eur=need_eur, x_index=x_index, arcs=arcs, lot_domain=lot_domain, lot_label=lot_label,
         lot_echelon=lot_echelon, lot_weight=dict(zip(lots["lot"], lots["priority_weight"].astype(float))),
         lot_statutory=dict(zip(lots["lot"], lots["statutory"].astype(bool))), lot_category=dict(zip(lots["lot"], lots["category"])),
-        region_of=region_of, budget=dict(budget), reference=reference_allocation(inst),
+        region_of=region_of, budget=dict(budget), reference=reference_allocation(inst) if reference is None else reference,
         ceilings_region=ceilings_region, ceilings_gemeente=ceilings_gemeente, contracts=contracts, area_kind=area_kind,
         providers=providers, basis_goals=basis_goals, specialist_goals=specialist_goals, vierkant=vierkant,
         budget_scope=scope, families=dict(inst.options.families),

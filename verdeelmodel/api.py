@@ -75,12 +75,14 @@ class AllocationModel:
     """The allocation model of one instance: Pyomo model built once, compiled once,
     loaded into HiGHS once; ``solve()`` may be called again after ``set_limit``."""
 
-    def __init__(self, inst: Instance, options: SolveOptions | None = None):
+    def __init__(self, inst: Instance, options: SolveOptions | None = None, reference: pd.DataFrame | None = None):
+        """``reference``: a precomputed reference allocation (when ``inst`` is a part of a larger
+        instance whose uitkeringsfactor must not change); computed from ``inst`` by default."""
         self.instance = inst
         self.options = options or SolveOptions()
         t0 = time.perf_counter()
         with PauseGC():  # building creates many small objects; the cyclic GC only slows it down
-            self.data: AllocationData = prepare(inst)
+            self.data: AllocationData = prepare(inst, reference)
             self.model = build_allocation_model(inst, self.data)
         self.build_seconds = time.perf_counter() - t0
         names = [f"objective_{s}" for s in self.model.objective_order]
