@@ -73,3 +73,15 @@ def make(tmp_path):
         return write_instance(tmp_path / f"inst{counter['n']}", t, meta)
 
     return _make
+
+
+def run_main(argv: list[str], capsys) -> tuple[int, str, str]:
+    """Run the CLI in-process: (exit code, stdout, stderr)."""
+    from verdeelmodel.cli import main
+
+    try:
+        rc = main(argv)
+    except SystemExit as e:
+        rc = e.code
+    out, err = capsys.readouterr()
+    return rc, out, err

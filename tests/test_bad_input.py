@@ -17,22 +17,12 @@ from typing import Callable
 
 import pytest
 
-from verdeelmodel.cli import main
+from conftest import run_main
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def run_main(argv: list[str], capsys) -> tuple[int, str, str]:
-    """verdeelmodel.cli.main in-process; (exit code, stdout, stderr)."""
-    try:
-        rc = main(argv)
-    except SystemExit as e:  # argparse usage errors
-        rc = e.code
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 def run_cli(argv: list[str], cwd: Path | None = None) -> tuple[int, str, str]:

@@ -12,22 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import INSTANCES
+from conftest import INSTANCES, run_main
 from verdeelmodel.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ["nijmegen-2018", "westfriesland-2021", "nl-synthetic"]
 ALLOCATION_COLUMNS = {"gemeente", "population", "lot", "amount_eur", "unmet_eur"}
 SUMMARY_KEYS = {"status", "objective", "build_seconds", "solve_seconds", "highs_seconds"}
-
-
-def run_main(argv: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        rc = main(argv)
-    except SystemExit as e:
-        rc = e.code
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 def run_cli(argv: list[str], **env) -> subprocess.CompletedProcess:

@@ -10,20 +10,11 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from conftest import INSTANCES
+from conftest import INSTANCES, run_main
 from verdeelmodel.cli import main
 from verdeelmodel.instance.validate import load_instance
 
 SOURCE = INSTANCES / "nijmegen-2018"
-
-
-def run_main(argv: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        rc = main(argv)
-    except SystemExit as e:
-        rc = e.code
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 @pytest.fixture(scope="module")
