@@ -71,9 +71,68 @@ class AllocationData:
     vierkant: dict[tuple, tuple[float, float]]  # (g,p,d,cat) -> (share, shift)
     budget_scope: str
     families: dict[str, bool] = field(default_factory=dict)
+    pools: list["ModelPool"] = field(default_factory=list)
+    pooled: set = field(default_factory=set)  # (gemeente, lot) whose cost is pooled
 
     def on(self, family: str) -> bool:
         return self.families.get(family, True)
+
+
+@dataclass
+class ModelPool:
+    """A pool in one region with the agreed rule's linear coefficients (models/pooling.py):
+    charge_g = sum_l own[l] C_{g,l} + key[g] sum_l shared[l] T_{R,l} + constant[g] + gap_key[g] gap_R."""
+
+    pool: str
+    region: str
+    domain: str
+    lots: tuple[str, ...]
+    rule: str
+    members: list[str]
+    own: dict[str, float]
+    shared: dict[str, float]
+    key: dict[str, float]
+    constant: dict[str, float]
+    gap_minimum: float | None
+    gap_key: dict[str, float]
+
+
+def _model_pools(inst: Instance) -> list[ModelPool]:
+    """The agreed pooling rules as linear charges, one ModelPool per pool and region."""
+    from verdeelmodel.instance.problems import InstanceError, Problem
+
+    from .pooling import check_pooling, is_linear, linear_charge, pool_setups, rules_of
+
+    if inst.pools.empty:
+        return []
+    check_pooling(inst)
+    rules = rules_of(inst)
+    within_need = inst.options.families.get("allocation_within_need", True)
+    out, problems = [], []
+    for s in pool_setups(inst):
+        ctx = s.ctx
+        for i, (region, name) in enumerate(zip(ctx.regions, s.agreed)):
+            rule = rules[name]
+            if rule.kind == "threshold_fund" and within_need:
+                # planned cost never exceeds expected cost (no budget above need): no deficit,
+                # no claim, no fund -- in a plan the threshold fund charges exactly profijt
+                rule = rules["profijt"]
+            if not is_linear(rule):
+                problems.append(Problem("pools.csv", s.rows[i], "rule", name, f"a rule the allocation model can apply (charges linear in the allocation); {rule.kind}"
+                                        + (" with gap_basis surcharge" if rule.kind == "onderbenutting" else " with allocation_within_need switched off")
+                                        + " is settled afterwards with `verdeelmodel pool`"))
+                continue
+            lc = linear_charge(rule, ctx)
+            idx = [j for j in range(ctx.n) if ctx.region_index[j] == i]
+            out.append(ModelPool(
+                pool=ctx.pool, region=region, domain=ctx.domain, lots=ctx.lots, rule=name, members=[ctx.gemeenten[j] for j in idx],
+                own=dict(zip(ctx.lots, lc.own.tolist())), shared=dict(zip(ctx.lots, lc.shared.tolist())),
+                key={ctx.gemeenten[j]: float(lc.key[j]) for j in idx}, constant={ctx.gemeenten[j]: float(lc.constant[j]) for j in idx},
+                gap_minimum=lc.gap_minimum, gap_key={ctx.gemeenten[j]: float(lc.gap_key[j]) for j in idx} if lc.gap_key is not None else {},
+            ))
+    if problems:
+        raise InstanceError(problems)
+    return out
 
 
 def _opt(v) -> float | None:
@@ -165,7 +224,10 @@ def prepare(inst: Instance, reference: pd.DataFrame | None = None) -> Allocation
                 continue
             vierkant[(r.gemeente, p, r.domain, r.category)] = (float(r.planned_share), float(r.max_shift))
 
+    pools = _model_pools(inst) if inst.options.families.get("pooling_charge", True) else []
+    pooled = {(g, l) for mp in pools for g in mp.members for l in mp.lots}
     return AllocationData(
+        pools=pools, pooled=pooled,
         need_eur=need_eur, x_index=x_index, arcs=arcs, lot_domain=lot_domain, lot_label=lot_label,
         lot_echelon=lot_echelon, lot_weight=dict(zip(lots["lot"], lots["priority_weight"].astype(float))),
         lot_statutory=dict(zip(lots["lot"], lots["statutory"].astype(bool))), lot_category=dict(zip(lots["lot"], lots["category"])),
@@ -225,6 +287,11 @@ def build_allocation_model(inst: Instance, data: AllocationData | None = None) -
     dev_index = sorted({(g, p, D.lot_domain[l]) for g, p, l in D.x_index} | set(zip(ref["gemeente"], ref["population"], ref["domain"]))) if (len(ref) and D.on("reference_deviation")) else []
     m.deviation_above_reference = pyo.Var(dev_index, domain=pyo.NonNegativeReals)
     m.deviation_below_reference = pyo.Var(dev_index, domain=pyo.NonNegativeReals)
+
+    m.pool_domain = {mp.pool: mp.domain for mp in D.pools}
+    m.pooled_charge = pyo.Var(sorted({(g, mp.pool) for mp in D.pools for g in mp.members}), domain=pyo.Reals, doc="what g pays for a pool under the agreed rule (EUR)")
+    m.pooled_lot_total = pyo.Var(sorted({(mp.region, mp.pool, l) for mp in D.pools for l in mp.lots}), domain=pyo.NonNegativeReals, doc="pooled cost of a lot in a region (EUR)")
+    m.onderbenutting_gap = pyo.Var(sorted({(mp.region, mp.pool) for mp in D.pools if mp.gap_minimum is not None}), domain=pyo.NonNegativeReals, doc="region's use below the guaranteed minimum (EUR)")
 
     for fam in FAMILY_BUILDERS:
         if D.on(fam.__name__.removeprefix("add_")):
@@ -292,11 +359,17 @@ def add_substitution_max_share(m, D: AllocationData) -> None:
 
 
 def add_budget_per_gemeente(m, D: AllocationData) -> None:
-    r"""Budget: sum of x over the gemeente's lots (of the domain, when budgets are per domain) <= B."""
+    r"""Budget: what g pays <= B: sum of x over its non-pooled lots (of the domain, when budgets
+    are per domain) + its pooled charges (pooling_charge)."""
     terms = defaultdict(list)
     for g, p, l in D.x_index:
+        if (g, l) in D.pooled:
+            continue
         grp = (g, D.lot_domain[l]) if D.budget_scope == "per_domain" else (g,)
-        terms[grp].append(m.allocation[g, p, l])
+        terms[grp].append(m.x_data[(g, p, l)])
+    for (g, pool), v in m.pooled_charge.items():
+        d = m.pool_domain[pool]
+        terms[(g, d) if D.budget_scope == "per_domain" else (g,)].append(v)
     rows = {grp: (sum(t) <= D.budget[grp], f"budget gemeente {grp[0]}" + (f" {grp[1]}" if len(grp) > 1 else "")) for grp, t in terms.items() if grp in D.budget}
     _add(m, "budget_per_gemeente", "ceiling", rows, add_budget_per_gemeente.__doc__)
 
@@ -456,6 +529,37 @@ def add_vierkant_band(m, D: AllocationData) -> None:
     _add(m, "vierkant_band", "goal", rows, add_vierkant_band.__doc__)
 
 
+def add_pooling_charge(m, D: AllocationData) -> None:
+    r"""Risicoverevening (models/pooling.py): for every pool, region R and member g
+    charge[g] = sum_l own_l sum_p x[g,p,l] + key_g sum_l shared_l T[R,l] + k_g (+ gapkey_g gap[R]),
+    T[R,l] = sum_{g in R, p} x[g,p,l], and for onderbenutting gap[R] >= minimum - sum_l T[R,l].
+    The charge replaces the pooled lots' x in the gemeente's budget row."""
+    if not D.pools:
+        return
+    xs = defaultdict(list)
+    for (g, p, l), x in m.x_data.items():
+        xs[(g, l)].append(x)
+    charge_rows, total_rows, gap_rows = {}, {}, {}
+    for mp in D.pools:
+        for l in mp.lots:
+            T = m.pooled_lot_total[mp.region, mp.pool, l]
+            total_rows[(mp.region, mp.pool, l)] = (T - sum(x for g in mp.members for x in xs.get((g, l), [])) == 0, f"verevening {mp.pool}: totaal {D.lot_label[l]} regio {mp.region}")
+        gap = m.onderbenutting_gap[mp.region, mp.pool] if mp.gap_minimum is not None else None
+        if gap is not None:
+            gap_rows[(mp.region, mp.pool)] = (gap + sum(m.pooled_lot_total[mp.region, mp.pool, l] for l in mp.lots) >= mp.gap_minimum, f"onderbenutting {mp.pool} regio {mp.region}: gegarandeerd minimum")
+        shared = sum(mp.shared[l] * m.pooled_lot_total[mp.region, mp.pool, l] for l in mp.lots if mp.shared[l])
+        for g in mp.members:
+            e = sum(mp.own[l] * x for l in mp.lots if mp.own[l] for x in xs.get((g, l), []))
+            if mp.key[g]:
+                e = e + mp.key[g] * shared
+            if gap is not None and mp.gap_key.get(g):
+                e = e + mp.gap_key[g] * gap
+            charge_rows[(g, mp.pool)] = (m.pooled_charge[g, mp.pool] - e == mp.constant[g], f"verevening {mp.pool} ({mp.rule}) gemeente {g}")
+    _add(m, "pooled_total", "balance", total_rows, add_pooling_charge.__doc__)
+    _add(m, "onderbenutting_gap", "balance", gap_rows, add_pooling_charge.__doc__)
+    _add(m, "pooling_charge", "balance", charge_rows, add_pooling_charge.__doc__)
+
+
 def add_reference_deviation(m, D: AllocationData) -> None:
     r"""Reference deviation: sum_{l in d} x[g,p,l] - ref[g,p,d] = e+[g,p,d] - e-[g,p,d]."""
     if not len(m.deviation_above_reference):
@@ -488,6 +592,7 @@ FAMILY_BUILDERS = (
     add_specialist_reduction_goal,
     add_vierkant_band,
     add_reference_deviation,
+    add_pooling_charge,
 )
 
 
@@ -499,7 +604,7 @@ def _objectives(m, D: AllocationData, inst: Instance) -> None:
     stages["unmet"] = sum(D.lot_weight[k[2]] * u for k, u in m.u_data.items())
     if len(m.deviation_above_reference):
         stages["deviation"] = sum(m.deviation_above_reference[k] + m.deviation_below_reference[k] for k in m.deviation_above_reference)
-    stages["spend"] = sum(m.x_data.values())
+    stages["spend"] = sum(m.x_data.values()) + sum(m.onderbenutting_gap.values())
     m.stage_names = list(stages)
     if o.mode == "weighted":
         m.objective_weighted = pyo.Objective(expr=sum(o.weights.get(s, 0.0) * e for s, e in stages.items()), sense=pyo.minimize)

@@ -50,6 +50,7 @@ class Result:
     reference: pd.DataFrame
     explanation: list[str] = field(default_factory=list)
     message: str = ""
+    pooling: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def optimal(self) -> bool:
@@ -181,9 +182,15 @@ class AllocationModel:
         pb = pd.DataFrame(ys, columns=["provider", "lot", "area"])
         pb["amount_eur"] = [yv.get(k, 0.0) for k in ys]
 
-        # budgets: every euro is allocated or headroom
+        # budgets: every euro is allocated (own lots + pooled charges) or headroom
         grp = ["gemeente", "domain"] if D.budget_scope == "per_domain" else ["gemeente"]
-        spent = alloc.groupby(grp)["amount_eur"].sum().to_dict()
+        is_pooled = [(g, l) in D.pooled for g, l in zip(alloc["gemeente"], alloc["lot"])]
+        paid = alloc.loc[~np.array(is_pooled, dtype=bool)] if len(alloc) else alloc
+        spent = paid.groupby(grp)["amount_eur"].sum().to_dict()
+        cv = self._frames.values("pooled_charge", x)
+        for (g, pool), c in cv.items():
+            k = (g, self.model.pool_domain[pool]) if D.budget_scope == "per_domain" else g
+            spent[k] = spent.get(k, 0.0) + c
         rows = []
         for k, b in sorted(D.budget.items()):
             a = float(spent.get(k if len(k) > 1 else k[0], 0.0))
@@ -196,7 +203,22 @@ class AllocationModel:
             by = alloc.groupby(["gemeente", "population", "domain"])["amount_eur"].sum().to_dict()
             ref["allocated_eur"] = [by.get(k, 0.0) for k in zip(ref["gemeente"], ref["population"], ref["domain"])]
             ref["deviation_eur"] = ref["allocated_eur"] - ref["reference_eur"]
-        return Result(inst.name, "optimal", objective, {}, alloc, subs, _clean(pb), budgets, cons, ref)
+        return Result(inst.name, "optimal", objective, {}, alloc, subs, _clean(pb), budgets, cons, ref, pooling=self._pooling_table(alloc, x))
+
+    def _pooling_table(self, alloc: pd.DataFrame, x: np.ndarray) -> pd.DataFrame:
+        """Per pool and gemeente: its own cost (profijt), its charge under the agreed rule, the transfer."""
+        cols = ["region", "gemeente", "pool", "lot", "rule", "charge_eur", "profijt_eur", "transfer_eur"]
+        if not self.data.pools:
+            return pd.DataFrame(columns=cols)
+        cv = self._frames.values("pooled_charge", x)
+        own = alloc.groupby(["gemeente", "lot"])["amount_eur"].sum().to_dict()
+        rows = []
+        for mp in self.data.pools:
+            for g in mp.members:
+                c = cv.get((g, mp.pool), 0.0)
+                prof = sum(own.get((g, l), 0.0) for l in mp.lots)
+                rows.append((mp.region, g, mp.pool, ";".join(mp.lots), mp.rule, c, prof, c - prof))
+        return _clean(pd.DataFrame(rows, columns=cols).sort_values(["pool", "region", "gemeente"], kind="stable"))
 
     def _constraint_table(self, out: SolveOutcome, dual_stage: str) -> pd.DataFrame:
         lp, labels = self.lp, self.model.labels

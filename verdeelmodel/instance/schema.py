@@ -161,6 +161,49 @@ class VierkantRow(Row):
     max_shift: float = Field(..., ge=0, le=1, description="Allowed shift in share points (0.05 = the category may be 5 points above or below plan).")
 
 
+PoolingKind = Literal["profijt", "solidariteit", "uitgesteld_profijt", "vast_variabel", "onderbenutting", "mixed", "high_cost_pool", "threshold_fund"]
+KeyBasis = Literal["inhabitants", "iu", "budget", "reference", "history"]
+
+
+class PoolingRuleRow(Row):
+    rule: str = Field(..., **_ID, description="Rule name (used by pools.csv and by `verdeelmodel pool --rule`). `profijt` is built in.")
+    kind: PoolingKind = Field(..., description="profijt, solidariteit, uitgesteld_profijt, vast_variabel, onderbenutting, mixed, high_cost_pool or threshold_fund (see docs/pooling.md).")
+    basis: KeyBasis = Field("inhabitants", description="Key for the shared part: inhabitants, iu (share of budgets.budget_eur), budget (budget + own funds), reference (reference allocation), history (use in earlier years, see `years`).")
+    years: int = Field(1, ge=1, le=10, description="N: years of use history averaged (uitgesteld_profijt, or basis=history); 1 = use in t-1.")
+    history_measure: Literal["clients", "cost_eur"] = Field("clients", description="What counts as use in the history: clients or cost_eur.")
+    w_own: float = Field(0.0, ge=0, le=1, description="mixed: weight of the gemeente's own cost (profijt part).")
+    w_inhabitants: float = Field(0.0, ge=0, le=1, description="mixed: weight of the inhabitants key.")
+    w_iu: float = Field(0.0, ge=0, le=1, description="mixed: weight of the IU-share key.")
+    w_budget: float = Field(0.0, ge=0, le=1, description="mixed: weight of the budget-share key.")
+    w_reference: float = Field(0.0, ge=0, le=1, description="mixed: weight of the reference-allocation key.")
+    w_history: float = Field(0.0, ge=0, le=1, description="mixed: weight of the use-history key (over `years`).")
+    fixed_eur: Optional[float] = Field(None, ge=0, description="vast_variabel: fixed costs of the pool per region (e.g. availability of beds), shared by the key on top of use.", json_schema_extra=_unit("eur"))
+    fixed_share: Optional[float] = Field(None, ge=0, le=1, description="vast_variabel: alternatively, the share of the pooled cost that is fixed and shared by the key.")
+    minimum_eur: Optional[float] = Field(None, ge=0, description="onderbenutting: guaranteed minimum the region pays for the pool per year.", json_schema_extra=_unit("eur"))
+    gap_basis: Literal["inhabitants", "budget", "surcharge"] = Field("inhabitants", description="onderbenutting: the gap below the minimum is shared by inhabitants, by budget, or as an equal % surcharge on each gemeente's use.")
+    threshold_eur: Optional[float] = Field(None, ge=0, description="high_cost_pool: H, the cost per client above which the pool pays.", json_schema_extra=_unit("eur per client"))
+    pool_share: Optional[float] = Field(None, ge=0, le=1, description="high_cost_pool: q, the share of the cost above H the pool pays.")
+    fund_threshold_eur_per_inhabitant: Optional[float] = Field(None, ge=0, description="threshold_fund: X, the deficit per inhabitant above which a gemeente is compensated.", json_schema_extra=_unit("eur per inhabitant"))
+    fund_cap_eur: Optional[float] = Field(None, ge=0, description="threshold_fund: size cap of the fund per region; claims above it are scaled pro rata. Blank = no cap.", json_schema_extra=_unit("eur"))
+    compensation_share: float = Field(1.0, ge=0, le=1, description="threshold_fund: share of the deficit above the threshold that is compensated.")
+    label: str = Field("", description="Business name of the rule.")
+
+
+class PoolRow(Row):
+    region: str = Field(..., **_ID, description="Region whose gemeenten pool (a region of the lots' domain in budgets).")
+    pool: str = Field(..., **_ID, description="Name of the pool (a lot or lot group), e.g. jeugdzorg_plus.")
+    lots: str = Field(..., min_length=1, description="The lot, or lots separated by ';', whose cost is pooled; all of one domain.")
+    rule: str = Field(..., **_ID, description="The agreed rule (a rule of pooling_rules.csv, or profijt).")
+
+
+class UseHistoryRow(Row):
+    gemeente: str = Field(..., **_ID, description="Gemeente.")
+    lot: str = Field(..., **_ID, description="Lot.")
+    year: int = Field(..., ge=2000, le=2100, description="Year of use.")
+    clients: float = Field(..., ge=0, description="Clients (or client-years) in the year.", json_schema_extra=_unit("clients"))
+    cost_eur: float = Field(0.0, ge=0, description="Cost in the year.", json_schema_extra=_unit("eur"))
+
+
 @dataclass(frozen=True)
 class TableSpec:
     name: str
@@ -187,6 +230,9 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("substitutions", SubstitutionRow, ("from_lot", "to_lot", "gemeente", "population"), False, "Substitution options from a heavier to a lighter lot."),
     TableSpec("goals", GoalRow, ("goal", "domain", "gemeente", "population"), False, "Substitution goals: basis share and specialist reduction."),
     TableSpec("vierkant", VierkantRow, ("gemeente", "population", "domain", "category"), False, "Vierkant lumpsums: planned split over at most 4 categories with an allowed shift."),
+    TableSpec("pooling_rules", PoolingRuleRow, ("rule",), False, "Pooling rules (risicoverevening) with their parameters; `profijt` needs no row."),
+    TableSpec("pools", PoolRow, ("region", "pool"), False, "Which lots each region pools, and under which agreed rule."),
+    TableSpec("use_history", UseHistoryRow, ("gemeente", "lot", "year"), False, "Use in earlier years per gemeente and lot (uitgesteld profijt, history keys)."),
 )
 TABLE_BY_NAME = {t.name: t for t in TABLES}
 
@@ -210,6 +256,7 @@ FAMILIES = (
     "specialist_reduction_goal",
     "vierkant_band",
     "reference_deviation",
+    "pooling_charge",
 )
 
 

@@ -439,6 +439,8 @@ def _cross_checks(
         r.foreign_key(table, "domain", domains, "domain of instance.yaml")
         r.foreign_key(table, "gemeente", gemeenten, "gemeente", optional=(table == "goals"))
         r.foreign_key(table, "population", pop_names, "population", optional=True)
+    _check_pooling(meta, T, r, lot_domain, regions_by_domain, gemeenten)
+
     vk = T["vierkant"]
     if not vk.empty:
         cats = defaultdict(set)
@@ -455,6 +457,55 @@ def _cross_checks(
                 r.add("vierkant", int(grp["_row"].iloc[-1]), "planned_share", f"{s:g} in total for {where}", "planned shares of one vierkant adding up to 1")
             if len(grp) > 4:
                 r.add("vierkant", int(grp["_row"].iloc[4]), "category", f"{len(grp)} categories for {where}", "at most 4 categories in one vierkant")
+
+
+def _check_pooling(meta: InstanceMeta, T: dict[str, pd.DataFrame], r: "_Reporter", lot_domain: dict, regions_by_domain: dict, gemeenten: set) -> None:
+    """Rule parameters per kind, pools referring to existing lots/regions/rules, history keys."""
+    pr, pools = T["pooling_rules"], T["pools"]
+    r.foreign_key("use_history", "gemeente", gemeenten, "gemeente")
+    r.foreign_key("use_history", "lot", set(lot_domain), "lot of lots")
+    required = {
+        "onderbenutting": ("minimum_eur",),
+        "high_cost_pool": ("threshold_eur", "pool_share"),
+        "threshold_fund": ("fund_threshold_eur_per_inhabitant",),
+    }
+    for row in pr.to_dict("records"):
+        line, kind = row["_row"], row["kind"]
+        if row["rule"] == "profijt":
+            r.add("pooling_rules", line, "rule", "profijt", "another name: profijt is built in")
+        for col in required.get(kind, ()):
+            if not _num(row.get(col)):
+                r.add("pooling_rules", line, col, "", f"a value: rule kind {kind} needs {col}")
+        if kind == "vast_variabel" and _num(row.get("fixed_eur")) == _num(row.get("fixed_share")):
+            r.add("pooling_rules", line, "fixed_eur", "", "exactly one of fixed_eur (fixed costs per region) or fixed_share for kind vast_variabel")
+        if kind == "mixed":
+            total = row["w_own"] + sum(row[f"w_{b}"] for b in ("inhabitants", "iu", "budget", "reference", "history"))
+            if abs(total - 1) > 1e-9:
+                r.add("pooling_rules", line, "w_own", f"weights adding up to {total:g}", "w_own + w_inhabitants + w_iu + w_budget + w_reference + w_history = 1")
+        uses_ref = row["basis"] == "reference" and kind in ("solidariteit", "vast_variabel", "high_cost_pool", "threshold_fund") or (kind == "mixed" and row["w_reference"] > 0)
+        if uses_ref and (T["maatstaven"].empty or T["bedragen"].empty):
+            r.add("pooling_rules", line, "basis", "reference", "maatstaven and bedragen (a reference allocation) for a reference key")
+    rule_names = set(pr["rule"]) | {"profijt"}
+    r.foreign_key("pools", "rule", rule_names, "rule of pooling_rules.csv or profijt")
+    seen: dict[tuple, str] = {}
+    for row in pools.to_dict("records"):
+        line = row["_row"]
+        lots = sorted({x.strip() for x in row["lots"].split(";") if x.strip()})
+        unknown = [x for x in lots if x not in lot_domain]
+        if unknown or not lots:
+            r.add("pools", line, "lots", row["lots"], f"lots of lots.csv separated by ';' ({_some(set(lot_domain))})")
+            continue
+        doms = {lot_domain[x] for x in lots}
+        if len(doms) > 1:
+            r.add("pools", line, "lots", row["lots"], "lots of one domain")
+            continue
+        d = doms.pop()
+        if row["region"] not in regions_by_domain.get(d, set()):
+            r.add("pools", line, "region", row["region"], f"a region of domain {d} in budgets ({_some(regions_by_domain.get(d, set()))})")
+        for x in lots:
+            if (row["region"], x) in seen:
+                r.add("pools", line, "lots", x, f"each lot in at most one pool per region (already in pool {seen[(row['region'], x)]})")
+            seen[(row["region"], x)] = row["pool"]
 
 
 def _check_reference_possible(meta: InstanceMeta, T: dict[str, pd.DataFrame], r: _Reporter) -> None:

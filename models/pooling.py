@@ -1,0 +1,475 @@
+r"""Risicoverevening: how the gemeenten of a region share the cost of a pooled lot (group).
+
+One engine for every use: realised costs, a planned allocation, thousands of scenarios at
+once (numpy over ``[..., G]`` arrays, any leading axes), and -- for the rules that are linear
+in the costs -- the coefficients the allocation model puts in each gemeente's budget row.
+
+Notation, per pool and region R: C_g pooled cost of clients from gemeente g (profijt), T_R =
+sum_g C_g, kappa(g) a key (shares adding up to 1 within R). Every rule's charges add up to
+what the region pays for the pool: T_R, plus the fixed costs F (vast_variabel), or
+max(T_R, minimum) (onderbenutting); fund rules move money between gemeenten only.
+
+==================  ======================================================================
+profijt             charge_g = C_g
+solidariteit        charge_g = kappa(g) T_R            (kappa: inhabitants, iu, budget, reference, history)
+uitgesteld_profijt  charge_g = kappa_hist(g) T_R       (kappa_hist: share of use over the previous N years)
+vast_variabel       charge_g = C_g + kappa(g) F_R      (fixed_eur F per region), or
+                    charge_g = (1 - f) C_g + f kappa(g) T_R   (fixed_share f)
+mixed               charge_g = w_own C_g + sum_b w_b kappa_b(g) T_R,   w_own + sum_b w_b = 1
+onderbenutting      gap_R = max(0, M - T_R); charge_g = C_g + kappa(g) gap_R (inhabitants, budget), or
+                    charge_g = C_g (1 + gap_R / T_R)   (surcharge; by inhabitants when T_R = 0)
+high_cost_pool      X_g = sum over clients of g of max(0, cost - H); the pool pays q X_g:
+                    charge_g = C_g - q X_g + kappa(g) q sum_h X_h
+threshold_fund      deficit_g = C_g - E_g (E: expected cost, volume x tariff of need.csv);
+                    claim_g = s max(0, deficit_g - X inhabitants_g); fund = min(sum claims, cap);
+                    payout_g = claim_g fund / sum claims; contribution_g = kappa(g) fund;
+                    charge_g = C_g - payout_g + contribution_g
+==================  ======================================================================
+
+The linear rules (all but onderbenutting's surcharge and the threshold fund) are defined
+once, by :func:`linear_charge`: charge_g = sum_l a_l C_{g,l} + kappa_g sum_l b_l T_{R,l} + k_g,
+with a_l + b_l = 1. :func:`evaluate` computes them from those coefficients; the allocation
+model builds its expressions from the same coefficients.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+import pandas as pd
+
+from verdeelmodel.instance.problems import InstanceError, Problem
+from verdeelmodel.instance.validate import Instance
+
+KINDS = ("profijt", "solidariteit", "uitgesteld_profijt", "vast_variabel", "onderbenutting", "mixed", "high_cost_pool", "threshold_fund")
+BASES = ("inhabitants", "iu", "budget", "reference", "history")
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    kind: str
+    basis: str = "inhabitants"
+    years: int = 1
+    history_measure: str = "clients"
+    w_own: float = 0.0
+    w_inhabitants: float = 0.0
+    w_iu: float = 0.0
+    w_budget: float = 0.0
+    w_reference: float = 0.0
+    w_history: float = 0.0
+    fixed_eur: float | None = None
+    fixed_share: float | None = None
+    minimum_eur: float | None = None
+    gap_basis: str = "inhabitants"
+    threshold_eur: float | None = None
+    pool_share: float | None = None
+    fund_threshold_eur_per_inhabitant: float | None = None
+    fund_cap_eur: float | None = None
+    compensation_share: float = 1.0
+    label: str = ""
+
+    @classmethod
+    def from_row(cls, row: dict) -> "Rule":
+        kw = {f.name: row[f.name] for f in fields(cls) if f.name in row and f.name != "name"}
+        kw = {k: (None if isinstance(v, float) and v != v else v) for k, v in kw.items()}
+        return cls(name=row["rule"], **kw)
+
+    @property
+    def weights(self) -> dict[str, float]:
+        """Key weights of the shared part (mixed: the w_ columns; else the one basis)."""
+        if self.kind == "mixed":
+            return {b: getattr(self, f"w_{b}") for b in BASES if getattr(self, f"w_{b}") > 0}
+        if self.kind == "uitgesteld_profijt":
+            return {"history": 1.0}
+        return {self.basis: 1.0}
+
+    def bases(self) -> set[str]:
+        """Every key this rule needs."""
+        if self.kind == "profijt":
+            return set()
+        if self.kind == "onderbenutting":
+            return {"inhabitants"} if self.gap_basis == "surcharge" else {"inhabitants" if self.gap_basis == "inhabitants" else "budget"}
+        return set(self.weights)
+
+
+PROFIJT = Rule(name="profijt", kind="profijt", label="profijt (gebruiker betaalt)")
+
+
+def rules_of(inst: Instance) -> dict[str, Rule]:
+    """The instance's rules by name, with the built-in profijt."""
+    out = {"profijt": PROFIJT}
+    for row in inst.pooling_rules.to_dict("records"):
+        out[row["rule"]] = Rule.from_row(row)
+    return out
+
+
+@dataclass
+class PoolContext:
+    """A pool (lot group) in one or more regions: the gemeenten, their keys and expectations.
+
+    Arrays are over the members G (ordered by region, then gemeente); ``region_index[g]`` is
+    the position of g's region in ``regions``.
+    """
+
+    pool: str
+    lots: tuple[str, ...]
+    domain: str
+    regions: list[str]
+    gemeenten: list[str]
+    region_index: np.ndarray
+    inhabitants: np.ndarray
+    raw_keys: dict[str, np.ndarray]  # basis -> amounts (not yet shares); history per years
+    expected_eur: np.ndarray  # [G] expected pooled cost (need.csv)
+    expected_by_lot: np.ndarray  # [G, L]
+    tariff: np.ndarray  # [L]
+    history: dict[tuple[int, str], np.ndarray] = field(default_factory=dict)  # (years, measure) -> [G] average use
+
+    def __post_init__(self) -> None:
+        self.onehot = np.zeros((len(self.gemeenten), len(self.regions)))
+        self.onehot[np.arange(len(self.gemeenten)), self.region_index] = 1.0
+
+    @property
+    def n(self) -> int:
+        return len(self.gemeenten)
+
+    def total(self, x: np.ndarray) -> np.ndarray:
+        """[..., G] -> [..., R]: sum over each region's gemeenten."""
+        return x @ self.onehot
+
+    def spread(self, t: np.ndarray) -> np.ndarray:
+        """[..., R] -> [..., G]: each gemeente gets its region's value."""
+        return t[..., self.region_index]
+
+    def shares(self, amounts: np.ndarray, what: str) -> np.ndarray:
+        tot = self.total(amounts)
+        bad = [self.regions[r] for r in np.flatnonzero(tot <= 0)]
+        if bad:
+            raise ValueError(f"the {what} key of pool {self.pool} is zero in region(s) {', '.join(bad)}: no shares can be computed")
+        return amounts / self.spread(tot)
+
+    def key(self, rule: Rule) -> np.ndarray:
+        """kappa: the rule's (mixed) key, shares adding up to 1 within each region."""
+        weights = rule.weights if rule.kind != "onderbenutting" else {next(iter(rule.bases())): 1.0}
+        total_w = sum(weights.values())
+        k = np.zeros(self.n)
+        for basis, w in weights.items():
+            k += w / total_w * self.shares(self._amounts(basis, rule), basis)
+        return k
+
+    def _amounts(self, basis: str, rule: Rule) -> np.ndarray:
+        if basis == "history":
+            years = rule.years
+            key = (years, rule.history_measure)
+            if key not in self.history:
+                raise ValueError(f"no use history over {years} year(s) ({rule.history_measure}) for pool {self.pool}")
+            return self.history[key]
+        return self.raw_keys[basis]
+
+
+# --------------------------------------------------------------------------- linear rules
+
+
+@dataclass
+class LinearCharge:
+    """charge_g = sum_l own[l] C_{g,l} + key_g sum_l shared[l] T_{R(g),l} + constant_g (+ key_gap_g gap_R)."""
+
+    own: np.ndarray  # [L]
+    shared: np.ndarray  # [L], own + shared = 1
+    key: np.ndarray  # [G]
+    constant: np.ndarray  # [G]; sums to the fixed costs per region
+    gap_minimum: float | None = None  # onderbenutting: gap_R = max(0, minimum - T_R) shared by gap_key
+    gap_key: np.ndarray | None = None
+
+
+LINEAR_KINDS = ("profijt", "solidariteit", "uitgesteld_profijt", "vast_variabel", "mixed", "high_cost_pool", "onderbenutting")
+
+
+def is_linear(rule: Rule) -> bool:
+    return rule.kind in LINEAR_KINDS and not (rule.kind == "onderbenutting" and rule.gap_basis == "surcharge")
+
+
+def excess_share(rule: Rule, ctx: PoolContext) -> np.ndarray:
+    """e_l = max(0, 1 - H / tariff_l): the part of a planned client's cost above H, per lot
+    (in a plan every client of lot l costs the tariff)."""
+    return np.clip(1.0 - float(rule.threshold_eur) / ctx.tariff, 0.0, None)
+
+
+def linear_charge(rule: Rule, ctx: PoolContext) -> LinearCharge:
+    """The one definition of each linear rule (see the module docstring)."""
+    L, G = len(ctx.lots), ctx.n
+    ones, zeros = np.ones(L), np.zeros(L)
+    no_const = np.zeros(G)
+    k = rule.kind
+    if k == "profijt":
+        return LinearCharge(ones, zeros, np.zeros(G), no_const)
+    if k in ("solidariteit", "uitgesteld_profijt"):
+        return LinearCharge(zeros, ones, ctx.key(rule), no_const)
+    if k == "mixed":
+        return LinearCharge(ones * rule.w_own, ones * (1 - rule.w_own), ctx.key(rule) if rule.w_own < 1 else np.zeros(G), no_const)
+    if k == "vast_variabel":
+        kappa = ctx.key(rule)
+        if rule.fixed_share is not None:
+            f = float(rule.fixed_share)
+            return LinearCharge(ones * (1 - f), ones * f, kappa, no_const)
+        return LinearCharge(ones, zeros, kappa, kappa * float(rule.fixed_eur or 0.0))
+    if k == "high_cost_pool":
+        e = excess_share(rule, ctx) * float(rule.pool_share)
+        return LinearCharge(1 - e, e, ctx.key(rule), no_const)
+    if k == "onderbenutting" and rule.gap_basis != "surcharge":
+        return LinearCharge(ones, zeros, np.zeros(G), no_const, float(rule.minimum_eur or 0.0), ctx.key(rule))
+    raise ValueError(f"rule {rule.name} ({k}) is not linear in the costs")
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+@dataclass
+class Charges:
+    charge: np.ndarray  # [..., G]
+    pooled_total: np.ndarray  # [..., R] what the region pays for the pool
+    payout: np.ndarray  # [..., G] fund or pool payouts to g
+    contribution: np.ndarray  # [..., G] g's contribution to a fund or pool
+
+
+def evaluate(rule: Rule, ctx: PoolContext, cost_by_lot: np.ndarray, excess: np.ndarray | None = None) -> Charges:
+    """Charges of every gemeente under ``rule`` for costs ``cost_by_lot`` [..., G, L].
+
+    ``excess`` [..., G] (high_cost_pool only): sum over g's clients of max(0, cost - H), from
+    per-client costs; without it every client of lot l is taken to cost the lot's tariff.
+    """
+    cost_by_lot = np.asarray(cost_by_lot, dtype=float)
+    C = cost_by_lot.sum(-1)
+    T = ctx.total(C)
+    zero = np.zeros_like(C)
+    k = rule.kind
+    if k == "high_cost_pool" and excess is not None:
+        q = float(rule.pool_share)
+        pool_g = q * np.asarray(excess, dtype=float)
+        pool_R = ctx.total(pool_g)
+        contribution = ctx.key(rule) * ctx.spread(pool_R)
+        return Charges(C - pool_g + contribution, T, pool_g, contribution)
+    if k == "threshold_fund":
+        return _threshold_fund(rule, ctx, C, T)
+    if k == "onderbenutting" and rule.gap_basis == "surcharge":
+        gap = np.maximum(0.0, float(rule.minimum_eur or 0.0) - T)
+        Tg = ctx.spread(T)
+        by_inh = ctx.shares(ctx.inhabitants, "inhabitants")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            surcharge = np.where(Tg > 0, C * ctx.spread(gap) / np.where(Tg > 0, Tg, 1.0), by_inh * ctx.spread(gap))
+        return Charges(C + surcharge, T + gap, zero, surcharge)
+    lc = linear_charge(rule, ctx)
+    own = cost_by_lot @ lc.own
+    shared_R = ctx.total(cost_by_lot @ lc.shared)
+    contribution = lc.key * ctx.spread(shared_R)
+    charge = own + contribution + lc.constant
+    pooled = T + ctx.total(lc.constant)
+    if lc.gap_minimum is not None:
+        gap = np.maximum(0.0, lc.gap_minimum - T)
+        charge = charge + lc.gap_key * ctx.spread(gap)
+        pooled = pooled + gap
+    payout = cost_by_lot @ lc.shared if k == "high_cost_pool" else zero
+    return Charges(charge, pooled, payout, contribution if k == "high_cost_pool" else zero)
+
+
+def _threshold_fund(rule: Rule, ctx: PoolContext, C: np.ndarray, T: np.ndarray) -> Charges:
+    X = float(rule.fund_threshold_eur_per_inhabitant or 0.0)
+    deficit = C - ctx.expected_eur
+    claim = float(rule.compensation_share) * np.maximum(0.0, deficit - X * ctx.inhabitants)
+    claims_R = ctx.total(claim)
+    fund_R = claims_R if rule.fund_cap_eur is None else np.minimum(claims_R, float(rule.fund_cap_eur))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale_R = np.where(claims_R > 0, fund_R / np.where(claims_R > 0, claims_R, 1.0), 0.0)
+    payout = claim * ctx.spread(scale_R)
+    contribution = ctx.key(rule) * ctx.spread(fund_R)
+    return Charges(C - payout + contribution, T, payout, contribution)
+
+
+# --------------------------------------------------------------------------- contexts
+
+
+@dataclass
+class PoolSetup:
+    """A pool as the instance defines it: its context over the regions that pool these lots,
+    and the agreed rule of each region."""
+
+    ctx: PoolContext
+    agreed: list[str]  # rule name per region (ctx.regions order)
+    rows: list[int]  # pools.csv rows
+
+
+def pool_setups(inst: Instance) -> list[PoolSetup]:
+    """One setup per (pool, lots) across the regions that define it, in a fixed order."""
+    pools = inst.pools
+    if pools.empty:
+        return []
+    out = []
+    groups: dict[tuple, list] = {}
+    for r in pools.to_dict("records"):
+        groups.setdefault((r["pool"], split_lots(r["lots"])), []).append(r)
+    for (pool, lots), rows in sorted(groups.items()):
+        rows = sorted(rows, key=lambda r: r["region"])
+        ctx = build_context(inst, pool, lots, [r["region"] for r in rows])
+        out.append(PoolSetup(ctx, [r["rule"] for r in rows], [int(r.get("_row", 0)) for r in rows]))
+    return out
+
+
+def split_lots(text: str) -> tuple[str, ...]:
+    """pools.csv's lots column: one lot, or lots separated by ';'."""
+    return tuple(sorted({x.strip() for x in text.split(";") if x.strip()}))
+
+
+def build_context(inst: Instance, pool: str, lots: tuple[str, ...], regions: list[str]) -> PoolContext:
+    lot_domain = dict(zip(inst.lots["lot"], inst.lots["domain"]))
+    tariff = dict(zip(inst.lots["lot"], inst.lots["tariff_eur"].astype(float)))
+    domain = lot_domain[lots[0]]
+    bud = inst.budgets[inst.budgets["domain"] == domain]
+    members = []
+    for i, R in enumerate(regions):
+        gs = sorted(bud.loc[bud["region"] == R, "gemeente"])
+        members += [(i, g) for g in gs]
+    gem = [g for _, g in members]
+    ridx = np.array([i for i, _ in members], dtype=int)
+    inh = inst.gemeenten.set_index("gemeente")["inhabitants"].astype(float)
+    b = bud.set_index("gemeente")
+    raw = {
+        "inhabitants": inh.reindex(gem).to_numpy(float),
+        "iu": b["budget_eur"].reindex(gem).to_numpy(float),
+        "budget": (b["budget_eur"] + b["own_funds_eur"]).reindex(gem).to_numpy(float),
+    }
+    from .reference import reference_allocation
+
+    ref = reference_allocation(inst)
+    if len(ref):
+        rr = ref[ref["domain"] == domain].groupby("gemeente")["reference_eur"].sum()
+        raw["reference"] = rr.reindex(gem).fillna(0.0).to_numpy(float)
+    need = inst.need
+    nl = need[need["lot"].isin(lots)]
+    exp = np.zeros((len(gem), len(lots)))
+    pos = {g: i for i, g in enumerate(gem)}
+    lpos = {l: j for j, l in enumerate(lots)}
+    for g, l, v in zip(nl["gemeente"], nl["lot"], nl["volume"]):
+        if g in pos:
+            exp[pos[g], lpos[l]] += float(v) * tariff[l]
+    ctx = PoolContext(pool, lots, domain, list(regions), gem, ridx, raw["inhabitants"], raw, exp.sum(1), exp, np.array([tariff[l] for l in lots]))
+    hist = inst.use_history
+    if len(hist):
+        h = hist[hist["lot"].isin(lots)]
+        for years in range(1, 11):
+            span = set(range(inst.meta.year - years, inst.meta.year))
+            hh = h[h["year"].isin(span)]
+            if set(hh["year"]) != span:
+                continue
+            for measure in ("clients", "cost_eur"):
+                avg = hh.groupby("gemeente")[measure].sum() / years
+                ctx.history[(years, measure)] = avg.reindex(gem).fillna(0.0).to_numpy(float)
+    return ctx
+
+
+def rule_problems(inst: Instance, rule: Rule, setup: PoolSetup, where: tuple[str, int | None, str]) -> list[Problem]:
+    """Why ``rule`` cannot be applied to this pool (missing history years, a zero key...)."""
+    loc, row, col = where
+    out = []
+    ctx = setup.ctx
+    for basis in rule.bases():
+        if basis == "history":
+            if (rule.years, rule.history_measure) not in ctx.history:
+                need = ", ".join(str(y) for y in range(inst.meta.year - rule.years, inst.meta.year))
+                out.append(Problem("use_history.csv", None, "year", f"pool {ctx.pool}, rule {rule.name}", f"use history of lots {', '.join(ctx.lots)} for every year {need} (uitgesteld profijt over {rule.years} year(s) before {inst.meta.year})"))
+                continue
+        if basis == "reference" and "reference" not in ctx.raw_keys:
+            out.append(Problem(loc, row, col, rule.name, "a basis other than 'reference': this instance has no reference allocation (maatstaven, bedragen)"))
+            continue
+        try:
+            ctx.shares(ctx._amounts(basis, rule), basis)
+        except ValueError as e:
+            out.append(Problem(loc, row, col, rule.name, f"a key with weight in every region ({e})"))
+    return out
+
+
+def check_pooling(inst: Instance, extra_rules: list[str] | None = None) -> None:
+    """Raise InstanceError when an agreed (or requested) rule cannot be applied."""
+    rules = rules_of(inst)
+    problems: list[Problem] = []
+    for name in extra_rules or []:
+        if name not in rules:
+            problems.append(Problem("--rule", None, None, name, f"a rule of pooling_rules.csv or profijt ({', '.join(sorted(rules))})"))
+    for s in pool_setups(inst):
+        for i, name in enumerate(s.agreed):
+            if name in rules:
+                problems += rule_problems(inst, rules[name], s, ("pools.csv", s.rows[i], "rule"))
+        for name in extra_rules or []:
+            if name in rules:
+                problems += rule_problems(inst, rules[name], s, ("--rule", None, None))
+    if problems:
+        seen, uniq = set(), []
+        for p in problems:
+            if p not in seen:
+                seen.add(p)
+                uniq.append(p)
+        raise InstanceError(uniq)
+
+
+def settle(inst: Instance, cost: pd.DataFrame, rule_names: list[str] | None = None, per_client: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Settlement statement: per rule, pool and gemeente the charge, the profijt charge and the
+    solidarity transfer (charge - profijt). ``cost``: columns gemeente, lot, cost_eur.
+    ``rule_names``: candidate rules applied to every pool; default: the agreed rules and profijt.
+    ``per_client``: optional rows gemeente, lot, clients, cost_eur for the high-cost pool's excess."""
+    rules = rules_of(inst)
+    check_pooling(inst, rule_names)
+    rows = []
+    for s in pool_setups(inst):
+        ctx = s.ctx
+        C = np.zeros((ctx.n, len(ctx.lots)))
+        pos = {g: i for i, g in enumerate(ctx.gemeenten)}
+        lpos = {l: j for j, l in enumerate(ctx.lots)}
+        sel = cost[cost["lot"].isin(ctx.lots) & cost["gemeente"].isin(pos)]
+        for g, l, v in zip(sel["gemeente"], sel["lot"], sel["cost_eur"]):
+            C[pos[g], lpos[l]] += float(v)
+        candidates = [("agreed", None)] + [("candidate", n) for n in (rule_names or ["profijt"])]
+        profijt = C.sum(1)
+        for how, name in candidates:
+            names = s.agreed if name is None else [name] * len(ctx.regions)
+            charge = np.zeros(ctx.n)
+            payout = np.zeros(ctx.n)
+            contrib = np.zeros(ctx.n)
+            pooled = np.zeros(len(ctx.regions))
+            for rname in sorted(set(names)):
+                rule = rules[rname]
+                regions_mask = np.array([n == rname for n in names])
+                gmask = regions_mask[ctx.region_index]
+                excess = _excess(rule, ctx, per_client) if rule.kind == "high_cost_pool" and per_client is not None else None
+                ch = evaluate(rule, ctx, C, excess)
+                charge[gmask], payout[gmask], contrib[gmask] = ch.charge[gmask], ch.payout[gmask], ch.contribution[gmask]
+                pooled[regions_mask] = ch.pooled_total[regions_mask]
+            for i, g in enumerate(ctx.gemeenten):
+                rname = names[ctx.region_index[i]]
+                rows.append({
+                    "region": ctx.regions[ctx.region_index[i]], "gemeente": g, "pool": ctx.pool, "lot": ";".join(ctx.lots),
+                    "rule": rname, "rule_set": "agreed" if name is None else "candidate",
+                    "charge_eur": charge[i], "profijt_eur": profijt[i], "transfer_eur": charge[i] - profijt[i],
+                    "payout_eur": payout[i], "contribution_eur": contrib[i], "inhabitants": int(ctx.inhabitants[i]),
+                    "charge_per_inhabitant_eur": charge[i] / ctx.inhabitants[i], "transfer_per_inhabitant_eur": (charge[i] - profijt[i]) / ctx.inhabitants[i],
+                    "region_pooled_eur": pooled[ctx.region_index[i]],
+                })
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return df
+    for c in [c for c in df.columns if c.endswith("_eur")]:
+        df[c] = np.round(df[c].to_numpy(float), 2) + 0.0
+    return df
+
+
+def _excess(rule: Rule, ctx: PoolContext, per_client: pd.DataFrame) -> np.ndarray:
+    """sum over g's client rows of clients x max(0, cost per client - H): rows with more than
+    one client are taken at their average cost per client."""
+    H = float(rule.threshold_eur)
+    pos = {g: i for i, g in enumerate(ctx.gemeenten)}
+    sel = per_client[per_client["lot"].isin(ctx.lots) & per_client["gemeente"].isin(pos)]
+    X = np.zeros(ctx.n)
+    for g, n, c in zip(sel["gemeente"], sel["clients"], sel["cost_eur"]):
+        n = float(n)
+        if n > 0:
+            X[pos[g]] += n * max(0.0, float(c) / n - H)
+    return X
