@@ -257,6 +257,8 @@ def _add(m: pyo.ConcreteModel, family: str, kind: str, rows: dict, doc: str) -> 
     """Add a constraint family from {index: (expr, label)}; empty families are skipped."""
     if not rows:
         return
+    if m.component(family) is not None:
+        raise ValueError(f"model component {family!r} exists already")
     # Pyomo flattens 1-tuples to scalars: key the rows the same way
     rows = {(k[0] if isinstance(k, tuple) and len(k) == 1 else k): v for k, v in rows.items()}
     keys = list(rows)
@@ -556,7 +558,7 @@ def add_pooling_charge(m, D: AllocationData) -> None:
                 e = e + mp.gap_key[g] * gap
             charge_rows[(g, mp.pool)] = (m.pooled_charge[g, mp.pool] - e == mp.constant[g], f"verevening {mp.pool} ({mp.rule}) gemeente {g}")
     _add(m, "pooled_total", "balance", total_rows, add_pooling_charge.__doc__)
-    _add(m, "onderbenutting_gap", "balance", gap_rows, add_pooling_charge.__doc__)
+    _add(m, "onderbenutting_minimum", "balance", gap_rows, add_pooling_charge.__doc__)
     _add(m, "pooling_charge", "balance", charge_rows, add_pooling_charge.__doc__)
 
 

@@ -129,6 +129,11 @@ class PoolContext:
     def __post_init__(self) -> None:
         self.onehot = np.zeros((len(self.gemeenten), len(self.regions)))
         self.onehot[np.arange(len(self.gemeenten)), self.region_index] = 1.0
+        ri = np.asarray(self.region_index)
+        # members are ordered by region: region totals are contiguous slices (np.add.reduceat)
+        self._starts = np.flatnonzero(np.r_[True, ri[1:] != ri[:-1]]) if len(ri) else ri
+        self._contiguous = len(ri) > 0 and bool(np.all(np.diff(ri) >= 0)) and len(self._starts) == len(self.regions)
+        self._keys: dict = {}
 
     @property
     def n(self) -> int:
@@ -136,6 +141,8 @@ class PoolContext:
 
     def total(self, x: np.ndarray) -> np.ndarray:
         """[..., G] -> [..., R]: sum over each region's gemeenten."""
+        if self._contiguous:
+            return np.add.reduceat(x, self._starts, axis=-1)
         return x @ self.onehot
 
     def spread(self, t: np.ndarray) -> np.ndarray:
@@ -150,7 +157,12 @@ class PoolContext:
         return amounts / self.spread(tot)
 
     def key(self, rule: Rule) -> np.ndarray:
-        """kappa: the rule's (mixed) key, shares adding up to 1 within each region."""
+        """kappa: the rule's (mixed) key, shares adding up to 1 within each region (cached per rule)."""
+        if rule not in self._keys:
+            self._keys[rule] = self._key(rule)
+        return self._keys[rule]
+
+    def _key(self, rule: Rule) -> np.ndarray:
         weights = rule.weights if rule.kind != "onderbenutting" else {next(iter(rule.bases())): 1.0}
         total_w = sum(weights.values())
         k = np.zeros(self.n)
@@ -457,7 +469,7 @@ def settle(inst: Instance, cost: pd.DataFrame, rule_names: list[str] | None = No
     if df.empty:
         return df
     for c in [c for c in df.columns if c.endswith("_eur")]:
-        df[c] = np.round(df[c].to_numpy(float), 2) + 0.0
+        df[c] = np.round(df[c].to_numpy(float), 4 if "per_inhabitant" in c else 2) + 0.0
     return df
 
 

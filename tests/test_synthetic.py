@@ -67,7 +67,7 @@ def test_instance_is_labelled_synthetic(fresh):
     assert meta["synthetic"] is True and "SYNTHETIC" in meta["description"]
     sources = _rows(fresh, "sources")
     assert [(s["source"], s["kind"]) for s in sources] == [("synthetic", "synthetic")]
-    for table in ("gemeenten", "budgets", "populations", "lots", "need", "ceilings", "contracts"):
+    for table in ("gemeenten", "budgets", "populations", "lots", "need", "ceilings", "contracts", "pooling_rules", "pools", "use_history"):
         assert {r["source"] for r in _rows(fresh, table)} == {"synthetic"}, table
 
 
@@ -86,7 +86,7 @@ def test_need_is_a_few_percent_above_budget_in_most_gemeenten(fresh):
 
 def test_a_different_seed_gives_different_numbers(fresh, tmp_path):
     generate(tmp_path, DEFAULT_SEED + 1)
-    for table in ("gemeenten", "need", "budgets", "contracts"):
+    for table in ("gemeenten", "need", "budgets", "contracts", "pools", "use_history"):
         assert (tmp_path / f"{table}.csv").read_bytes() != (fresh / f"{table}.csv").read_bytes(), table
     assert len(_rows(tmp_path, "gemeenten")) == 342
     assert len({r["region"] for r in _rows(tmp_path, "budgets")}) == 42
@@ -102,3 +102,60 @@ def test_the_validator_accepts_it(fresh):
     validate = pytest.importorskip("verdeelmodel.instance.validate")
     inst = validate.load_instance(fresh)
     assert len(inst.tables["gemeenten"]) == 342
+
+
+HOOGSPECIALISTISCH = {"jeugd_verblijf_hoogspecialistisch", "wmo_beschermd_wonen"}
+
+
+def test_every_region_pools_its_hoogspecialistisch_lots_under_varying_rules(fresh):
+    lots = {l["lot"]: l for l in _rows(fresh, "lots")}
+    assert {l for l, row in lots.items() if row["echelon"] == "hoogspecialistisch"} == HOOGSPECIALISTISCH
+    regions = {r["region"] for r in _rows(fresh, "budgets")}
+    pools = _rows(fresh, "pools")
+    assert {(p["region"], p["lots"]) for p in pools} == {(r, l) for r in regions for l in HOOGSPECIALISTISCH}
+    assert len(pools) == 2 * len(regions)
+    rules = {r["rule"]: r for r in _rows(fresh, "pooling_rules")}
+    for lot in HOOGSPECIALISTISCH:
+        agreed = [p["rule"] for p in pools if p["lots"] == lot]
+        # each agreed rule in a third of the regions
+        assert {rule: agreed.count(rule) for rule in set(agreed)} == {"solidariteit": 14, "uitgesteld_profijt": 14, "mixed": 14}
+    assert {p["rule"] for p in pools} <= set(rules)
+
+
+def test_pooling_rules_have_the_agreed_parameters(fresh):
+    rules = {r["rule"]: r for r in _rows(fresh, "pooling_rules")}
+    assert {r: rules[r]["kind"] for r in rules} == {r: r for r in ("solidariteit", "uitgesteld_profijt", "mixed", "high_cost_pool", "threshold_fund")}
+    assert rules["solidariteit"]["basis"] == "inhabitants"
+    assert int(rules["uitgesteld_profijt"]["years"]) == 3
+    assert float(rules["mixed"]["w_own"]) == 0.5 and float(rules["mixed"]["w_inhabitants"]) == 0.5
+    assert float(rules["threshold_fund"]["fund_threshold_eur_per_inhabitant"]) == 40
+    hc = rules["high_cost_pool"]
+    assert float(hc["pool_share"]) == 0.8
+    # the threshold is meaningful: below the jeugd verblijf tariff per client-year
+    tariff = {l["lot"]: float(l["tariff_eur"]) for l in _rows(fresh, "lots")}
+    assert 0 < float(hc["threshold_eur"]) < tariff["jeugd_verblijf_hoogspecialistisch"]
+
+
+def test_use_history_covers_three_years_of_every_pooled_lot(fresh):
+    year = yaml.safe_load((fresh / "instance.yaml").read_text(encoding="utf-8"))["year"]
+    gemeenten = {g["gemeente"] for g in _rows(fresh, "gemeenten")}
+    hist = _rows(fresh, "use_history")
+    pooled = {p["lots"] for p in _rows(fresh, "pools")}
+    assert {(h["gemeente"], h["lot"], int(h["year"])) for h in hist} == {(g, l, y) for g in gemeenten for l in pooled for y in range(year - 3, year)}
+    assert len(hist) == len(gemeenten) * len(pooled) * 3
+    assert all(float(h["clients"]) >= 0 and float(h["cost_eur"]) >= 0 for h in hist)
+    # derived from the need: national use in the last year within 15 % of the need in client-years
+    units = {"jeugd_verblijf_hoogspecialistisch": 1.0, "wmo_beschermd_wonen": 365.0}
+    need = {l: sum(float(r["volume"]) for r in _rows(fresh, "need") if r["lot"] == l) / units[l] for l in pooled}
+    for lot in pooled:
+        last = sum(float(h["clients"]) for h in hist if h["lot"] == lot and int(h["year"]) == year - 1)
+        assert 0.85 < last / need[lot] < 1.15, lot
+
+
+def test_the_pooling_engine_accepts_every_rule(fresh):
+    validate = pytest.importorskip("verdeelmodel.instance.validate")
+    pooling = pytest.importorskip("verdeelmodel.models.pooling")
+    inst = validate.load_instance(fresh)
+    pooling.check_pooling(inst, ["profijt", "solidariteit", "uitgesteld_profijt", "mixed", "high_cost_pool", "threshold_fund"])
+    setups = pooling.pool_setups(inst)
+    assert len(setups) == 2 and all(len(s.ctx.regions) == 42 for s in setups)

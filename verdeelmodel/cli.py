@@ -41,6 +41,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--threads", type=int, default=None, help="HiGHS threads")
     s.add_argument("--quiet", action="store_true", help="print only the status line")
 
+    pl = sub.add_parser("pool", help="settle pooled costs (risicoverevening): charges per gemeente under the agreed and candidate rules")
+    pl.add_argument("instance", help="instance folder or .xlsx workbook with pools.csv")
+    pl.add_argument("--costs", type=Path, default=None, help="realised costs CSV (gemeente, lot, year, clients, cost_eur); default: planned costs from need.csv")
+    pl.add_argument("--year", type=int, default=None, help="year of --costs to settle (default: the file's only year, else the instance year)")
+    pl.add_argument("--rule", action="append", default=None, metavar="NAME", help="a candidate rule to compare (repeatable); profijt is built in")
+    pl.add_argument("--out", type=Path, default=None, help="output folder (default: out/<instance name>-pool)")
+
     c = sub.add_parser("convert", help="convert an instance folder to one .xlsx workbook, or a workbook to a folder")
     c.add_argument("source")
     c.add_argument("target")
@@ -48,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     b = sub.add_parser("benchmark", help="time build, translation and HiGHS on an instance (default nl-synthetic)")
     b.add_argument("instance", nargs="?", default=None)
     b.add_argument("--repeat", type=int, default=3)
+    b.add_argument("--pooling", action="store_true", help="time the risicoverevening engine on scenarios instead of the allocation solve")
+    b.add_argument("--scenarios", type=int, default=10_000, help="scenarios for --pooling")
 
     d = sub.add_parser("docs", help="regenerate docs/instance-format.md and docs/formulation.md from the code")
     d.add_argument("--out", type=Path, default=Path("docs"))
@@ -103,9 +112,13 @@ def _run(args) -> int:
         return _solve(args)
     if args.command == "convert":
         return _convert(args)
+    if args.command == "pool":
+        return _pool(args)
     if args.command == "benchmark":
-        from verdeelmodel.benchmark import run_benchmark
+        from verdeelmodel.benchmark import run_benchmark, run_pooling_benchmark
 
+        if args.pooling:
+            return run_pooling_benchmark(args.instance, scenarios=args.scenarios)
         return run_benchmark(args.instance, repeat=args.repeat)
     if args.command == "docs":
         from verdeelmodel.docs import write_docs
@@ -178,6 +191,53 @@ def _solve(args) -> int:
     print(f"\ntotal need {eur(tot['need_eur'].sum())}, allocated {eur(tot['amount_eur'].sum())}, unmet {eur(tot['unmet_eur'].sum())}, headroom {eur(res.budgets['headroom_eur'].sum())}")
     print(f"wrote {', '.join(files)} to {out_dir}")
     return EXIT_OK
+
+
+def _pool(args) -> int:
+    from verdeelmodel.instance.costs import load_costs, planned_costs
+    from verdeelmodel.instance.validate import load_instance
+
+    inst = load_instance(args.instance)
+    if inst.pools.empty:
+        raise UsageError(f"instance {inst.name} has no pools.csv: nothing is pooled, every gemeente pays its own use (profijt)")
+    from verdeelmodel.models.pooling import settle
+    from verdeelmodel.reports import manifest, write_settlement
+
+    if args.costs is not None:
+        costs, year = load_costs(args.costs, inst, args.year)
+        basis = f"realised costs {args.costs.name}, year {year}"
+        table = settle(inst, costs, args.rule, per_client=costs)
+    else:
+        costs, year = planned_costs(inst), inst.meta.year
+        basis = f"planned costs (need.csv volume x tariff), {year}"
+        table = settle(inst, costs, args.rule)
+    out_dir = args.out or Path("out") / f"{inst.name}-pool"
+    man = manifest(inst, "pool", {"costs": str(args.costs) if args.costs else None, "year": year, "rules": args.rule})
+    files = write_settlement(table, out_dir, man, basis)
+    print(f"{inst.name}: settlement of pooled costs on {basis}")
+    for line in settlement_text(table):
+        print(line)
+    print(f"wrote {', '.join(files)} to {out_dir}")
+    return EXIT_OK
+
+
+def settlement_text(table) -> list[str]:
+    """Side by side per pool: what each gemeente pays under each rule (EUR), profijt first."""
+    import pandas as pd
+
+    lines = []
+    for pool, t in table.groupby("pool", sort=True):
+        t = t.copy()
+        t["column"] = [f"{r} ({s})" if s == "agreed" else r for r, s in zip(t["rule"], t["rule_set"])]
+        piv = t.pivot_table(index=["region", "gemeente"], columns="column", values="charge_eur", aggfunc="sum", sort=False)
+        prof = t.drop_duplicates(["region", "gemeente"]).set_index(["region", "gemeente"])["profijt_eur"]
+        piv.insert(0, "own use (profijt)", prof)
+        piv = piv[[c for c in piv.columns if c != "profijt"]]
+        piv.loc[("", "total"), :] = piv.sum(numeric_only=True)
+        lines.append(f"\npool {pool} (lots {t['lot'].iloc[0]}): charge per gemeente in EUR")
+        with pd.option_context("display.width", 200, "display.max_columns", 20, "display.float_format", "{:,.0f}".format):
+            lines.append(piv.to_string())
+    return lines
 
 
 def _convert(args) -> int:

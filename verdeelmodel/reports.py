@@ -118,3 +118,27 @@ def write_result(res: Result, inst: Instance, out_dir: str | Path, man: dict[str
 
 def _csv(df: pd.DataFrame) -> str:
     return df.to_csv(index=False, lineterminator="\n")
+
+
+def write_settlement(table: pd.DataFrame, out_dir: str | Path, man: dict[str, Any], basis: str) -> list[str]:
+    """settlement.csv (one row per rule x pool x gemeente), comparison.csv (charges side by side),
+    summary.json and manifest.json, written at once."""
+    comp = table.pivot_table(index=["pool", "region", "gemeente"], columns=["rule_set", "rule"], values="charge_eur", aggfunc="sum", sort=True)
+    comp.columns = [f"{rule}_eur" if rs == "candidate" else f"{rule}_agreed_eur" for rs, rule in comp.columns]
+    comp = comp.reset_index()
+    totals = table.groupby(["rule_set", "rule", "pool"], as_index=False)[["charge_eur", "profijt_eur", "payout_eur", "contribution_eur"]].sum()
+    summary = {
+        "basis": basis,
+        "pools": sorted(table["pool"].unique().tolist()),
+        "totals_eur": [{k: (round(v, 2) if isinstance(v, float) else v) for k, v in r.items()} for r in totals.to_dict("records")],
+    }
+    files = {
+        "settlement.csv": _csv(table),
+        "comparison.csv": _csv(comp),
+        "summary.json": _json(summary),
+        "manifest.json": _json(man),
+    }
+    with atomic_dir(out_dir) as tmp:
+        for name, text in files.items():
+            (tmp / name).write_text(text, encoding="utf-8", newline="")
+    return sorted(files)

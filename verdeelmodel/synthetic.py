@@ -10,6 +10,11 @@ jeugd integratie-uitkering of about EUR 3.9 bn and a Wmo one of about EUR 1.5 bn
 Use it to test scale (one national run, 42 independent regional problems) and the
 reporting, never to draw conclusions about a real gemeente.
 
+Risicoverevening: every region pools its two hoogspecialistisch lots (``pools.csv``) under
+solidariteit, uitgesteld profijt or a mixed key (a third of the regions each, drawn per
+pool); ``pooling_rules.csv`` also holds a high-cost pool and a threshold fund as candidate
+rules, and ``use_history.csv`` the three years of use before the instance year.
+
 Reproducibility: the same seed gives byte-identical files on every machine. Therefore
 
 * random numbers come only from ``numpy.random.default_rng((seed, stage)).random()``
@@ -132,6 +137,44 @@ REGION_LIMITS = (
 )
 #: The expertiseschil: GGZ specialists at GPs and schools replace referrals to jeugd-GGZ.
 SUBSTITUTION = dict(from_lot="jeugd_ggz", to_lot="jeugd_basis_wijkteam", ratio=1.5, label="Expertiseschil (jeugd-GGZ-specialist bij huisarts en school)")
+
+#: Risicoverevening: every region pools its hoogspecialistisch lots, one pool per lot.
+POOLS = (
+    ("jeugdzorg_plus_verblijf", "jeugd_verblijf_hoogspecialistisch"),
+    ("beschermd_wonen", "wmo_beschermd_wonen"),
+)
+#: Lot units per client-year (use history counts clients as client-years).
+UNITS_PER_CLIENT_YEAR = {"jeugd_verblijf_hoogspecialistisch": 1.0, "wmo_beschermd_wonen": 365.0}
+#: Years of use history before the instance year.
+HISTORY_YEARS = 3
+#: Assumed yearly growth of the pooled lots' volume and yearly tariff indexation.
+HISTORY_VOLUME_GROWTH = {"jeugd_verblijf_hoogspecialistisch": 0.03, "wmo_beschermd_wonen": 0.02}
+HISTORY_PRICE_INDEX = 0.02
+#: Year-on-year correlation of a gemeente's deviation from its expected use (AR(1)).
+HISTORY_AR = 0.5
+#: The pooling rules (PoolingRuleRow columns; blank ones take the schema default). The
+#: high-cost threshold is lowered from the German Risikopool's EUR 100,000 to EUR 60,000 so
+#: that it lies between a client-year of beschermd wonen (135 x 365 = 49,275) and one of jeugd
+#: verblijf (80,000): with the generator's tariffs a 100,000 threshold would never be reached.
+POOLING_RULES = (
+    dict(rule="high_cost_pool", kind="high_cost_pool", basis="inhabitants", threshold_eur=60_000, pool_share=0.8,
+         label="Hoge-kostenpool: 80 % van de kosten per client boven EUR 60.000, gedeeld naar inwoners"),
+    dict(rule="mixed", kind="mixed", w_own=0.5, w_inhabitants=0.5,
+         label="Gemengde sleutel: 50 % eigen gebruik (profijt), 50 % naar inwoners"),
+    dict(rule="solidariteit", kind="solidariteit", basis="inhabitants",
+         label="Solidariteit: totale kosten naar inwoners"),
+    dict(rule="threshold_fund", kind="threshold_fund", basis="inhabitants", fund_threshold_eur_per_inhabitant=40, compensation_share=1.0,
+         label="Tekortfonds: tekort boven EUR 40 per inwoner gecompenseerd, fonds gevuld naar inwoners"),
+    dict(rule="uitgesteld_profijt", kind="uitgesteld_profijt", basis="history", years=3, history_measure="clients",
+         label="Uitgesteld profijt: naar gemiddeld aantal cliënten over de drie voorgaande jaren"),
+)
+POOLING_RULE_COLUMNS = (
+    "rule", "kind", "basis", "years", "history_measure", "w_own", "w_inhabitants", "w_iu", "w_budget", "w_reference", "w_history",
+    "fixed_eur", "fixed_share", "minimum_eur", "gap_basis", "threshold_eur", "pool_share", "fund_threshold_eur_per_inhabitant",
+    "fund_cap_eur", "compensation_share", "label",
+)
+#: The rules regions agree on, a third of the regions each (drawn per pool).
+AGREED_RULES = ("solidariteit", "uitgesteld_profijt", "mixed")
 
 SOURCE = "synthetic"
 _ND = statistics.NormalDist()
@@ -481,6 +524,60 @@ def _substitutions(gemeenten, seed) -> list[dict]:
     ]
 
 
+# --------------------------------------------------------------------------- risicoverevening
+
+
+def _use_history(gemeenten, volume, seed) -> list[dict]:
+    """Use of the pooled lots in the HISTORY_YEARS years before YEAR, per gemeente and lot.
+
+    Expected clients (client-years) in year y: the gemeente's need volume of the instance year
+    over UNITS_PER_CLIENT_YEAR, deflated by HISTORY_VOLUME_GROWTH per year back. Realised
+    clients: expected x exp(sigma z_y - sigma^2 / 2) with z an AR(1) series over the years
+    (correlation HISTORY_AR) and sigma = min(0.5, sqrt(0.05^2 + 1 / (n + 1))) for n expected
+    clients, Poisson-like: small gemeenten swing most. Cost: clients x tariff per client-year
+    (deflated by HISTORY_PRICE_INDEX per year) x a price factor exp(0.06 w - 0.0018)."""
+    s = _Stream(seed, 11)
+    lots = [lot for _pool, lot in POOLS]
+    by_gl: dict[tuple[str, str], list[float]] = {}
+    for (g, _p, lot), v in volume.items():
+        if lot in lots:
+            by_gl.setdefault((g, lot), []).append(v)
+    years = list(range(YEAR - HISTORY_YEARS, YEAR))
+    rows = []
+    for g in sorted(gemeenten, key=lambda g: g.name):
+        for lot in sorted(lots):
+            spec = LOT_BY_NAME[lot]
+            units = UNITS_PER_CLIENT_YEAR[lot]
+            now = math.fsum(by_gl.get((g.name, lot), [])) / units
+            z = s.normal()
+            for k, y in enumerate(years):
+                if k:
+                    z = HISTORY_AR * z + math.sqrt(1.0 - HISTORY_AR * HISTORY_AR) * s.normal()
+                back = YEAR - y
+                expected = now / (1.0 + HISTORY_VOLUME_GROWTH[lot]) ** back
+                sigma = min(0.5, math.sqrt(0.05 * 0.05 + 1.0 / (expected + 1.0)))
+                clients = round(expected * math.exp(sigma * z - 0.5 * sigma * sigma), 2)
+                price = spec.tariff_eur * units / (1.0 + HISTORY_PRICE_INDEX) ** back * math.exp(0.06 * s.normal() - 0.0018)
+                rows.append(dict(gemeente=g.name, lot=lot, year=y, clients=clients, cost_eur=int(round(clients * price))))
+    return rows
+
+
+def _pools(regions: list[str], seed: int) -> list[dict]:
+    """One pool per hoogspecialistisch lot in every region; the agreed rule is drawn per pool
+    so that each of AGREED_RULES is agreed in a third of the regions (a shuffled balanced list)."""
+    s = _Stream(seed, 12)
+    rows = []
+    for pool, lot in POOLS:
+        balanced = [AGREED_RULES[i % len(AGREED_RULES)] for i in range(len(regions))]
+        for r, rule in zip(regions, s.shuffle(balanced)):
+            rows.append(dict(region=r, pool=pool, lots=lot, rule=rule))
+    return rows
+
+
+def _pooling_rule_rows() -> list[list]:
+    return [[rule.get(c) for c in POOLING_RULE_COLUMNS] for rule in sorted(POOLING_RULES, key=lambda r: r["rule"])]
+
+
 # --------------------------------------------------------------------------- checks
 
 
@@ -509,6 +606,21 @@ def _check(gemeenten, budgets, region_need, ceilings, contracts) -> None:
         minimums[key] = minimums.get(key, 0) + row["minimum_eur"]
     for key, m in minimums.items():
         assert m <= 0.5 * region_budget[key], (key, m, region_budget[key])
+
+
+def _check_pooling(gemeenten, regions, use_history, pools) -> None:
+    """Every region pools every POOLS lot under one of AGREED_RULES, and every member gemeente
+    has use history in each of the HISTORY_YEARS years (uitgesteld profijt needs them all)."""
+    assert {(r["region"], r["lots"]) for r in pools} == {(r, lot) for r in regions for _p, lot in POOLS}
+    assert all(r["rule"] in AGREED_RULES for r in pools)
+    keys = {(r["gemeente"], r["lot"], r["year"]) for r in use_history}
+    assert keys == {(g.name, lot, y) for g in gemeenten for _p, lot in POOLS for y in range(YEAR - HISTORY_YEARS, YEAR)}
+    per_region: dict[tuple[str, str], float] = {}
+    region = {g.name: g.region for g in gemeenten}
+    for r in use_history:
+        key = (region[r["gemeente"]], r["lot"])
+        per_region[key] = per_region.get(key, 0.0) + r["clients"]
+    assert all(v > 0 for v in per_region.values()), "a region without use: the history key has no shares"
 
 
 # --------------------------------------------------------------------------- writing
@@ -556,7 +668,10 @@ description: >
   most gemeenten. Only the orders of magnitude follow public figures (number of
   gemeenten and jeugdregio's, inhabitants, size of the largest cities, IU jeugd about
   EUR 3.9 bn and Wmo about EUR 1.5 bn around 2018); no number describes a real
-  gemeente, region or provider. Use it to test scale and reports, not for policy.
+  gemeente, region or provider. Every region pools its two hoogspecialistisch lots
+  (risicoverevening) under solidariteit, uitgesteld profijt or a mixed key, with
+  {HISTORY_YEARS} years of synthetic use history. Use it to test scale and reports, not
+  for policy.
 units: {{money: EUR}}
 domains: {{jeugd: {DOMAINS['jeugd']}, wmo: {DOMAINS['wmo']}}}
 synthetic: true
@@ -578,17 +693,23 @@ def _source_row(seed: int) -> list[str]:
         "Budgets: 75 % objective share and 25 % historical share of the national IU. "
         "Need: objective reference x gemeente lognormal factor (sigma 0.09 jeugd, 0.07 wmo) x lot lognormal factor, scaled so national need is 4.5 % (jeugd) and 3.5 % (wmo) above the budget; "
         "Lot shares, tariffs, plafonds, minimums, contracts, reserves and the expertiseschil are assumptions of the generator; "
-        "tariffs reuse the (equally assumed) tariffs of the bundled nijmegen-2018 instance where the lot is of the same kind."
+        "tariffs reuse the (equally assumed) tariffs of the bundled nijmegen-2018 instance where the lot is of the same kind. "
+        f"Risicoverevening (assumed): every region pools its two hoogspecialistisch lots (one pool per lot); the agreed rule is drawn per pool so that solidariteit, uitgesteld profijt and a mixed key are each agreed in a third of the regions; "
+        f"rule parameters: solidariteit by inhabitants, uitgesteld profijt by clients averaged over {HISTORY_YEARS} years, mixed 50 % own use and 50 % inhabitants, high-cost pool 80 % above EUR 60,000 per client-year (the German anchor's EUR 100,000 lowered to this instance's tariffs), threshold fund above EUR 40 per inhabitant. "
+        f"Use history {YEAR - HISTORY_YEARS}-{YEAR - 1} of the pooled lots: the need volume in client-years, deflated by 3 % (jeugd verblijf) or 2 % (beschermd wonen) volume growth and 2 % price indexation per year back, "
+        "with AR(1) year-on-year noise (correlation 0.5, Poisson-like spread: larger for small gemeenten) on clients and 6 % lognormal noise on the cost per client."
     )
     reference = (
         "Orders of magnitude only, not reproduced figures: CBS StatLine population by gemeente (about 17.9 million inhabitants in 342 gemeenten, 2024); "
         "the 42 jeugdzorgregio's; Gemeentefonds circulaires (integratie-uitkering sociaal domein around 2018: jeugd about EUR 3.9 bn, Wmo about EUR 1.5 bn for the decentralised parts). "
+        "Pooling rule kinds after 'Sturing en bekostiging in het sociale domein, een stoomcursus voor bestuurders' (voorjaar 2014, section risicoverevening: solidariteit, profijt, uitgesteld profijt); "
+        "parameter anchors only: Noordoost-Brabant's 3-year client average for care with accommodation, Germany's Risikopool (80 % above EUR 100,000), Fonds tekortgemeenten 2018 (EUR 40 per inhabitant). "
         "Code: verdeelmodel/synthetic.py."
     )
     return [SOURCE, "synthetic", description, reference]
 
 
-def _readme(seed: int, gemeenten, region_sizes, budgets, need_by_domain, deficits, counts) -> str:
+def _readme(seed: int, gemeenten, region_sizes, budgets, need_by_domain, deficits, counts, pools, use_history) -> str:
     sizes = sorted(g.inhabitants for g in gemeenten)
     median = statistics.median(sizes)
     lines = [
@@ -618,7 +739,8 @@ def _readme(seed: int, gemeenten, region_sizes, budgets, need_by_domain, deficit
         "and its tariffs (prices of a realistic order, not a published tariff list: where the bundled",
         "nijmegen-2018 instance has the same kind of lot, its equally assumed tariff is reused; the GGZ",
         "trajectory equals westfriesland-2021's light arrangement), the national split of need over lots,",
-        "the noise, plafonds, minimums, providers, contracts, the expertiseschil and the reserves.",
+        "the noise, plafonds, minimums, providers, contracts, the expertiseschil and the reserves, and",
+        "the risicoverevening: which lots are pooled, the agreed rules, their parameters and the use history.",
         "",
         "## Totals",
         "",
@@ -647,6 +769,7 @@ def _readme(seed: int, gemeenten, region_sizes, budgets, need_by_domain, deficit
         "|---|---:|",
     ]
     lines += [f"| {name} | {n:,} |" for name, n in counts]
+    lines += _readme_pooling(pools, use_history)
     lines += [
         "",
         "## What to expect when solving",
@@ -663,9 +786,68 @@ def _readme(seed: int, gemeenten, region_sizes, budgets, need_by_domain, deficit
         "  specialistische begeleiding lots are capped by their providers in some regions.",
         "- Budgets are 75 % objective model and 25 % history, so the reference allocation differs",
         "  from the budgets and stage 2 has something to do.",
+        "- The hoogspecialistisch lots are pooled in every region: a gemeente's budget row pays its",
+        "  charge under the region's agreed rule instead of its own budget for the lot, so a gemeente",
+        "  with few clients pays for its neighbours' clients (solidariteit, half of it under the mixed",
+        "  key) or for its past use (uitgesteld profijt). The result's pooling table (`Result.pooling`)",
+        "  shows per gemeente the charge, the profijt charge (its own allocation) and the transfer.",
         "",
     ]
     return "\n".join(lines)
+
+
+def _readme_pooling(pools, use_history) -> list[str]:
+    rules = {r["rule"]: r for r in POOLING_RULES}
+    lines = [
+        "",
+        "## Risicoverevening",
+        "",
+        "Every region pools its two hoogspecialistisch lots, one pool per lot (`pools.csv`). The agreed",
+        "rule is drawn per pool so that each of " + ", ".join(AGREED_RULES) + " is agreed in a third",
+        "of the regions. high_cost_pool and threshold_fund are candidate rules only, agreed nowhere: to",
+        "compare with the agreed rules in a settlement (`verdeelmodel pool --rule`, models/pooling.py",
+        "`settle`). A threshold fund is settled on realised costs; in a plan (costs at most the need)",
+        "it charges exactly profijt.",
+        "",
+        "| rule | kind | parameters | label |",
+        "|---|---|---|---|",
+    ]
+    for r in sorted(POOLING_RULES, key=lambda r: r["rule"]):
+        params = ", ".join(f"{c} {_fmt(r[c])}" for c in POOLING_RULE_COLUMNS if c not in ("rule", "kind", "label") and r.get(c) is not None)
+        lines.append(f"| {r['rule']} | {r['kind']} | {params} | {r['label']} |")
+    lines += [
+        "",
+        "The high-cost threshold is EUR 60,000 per client-year rather than the German Risikopool's",
+        "EUR 100,000: the generator's jeugd verblijf tariff is EUR 80,000 per client-year and beschermd",
+        "wonen costs about EUR 49,000 per client-year, so a 100,000 threshold would never be reached. In a",
+        "plan every client costs the tariff: the pool takes 80 % of (80,000 - 60,000) = 20 % of the jeugd",
+        "verblijf cost and nothing of beschermd wonen (priced per etmaal).",
+        "",
+        "Agreed rule per region:",
+        "",
+        "| region | " + " | ".join(pool for pool, _lot in POOLS) + " |",
+        "|---|" + "---|" * len(POOLS),
+    ]
+    agreed = {(r["region"], r["pool"]): r["rule"] for r in pools}
+    for region in sorted({r["region"] for r in pools}):
+        lines.append(f"| {region} | " + " | ".join(agreed[(region, pool)] for pool, _lot in POOLS) + " |")
+    lines += ["", "| pool | " + " | ".join(AGREED_RULES) + " |", "|---|" + "---:|" * len(AGREED_RULES)]
+    for pool, _lot in POOLS:
+        lines.append(f"| {pool} | " + " | ".join(str(sum(1 for r in pools if r['pool'] == pool and r['rule'] == rule)) for rule in AGREED_RULES) + " |")
+    years = sorted({r["year"] for r in use_history})
+    lines += [
+        "",
+        f"Use history (`use_history.csv`, {years[0]}-{years[-1]}): per gemeente and pooled lot the clients",
+        "(client-years) and their cost, derived from the instance year's need volume (see sources.csv).",
+        "",
+        "| lot | year | clients | cost EUR |",
+        "|---|---:|---:|---:|",
+    ]
+    for _pool, lot in sorted(POOLS, key=lambda x: x[1]):
+        for y in years:
+            sel = [r for r in use_history if r["lot"] == lot and r["year"] == y]
+            lines.append(f"| {lot} | {y} | {math.fsum(r['clients'] for r in sel):,.0f} | {sum(r['cost_eur'] for r in sel):,} |")
+    return lines
 
 
 # --------------------------------------------------------------------------- entry points
@@ -690,6 +872,9 @@ def generate(out_dir: pathlib.Path, seed: int = DEFAULT_SEED) -> None:
     providers, contracts = _providers(regions, region_need, seed)
     substitutions = _substitutions(gemeenten, seed)
     _check(gemeenten, budgets, region_need, ceilings, contracts)
+    use_history = _use_history(gemeenten, volume, seed)
+    pools = _pools(regions, seed)
+    _check_pooling(gemeenten, regions, use_history, pools)
 
     S = SOURCE
     tables: dict[str, str] = {}
@@ -723,6 +908,11 @@ def generate(out_dir: pathlib.Path, seed: int = DEFAULT_SEED) -> None:
     tables["ceilings"] = _csv(h + ["source"], [row + [S] for row in _dict_rows(ceilings, h, ("lot", "region", "gemeente"))])
     h = ["from_lot", "to_lot", "ratio", "max_share", "gemeente", "population", "label"]
     tables["substitutions"] = _csv(h + ["source"], [row + [S] for row in _dict_rows(substitutions, h, ("from_lot", "to_lot", "gemeente", "population"))])
+    tables["pooling_rules"] = _csv(list(POOLING_RULE_COLUMNS) + ["source"], [row + [S] for row in _pooling_rule_rows()])
+    h = ["region", "pool", "lots", "rule"]
+    tables["pools"] = _csv(h + ["source"], [row + [S] for row in _dict_rows(pools, h, ("region", "pool"))])
+    h = ["gemeente", "lot", "year", "clients", "cost_eur"]
+    tables["use_history"] = _csv(h + ["source"], [row + [S] for row in _dict_rows(use_history, h, ("gemeente", "lot", "year"))])
 
     need_by_domain = {d: math.fsum(v for k, v in need_eur.items() if LOT_BY_NAME[k[2]].domain == d) for d in DOMAINS}
     deficits = {}
@@ -736,7 +926,7 @@ def generate(out_dir: pathlib.Path, seed: int = DEFAULT_SEED) -> None:
     region_sizes = [sum(1 for g in gemeenten if g.region == r) for r in regions]
 
     _write(out_dir / "instance.yaml", _instance_yaml(seed))
-    _write(out_dir / "README.md", _readme(seed, gemeenten, region_sizes, budgets, need_by_domain, deficits, counts))
+    _write(out_dir / "README.md", _readme(seed, gemeenten, region_sizes, budgets, need_by_domain, deficits, counts, pools, use_history))
     for name, text in tables.items():
         _write(out_dir / f"{name}.csv", text)
 

@@ -204,6 +204,17 @@ class UseHistoryRow(Row):
     cost_eur: float = Field(0.0, ge=0, description="Cost in the year.", json_schema_extra=_unit("eur"))
 
 
+class RealisedCostRow(Row):
+    """A row of a realised-costs file for `verdeelmodel pool --costs` (not part of an instance)."""
+
+    gemeente: str = Field(..., **_ID, description="Gemeente whose clients incurred the cost.")
+    lot: str = Field(..., **_ID, description="Lot.")
+    year: int = Field(..., ge=2000, le=2100, description="Year of the cost.")
+    clients: float = Field(..., ge=0, description="Clients on this row; one row per client is allowed (needed for an exact high-cost pool).", json_schema_extra=_unit("clients"))
+    cost_eur: float = Field(..., ge=0, description="Cost of these clients in the year.", json_schema_extra=_unit("eur"))
+    source: str = Field("", description="Optional: where the figure comes from (e.g. the gemeente's administration).")
+
+
 @dataclass(frozen=True)
 class TableSpec:
     name: str
@@ -235,6 +246,7 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("use_history", UseHistoryRow, ("gemeente", "lot", "year"), False, "Use in earlier years per gemeente and lot (uitgesteld profijt, history keys)."),
 )
 TABLE_BY_NAME = {t.name: t for t in TABLES}
+COSTS_SPEC = TableSpec("costs", RealisedCostRow, ("gemeente", "lot", "year"), True, "Realised costs per gemeente, lot and year (rows per client allowed), for `verdeelmodel pool --costs`.")
 
 #: Constraint families the instance can switch off in instance.yaml (options.families).
 FAMILIES = (

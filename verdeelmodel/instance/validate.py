@@ -128,10 +128,11 @@ def _number_problem(text: str) -> str | None:
     return None if math.isfinite(v) else "a finite number (not nan or inf)"
 
 
-def _validate_table(raw: RawTable, problems: list[Problem], rejected: list[dict[str, str]]) -> pd.DataFrame:
+def _validate_table(raw: RawTable, problems: list[Problem], rejected: list[dict[str, str]], spec=None) -> pd.DataFrame:
     """Typed rows of one table; rows with a problem are reported and appended to ``rejected``
-    (their keys still count as defined, so the cross checks do not report them again)."""
-    spec = TABLE_BY_NAME[raw.name]
+    (their keys still count as defined, so the cross checks do not report them again).
+    ``spec``: a table outside the instance manifest (e.g. realised costs)."""
+    spec = spec or TABLE_BY_NAME[raw.name]
     fields = spec.row.model_fields
     numeric = numeric_columns(spec.row)
     rejected.extend({c: v.strip() for c, v in r.items()} for r in raw.rejected_rows)
