@@ -7,43 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import INSTANCES, base_tables, write_instance
+from conftest import INSTANCES, POOL_RULES as RULES, pooled_tables, write_instance
 from verdeelmodel import load_instance, solve
 from verdeelmodel.models.pooling import evaluate, pool_setups, rules_of
-
-RULES = {
-    "solidair": {"kind": "solidariteit", "basis": "inhabitants"},
-    "iu": {"kind": "solidariteit", "basis": "iu"},
-    "uitgesteld3": {"kind": "uitgesteld_profijt", "years": 3},
-    "mix": {"kind": "mixed", "w_own": 0.4, "w_inhabitants": 0.35, "w_budget": 0.25},
-    "vast": {"kind": "vast_variabel", "fixed_eur": 12, "basis": "inhabitants"},
-    "vast_share": {"kind": "vast_variabel", "fixed_share": 0.3, "basis": "budget"},
-    "hoog": {"kind": "high_cost_pool", "threshold_eur": 0.25, "pool_share": 0.8, "basis": "inhabitants"},
-    "onder": {"kind": "onderbenutting", "minimum_eur": 90, "gap_basis": "inhabitants"},
-    "fonds": {"kind": "threshold_fund", "fund_threshold_eur_per_inhabitant": 0.001, "basis": "inhabitants"},
-}
-
-
-def pooled_tables(rule: str) -> dict:
-    """Three gemeenten in region R; lot `verblijf` (tariff 1, statutory) pooled under `rule`."""
-    t = base_tables()
-    t["gemeenten"] += [{"gemeente": "B", "inhabitants": 3000, "source": "test"}, {"gemeente": "C", "inhabitants": 6000, "source": "test"}]
-    t["budgets"] += [{"gemeente": g, "domain": "jeugd", "region": "R", "budget_eur": b, "source": "test"} for g, b in (("B", 60), ("C", 150))]
-    t["populations"] += [{"gemeente": g, "population": "jeugd", "inhabitants": 100, "source": "test"} for g in "BC"]
-    t["lots"].append({"lot": "verblijf", "domain": "jeugd", "echelon": "hoogspecialistisch", "funding_form": "output", "scope": "regional", "tariff_eur": 1, "unit": "client_year", "statutory": "true", "priority_weight": 3, "source": "test"})
-    t["need"] += [
-        {"gemeente": "A", "population": "jeugd", "lot": "verblijf", "volume": 50, "source": "test"},
-        {"gemeente": "B", "population": "jeugd", "lot": "verblijf", "volume": 10, "source": "test"},
-        {"gemeente": "C", "population": "jeugd", "lot": "verblijf", "volume": 25, "source": "test"},
-        {"gemeente": "B", "population": "jeugd", "lot": "basis", "volume": 40, "source": "test"},
-        {"gemeente": "C", "population": "jeugd", "lot": "spec", "volume": 9, "source": "test"},
-    ]
-    t["pooling_rules"] = [{"rule": name, **spec, "source": "test"} for name, spec in RULES.items()]
-    t["pools"] = [{"region": "R", "pool": "verblijf", "lots": "verblijf", "rule": rule, "source": "test"}]
-    t["use_history"] = [{"gemeente": g, "lot": "verblijf", "year": y, "clients": c + y - 2021, "cost_eur": 0, "source": "test"}
-                        for g, c in (("A", 4), ("B", 1), ("C", 2)) for y in (2021, 2022, 2023)]
-    return t
-
 
 @pytest.mark.parametrize("rule", sorted(RULES))
 def test_model_charges_equal_engine(tmp_path, rule):

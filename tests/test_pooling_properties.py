@@ -261,3 +261,19 @@ def test_one_region_context_equals_its_part_of_a_larger_one():
         sub = PoolContext(ctx.pool, ctx.lots, ctx.domain, [ctx.regions[r]], [g for g, k in zip(ctx.gemeenten, m) if k], np.zeros(m.sum(), int), ctx.inhabitants[m],
                           {b: v[m] for b, v in ctx.raw_keys.items()}, ctx.expected_eur[m], ctx.expected_by_lot[m], ctx.tariff, {k: v[m] for k, v in ctx.history.items()})
         np.testing.assert_allclose(evaluate(rule, ctx, cost).charge[m], evaluate(rule, sub, cost[m]).charge, rtol=1e-12, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_order_of_gemeenten_does_not_matter(kind):
+    """Shuffling the members (so regions are no longer contiguous slices) permutes the charges."""
+    for rng, ctx, rule, cost, excess in cases(kind, CASES // 8):
+        p = rng.permutation(ctx.n)
+        shuffled = PoolContext(ctx.pool, ctx.lots, ctx.domain, ctx.regions, [ctx.gemeenten[i] for i in p], ctx.region_index[p], ctx.inhabitants[p],
+                               {b: v[p] for b, v in ctx.raw_keys.items()}, ctx.expected_eur[p], ctx.expected_by_lot[p], ctx.tariff,
+                               {k: v[p] for k, v in ctx.history.items()})
+        a = evaluate(rule, ctx, cost, excess)
+        b = evaluate(rule, shuffled, cost[..., p, :], None if excess is None else excess[..., p])
+        scale = float(cost.sum()) + (rule.fixed_eur or 0) + (rule.minimum_eur or 0)
+        for f in ("charge", "payout", "contribution"):
+            assert_close(getattr(b, f), getattr(a, f)[..., p], scale)
+        assert_close(b.pooled_total, a.pooled_total, scale)

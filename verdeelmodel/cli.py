@@ -140,6 +140,9 @@ def _validate(args) -> int:
     from verdeelmodel.instance.validate import load_instance
 
     inst = load_instance(args.instance)
+    from verdeelmodel.models.pooling import check_pooling
+
+    check_pooling(inst)  # agreed rules applicable: history years present, keys with weight
     counts = ", ".join(f"{len(df)} {name}" for name, df in inst.tables.items() if len(df))
     print(f"{inst.name}: valid ({counts})")
     return EXIT_OK

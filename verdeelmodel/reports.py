@@ -15,7 +15,7 @@ from verdeelmodel._atomic import atomic_dir
 from verdeelmodel.api import Result
 from verdeelmodel.instance.validate import Instance
 
-OUTPUT_FILES = ("allocation.csv", "substitutions.csv", "provider_budgets.csv", "budgets.csv", "constraints.csv", "reference.csv", "explanation.txt", "summary.json", "manifest.json")
+OUTPUT_FILES = ("pooling.csv", "allocation.csv", "substitutions.csv", "provider_budgets.csv", "budgets.csv", "constraints.csv", "reference.csv", "explanation.txt", "summary.json", "manifest.json")
 PACKAGES = ("verdeelmodel", "pyomo", "highspy", "pandas", "numpy", "scipy", "pydantic")
 
 
@@ -101,6 +101,8 @@ def write_result(res: Result, inst: Instance, out_dir: str | Path, man: dict[str
             "constraints.csv": res.constraints,
             "reference.csv": res.reference,
         }
+        if len(res.pooling):
+            tables["pooling.csv"] = res.pooling
         for name, df in tables.items():
             files[name] = _csv(df)
     else:
