@@ -122,13 +122,14 @@ def _model_pools(inst: Instance) -> list[ModelPool]:
                                         + (" with gap_basis surcharge" if rule.kind == "onderbenutting" else " with allocation_within_need switched off")
                                         + " is settled afterwards with `verdeelmodel pool`"))
                 continue
-            lc = linear_charge(rule, ctx)
-            idx = [j for j in range(ctx.n) if ctx.region_index[j] == i]
+            sub = ctx.subset([i])  # the rule sees only the region that agreed it
+            lc = linear_charge(rule, sub)
+            gs = sub.gemeenten
             out.append(ModelPool(
-                pool=ctx.pool, region=region, domain=ctx.domain, lots=ctx.lots, rule=name, members=[ctx.gemeenten[j] for j in idx],
+                pool=ctx.pool, region=region, domain=ctx.domain, lots=ctx.lots, rule=name, members=gs,
                 own=dict(zip(ctx.lots, lc.own.tolist())), shared=dict(zip(ctx.lots, lc.shared.tolist())),
-                key={ctx.gemeenten[j]: float(lc.key[j]) for j in idx}, constant={ctx.gemeenten[j]: float(lc.constant[j]) for j in idx},
-                gap_minimum=lc.gap_minimum, gap_key={ctx.gemeenten[j]: float(lc.gap_key[j]) for j in idx} if lc.gap_key is not None else {},
+                key=dict(zip(gs, lc.key.tolist())), constant=dict(zip(gs, lc.constant.tolist())),
+                gap_minimum=lc.gap_minimum, gap_key=dict(zip(gs, lc.gap_key.tolist())) if lc.gap_key is not None else {},
             ))
     if problems:
         raise InstanceError(problems)

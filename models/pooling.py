@@ -159,7 +159,9 @@ class PoolContext:
     def key(self, rule: Rule) -> np.ndarray:
         """kappa: the rule's (mixed) key, shares adding up to 1 within each region (cached per rule)."""
         if rule not in self._keys:
-            self._keys[rule] = self._key(rule)
+            k = self._key(rule)
+            k.flags.writeable = False  # shared between calls: nobody may edit it in place
+            self._keys[rule] = k
         return self._keys[rule]
 
     def _key(self, rule: Rule) -> np.ndarray:
@@ -169,6 +171,14 @@ class PoolContext:
         for basis, w in weights.items():
             k += w / total_w * self.shares(self._amounts(basis, rule), basis)
         return k
+
+    def subset(self, regions: list[int]) -> "PoolContext":
+        """The context of some of the regions (by position in ``regions``), members in the same order."""
+        m = np.isin(self.region_index, regions)
+        remap = {r: i for i, r in enumerate(regions)}
+        return PoolContext(self.pool, self.lots, self.domain, [self.regions[r] for r in regions], [g for g, k in zip(self.gemeenten, m) if k],
+                           np.array([remap[r] for r in self.region_index[m]], dtype=int), self.inhabitants[m], {b: v[m] for b, v in self.raw_keys.items()},
+                           self.expected_eur[m], self.expected_by_lot[m], self.tariff, {k: v[m] for k, v in self.history.items()})
 
     def _amounts(self, basis: str, rule: Rule) -> np.ndarray:
         if basis == "history":
@@ -379,11 +389,12 @@ def build_context(inst: Instance, pool: str, lots: tuple[str, ...], regions: lis
     return ctx
 
 
-def rule_problems(inst: Instance, rule: Rule, setup: PoolSetup, where: tuple[str, int | None, str]) -> list[Problem]:
-    """Why ``rule`` cannot be applied to this pool (missing history years, a zero key...)."""
+def rule_problems(inst: Instance, rule: Rule, setup: PoolSetup, where: tuple[str, int | None, str], regions: list[int] | None = None) -> list[Problem]:
+    """Why ``rule`` cannot be applied to this pool (missing history years, a zero key...) in
+    ``regions`` (positions in setup.ctx.regions; default all)."""
     loc, row, col = where
     out = []
-    ctx = setup.ctx
+    ctx = setup.ctx if regions is None else setup.ctx.subset(regions)
     for basis in rule.bases():
         if basis == "history":
             if (rule.years, rule.history_measure) not in ctx.history:
@@ -410,7 +421,7 @@ def check_pooling(inst: Instance, extra_rules: list[str] | None = None) -> None:
     for s in pool_setups(inst):
         for i, name in enumerate(s.agreed):
             if name in rules:
-                problems += rule_problems(inst, rules[name], s, ("pools.csv", s.rows[i], "rule"))
+                problems += rule_problems(inst, rules[name], s, ("pools.csv", s.rows[i], "rule"), [i])
         for name in extra_rules or []:
             if name in rules:
                 problems += rule_problems(inst, rules[name], s, ("--rule", None, None))
@@ -451,10 +462,11 @@ def settle(inst: Instance, cost: pd.DataFrame, rule_names: list[str] | None = No
                 rule = rules[rname]
                 regions_mask = np.array([n == rname for n in names])
                 gmask = regions_mask[ctx.region_index]
-                excess = _excess(rule, ctx, per_client) if rule.kind == "high_cost_pool" and per_client is not None else None
-                ch = evaluate(rule, ctx, C, excess)
-                charge[gmask], payout[gmask], contrib[gmask] = ch.charge[gmask], ch.payout[gmask], ch.contribution[gmask]
-                pooled[regions_mask] = ch.pooled_total[regions_mask]
+                sub = ctx.subset([i for i, n in enumerate(names) if n == rname])  # a rule only sees the regions that use it
+                excess = _excess(rule, sub, per_client) if rule.kind == "high_cost_pool" and per_client is not None else None
+                ch = evaluate(rule, sub, C[gmask], excess)
+                charge[gmask], payout[gmask], contrib[gmask] = ch.charge, ch.payout, ch.contribution
+                pooled[regions_mask] = ch.pooled_total
             for i, g in enumerate(ctx.gemeenten):
                 rname = names[ctx.region_index[i]]
                 rows.append({

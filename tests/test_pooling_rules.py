@@ -462,6 +462,20 @@ def test_two_regions_by_hand():
     close(ch.charge, [9000, 4500, 1500, 15000, 0])
 
 
+def test_interleaved_regions_by_hand():
+    # members need not be ordered by region: order A, D, B, E, C with R = {A, B, C}, S = {D, E}
+    c = ctx_two_regions()
+    p = [0, 3, 1, 4, 2]
+    ctx = PoolContext("pool", ("x",), "jeugd", ["R", "S"], [c.gemeenten[i] for i in p], c.region_index[p], c.inhabitants[p],
+                      {b: v[p] for b, v in c.raw_keys.items()}, c.expected_eur[p], c.expected_by_lot[p], c.tariff, {k: v[p] for k, v in c.history.items()})
+    cost = np.array([[6000.0], [400.0], [3000.0], [0.0], [1000.0]])
+    # as test_two_regions_by_hand, in the interleaved order: A 1,000, D 100, B 3,000, E 300, C 6,000
+    close(charge(Rule("s", "solidariteit"), ctx, cost), [1000, 100, 3000, 300, 6000])
+    ch = evaluate(Rule("o", "onderbenutting", minimum_eur=15000.0), ctx, cost)
+    close(ch.charge, [6500, 4050, 4500, 10950, 4000])
+    close(ch.pooled_total, [15000, 15000])
+
+
 @pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.name)
 def test_scenario_axes(rule):
     # evaluate on [S1, S2, G, L] equals evaluate per scenario
@@ -571,7 +585,7 @@ def test_settle_agreed_and_profijt(make):
     close(agreed["profijt_eur"], [600, 300, 100])
     close(agreed["transfer_eur"], [-500, 0, 500])
     close(agreed["charge_per_inhabitant_eur"], [0.1, 0.1, 0.1])
-    close(agreed["transfer_per_inhabitant_eur"], [-0.5, 0, 0.08])  # -500 / 1,000; 0; 500 / 6,000 = 0.0833 rounded to cents
+    np.testing.assert_allclose(agreed["transfer_per_inhabitant_eur"], [-0.5, 0, 500 / 6000], atol=0.005)  # -500 / 1,000; 0; 500 / 6,000 (rounded)
     assert (agreed["rule"] == "solid").all()
     close(agreed["region_pooled_eur"], [1000] * 3)
     cand = df[df["rule_set"] == "candidate"].set_index("gemeente")
@@ -624,3 +638,28 @@ def test_rules_of_includes_profijt(make):
     assert rules["profijt"] is PROFIJT
     assert rules["later"].kind == "uitgesteld_profijt" and rules["later"].years == 1
     assert rules["hcp"].threshold_eur == 100 and rules["hcp"].pool_share == 0.5
+
+
+def _two_regions_one_without_history(t):
+    """R = {A, B} agrees on uitgesteld profijt; S = {D} pools the same lot under profijt and has no use history."""
+    t["gemeenten"] += [{"gemeente": "B", "inhabitants": 3000, "source": "test"}, {"gemeente": "D", "inhabitants": 2000, "source": "test"}]
+    t["budgets"] += [
+        {"gemeente": "B", "domain": "jeugd", "region": "R", "budget_eur": 300, "source": "test"},
+        {"gemeente": "D", "domain": "jeugd", "region": "S", "budget_eur": 300, "source": "test"},
+    ]
+    t["populations"] += [{"gemeente": g, "population": "jeugd", "inhabitants": 100, "source": "test"} for g in "BD"]
+    t["pooling_rules"] = [{"rule": "later", "kind": "uitgesteld_profijt", "years": 1, "source": "test"}]
+    t["pools"] = [
+        {"region": "R", "pool": "zorg", "lots": "spec", "rule": "later", "source": "test"},
+        {"region": "S", "pool": "zorg", "lots": "spec", "rule": "profijt", "source": "test"},
+    ]
+    t["use_history"] = [{"gemeente": g, "lot": "spec", "year": 2023, "clients": 1, "source": "test"} for g in "AB"]
+
+
+def test_settle_key_of_a_rule_only_needed_where_it_is_agreed(make):
+    inst = load_instance(make(_two_regions_one_without_history))
+    cost = pd.DataFrame({"gemeente": ["A", "B", "D"], "lot": ["spec"] * 3, "cost_eur": [100.0, 300.0, 50.0]})
+    df = settle(inst, cost)  # each region's rule sees only its own region (was a bug: keys over all regions)
+    agreed = df[df["rule_set"] == "agreed"].set_index("gemeente")
+    # R: T = 400 by history 1 / 1 -> 200 / 200;  S: profijt 50
+    close(agreed["charge_eur"], [200, 200, 50])
