@@ -97,7 +97,7 @@ class ModelPool:
     gap_key: dict[str, float]
 
 
-def _model_pools(inst: Instance) -> list[ModelPool]:
+def _model_pools(inst: Instance, reference: pd.DataFrame) -> list[ModelPool]:
     """The agreed pooling rules as linear charges, one ModelPool per pool and region."""
     from verdeelmodel.instance.problems import InstanceError, Problem
 
@@ -105,11 +105,12 @@ def _model_pools(inst: Instance) -> list[ModelPool]:
 
     if inst.pools.empty:
         return []
-    check_pooling(inst)
+    setups = pool_setups(inst, reference)
+    check_pooling(inst, setups=setups)
     rules = rules_of(inst)
     within_need = inst.options.families.get("allocation_within_need", True)
     out, problems = [], []
-    for s in pool_setups(inst):
+    for s in setups:
         ctx = s.ctx
         for i, (region, name) in enumerate(zip(ctx.regions, s.agreed)):
             rule = rules[name]
@@ -225,14 +226,15 @@ def prepare(inst: Instance, reference: pd.DataFrame | None = None) -> Allocation
                 continue
             vierkant[(r.gemeente, p, r.domain, r.category)] = (float(r.planned_share), float(r.max_shift))
 
-    pools = _model_pools(inst) if inst.options.families.get("pooling_charge", True) else []
+    ref_table = reference_allocation(inst) if reference is None else reference
+    pools = _model_pools(inst, ref_table) if inst.options.families.get("pooling_charge", True) else []
     pooled = {(g, l) for mp in pools for g in mp.members for l in mp.lots}
     return AllocationData(
         pools=pools, pooled=pooled,
         need_eur=need_eur, x_index=x_index, arcs=arcs, lot_domain=lot_domain, lot_label=lot_label,
         lot_echelon=lot_echelon, lot_weight=dict(zip(lots["lot"], lots["priority_weight"].astype(float))),
         lot_statutory=dict(zip(lots["lot"], lots["statutory"].astype(bool))), lot_category=dict(zip(lots["lot"], lots["category"])),
-        region_of=region_of, budget=dict(budget), reference=reference_allocation(inst) if reference is None else reference,
+        region_of=region_of, budget=dict(budget), reference=ref_table,
         ceilings_region=ceilings_region, ceilings_gemeente=ceilings_gemeente, contracts=contracts, area_kind=area_kind,
         providers=providers, basis_goals=basis_goals, specialist_goals=specialist_goals, vierkant=vierkant,
         budget_scope=scope, families=dict(inst.options.families),

@@ -321,18 +321,23 @@ class PoolSetup:
     rows: list[int]  # pools.csv rows
 
 
-def pool_setups(inst: Instance) -> list[PoolSetup]:
-    """One setup per (pool, lots) across the regions that define it, in a fixed order."""
+def pool_setups(inst: Instance, reference: pd.DataFrame | None = None) -> list[PoolSetup]:
+    """One setup per (pool, lots) across the regions that define it, in a fixed order.
+    ``reference``: the instance's reference allocation when already computed."""
     pools = inst.pools
     if pools.empty:
         return []
+    if reference is None:
+        from .reference import reference_allocation
+
+        reference = reference_allocation(inst)
     out = []
     groups: dict[tuple, list] = {}
     for r in pools.to_dict("records"):
         groups.setdefault((r["pool"], split_lots(r["lots"])), []).append(r)
     for (pool, lots), rows in sorted(groups.items()):
         rows = sorted(rows, key=lambda r: r["region"])
-        ctx = build_context(inst, pool, lots, [r["region"] for r in rows])
+        ctx = build_context(inst, pool, lots, [r["region"] for r in rows], reference)
         out.append(PoolSetup(ctx, [r["rule"] for r in rows], [int(r.get("_row", 0)) for r in rows]))
     return out
 
@@ -342,7 +347,7 @@ def split_lots(text: str) -> tuple[str, ...]:
     return tuple(sorted({x.strip() for x in text.split(";") if x.strip()}))
 
 
-def build_context(inst: Instance, pool: str, lots: tuple[str, ...], regions: list[str]) -> PoolContext:
+def build_context(inst: Instance, pool: str, lots: tuple[str, ...], regions: list[str], reference: pd.DataFrame | None = None) -> PoolContext:
     lot_domain = dict(zip(inst.lots["lot"], inst.lots["domain"]))
     tariff = dict(zip(inst.lots["lot"], inst.lots["tariff_eur"].astype(float)))
     domain = lot_domain[lots[0]]
@@ -360,9 +365,11 @@ def build_context(inst: Instance, pool: str, lots: tuple[str, ...], regions: lis
         "iu": b["budget_eur"].reindex(gem).to_numpy(float),
         "budget": (b["budget_eur"] + b["own_funds_eur"]).reindex(gem).to_numpy(float),
     }
-    from .reference import reference_allocation
+    if reference is None:
+        from .reference import reference_allocation
 
-    ref = reference_allocation(inst)
+        reference = reference_allocation(inst)
+    ref = reference
     if len(ref):
         rr = ref[ref["domain"] == domain].groupby("gemeente")["reference_eur"].sum()
         raw["reference"] = rr.reindex(gem).fillna(0.0).to_numpy(float)
@@ -411,14 +418,15 @@ def rule_problems(inst: Instance, rule: Rule, setup: PoolSetup, where: tuple[str
     return out
 
 
-def check_pooling(inst: Instance, extra_rules: list[str] | None = None) -> None:
+def check_pooling(inst: Instance, extra_rules: list[str] | None = None, setups: list[PoolSetup] | None = None) -> None:
     """Raise InstanceError when an agreed (or requested) rule cannot be applied."""
     rules = rules_of(inst)
+    setups = pool_setups(inst) if setups is None else setups
     problems: list[Problem] = []
     for name in extra_rules or []:
         if name not in rules:
             problems.append(Problem("--rule", None, None, name, f"a rule of pooling_rules.csv or profijt ({', '.join(sorted(rules))})"))
-    for s in pool_setups(inst):
+    for s in setups:
         for i, name in enumerate(s.agreed):
             if name in rules:
                 problems += rule_problems(inst, rules[name], s, ("pools.csv", s.rows[i], "rule"), [i])
@@ -440,9 +448,10 @@ def settle(inst: Instance, cost: pd.DataFrame, rule_names: list[str] | None = No
     ``rule_names``: candidate rules applied to every pool; default: the agreed rules and profijt.
     ``per_client``: optional rows gemeente, lot, clients, cost_eur for the high-cost pool's excess."""
     rules = rules_of(inst)
-    check_pooling(inst, rule_names)
+    setups = pool_setups(inst)
+    check_pooling(inst, rule_names, setups)
     rows = []
-    for s in pool_setups(inst):
+    for s in setups:
         ctx = s.ctx
         C = np.zeros((ctx.n, len(ctx.lots)))
         pos = {g: i for i, g in enumerate(ctx.gemeenten)}
