@@ -383,16 +383,17 @@ def build_context(inst: Instance, pool: str, lots: tuple[str, ...], regions: lis
             exp[pos[g], lpos[l]] += float(v) * tariff[l]
     ctx = PoolContext(pool, lots, domain, list(regions), gem, ridx, raw["inhabitants"], raw, exp.sum(1), exp, np.array([tariff[l] for l in lots]))
     hist = inst.use_history
-    if len(hist):
-        h = hist[hist["lot"].isin(lots)]
+    h = hist[hist["lot"].isin(lots)] if len(hist) else hist
+    if len(h):
+        # use per gemeente and year, once; then the N-year averages for every N whose years are all there
+        by_year = {m: h.pivot_table(index="gemeente", columns="year", values=m, aggfunc="sum").reindex(gem).fillna(0.0) for m in ("clients", "cost_eur")}
+        present = set(h["year"].astype(int))
         for years in range(1, 11):
-            span = set(range(inst.meta.year - years, inst.meta.year))
-            hh = h[h["year"].isin(span)]
-            if set(hh["year"]) != span:
-                continue
-            for measure in ("clients", "cost_eur"):
-                avg = hh.groupby("gemeente")[measure].sum() / years
-                ctx.history[(years, measure)] = avg.reindex(gem).fillna(0.0).to_numpy(float)
+            span = list(range(inst.meta.year - years, inst.meta.year))
+            if not set(span) <= present:
+                break
+            for measure, table in by_year.items():
+                ctx.history[(years, measure)] = table[span].sum(axis=1).to_numpy(float) / years
     return ctx
 
 
