@@ -190,6 +190,16 @@ def _solve(args) -> int:
     print("\nbinding plafonds, minimums and goals (shadow price = change in weighted unmet need per euro):")
     for line in describe_binding(res.constraints):
         print(line)
+    if len(res.pooling):
+        pl = res.pooling
+        rules = pl.drop_duplicates(["pool", "region"])["rule"].value_counts().sort_index()
+        print(f"\nrisicoverevening: {pl[['pool', 'region']].drop_duplicates().shape[0]} pool(s) x region; agreed rules: "
+              + ", ".join(f"{r} {n}" for r, n in rules.items()) + " (charge replaces own use in the budget row)")
+        top = pl.reindex(pl["transfer_eur"].abs().sort_values(ascending=False, kind="stable").index).head(5)
+        for r in top.itertuples(index=False):
+            sign = "pays" if r.transfer_eur > 0 else "receives"
+            print(f"  - {r.gemeente} {sign} {eur(abs(r.transfer_eur))} for {r.pool} ({r.rule}): charge {eur(r.charge_eur)} against own use {eur(r.profijt_eur)}")
+        print("  (all gemeenten in pooling.csv; settle realised costs or compare rules with `verdeelmodel pool`)")
     tot = res.allocation
     print(f"\ntotal need {eur(tot['need_eur'].sum())}, allocated {eur(tot['amount_eur'].sum())}, unmet {eur(tot['unmet_eur'].sum())}, headroom {eur(res.budgets['headroom_eur'].sum())}")
     print(f"wrote {', '.join(files)} to {out_dir}")

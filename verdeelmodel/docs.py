@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 
-from verdeelmodel.instance.schema import FAMILIES, TABLES, InstanceMeta, ObjectiveOptions, Options, ReferenceOptions
+from verdeelmodel.instance.schema import COSTS_SPEC, FAMILIES, TABLES, InstanceMeta, ObjectiveOptions, Options, ReferenceOptions
 
 
 def _default(f) -> str:
@@ -67,7 +67,9 @@ def instance_format() -> str:
                 continue
             out.append(f"| `{prefix}.{name}` | {f.description or ''} (default {_default(f)}) |")
     out += ["", f"Constraint families that `options.families` can switch off: {', '.join(f'`{x}`' for x in FAMILIES)}.", ""]
-    for spec in TABLES:
+    for spec in (*TABLES, COSTS_SPEC):
+        if spec is COSTS_SPEC:
+            out += ["## Realised costs (not part of an instance)", "", "The file given to `verdeelmodel pool --costs FILE`.", ""]
         out += [f"## {spec.name}.csv ({'required' if spec.required else 'optional'})", "", spec.doc, "", f"Key: {', '.join(spec.key)} (each combination once).", "", "| column | type | unit | default | meaning |", "|---|---|---|---|---|"]
         for name, f in spec.row.model_fields.items():
             out.append(f"| `{name}` | {_type(f)} | {_unit(f)} | {_default(f)} | {f.description or ''} |")
