@@ -70,7 +70,7 @@ def instance_format() -> str:
     for spec in (*TABLES, COSTS_SPEC):
         if spec is COSTS_SPEC:
             out += ["## Realised costs (not part of an instance)", "", "The file given to `verdeelmodel pool --costs FILE`.", ""]
-        out += [f"## {spec.name}.csv ({'required' if spec.required else 'optional'})", "", spec.doc, "", f"Key: {', '.join(spec.key)} (each combination once).", "", "| column | type | unit | default | meaning |", "|---|---|---|---|---|"]
+        out += [f"## {spec.name}.csv ({'required' if spec.required else 'optional'})", "", spec.doc, "", (f"Key: {', '.join(spec.key)} (each combination once)." if spec.key else "No key: several rows per gemeente, lot and year are allowed (one per client)."), "", "| column | type | unit | default | meaning |", "|---|---|---|---|---|"]
         for name, f in spec.row.model_fields.items():
             out.append(f"| `{name}` | {_type(f)} | {_unit(f)} | {_default(f)} | {f.description or ''} |")
         out.append("")

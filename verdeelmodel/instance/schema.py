@@ -246,7 +246,7 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("use_history", UseHistoryRow, ("gemeente", "lot", "year"), False, "Use in earlier years per gemeente and lot (uitgesteld profijt, history keys)."),
 )
 TABLE_BY_NAME = {t.name: t for t in TABLES}
-COSTS_SPEC = TableSpec("costs", RealisedCostRow, ("gemeente", "lot", "year"), True, "Realised costs per gemeente, lot and year (rows per client allowed), for `verdeelmodel pool --costs`.")
+COSTS_SPEC = TableSpec("costs", RealisedCostRow, (), True, "Realised costs per gemeente, lot and year (rows per client allowed), for `verdeelmodel pool --costs`.")
 
 #: Constraint families the instance can switch off in instance.yaml (options.families).
 FAMILIES = (
