@@ -443,13 +443,20 @@ def check_pooling(inst: Instance, extra_rules: list[str] | None = None, setups: 
         raise InstanceError(uniq)
 
 
-def settle(inst: Instance, cost: pd.DataFrame, rule_names: list[str] | None = None, per_client: pd.DataFrame | None = None) -> pd.DataFrame:
+def settle(inst: Instance, cost: pd.DataFrame, rule_names: list[str] | None = None, per_client: pd.DataFrame | None = None, pools: list[str] | None = None) -> pd.DataFrame:
     """Settlement statement: per rule, pool and gemeente the charge, the profijt charge and the
     solidarity transfer (charge - profijt). ``cost``: columns gemeente, lot, cost_eur.
     ``rule_names``: candidate rules applied to every pool; default: the agreed rules and profijt.
-    ``per_client``: optional rows gemeente, lot, clients, cost_eur for the high-cost pool's excess."""
+    ``per_client``: optional rows gemeente, lot, clients, cost_eur for the high-cost pool's excess.
+    ``pools``: only these pools (candidate rules with amounts meant for one pool, e.g. a minimum)."""
     rules = rules_of(inst)
     setups = pool_setups(inst)
+    if pools:
+        known = {s.ctx.pool for s in setups}
+        unknown = [p for p in pools if p not in known]
+        if unknown:
+            raise InstanceError([Problem("--pool", None, None, p, f"a pool of pools.csv ({', '.join(sorted(known))})") for p in unknown])
+        setups = [s for s in setups if s.ctx.pool in pools]
     check_pooling(inst, rule_names, setups)
     rows = []
     for s in setups:

@@ -89,3 +89,13 @@ def test_unknown_candidate_rule_and_no_pools(tmp_path, capsys):
     del t["pools"]
     rc, _out, err = run_main(["pool", str(write_instance(tmp_path / "j", t))], capsys)
     assert rc == 2 and "nothing is pooled" in err
+
+
+def test_pool_filter(tmp_path, capsys):
+    inst = write_instance(tmp_path / "i", pooled_tables("solidair"))
+    out = tmp_path / "out"
+    rc, _o, err = run_main(["pool", str(inst), "--pool", "verblijf", "--rule", "onder", "--out", str(out)], capsys)
+    assert rc == 0, err
+    assert set(pd.read_csv(out / "settlement.csv")["pool"]) == {"verblijf"}
+    rc, _o, err = run_main(["pool", str(inst), "--pool", "nope"], capsys)
+    assert rc == 2 and "--pool: value 'nope'" in err

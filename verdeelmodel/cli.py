@@ -46,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     pl.add_argument("--costs", type=Path, default=None, help="realised costs CSV (gemeente, lot, year, clients, cost_eur); default: planned costs from need.csv")
     pl.add_argument("--year", type=int, default=None, help="year of --costs to settle (default: the file's only year, else the instance year)")
     pl.add_argument("--rule", action="append", default=None, metavar="NAME", help="a candidate rule to compare (repeatable); profijt is built in")
+    pl.add_argument("--pool", action="append", default=None, metavar="POOL", help="only this pool (repeatable): for candidate rules whose amounts (minimum, fixed costs, fund cap) belong to one pool")
     pl.add_argument("--out", type=Path, default=None, help="output folder (default: out/<instance name>-pool)")
 
     c = sub.add_parser("convert", help="convert an instance folder to one .xlsx workbook, or a workbook to a folder")
@@ -219,13 +220,13 @@ def _pool(args) -> int:
     if args.costs is not None:
         costs, year = load_costs(args.costs, inst, args.year)
         basis = f"realised costs {args.costs.name}, year {year}"
-        table = settle(inst, costs, args.rule, per_client=costs)
+        table = settle(inst, costs, args.rule, per_client=costs, pools=args.pool)
     else:
         costs, year = planned_costs(inst), inst.meta.year
         basis = f"planned costs (need.csv volume x tariff), {year}"
-        table = settle(inst, costs, args.rule)
+        table = settle(inst, costs, args.rule, pools=args.pool)
     out_dir = args.out or Path("out") / f"{inst.name}-pool"
-    man = manifest(inst, "pool", {"costs": str(args.costs) if args.costs else None, "year": year, "rules": args.rule})
+    man = manifest(inst, "pool", {"costs": str(args.costs) if args.costs else None, "year": year, "rules": args.rule, "pools": args.pool})
     files = write_settlement(table, out_dir, man, basis)
     print(f"{inst.name}: settlement of pooled costs on {basis}")
     for line in settlement_text(table):
