@@ -2,9 +2,9 @@
 return duals and, for infeasible models, HiGHS's irreducible infeasible subsystem (IIS).
 
 Pyomo's persistent interfaces spend more time translating a large model than HiGHS
-spends solving it, so the model is compiled once with Pyomo's own
-``LinearStandardFormCompiler`` (the Pyomo model stays the single source of truth) and
-passed to highspy as arrays. Re-solves with changed bounds reuse the loaded model and
+spends solving it, so the model is compiled once into matrix form (read straight from the
+Pyomo model's linear expressions, which stay the single source of truth; checked against
+Pyomo's own ``LinearStandardFormCompiler`` by the tests) and passed to highspy as arrays. Re-solves with changed bounds reuse the loaded model and
 its basis (warm start).
 
 This module knows nothing of gemeenten or lots: rows are identified by their Pyomo
@@ -17,11 +17,12 @@ import time
 from dataclasses import dataclass, field
 
 import highspy
-import scipy.sparse  # noqa: F401  (loaded at import, not inside the timed compile)
+import scipy.sparse
 import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
-from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression, NegationExpression, SumExpression
+from pyomo.repn.standard_repn import generate_standard_repn
 
 INF = highspy.kHighsInf
 
@@ -63,47 +64,66 @@ class CompiledLP:
 
 
 def compile_model(m: pyo.ConcreteModel, objective_names: list[str]) -> CompiledLP:
-    """Compile every active constraint and the named objectives into matrix form."""
+    """Compile every active constraint and the named objectives into matrix form.
+
+    Linear expression trees (sums, monomials, negations, constants: what the model builds)
+    are read directly, about 3x faster than Pyomo's general ``LinearStandardFormCompiler``;
+    any other expression goes through Pyomo's own linear representation, and a nonlinear one
+    is refused. ``tests/test_compile.py`` checks the result against Pyomo's compiler."""
     t0 = time.perf_counter()
-    for o in m.component_data_objects(pyo.Objective, descend_into=True):
-        o.activate()
     with PauseGC():
-        info = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=None)
-    objs = [o.parent_component().name for o in info.objectives]
-    n_cols = len(info.columns)
-    c_dense = info.c.toarray() if n_cols else np.zeros((len(objs), 0))
-    costs = {name: np.ascontiguousarray(c_dense[i], dtype=float) for i, name in enumerate(objs)}
-    offsets = {name: float(info.c_offset[i]) for i, name in enumerate(objs)}
-    missing = [n for n in objective_names if n not in costs]
-    if missing:
-        raise ValueError(f"objectives not in model: {missing}")
-    col_lower = np.array([-INF if v.lb is None else v.lb for v in info.columns], dtype=float)
-    col_upper = np.array([INF if v.ub is None else v.ub for v in info.columns], dtype=float)
-    # mixed form: multiplier 0 = equality, 1 = upper bound row, -1 = lower bound row.
-    # A ranged constraint yields two rows: we merge them back into one ranged row.
-    rhs = np.asarray(info.rhs, dtype=float)
-    keep, lower, upper, datas = [], [], [], []
-    seen: dict[int, int] = {}
-    for r, (con, mult) in enumerate(info.rows):
-        cid = id(con)
-        if cid in seen:
-            j = seen[cid]
-            if mult == -1:
-                lower[j] = rhs[r]
-            else:
-                upper[j] = rhs[r]
-            continue
-        seen[cid] = len(keep)
-        keep.append(r)
-        datas.append(con)
-        lower.append(rhs[r] if mult in (0, -1) else -INF)
-        upper.append(rhs[r] if mult in (0, 1) else INF)
-    A = info.A.tocsr()[keep, :].tocsc() if len(keep) != len(info.rows) else info.A.tocsc()
-    col_component, col_index = _names_and_indices(m, pyo.Var, info.columns)
-    row_component, row_index = _names_and_indices(m, pyo.Constraint, datas)
+        col_of: dict[int, int] = {}
+        col_component: list[str] = []
+        col_index: list[object] = []
+        lower_c: list[float] = []
+        upper_c: list[float] = []
+        for comp in m.component_objects(pyo.Var, active=None, descend_into=True):
+            name = comp.name
+            for idx, v in comp.items():
+                col_of[id(v)] = len(col_component)
+                col_component.append(name)
+                col_index.append(idx)
+                if v.fixed:
+                    lower_c.append(v.value)
+                    upper_c.append(v.value)
+                else:
+                    lb, ub = v.bounds
+                    lower_c.append(-INF if lb is None else lb)
+                    upper_c.append(INF if ub is None else ub)
+        indptr, indices, data = [0], [], []
+        row_lower, row_upper, datas, row_component, row_index = [], [], [], [], []
+        for comp in m.component_objects(pyo.Constraint, active=True, descend_into=True):
+            name = comp.name
+            for idx, con in comp.items():
+                if not con.active:
+                    continue
+                lb, body, ub = con.to_bounded_expression()
+                coefs, const = _linear(body, col_of, con)
+                indices.extend(coefs.keys())
+                data.extend(coefs.values())
+                indptr.append(len(indices))
+                row_lower.append(-INF if lb is None else pyo.value(lb) - const)
+                row_upper.append(INF if ub is None else pyo.value(ub) - const)
+                datas.append(con)
+                row_component.append(name)
+                row_index.append(idx)
+        n_cols = len(col_component)
+        A = scipy.sparse.csr_array((np.array(data, dtype=float), np.array(indices, dtype=np.int32), np.array(indptr, dtype=np.int64)), shape=(len(datas), n_cols)).tocsc()
+        A.sum_duplicates()
+        costs, offsets = {}, {}
+        for name in objective_names:
+            obj = m.component(name)
+            if obj is None:
+                raise ValueError(f"objective {name} not in model")
+            coefs, const = _linear(obj.expr, col_of, name)
+            c = np.zeros(n_cols)
+            for j, v in coefs.items():
+                c[j] += v
+            costs[name] = c if obj.sense == pyo.minimize else -c
+            offsets[name] = const if obj.sense == pyo.minimize else -const
     lp = CompiledLP(
-        A=A, costs=costs, offsets=offsets, col_lower=col_lower, col_upper=col_upper,
-        row_lower=np.array(lower, dtype=float), row_upper=np.array(upper, dtype=float),
+        A=A, costs=costs, offsets=offsets, col_lower=np.array(lower_c, dtype=float), col_upper=np.array(upper_c, dtype=float),
+        row_lower=np.array(row_lower, dtype=float), row_upper=np.array(row_upper, dtype=float),
         col_component=col_component, col_index=col_index,
         row_component=row_component, row_index=row_index, row_data=datas,
         compile_seconds=0.0,
@@ -112,16 +132,48 @@ def compile_model(m: pyo.ConcreteModel, objective_names: list[str]) -> CompiledL
     return lp
 
 
-def _names_and_indices(m: pyo.ConcreteModel, ctype, datas: list) -> tuple[list[str], list[object]]:
-    """Component name and index of each Var/Constraint data object, from one pass over the
-    model's components (much cheaper than asking every data object for its name)."""
-    where: dict[int, tuple[str, object]] = {}
-    for comp in m.component_objects(ctype, active=None, descend_into=True):
-        name = comp.name
-        for idx, d in comp.items():
-            where[id(d)] = (name, idx)
-    pairs = [where[id(d)] for d in datas]
-    return [p[0] for p in pairs], [p[1] for p in pairs]
+_NATIVE = (int, float)
+
+
+def _linear(expr, col_of: dict[int, int], where) -> tuple[dict[int, float], float]:
+    """Coefficients {column: coef} and constant of a linear expression (``where``: the
+    constraint or objective, named only in an error)."""
+    coefs: dict[int, float] = {}
+    const = [0.0]
+
+    def walk(e, mult: float) -> None:
+        cls = e.__class__
+        if cls in _NATIVE:
+            const[0] += mult * e
+        elif cls is MonomialTermExpression and e._args_[0].__class__ in _NATIVE:
+            c, v = e._args_
+            if v.fixed:
+                const[0] += mult * c * v.value
+            else:
+                j = col_of[id(v)]
+                coefs[j] = coefs.get(j, 0.0) + mult * c
+        elif cls is LinearExpression or cls is SumExpression:
+            for a in e.args:
+                walk(a, mult)
+        elif cls is NegationExpression:
+            walk(e.args[0], -mult)
+        elif getattr(e, "is_variable_type", lambda: False)():
+            if e.fixed:
+                const[0] += mult * e.value
+            else:
+                j = col_of[id(e)]
+                coefs[j] = coefs.get(j, 0.0) + mult
+        else:  # anything else: Pyomo's own linear representation
+            repn = generate_standard_repn(e, compute_values=True, quadratic=False)
+            if not repn.is_linear():
+                raise ValueError(f"{getattr(where, 'name', where)}: the model must be linear; found a nonlinear term")
+            const[0] += mult * pyo.value(repn.constant)
+            for v, c in zip(repn.linear_vars, repn.linear_coefs):
+                j = col_of[id(v)]
+                coefs[j] = coefs.get(j, 0.0) + mult * pyo.value(c)
+
+    walk(expr, 1.0)
+    return coefs, const[0]
 
 
 @dataclass
