@@ -153,7 +153,8 @@ def prepare(inst: Instance, reference: pd.DataFrame | None = None) -> Allocation
     lot_label = {l: (lab or l) for l, lab in zip(lots["lot"], lots["label"])}
     tariff = dict(zip(lots["lot"], lots["tariff_eur"].astype(float)))
     need = inst.need
-    need_eur = {(g, p, l): float(v) * tariff[l] for g, p, l, v in zip(need["gemeente"], need["population"], need["lot"], need["volume"])}
+    # .tolist(): iterating pandas columns element by element is slow
+    need_eur = {(g, p, l): float(v) * tariff[l] for g, p, l, v in zip(need["gemeente"].tolist(), need["population"].tolist(), need["lot"].tolist(), need["volume"].tolist())}
 
     # substitution arcs; a row for a gemeente/population overrides a general row
     arcs: dict[tuple, tuple[float, float, str]] = {}
@@ -176,11 +177,11 @@ def prepare(inst: Instance, reference: pd.DataFrame | None = None) -> Allocation
         need_eur.setdefault(k, 0.0)
 
     bud = inst.budgets
-    region_of = {(g, d): R for g, d, R in zip(bud["gemeente"], bud["domain"], bud["region"])}
+    region_of = {(g, d): R for g, d, R in zip(bud["gemeente"].tolist(), bud["domain"].tolist(), bud["region"].tolist())}
     total = (bud["budget_eur"].astype(float) + bud["own_funds_eur"].astype(float)).tolist()
     budget: dict[tuple, float] = defaultdict(float)
     scope = inst.options.budget_scope
-    for g, d, b in zip(bud["gemeente"], bud["domain"], total):
+    for g, d, b in zip(bud["gemeente"].tolist(), bud["domain"].tolist(), total):
         budget[(g, d) if scope == "per_domain" else (g,)] += b
 
     ceil = inst.ceilings
@@ -289,7 +290,7 @@ def build_allocation_model(inst: Instance, data: AllocationData | None = None) -
     y_index = sorted({(k, l, a) for k, l, a, _c, _m in D.contracts}) if D.on("provider_lot_link") else []
     m.provider_budget = pyo.Var(y_index, domain=pyo.NonNegativeReals, doc="provider budget per lot and area (EUR)")
     ref = D.reference
-    dev_index = sorted({(g, p, D.lot_domain[l]) for g, p, l in D.x_index} | set(zip(ref["gemeente"], ref["population"], ref["domain"]))) if (len(ref) and D.on("reference_deviation")) else []
+    dev_index = sorted({(g, p, D.lot_domain[l]) for g, p, l in D.x_index} | set(zip(ref["gemeente"].tolist(), ref["population"].tolist(), ref["domain"].tolist()))) if (len(ref) and D.on("reference_deviation")) else []
     m.deviation_above_reference = pyo.Var(dev_index, domain=pyo.NonNegativeReals)
     m.deviation_below_reference = pyo.Var(dev_index, domain=pyo.NonNegativeReals)
 
@@ -570,7 +571,8 @@ def add_reference_deviation(m, D: AllocationData) -> None:
     if not len(m.deviation_above_reference):
         return
     allx = _domain_terms(m, D)
-    ref = {(g, p, d): float(v) for g, p, d, v in zip(D.reference["gemeente"], D.reference["population"], D.reference["domain"], D.reference["reference_eur"])}
+    R = D.reference
+    ref = {(g, p, d): float(v) for g, p, d, v in zip(R["gemeente"].tolist(), R["population"].tolist(), R["domain"].tolist(), R["reference_eur"].tolist())}
     rows = {}
     for k in m.deviation_above_reference:
         e = sum(allx.get(k, [])) - m.deviation_above_reference[k] + m.deviation_below_reference[k]

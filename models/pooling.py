@@ -378,7 +378,7 @@ def build_context(inst: Instance, pool: str, lots: tuple[str, ...], regions: lis
     exp = np.zeros((len(gem), len(lots)))
     pos = {g: i for i, g in enumerate(gem)}
     lpos = {l: j for j, l in enumerate(lots)}
-    for g, l, v in zip(nl["gemeente"], nl["lot"], nl["volume"]):
+    for g, l, v in zip(nl["gemeente"].tolist(), nl["lot"].tolist(), nl["volume"].tolist()):
         if g in pos:
             exp[pos[g], lpos[l]] += float(v) * tariff[l]
     ctx = PoolContext(pool, lots, domain, list(regions), gem, ridx, raw["inhabitants"], raw, exp.sum(1), exp, np.array([tariff[l] for l in lots]))
@@ -465,7 +465,7 @@ def settle(inst: Instance, cost: pd.DataFrame, rule_names: list[str] | None = No
         pos = {g: i for i, g in enumerate(ctx.gemeenten)}
         lpos = {l: j for j, l in enumerate(ctx.lots)}
         sel = cost[cost["lot"].isin(ctx.lots) & cost["gemeente"].isin(pos)]
-        for g, l, v in zip(sel["gemeente"], sel["lot"], sel["cost_eur"]):
+        for g, l, v in zip(sel["gemeente"].tolist(), sel["lot"].tolist(), sel["cost_eur"].tolist()):
             C[pos[g], lpos[l]] += float(v)
         candidates = [("agreed", None)] + [("candidate", n) for n in (rule_names or ["profijt"])]
         profijt = C.sum(1)
@@ -509,7 +509,7 @@ def _excess(rule: Rule, ctx: PoolContext, per_client: pd.DataFrame) -> np.ndarra
     pos = {g: i for i, g in enumerate(ctx.gemeenten)}
     sel = per_client[per_client["lot"].isin(ctx.lots) & per_client["gemeente"].isin(pos)]
     X = np.zeros(ctx.n)
-    for g, n, c in zip(sel["gemeente"], sel["clients"], sel["cost_eur"]):
+    for g, n, c in zip(sel["gemeente"].tolist(), sel["clients"].tolist(), sel["cost_eur"].tolist()):
         n = float(n)
         if n > 0:
             X[pos[g]] += n * max(0.0, float(c) / n - H)
