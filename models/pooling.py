@@ -443,6 +443,25 @@ def check_pooling(inst: Instance, extra_rules: list[str] | None = None, setups: 
         raise InstanceError(uniq)
 
 
+def pool_charges(ctx: PoolContext, names: list[str], rules: dict[str, Rule], cost_by_lot: np.ndarray, excess_fn=None) -> Charges:
+    """Charges of a pool whose regions agreed (possibly) different rules: ``names[i]`` is the
+    rule of region i. Each rule sees only its own regions. ``cost_by_lot`` [..., G, L];
+    ``excess_fn(rule, sub_context)`` gives a high-cost pool's per-client excess [..., G_sub]."""
+    lead = cost_by_lot.shape[:-2]
+    charge, payout, contrib = (np.zeros((*lead, ctx.n)) for _ in range(3))
+    pooled = np.zeros((*lead, len(ctx.regions)))
+    for rname in sorted(set(names)):
+        rule = rules[rname]
+        regions_mask = np.array([n == rname for n in names])
+        gmask = regions_mask[ctx.region_index]
+        sub = ctx.subset([i for i, n in enumerate(names) if n == rname])
+        excess = excess_fn(rule, sub) if (excess_fn is not None and rule.kind == "high_cost_pool") else None
+        ch = evaluate(rule, sub, cost_by_lot[..., gmask, :], excess)
+        charge[..., gmask], payout[..., gmask], contrib[..., gmask] = ch.charge, ch.payout, ch.contribution
+        pooled[..., regions_mask] = ch.pooled_total
+    return Charges(charge, pooled, payout, contrib)
+
+
 def settle(inst: Instance, cost: pd.DataFrame, rule_names: list[str] | None = None, per_client: pd.DataFrame | None = None, pools: list[str] | None = None) -> pd.DataFrame:
     """Settlement statement: per rule, pool and gemeente the charge, the profijt charge and the
     solidarity transfer (charge - profijt). ``cost``: columns gemeente, lot, cost_eur.
@@ -471,19 +490,9 @@ def settle(inst: Instance, cost: pd.DataFrame, rule_names: list[str] | None = No
         profijt = C.sum(1)
         for how, name in candidates:
             names = s.agreed if name is None else [name] * len(ctx.regions)
-            charge = np.zeros(ctx.n)
-            payout = np.zeros(ctx.n)
-            contrib = np.zeros(ctx.n)
-            pooled = np.zeros(len(ctx.regions))
-            for rname in sorted(set(names)):
-                rule = rules[rname]
-                regions_mask = np.array([n == rname for n in names])
-                gmask = regions_mask[ctx.region_index]
-                sub = ctx.subset([i for i, n in enumerate(names) if n == rname])  # a rule only sees the regions that use it
-                excess = _excess(rule, sub, per_client) if rule.kind == "high_cost_pool" and per_client is not None else None
-                ch = evaluate(rule, sub, C[gmask], excess)
-                charge[gmask], payout[gmask], contrib[gmask] = ch.charge, ch.payout, ch.contribution
-                pooled[regions_mask] = ch.pooled_total
+            excess_fn = (lambda rule, sub: _excess(rule, sub, per_client)) if per_client is not None else None
+            ch = pool_charges(ctx, names, rules, C, excess_fn)
+            charge, payout, contrib, pooled = ch.charge, ch.payout, ch.contribution, ch.pooled_total
             for i, g in enumerate(ctx.gemeenten):
                 rname = names[ctx.region_index[i]]
                 rows.append({

@@ -215,6 +215,18 @@ class RealisedCostRow(Row):
     source: str = Field("", description="Optional: where the figure comes from (e.g. the gemeente's administration).")
 
 
+class DemandRow(Row):
+    """How demand for a lot fluctuates between scenarios (Monte Carlo)."""
+
+    lot: str = Field(..., **_ID, description="Lot.")
+    distribution: Literal["poisson", "negbin", "fixed"] = Field("poisson", description="Client count around the expected volume: poisson, negbin (overdispersed) or fixed.")
+    dispersion: Optional[float] = Field(None, gt=0, description="negbin: size k (variance = mean + mean^2 / k); smaller k, wilder swings.")
+    units_per_client: float = Field(1.0, gt=0, description="Volume units per client (e.g. hours per client per year); expected clients = volume / units_per_client.", json_schema_extra=_unit("lot units per client"))
+    cost_cv: float = Field(0.0, ge=0, le=5, description="Coefficient of variation of the cost per client (lognormal, mean = tariff x units_per_client); 0 = every client costs the mean. Use for high-cost lots.")
+    shock_sd: float = Field(0.0, ge=0, le=2, description="Standard deviation of a common shock on demand (lognormal multiplier with mean 1), shared by the gemeenten of a region in a scenario: correlation.")
+    shock_scope: Literal["region", "lot", "none"] = Field("region", description="region: one shock per region and scenario shared by the lots with a shock; lot: one per region, lot and scenario.")
+
+
 @dataclass(frozen=True)
 class TableSpec:
     name: str
@@ -244,6 +256,7 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("pooling_rules", PoolingRuleRow, ("rule",), False, "Pooling rules (risicoverevening) with their parameters; `profijt` needs no row."),
     TableSpec("pools", PoolRow, ("region", "pool"), False, "Which lots each region pools, and under which agreed rule."),
     TableSpec("use_history", UseHistoryRow, ("gemeente", "lot", "year"), False, "Use in earlier years per gemeente and lot (uitgesteld profijt, history keys)."),
+    TableSpec("demand", DemandRow, ("lot",), False, "How demand per lot fluctuates in Monte Carlo scenarios; lots without a row: Poisson on volume as clients."),
 )
 TABLE_BY_NAME = {t.name: t for t in TABLES}
 COSTS_SPEC = TableSpec("costs", RealisedCostRow, (), True, "Realised costs per gemeente, lot and year (rows per client allowed), for `verdeelmodel pool --costs`.")

@@ -441,6 +441,10 @@ def _cross_checks(
         r.foreign_key(table, "gemeente", gemeenten, "gemeente", optional=(table == "goals"))
         r.foreign_key(table, "population", pop_names, "population", optional=True)
     _check_pooling(meta, T, r, lot_domain, regions_by_domain, gemeenten)
+    r.foreign_key("demand", "lot", set(lot_domain), "lot of lots")
+    for row in T["demand"].to_dict("records"):
+        if row["distribution"] == "negbin" and not _num(row.get("dispersion")):
+            r.add("demand", row["_row"], "dispersion", "", "a size k > 0 for distribution negbin")
 
     vk = T["vierkant"]
     if not vk.empty:
