@@ -49,6 +49,18 @@ def _parser() -> argparse.ArgumentParser:
     pl.add_argument("--pool", action="append", default=None, metavar="POOL", help="only this pool (repeatable): for candidate rules whose amounts (minimum, fixed costs, fund cap) belong to one pool")
     pl.add_argument("--out", type=Path, default=None, help="output folder (default: out/<instance name>-pool)")
 
+    rv = sub.add_parser("reserves", help="size the reserves (weerstandsvermogen) each gemeente needs under each pooling rule, by Monte Carlo")
+    rv.add_argument("instance")
+    rv.add_argument("--scenarios", type=int, default=10_000, help="Monte Carlo scenarios (default 10000)")
+    rv.add_argument("--confidence", type=float, action="append", default=None, help="confidence level(s), e.g. 0.9 (default) 0.8 0.95 0.99")
+    rv.add_argument("--rule", action="append", default=None, metavar="NAME", help="a candidate rule to compare with profijt and the agreed rules (repeatable)")
+    rv.add_argument("--seed", type=int, default=20261122, help="random seed: the same seed gives the same numbers")
+    rv.add_argument("--plan", choices=["allocation", "need"], default="allocation", help="what the gemeenten budgeted: the optimal allocation (default) or the expected cost of need")
+    rv.add_argument("--measure", choices=["cvar", "var"], default="cvar", help="required reserve = CVaR (default) or VaR of the overspend")
+    rv.add_argument("--region", default=None, help="region to plot (default: all gemeenten when 16 or fewer, else the first region)")
+    rv.add_argument("--no-plots", action="store_true")
+    rv.add_argument("--out", type=Path, default=None, help="output folder (default: out/<instance name>-reserves)")
+
     c = sub.add_parser("convert", help="convert an instance folder to one .xlsx workbook, or a workbook to a folder")
     c.add_argument("source")
     c.add_argument("target")
@@ -115,6 +127,8 @@ def _run(args) -> int:
         return _convert(args)
     if args.command == "pool":
         return _pool(args)
+    if args.command == "reserves":
+        return _reserves(args)
     if args.command == "benchmark":
         from verdeelmodel.benchmark import run_benchmark, run_pooling_benchmark
 
@@ -231,6 +245,80 @@ def _pool(args) -> int:
     print(f"{inst.name}: settlement of pooled costs on {basis}")
     for line in settlement_text(table):
         print(line)
+    print(f"wrote {', '.join(files)} to {out_dir}")
+    return EXIT_OK
+
+
+def _progress(label: str):
+    """A progress line on stderr for long runs (at most every 10%)."""
+    state = {"decile": 0}
+
+    def report(done: int, total: int) -> None:
+        decile = 10 * done // total
+        if total >= 2000 and decile > state["decile"]:
+            print(f"  {label}: {done:,}/{total:,} ({done / total:.0%})", file=sys.stderr, flush=True)
+            state["decile"] = decile
+
+    return report
+
+
+def _reserves(args) -> int:
+    import time
+
+    from verdeelmodel.instance.validate import load_instance
+
+    inst = load_instance(args.instance)
+    if args.scenarios < 10:
+        raise UsageError("--scenarios must be at least 10")
+    conf = sorted(set(args.confidence or [0.9]))
+    if any(not 0.5 <= a < 1 for a in conf):
+        raise UsageError("--confidence must be between 0.5 and 1 (e.g. 0.9)")
+    import numpy as np
+
+    from verdeelmodel.models.pooling import check_pooling
+    from verdeelmodel.models.reserves import reserve_table, run_reserves
+    from verdeelmodel.models.scenarios import demand_model
+    from verdeelmodel.reports import manifest, write_reserves
+
+    check_pooling(inst, args.rule)
+    t0 = time.perf_counter()
+    dm = demand_model(inst)
+    if args.plan == "allocation":
+        from verdeelmodel.api import solve
+
+        res = solve(inst)
+        if not res.optimal:
+            print(f"{inst.name}: no allocation possible ({res.status}); use --plan need, or see `verdeelmodel solve`")
+            for line in res.explanation:
+                print(line)
+            return EXIT_INFEASIBLE
+        amt = res.allocation.groupby(["gemeente", "lot"])["amount_eur"].sum().to_dict()
+        planned = np.array([[amt.get((g, l), 0.0) for l in dm.lots] for g in dm.gemeenten])
+    else:
+        planned = dm.expected_cost
+    run = run_reserves(inst, planned, args.scenarios, args.seed, args.rule, progress=_progress("scenarios"))
+    table = reserve_table(inst, run, conf, args.measure)
+    secs = time.perf_counter() - t0
+    out_dir = args.out or Path("out") / f"{inst.name}-reserves"
+    man = manifest(inst, "reserves", {"scenarios": args.scenarios, "confidence": conf, "rules": args.rule, "plan": args.plan, "measure": args.measure}, seed=args.seed)
+    files = write_reserves(inst, run, table, conf, out_dir, man, args.region, plots=not args.no_plots, seconds=secs)
+    a = conf[0]
+    t = table[table["confidence"] == a]
+    print(f"{inst.name}: reserves from {args.scenarios:,} scenarios (seed {args.seed}), required = {args.measure.upper()} at {a:.0%}, plan = {args.plan}  ({secs:.2f} s)")
+    import pandas as pd
+
+    piv = t.pivot_table(index="gemeente", columns="rule", values="required_eur", sort=False)
+    piv["available"] = t.drop_duplicates("gemeente").set_index("gemeente")["available_eur"]
+    for r in [c for c in piv.columns if c != "available"]:
+        piv[f"rating {r}"] = t[t["rule"] == r].set_index("gemeente")["rating"]
+    piv.loc["total"] = piv.sum(numeric_only=True)
+    with pd.option_context("display.width", 200, "display.max_rows", 40, "display.max_columns", 20, "display.float_format", "{:,.0f}".format):
+        print(piv.head(40).to_string())
+    tot = t.groupby("rule", sort=False)["required_eur"].sum()
+    if "profijt" in tot:
+        for r, v in tot.items():
+            if r != "profijt":
+                print(f"pooling benefit of {r}: EUR {tot['profijt'] - v:,.0f} less reserve in total than profijt (EUR {tot['profijt']:,.0f})")
     print(f"wrote {', '.join(files)} to {out_dir}")
     return EXIT_OK
 

@@ -144,3 +144,41 @@ def write_settlement(table: pd.DataFrame, out_dir: str | Path, man: dict[str, An
         for name, text in files.items():
             (tmp / name).write_text(text, encoding="utf-8", newline="")
     return sorted(files)
+
+
+def write_reserves(inst: Instance, run, table: pd.DataFrame, confidences: list[float], out_dir: str | Path, man: dict[str, Any], region: str | None, plots: bool, seconds: float) -> list[str]:
+    """reserves.csv, summary.json, manifest.json and the PNG plots, written at once."""
+    files: dict[str, str] = {"reserves.csv": _csv(table), "manifest.json": _json(man)}
+    summary = {
+        "instance": inst.name,
+        "scenarios": int(next(iter(run.overspend.values())).shape[0]),
+        "seed": man.get("seed"),
+        "seconds": round(seconds, 3),
+        "total_required_eur": {
+            f"{a:g}": {r: round(float(v), 2) for r, v in table[table["confidence"] == a].groupby("rule", sort=False)["required_eur"].sum().items()}
+            for a in confidences
+        },
+    }
+    files["summary.json"] = _json(summary)
+    with atomic_dir(out_dir) as tmp:
+        for name, text in files.items():
+            (tmp / name).write_text(text, encoding="utf-8", newline="")
+        if plots:
+            from verdeelmodel import plots as P
+
+            gem = run.gemeenten
+            if len(gem) > 16:
+                bud = inst.budgets
+                reg = region or sorted(bud["region"].unique())[0]
+                gem = sorted(set(bud.loc[bud["region"] == reg, "gemeente"]))
+                where = f"{inst.name}, region {reg}"
+            else:
+                where = inst.name
+            idx = [run.gemeenten.index(g) for g in gem]
+            a = confidences[0]
+            P.overspend_distribution({r: o[:, idx] for r, o in run.overspend.items()}, gem, table, a, tmp / "overspend_distribution.png", where)
+            P.reserves_by_rule(table, gem, a, tmp / "reserves_by_rule.png", where)
+            P.pooling_benefit(table[table["gemeente"].isin(gem)], a, tmp / "pooling_benefit.png", where)
+            for f in ("overspend_distribution.png", "reserves_by_rule.png", "pooling_benefit.png"):
+                files[f] = ""
+    return sorted(files)

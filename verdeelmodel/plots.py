@@ -1,0 +1,109 @@
+"""Plots for a council: overspend distributions, reserves per rule, the region's pooling benefit.
+
+Titles in plain words, amounts in euros, Dutch gemeente names; PNG via matplotlib's Agg
+backend (no screen needed). Written atomically by the caller's output folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"figure.dpi": 110, "axes.grid": True, "grid.alpha": 0.3, "font.size": 9})
+    return plt
+
+
+def _eur_axis(ax, axis: str = "y") -> None:
+    from matplotlib.ticker import FuncFormatter
+
+    def fmt(v, _pos):
+        a, sign = abs(v), "−" if v < 0 else ""
+        if a >= 1e6:
+            return f"{sign}€{a / 1e6:,.1f} mln"
+        if a >= 1e3:
+            return f"{sign}€{a / 1e3:,.0f}k"
+        return f"{sign}€{a:,.0f}"
+
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(FuncFormatter(fmt))
+
+
+def overspend_distribution(overspend: dict[str, np.ndarray], gemeenten: list[str], table: pd.DataFrame, confidence: float, path: Path, title: str) -> None:
+    """One panel per gemeente: histogram of overspend under profijt and the agreed rule, with the reserve lines."""
+    plt = _plt()
+    rules = [r for r in ("profijt", "agreed") if r in overspend] or list(overspend)[:2]
+    n = len(gemeenten)
+    cols = min(4, n)
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.3 * cols, 2.5 * rows), squeeze=False)
+    colours = {"profijt": "#c0392b", "agreed": "#2471a3"}
+    t = table[table["confidence"] == confidence].set_index(["gemeente", "rule"])
+    for i, g in enumerate(gemeenten):
+        ax = axes[i // cols][i % cols]
+        for r in rules:
+            x = overspend[r][:, i]
+            ax.hist(x, bins=40, alpha=0.45, color=colours.get(r), label=r, density=True)
+            ax.axvline(t.loc[(g, r), "required_eur"], color=colours.get(r), lw=1.5, ls="--")
+        ax.set_title(g, fontsize=9)
+        ax.set_yticks([])
+        _eur_axis(ax, "x")
+        ax.tick_params(axis="x", labelrotation=30, labelsize=7)
+    for j in range(n, rows * cols):
+        axes[j // cols][j % cols].axis("off")
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle(f"{title}\nOverspend per gemeente (cost above plan); dashed: required reserve at {confidence:.0%} (CVaR)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def reserves_by_rule(table: pd.DataFrame, gemeenten: list[str], confidence: float, path: Path, title: str) -> None:
+    """Grouped bars: required reserve per gemeente under each rule, with the available capacity."""
+    plt = _plt()
+    t = table[(table["confidence"] == confidence) & table["gemeente"].isin(gemeenten)]
+    rules = list(dict.fromkeys(t["rule"]))
+    x = np.arange(len(gemeenten))
+    w = 0.8 / (len(rules) + 1)
+    fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(gemeenten) + 2), 4))
+    for k, r in enumerate(rules):
+        v = t[t["rule"] == r].set_index("gemeente").reindex(gemeenten)["required_eur"]
+        ax.bar(x + k * w, v, w, label=f"required under {r}")
+    avail = t.drop_duplicates("gemeente").set_index("gemeente").reindex(gemeenten)["available_eur"]
+    ax.bar(x + len(rules) * w, avail, w, color="#7f8c8d", label="available (weerstandscapaciteit)")
+    ax.set_xticks(x + w * len(rules) / 2)
+    ax.set_xticklabels(gemeenten, rotation=30, ha="right")
+    _eur_axis(ax)
+    ax.set_ylabel("euros")
+    ax.legend(fontsize=7)
+    ax.set_title(f"{title}\nRequired reserve per gemeente at {confidence:.0%} confidence, by pooling rule")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def pooling_benefit(table: pd.DataFrame, confidence: float, path: Path, title: str) -> None:
+    """Bars: the region's total required reserve under each rule, and the saving against profijt."""
+    plt = _plt()
+    t = table[table["confidence"] == confidence]
+    tot = t.groupby("rule", sort=False)["required_eur"].sum()
+    fig, ax = plt.subplots(figsize=(max(7, 1.4 * len(tot) + 2), 3.8))
+    bars = ax.bar(tot.index, tot.values, color=["#c0392b" if r == "profijt" else "#2471a3" for r in tot.index])
+    base = tot.get("profijt", np.nan)
+    for b, (r, v) in zip(bars, tot.items()):
+        label = f"€{v / 1e6:,.2f} mln" + ("" if r == "profijt" or base != base else f"\nsaves €{(base - v) / 1e6:,.2f} mln")
+        ax.annotate(label, (b.get_x() + b.get_width() / 2, v), ha="center", va="bottom", fontsize=8)
+    _eur_axis(ax)
+    ax.set_ylabel("sum of required reserves (euros)")
+    ax.set_title(f"{title}\nSum of the gemeenten's required reserves at {confidence:.0%}\n(the difference with profijt is the pooling benefit)")
+    ax.margins(y=0.2)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
