@@ -37,9 +37,12 @@ RATINGS = ((2.0, "A", "uitstekend"), (1.4, "B", "ruim voldoende"), (1.0, "C", "v
 
 
 def rating(ratio: float) -> tuple[str, str]:
-    """Score and rating of a ratio available / required (A above 2.0 ... F below 0.6)."""
+    """Score and rating of a ratio available / required (A above 2.0 ... F below 0.6).
+
+    The table's two strict ends hold (A: > 2.0, F: < 0.6); every other band includes its lower
+    bound: 2.0 and 1.4 are B, 1.0 is C (capacity equal to the risk is voldoende), 0.8 D, 0.6 E."""
     for lo, score, word in RATINGS:
-        if ratio > lo or (lo == -math.inf):
+        if ratio > lo or (ratio >= lo and score != "A") or lo == -math.inf:
             return score, word
     return "F", "ruim onvoldoende"
 
@@ -48,7 +51,7 @@ def var_cvar(samples: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]
     """VaR and CVaR at ``alpha`` of samples [S, ...] (losses: larger is worse), per column."""
     x = np.sort(samples, axis=0)
     S = x.shape[0]
-    k = min(S - 1, max(0, math.ceil(alpha * S) - 1))
+    k = min(S - 1, max(0, math.ceil(round(alpha * S, 9)) - 1))  # round: 0.55 * 100 is 55.000000000000014 in floating point
     var = x[k]
     cvar = var + np.maximum(x - var, 0.0).mean(axis=0) / (1.0 - alpha)
     return var, cvar
@@ -107,7 +110,11 @@ def run_reserves(inst: Instance, planned_cost: np.ndarray, scenarios: int, seed:
     rules = rules_of(inst)
     sets = rule_sets(inst, setups, candidates)
     thresholds = tuple(sorted({float(r.threshold_eur) for r in rules.values() if r.kind == "high_cost_pool" and r.threshold_eur is not None}))
-    planned = {rs.name: _charges(dm, setups, rs, rules, planned_cost, None) for rs in sets}
+    # a plan's high-cost excess as the scenarios count it: planned clients (plan / cost per client)
+    # each costing tariff x units_per_client (not the tariff per unit)
+    planned_clients = np.asarray(planned_cost, dtype=float) / dm.mean_cost
+    planned_excess = {H: planned_clients * np.maximum(0.0, dm.mean_cost - H) for H in thresholds}
+    planned = {rs.name: _charges(dm, setups, rs, rules, planned_cost, lambda H: planned_excess[float(H)]) for rs in sets}
     out = {rs.name: np.empty((scenarios, len(dm.gemeenten))) for rs in sets}
     done, c = 0, 0
     while done < scenarios:
@@ -150,3 +157,22 @@ def reserve_table(inst: Instance, run: ReserveRun, confidences: list[float], mea
         df[c] = np.round(df[c].to_numpy(float), 2) + 0.0
     df["ratio"] = np.round(df["ratio"].to_numpy(float), 4)
     return df
+
+
+def scenario_charges(inst: Instance, scenarios: int, seed: int, chunk: int = 1000) -> tuple[np.ndarray, list[str]]:
+    """K [S, G]: each gemeente's charge per scenario under the agreed rules (profijt where
+    nothing is pooled) -- the scenario data of the joint sizing LP (models/joint.py)."""
+    dm = demand_model(inst)
+    setups = pool_setups(inst)
+    rules = rules_of(inst)
+    rs = rule_sets(inst, setups, None)[-1]
+    thresholds = tuple(sorted({float(r.threshold_eur) for r in rules.values() if r.kind == "high_cost_pool" and r.threshold_eur is not None}))
+    K = np.empty((scenarios, len(dm.gemeenten)))
+    done, c = 0, 0
+    while done < scenarios:
+        n = min(chunk, scenarios - done)
+        batch = sample(dm, n, seed, c, thresholds)
+        K[done:done + n] = _charges(dm, setups, rs, rules, batch.cost, batch.excess)
+        done += n
+        c += 1
+    return K, dm.gemeenten

@@ -101,7 +101,7 @@ def sample(dm: DemandModel, n: int, seed: int, chunk: int = 0, thresholds: tuple
     if dm.n_shocks:
         # shock sd per group: every lot of a group shares it (the first lot's sd sets the group's)
         sd_of = np.zeros(dm.n_shocks)
-        for j in range(L):
+        for j in reversed(range(L)):  # reversed: the first lot's sd is written last
             grp = dm.shock_group[:, j]
             sd_of[grp[grp >= 0]] = dm.shock_sd[j]
         s2 = np.log1p(sd_of**2)

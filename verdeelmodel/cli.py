@@ -59,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     rv.add_argument("--measure", choices=["cvar", "var"], default="cvar", help="required reserve = CVaR (default) or VaR of the overspend")
     rv.add_argument("--region", default=None, help="region to plot (default: all gemeenten when 16 or fewer, else the first region)")
     rv.add_argument("--no-plots", action="store_true")
+    rv.add_argument("--joint", action="store_true", help="also choose allocation and reserves together (Rockafellar-Uryasev LP per independent region group) -> joint.csv")
+    rv.add_argument("--processes", type=int, default=None, help="worker processes for --joint (default: CPUs)")
     rv.add_argument("--out", type=Path, default=None, help="output folder (default: out/<instance name>-reserves)")
 
     c = sub.add_parser("convert", help="convert an instance folder to one .xlsx workbook, or a workbook to a folder")
@@ -301,7 +303,16 @@ def _reserves(args) -> int:
     secs = time.perf_counter() - t0
     out_dir = args.out or Path("out") / f"{inst.name}-reserves"
     man = manifest(inst, "reserves", {"scenarios": args.scenarios, "confidence": conf, "rules": args.rule, "plan": args.plan, "measure": args.measure}, seed=args.seed)
-    files = write_reserves(inst, run, table, conf, out_dir, man, args.region, plots=not args.no_plots, seconds=secs)
+    joint = None
+    if args.joint:
+        from verdeelmodel.models.joint import solve_joint
+        from verdeelmodel.models.reserves import scenario_charges
+
+        K, gem = scenario_charges(inst, args.scenarios, args.seed)
+        joint = solve_joint(inst, K, gem, conf[0], processes=args.processes)
+        if joint.status != "optimal":
+            print(f"{inst.name}: the joint sizing LP is {joint.status}; reserves below are for the given plan only")
+    files = write_reserves(inst, run, table, conf, out_dir, man, args.region, plots=not args.no_plots, seconds=secs, joint=joint)
     a = conf[0]
     t = table[table["confidence"] == a]
     print(f"{inst.name}: reserves from {args.scenarios:,} scenarios (seed {args.seed}), required = {args.measure.upper()} at {a:.0%}, plan = {args.plan}  ({secs:.2f} s)")
@@ -319,6 +330,11 @@ def _reserves(args) -> int:
         for r, v in tot.items():
             if r != "profijt":
                 print(f"pooling benefit of {r}: EUR {tot['profijt'] - v:,.0f} less reserve in total than profijt (EUR {tot['profijt']:,.0f})")
+    if joint is not None and joint.status == "optimal":
+        jt = joint.table
+        tm = joint.timings
+        print(f"joint sizing (allocation and reserves chosen together, CVaR at {conf[0]:.0%}): total reserve EUR {jt['reserve_eur'].sum():,.0f} "
+              f"in {tm['wall_seconds']:.1f} s ({int(tm['groups'])} independent groups, {int(tm['processes'])} processes); per gemeente in joint.csv")
     print(f"wrote {', '.join(files)} to {out_dir}")
     return EXIT_OK
 

@@ -9,6 +9,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from verdeelmodel._atomic import atomic_dir
@@ -146,9 +147,14 @@ def write_settlement(table: pd.DataFrame, out_dir: str | Path, man: dict[str, An
     return sorted(files)
 
 
-def write_reserves(inst: Instance, run, table: pd.DataFrame, confidences: list[float], out_dir: str | Path, man: dict[str, Any], region: str | None, plots: bool, seconds: float) -> list[str]:
-    """reserves.csv, summary.json, manifest.json and the PNG plots, written at once."""
+def write_reserves(inst: Instance, run, table: pd.DataFrame, confidences: list[float], out_dir: str | Path, man: dict[str, Any], region: str | None, plots: bool, seconds: float, joint=None) -> list[str]:
+    """reserves.csv (joint.csv), summary.json, manifest.json and the PNG plots, written at once."""
     files: dict[str, str] = {"reserves.csv": _csv(table), "manifest.json": _json(man)}
+    if joint is not None and joint.status == "optimal":
+        jt = joint.table.copy()
+        for c in [c for c in jt.columns if c.endswith("_eur")]:
+            jt[c] = np.round(jt[c].to_numpy(float), 2) + 0.0
+        files["joint.csv"] = _csv(jt)
     summary = {
         "instance": inst.name,
         "scenarios": int(next(iter(run.overspend.values())).shape[0]),
@@ -181,4 +187,6 @@ def write_reserves(inst: Instance, run, table: pd.DataFrame, confidences: list[f
             P.pooling_benefit(table[table["gemeente"].isin(gem)], a, tmp / "pooling_benefit.png", where)
             for f in ("overspend_distribution.png", "reserves_by_rule.png", "pooling_benefit.png"):
                 files[f] = ""
+    for stale in {"joint.csv", "overspend_distribution.png", "reserves_by_rule.png", "pooling_benefit.png"} - set(files):
+        (Path(out_dir) / stale).unlink(missing_ok=True)  # an earlier run's output would mislead
     return sorted(files)
