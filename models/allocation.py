@@ -72,6 +72,7 @@ class AllocationData:
     budget_scope: str
     families: dict[str, bool] = field(default_factory=dict)
     pools: list["ModelPool"] = field(default_factory=list)
+    specialist_from_need: dict = field(default_factory=dict)  # (g,p,d) -> 1 - delta where the baseline is the need
     pooled: set = field(default_factory=set)  # (gemeente, lot) whose cost is pooled
 
     def on(self, family: str) -> bool:
@@ -199,7 +200,7 @@ def prepare(inst: Instance, reference: pd.DataFrame | None = None) -> Allocation
     pops_by_gd: dict[tuple, set] = defaultdict(set)
     for g, p, l in x_index:
         pops_by_gd[(g, lot_domain[l])].add(p)
-    basis_goals, specialist_goals = {}, {}
+    basis_goals, specialist_goals, specialist_from_need = {}, {}, {}
     spec_goal: dict[tuple, int] = {}
     lot_echelon = dict(zip(lots["lot"], lots["echelon"]))
     for r in inst.goals.itertuples(index=False):
@@ -219,6 +220,9 @@ def prepare(inst: Instance, reference: pd.DataFrame | None = None) -> Allocation
                     base = _opt(r.baseline_eur)
                     if base is None:
                         base = sum(c for (gg, pp, l), c in need_eur.items() if gg == g and pp == p and lot_domain[l] == d and lot_echelon[l] in SPECIALIST_ECHELONS)
+                        specialist_from_need[(g, p, d)] = 1 - float(r.value)
+                    else:
+                        specialist_from_need.pop((g, p, d), None)
                     specialist_goals[(g, p, d)] = (1 - float(r.value)) * base
     vierkant = {}
     for r in inst.vierkant.itertuples(index=False):
@@ -231,7 +235,7 @@ def prepare(inst: Instance, reference: pd.DataFrame | None = None) -> Allocation
     pools = _model_pools(inst, ref_table) if inst.options.families.get("pooling_charge", True) else []
     pooled = {(g, l) for mp in pools for g in mp.members for l in mp.lots}
     return AllocationData(
-        pools=pools, pooled=pooled,
+        pools=pools, pooled=pooled, specialist_from_need=specialist_from_need,
         need_eur=need_eur, x_index=x_index, arcs=arcs, lot_domain=lot_domain, lot_label=lot_label,
         lot_echelon=lot_echelon, lot_weight=dict(zip(lots["lot"], lots["priority_weight"].astype(float))),
         lot_statutory=dict(zip(lots["lot"], lots["statutory"].astype(bool))), lot_category=dict(zip(lots["lot"], lots["category"])),
@@ -312,9 +316,9 @@ def add_need_coverage(m, D: AllocationData) -> None:
     rows = {}
     for k in D.x_index:
         g, p, l = k
-        lhs = m.x_data[k] + m.u_data[k] + sum(out[k])
-        rhs = D.need_eur[k] + sum(c * s for s, c in inn[k])
-        rows[k] = (lhs >= rhs, f"need {D.lot_label[l]} gemeente {g} population {p}")
+        # variables left, need right: the row's lower bound is the need (sweeps change it there)
+        lhs = m.x_data[k] + m.u_data[k] + sum(out[k]) - sum(c * s for s, c in inn[k])
+        rows[k] = (lhs >= D.need_eur[k], f"need {D.lot_label[l]} gemeente {g} population {p}")
     _add(m, "need_coverage", "balance", rows, add_need_coverage.__doc__)
 
 

@@ -190,3 +190,12 @@ def write_reserves(inst: Instance, run, table: pd.DataFrame, confidences: list[f
     for stale in {"joint.csv", "overspend_distribution.png", "reserves_by_rule.png", "pooling_benefit.png"} - set(files):
         (Path(out_dir) / stale).unlink(missing_ok=True)  # an earlier run's output would mislead
     return sorted(files)
+
+
+def write_table(table: pd.DataFrame, name: str, out_dir: str | Path, man: dict[str, Any]) -> list[str]:
+    """One result table plus manifest.json, written at once."""
+    files = {name: _csv(table), "manifest.json": _json(man)}
+    with atomic_dir(out_dir) as tmp:
+        for n, text in files.items():
+            (tmp / n).write_text(text, encoding="utf-8", newline="")
+    return sorted(files)

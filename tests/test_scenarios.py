@@ -1,0 +1,262 @@
+"""Demand scenarios (models/scenarios.py): known moments of the client and cost distributions,
+the common regional shock, reproducibility, and the per-client excess of a high-cost pool.
+
+Monte Carlo bounds: every statistical assertion uses a fixed seed (so the test is
+deterministic) and a tolerance of Z = 5 standard errors of the estimator, computed from the
+exact distribution (a two-sided 5-sigma band: a correct sampler fails it with probability
+< 1e-6 per assertion, a wrong one of the size we care about fails it by far):
+- a mean of n draws: se = sd / sqrt(n);
+- a sample variance: se = sqrt((mu4 - sigma^4) / n) = sigma^2 sqrt((excess kurtosis + 2) / n);
+- a correlation: Fisher's z = atanh(r) has se = 1 / sqrt(n - 3).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from conftest import write_instance
+from verdeelmodel.instance.validate import load_instance
+from verdeelmodel.models.scenarios import demand_model, sample
+
+Z = 5.0  # standard errors allowed by every Monte Carlo assertion
+
+# --------------------------------------------------------------------------- instance builder
+
+
+def build(folder: Path, gemeenten, lots, need, demand=(), pools=(), rules=(), history=(), domain="jeugd") -> Path:
+    """An instance from compact specs, every lot in one domain.
+
+    gemeenten: (name, region, inhabitants, available_reserve_eur[, budget_eur]);
+    lots: (lot, tariff_eur); need: {(gemeente, lot): volume};
+    demand: dicts of demand.csv (lot, distribution, ...); pools: (region, pool, lots, rule);
+    rules: dicts of pooling_rules.csv; history: (gemeente, lot, year, clients)."""
+    src = "test"
+    t = {
+        "sources": [{"source": src, "kind": "assumption", "description": "test data", "reference": ""}],
+        "gemeenten": [{"gemeente": g[0], "inhabitants": g[2], "available_reserve_eur": g[3], "source": src} for g in gemeenten],
+        "budgets": [{"gemeente": g[0], "domain": domain, "region": g[1], "budget_eur": g[4] if len(g) > 4 else 1000, "own_funds_eur": 0, "source": src} for g in gemeenten],
+        "populations": [{"gemeente": g[0], "population": "p", "kind": "target_group", "inhabitants": 100, "source": src} for g in gemeenten],
+        "lots": [{"lot": l, "label": l, "domain": domain, "echelon": "specialist", "funding_form": "output", "scope": "regional", "tariff_eur": tar,
+                  "unit": "client_year", "priority_weight": 1, "statutory": "true", "source": src} for l, tar in lots],
+        "need": [{"gemeente": g, "population": "p", "lot": l, "volume": v, "source": src} for (g, l), v in need.items()],
+    }
+    if demand:
+        cols = ["lot", "distribution", "dispersion", "units_per_client", "cost_cv", "shock_sd", "shock_scope"]
+        t["demand"] = [{**{c: None for c in cols}, **d, "source": src} for d in demand]
+    if rules:
+        t["pooling_rules"] = [{**r, "source": src} for r in rules]
+    if pools:
+        t["pools"] = [{"region": R, "pool": p, "lots": ls, "rule": r, "source": src} for R, p, ls, r in pools]
+    if history:
+        t["use_history"] = [{"gemeente": g, "lot": l, "year": y, "clients": c, "cost_eur": 0, "source": src} for g, l, y, c in history]
+    return write_instance(folder, t)
+
+
+def one_lot(tmp_path: Path, volume: float, tariff: float = 1.0, name: str = "i", **demand) -> "object":
+    """One gemeente, one lot `x` with need `volume` and the given demand.csv row (loaded instance)."""
+    d = [{"lot": "x", **demand}] if demand else ()
+    return load_instance(build(tmp_path / name, [("A", "R", 1000, 0)], [("x", tariff)], {("A", "x"): volume}, d))
+
+
+def _var_se(sigma2: float, excess_kurtosis: float, n: int) -> float:
+    return sigma2 * math.sqrt((excess_kurtosis + 2.0) / n)
+
+
+# --------------------------------------------------------------------------- distributions
+
+
+def test_poisson_clients_have_mean_and_variance_lambda(tmp_path):
+    lam, n = 4.0, 200_000
+    dm = demand_model(one_lot(tmp_path, lam, distribution="poisson"))
+    assert dm.lam[0, 0] == lam and dm.mean_cost[0] == 1.0 and dm.expected_cost[0, 0] == lam
+    x = sample(dm, n, seed=11).clients[:, 0, 0].astype(float)
+    assert abs(x.mean() - lam) <= Z * math.sqrt(lam / n)
+    # Poisson excess kurtosis 1 / lambda
+    assert abs(x.var(ddof=1) - lam) <= Z * _var_se(lam, 1 / lam, n)
+
+
+def test_lots_without_a_demand_row_are_poisson_on_volume(tmp_path):
+    lam, n = 6.5, 100_000
+    dm = demand_model(one_lot(tmp_path, lam))  # no demand.csv at all
+    assert dm.dist[0] == 0 and dm.mean_cost[0] == 1.0 and dm.cv[0] == 0 and dm.n_shocks == 0
+    x = sample(dm, n, seed=3).clients[:, 0, 0].astype(float)
+    assert abs(x.mean() - lam) <= Z * math.sqrt(lam / n)
+    assert abs(x.var(ddof=1) - lam) <= Z * _var_se(lam, 1 / lam, n)
+
+
+def test_units_per_client_turn_volume_into_clients_and_cost_per_client(tmp_path):
+    # 600 hours, 40 hours per client at 75 euro/hour: 15 clients costing 3,000 each
+    dm = demand_model(one_lot(tmp_path, 600, tariff=75, distribution="poisson", units_per_client=40))
+    assert dm.lam[0, 0] == pytest.approx(15.0) and dm.mean_cost[0] == pytest.approx(3000.0)
+    assert dm.expected_cost[0, 0] == pytest.approx(600 * 75)
+    b = sample(dm, 1000, seed=5)
+    assert np.array_equal(b.cost, b.clients * 3000.0)  # cost_cv 0: every client costs the mean
+
+
+def test_negbin_variance_is_lambda_plus_lambda_squared_over_k(tmp_path):
+    lam, k, n = 20.0, 2.0, 200_000
+    dm = demand_model(one_lot(tmp_path, lam, distribution="negbin", dispersion=k))
+    x = sample(dm, n, seed=12).clients[:, 0, 0].astype(float)
+    ref = stats.nbinom(k, k / (k + lam))  # scipy's (n, p): mean lam, variance lam + lam^2 / k
+    mean, var, _, kurt = (float(v) for v in ref.stats(moments="mvsk"))
+    assert mean == pytest.approx(lam) and var == pytest.approx(lam + lam**2 / k)
+    assert abs(x.mean() - lam) <= Z * math.sqrt(var / n)
+    assert abs(x.var(ddof=1) - var) <= Z * _var_se(var, kurt, n)
+    # and the whole distribution: P(N <= q) at the 90% quantile, se sqrt(p (1 - p) / n)
+    q = ref.ppf(0.9)
+    p = ref.cdf(q)
+    assert abs((x <= q).mean() - p) <= Z * math.sqrt(p * (1 - p) / n)
+
+
+def test_lognormal_cost_per_client_has_the_tariff_mean_and_the_set_cv(tmp_path):
+    # tariff 500 per unit x 4 units per client = 2,000 per client; cv 0.8.  Scenarios with exactly
+    # one client show one client's cost.
+    m, cv, n = 2000.0, 0.8, 200_000
+    dm = demand_model(one_lot(tmp_path, 4.0, tariff=500, distribution="poisson", units_per_client=4, cost_cv=cv))  # lambda = 1
+    assert dm.mean_cost[0] == m and dm.lam[0, 0] == 1.0
+    b = sample(dm, n, seed=13)
+    one = b.cost[b.clients[:, 0, 0] == 1, 0, 0]
+    assert np.all(b.cost[b.clients[:, 0, 0] == 0] == 0.0)
+    k = one.size
+    sd = cv * m
+    w = 1 + cv**2  # lognormal: excess kurtosis w^4 + 2 w^3 + 3 w^2 - 6
+    kurt = w**4 + 2 * w**3 + 3 * w**2 - 6
+    assert abs(one.mean() - m) <= Z * sd / math.sqrt(k)
+    assert abs(one.var(ddof=1) - sd**2) <= Z * _var_se(sd**2, kurt, k)
+    assert stats.skew(one) > 1.5  # lognormal (skewness 3 cv + cv^3 = 2.9), not normal
+    # the compound total: E[cost] = lambda m, Var = lambda m^2 (1 + cv^2)
+    tot = b.cost[:, 0, 0]
+    assert abs(tot.mean() - m) <= Z * math.sqrt(m**2 * w / n)
+
+
+def test_fixed_distribution_has_no_variance(tmp_path):
+    dm = demand_model(one_lot(tmp_path, 7, tariff=3, distribution="fixed"))
+    b = sample(dm, 500, seed=1)
+    assert np.all(b.clients == 7) and np.all(b.cost == 21.0)
+    # a non-whole expected volume: clients are the rounded expectation, still constant
+    dm = demand_model(one_lot(tmp_path, 7.4, tariff=3, name="j", distribution="fixed"))
+    assert np.all(sample(dm, 50, seed=1).clients == 7)
+
+
+def _three_gemeenten(tmp_path, demand, lots=(("x", 1.0),), vol=100.0):
+    """A and B in region R1, C in region R2."""
+    gem = [("A", "R1", 1000, 0), ("B", "R1", 1000, 0), ("C", "R2", 1000, 0)]
+    need = {(g, l): vol for g, *_ in gem for l, _ in lots}
+    return demand_model(load_instance(build(tmp_path / "i", gem, list(lots), need, demand)))
+
+
+def test_regional_shock_correlates_gemeenten_of_a_region_only(tmp_path):
+    lam, s, n = 100.0, 0.3, 50_000
+    dm = _three_gemeenten(tmp_path, [{"lot": "x", "distribution": "poisson", "shock_sd": s, "shock_scope": "region"}], vol=lam)
+    assert dm.n_shocks == 2 and dm.shock_group[0, 0] == dm.shock_group[1, 0] != dm.shock_group[2, 0]
+    x = sample(dm, n, seed=21).clients[:, :, 0].astype(float)
+    # mixed Poisson with a mean-1 multiplier of sd s: mean lam, Var = lam + lam^2 s^2, Cov(A, B) = lam^2 s^2
+    assert abs(x[:, 0].mean() - lam) <= Z * math.sqrt((lam + lam**2 * s**2) / n)
+    corr_ab = np.corrcoef(x[:, 0], x[:, 1])[0, 1]
+    expected = lam**2 * s**2 / (lam + lam**2 * s**2)  # 0.9
+    assert abs(math.atanh(corr_ab) - math.atanh(expected)) <= Z / math.sqrt(n - 3)
+    for i, j in ((0, 2), (1, 2)):  # different regions: independent shocks
+        assert abs(math.atanh(np.corrcoef(x[:, i], x[:, j])[0, 1])) <= Z / math.sqrt(n - 3)
+
+
+def test_shock_scope_region_links_lots_and_scope_lot_keeps_them_apart(tmp_path):
+    lam, s, n = 100.0, 0.3, 30_000
+    expected = lam**2 * s**2 / (lam + lam**2 * s**2)
+    for scope, want in (("region", expected), ("lot", 0.0)):
+        demand = [{"lot": l, "distribution": "poisson", "shock_sd": s, "shock_scope": scope} for l in ("x", "y")]
+        dm = _three_gemeenten(tmp_path / scope, demand, lots=(("x", 1.0), ("y", 2.0)), vol=lam)
+        assert dm.n_shocks == (2 if scope == "region" else 4)
+        x = sample(dm, n, seed=22).clients[:, 0, :].astype(float)  # gemeente A, lots x and y
+        r = np.corrcoef(x[:, 0], x[:, 1])[0, 1]
+        assert abs(math.atanh(r) - math.atanh(want)) <= Z / math.sqrt(n - 3), scope
+
+
+def test_lots_sharing_a_region_shock_use_the_first_lots_sd(tmp_path):
+    # scope region: lots x (sd 0.5) and y (sd 0.1) share one multiplier per region; its sd is the
+    # first lot's (documented in sample()): both lots get Var = lam + lam^2 0.25
+    lam, n = 100.0, 40_000
+    demand = [{"lot": "x", "distribution": "poisson", "shock_sd": 0.5}, {"lot": "y", "distribution": "poisson", "shock_sd": 0.1}]
+    dm = _three_gemeenten(tmp_path, demand, lots=(("x", 1.0), ("y", 1.0)), vol=lam)
+    x = sample(dm, n, seed=23).clients[:, 2, :].astype(float)
+    var = lam + lam**2 * 0.25
+    # mixed Poisson: the sample variance's se, bounded generously with the lognormal's kurtosis
+    w = 1 + 0.25
+    kurt = w**4 + 2 * w**3 + 3 * w**2 - 6
+    for j in range(2):
+        assert abs(x[:, j].var(ddof=1) - var) <= Z * _var_se(var, kurt, n)
+
+
+def test_no_shock_when_sd_zero_or_scope_none(tmp_path):
+    demand = [{"lot": "x", "distribution": "poisson", "shock_sd": 0.4, "shock_scope": "none"}, {"lot": "y", "distribution": "poisson", "shock_sd": 0}]
+    dm = _three_gemeenten(tmp_path, demand, lots=(("x", 1.0), ("y", 1.0)))
+    assert dm.n_shocks == 0 and np.all(dm.shock_group == -1)
+
+
+# --------------------------------------------------------------------------- reproducibility
+
+
+def _mixed_model(tmp_path):
+    demand = [
+        {"lot": "x", "distribution": "negbin", "dispersion": 3, "cost_cv": 1.2, "shock_sd": 0.2},
+        {"lot": "y", "distribution": "poisson", "cost_cv": 0.5, "units_per_client": 2, "shock_sd": 0.1, "shock_scope": "lot"},
+    ]
+    return _three_gemeenten(tmp_path, demand, lots=(("x", 1000.0), ("y", 50.0)), vol=8.0)
+
+
+def test_same_seed_same_draws_other_seed_or_chunk_other_draws(tmp_path):
+    dm = _mixed_model(tmp_path)
+    a = sample(dm, 300, seed=7, thresholds=(500.0, 2000.0))
+    b = sample(dm, 300, seed=7, thresholds=(500.0, 2000.0))
+    assert np.array_equal(a.clients, b.clients) and np.array_equal(a.cost, b.cost)
+    for H in (500.0, 2000.0):
+        assert np.array_equal(a.excess(H), b.excess(H))
+    # asking for thresholds draws nothing extra: the costs are the same without them
+    assert np.array_equal(sample(dm, 300, seed=7).cost, a.cost)
+    assert not np.array_equal(sample(dm, 300, seed=8).cost, a.cost)
+    assert not np.array_equal(sample(dm, 300, seed=7, chunk=1).cost, a.cost)
+    # a chunk's draws depend on (seed, chunk) only
+    assert np.array_equal(sample(dm, 300, seed=7, chunk=4).cost, sample(dm, 300, seed=7, chunk=4).cost)
+
+
+def _per_client_draws(dm, n, seed, chunk=0):
+    """Recompute one batch client by client, from the generator order documented in sample():
+    (shocks), (gamma), Poisson counts of every cell, then per lot with cost_cv > 0 one lognormal
+    draw per client, cells in (scenario, gemeente) order.  Only Poisson lots without shocks."""
+    assert dm.n_shocks == 0 and np.all(dm.dist == 0)
+    rng = np.random.default_rng([seed, chunk])
+    G, L = dm.lam.shape
+    clients = rng.poisson(np.broadcast_to(dm.lam, (n, G, L)).copy())
+    per_client = {}  # (s, g, j) -> list of client costs
+    for s in range(n):
+        for g in range(G):
+            for j in range(L):
+                per_client[s, g, j] = [float(dm.mean_cost[j])] * int(clients[s, g, j])
+    for j in range(L):
+        if dm.cv[j] <= 0:
+            continue
+        s2 = math.log1p(dm.cv[j] ** 2)
+        draws = iter(rng.lognormal(math.log(dm.mean_cost[j]) - s2 / 2, math.sqrt(s2), size=int(clients[:, :, j].sum())))
+        for s in range(n):
+            for g in range(G):
+                per_client[s, g, j] = [next(draws) for _ in range(int(clients[s, g, j]))]
+    return clients, per_client
+
+
+def test_high_cost_excess_equals_a_per_client_recomputation(tmp_path):
+    demand = [{"lot": "x", "distribution": "poisson", "cost_cv": 1.5}, {"lot": "y", "distribution": "poisson"}]
+    dm = _three_gemeenten(tmp_path, demand, lots=(("x", 100.0), ("y", 30.0)), vol=3.0)
+    n, seed, H = 60, 99, (25.0, 150.0)
+    b = sample(dm, n, seed, chunk=2, thresholds=H)
+    clients, per_client = _per_client_draws(dm, n, seed, chunk=2)
+    assert np.array_equal(b.clients, clients)
+    for (s, g, j), costs in per_client.items():
+        assert b.cost[s, g, j] == pytest.approx(sum(costs), rel=1e-12, abs=1e-9)  # the same draws ...
+        for h in H:  # ... and the excess: sum over the cell's clients of max(0, cost - H)
+            assert b.excess(h)[s, g, j] == pytest.approx(sum(max(0.0, c - h) for c in costs), rel=1e-12, abs=1e-9)
+    assert b.excess(150.0)[:, :, 0].sum() > 0 and np.all(b.excess(150.0)[:, :, 1] == 0)  # y clients cost 30 < H
+    assert np.array_equal(b.excess(25.0)[:, :, 1], b.clients[:, :, 1] * 5.0)
