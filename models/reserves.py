@@ -63,13 +63,15 @@ class RuleSet:
     per_setup: list[list[str]]  # rule name per region, per pool setup
 
 
-def rule_sets(inst: Instance, setups: list[PoolSetup], candidates: list[str] | None) -> list[RuleSet]:
+def rule_sets(inst: Instance, setups: list[PoolSetup], candidates: list[str] | None, pools: list[str] | None = None) -> list[RuleSet]:
+    """profijt, the agreed rules, and each candidate rule -- applied to every pool, or only to
+    ``pools`` (the other pools keep their agreed rule)."""
     out = [RuleSet("profijt", [["profijt"] * len(s.ctx.regions) for s in setups])]
     if setups:
         out.append(RuleSet("agreed", [list(s.agreed) for s in setups]))
     for c in candidates or []:
         if c not in ("profijt", "agreed"):
-            out.append(RuleSet(c, [[c] * len(s.ctx.regions) for s in setups]))
+            out.append(RuleSet(c, [[c] * len(s.ctx.regions) if (pools is None or s.ctx.pool in pools) else list(s.agreed) for s in setups]))
     return out
 
 
@@ -103,12 +105,20 @@ def _charges(dm: DemandModel, setups: list[PoolSetup], rs: RuleSet, rules: dict[
     return total
 
 
-def run_reserves(inst: Instance, planned_cost: np.ndarray, scenarios: int, seed: int, candidates: list[str] | None = None, chunk: int = 1000, progress=None) -> ReserveRun:
-    """Overspend samples [S, G] per rule set. ``planned_cost`` [G, L]: the plan per gemeente and lot."""
+def run_reserves(inst: Instance, planned_cost: np.ndarray, scenarios: int, seed: int, candidates: list[str] | None = None, chunk: int = 1000, progress=None, pools: list[str] | None = None) -> ReserveRun:
+    """Overspend samples [S, G] per rule set. ``planned_cost`` [G, L]: the plan per gemeente and lot.
+    ``pools``: apply the candidate rules only to these pools."""
     dm = demand_model(inst)
     setups = pool_setups(inst)
     rules = rules_of(inst)
-    sets = rule_sets(inst, setups, candidates)
+    if pools:
+        known = {s.ctx.pool for s in setups}
+        bad = [p for p in pools if p not in known]
+        if bad:
+            from verdeelmodel.instance.problems import InstanceError, Problem
+
+            raise InstanceError([Problem("--pool", None, None, p, f"a pool of pools.csv ({', '.join(sorted(known))})") for p in bad])
+    sets = rule_sets(inst, setups, candidates, pools)
     thresholds = tuple(sorted({float(r.threshold_eur) for r in rules.values() if r.kind == "high_cost_pool" and r.threshold_eur is not None}))
     # a plan's high-cost excess as the scenarios count it: planned clients (plan / cost per client)
     # each costing tariff x units_per_client (not the tariff per unit)

@@ -67,7 +67,7 @@ def test_instance_is_labelled_synthetic(fresh):
     assert meta["synthetic"] is True and "SYNTHETIC" in meta["description"]
     sources = _rows(fresh, "sources")
     assert [(s["source"], s["kind"]) for s in sources] == [("synthetic", "synthetic")]
-    for table in ("gemeenten", "budgets", "populations", "lots", "need", "ceilings", "contracts", "pooling_rules", "pools", "use_history"):
+    for table in ("gemeenten", "budgets", "populations", "lots", "need", "ceilings", "contracts", "pooling_rules", "pools", "use_history", "demand"):
         assert {r["source"] for r in _rows(fresh, table)} == {"synthetic"}, table
 
 
@@ -159,3 +159,34 @@ def test_the_pooling_engine_accepts_every_rule(fresh):
     pooling.check_pooling(inst, ["profijt", "solidariteit", "uitgesteld_profijt", "mixed", "high_cost_pool", "threshold_fund"])
     setups = pooling.pool_setups(inst)
     assert len(setups) == 2 and all(len(s.ctx.regions) == 42 for s in setups)
+
+
+def test_demand_has_a_row_per_lot_consistent_with_the_use_history(fresh):
+    lots = {l["lot"]: l for l in _rows(fresh, "lots")}
+    demand = {d["lot"]: d for d in _rows(fresh, "demand")}
+    assert set(demand) == set(lots)
+    # the pooled lots count a client as the use history does (a client-year)
+    assert float(demand["jeugd_verblijf_hoogspecialistisch"]["units_per_client"]) == 1.0
+    assert float(demand["wmo_beschermd_wonen"]["units_per_client"]) == 365.0
+    # lumpsum capacity has no volume risk; the hoogspecialistisch lots swing most
+    for lot, row in lots.items():
+        if row["funding_form"] == "taak":
+            assert demand[lot]["distribution"] == "fixed" and float(demand[lot]["shock_sd"]) == 0, lot
+    for lot in HOOGSPECIALISTISCH:
+        assert demand[lot]["distribution"] == "negbin" and float(demand[lot]["cost_cv"]) > 0, lot
+    # one common shock per region: every region-scope lot has the same sd
+    assert len({d["shock_sd"] for d in demand.values() if d["shock_scope"] == "region"}) == 1
+
+
+def test_demand_scenarios_reproduce_the_expected_cost_of_fixed_lots(fresh):
+    validate = pytest.importorskip("verdeelmodel.instance.validate")
+    scenarios = pytest.importorskip("verdeelmodel.models.scenarios")
+    np = pytest.importorskip("numpy")
+    inst = validate.load_instance(fresh)
+    dm = scenarios.demand_model(inst)
+    batch = scenarios.sample(dm, 20, seed=1)
+    fixed = dm.dist == scenarios.DIST["fixed"]
+    assert fixed.any()
+    # the technical unit (0.01 fte) reproduces the need volume exactly: no spurious overspend
+    np.testing.assert_allclose(batch.cost[:, :, fixed], np.broadcast_to(dm.expected_cost[:, fixed], batch.cost[:, :, fixed].shape), rtol=1e-9, atol=1e-6)
+    assert (batch.cost[:, :, ~fixed].std(axis=0).sum(axis=1) > 0).all()  # every gemeente fluctuates

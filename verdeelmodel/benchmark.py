@@ -126,3 +126,47 @@ def run_pooling_benchmark(instance: str | None = None, scenarios: int = 10_000, 
     print(f"setup {setup:.3f} s; scenario costs {gen_s:.3f} s; charges {eval_s:.3f} s; total {wall:.3f} s; "
           f"peak memory {_peak_mb():.0f} MB; worst relative conservation error {worst:.1e}")
     return 0
+
+
+def run_issue4_benchmark(instance: str | None = None, scenarios: int = 10_000, joint_scenarios: int = 1_000, sweep_points: int = 100) -> int:
+    """Reserves (given allocation), the joint sizing LP and a parametric sweep on one instance,
+    with wall time, HiGHS time and peak memory for each."""
+    import numpy as np
+
+    from verdeelmodel.api import solve
+    from verdeelmodel.models.joint import solve_joint
+    from verdeelmodel.models.reserves import reserve_table, run_reserves, scenario_charges
+    from verdeelmodel.models.scenarios import demand_model
+    from verdeelmodel.sweep import Sweep
+
+    path = Path(instance) if instance else _default_instance()
+    inst = load_instance(path)
+    print(f"benchmark {inst.name}: {len(inst.gemeenten)} gemeenten, {inst.budgets['region'].nunique()} regions, {len(inst.lots)} lots")
+    rules = [r for r in ("solidariteit",) if r in set(inst.pooling_rules["rule"])]
+    t0 = time.perf_counter()
+    res = solve(inst)
+    amt = res.allocation.groupby(["gemeente", "lot"])["amount_eur"].sum().to_dict()
+    dm = demand_model(inst)
+    planned = np.array([[amt.get((g, l), 0.0) for l in dm.lots] for g in dm.gemeenten])
+    t1 = time.perf_counter()
+    run = run_reserves(inst, planned, scenarios, seed=1, candidates=rules)
+    table = reserve_table(inst, run, [0.9])
+    t2 = time.perf_counter()
+    print(f"reserves: {scenarios:,} scenarios x {len(dm.gemeenten)} gemeenten x {len(run.overspend)} rule sets ({', '.join(run.overspend)}): "
+          f"{t2 - t1:.2f} s (+ allocation solve {t1 - t0:.2f} s); peak memory so far {_peak_mb():.0f} MB; {len(table)} rows")
+    t3 = time.perf_counter()
+    K, gem = scenario_charges(inst, joint_scenarios, seed=1)
+    j = solve_joint(inst, K, gem, 0.9)
+    t4 = time.perf_counter()
+    tm = j.timings
+    print(f"joint sizing LP: {joint_scenarios:,} scenarios, {int(tm['groups'])} independent groups in {int(tm['processes'])} processes: "
+          f"{t4 - t3:.2f} s wall (build {tm['build_seconds']:.2f} s, translate {tm['translate_seconds']:.2f} s, HiGHS {tm['highs_seconds']:.2f} s summed over groups); status {j.status}")
+    sw = Sweep(inst)
+    grid = [{"demand:*": float(m)} for m in np.linspace(0.9, 1.1, sweep_points)]
+    t5 = time.perf_counter()
+    out = sw.run(grid)
+    t6 = time.perf_counter()
+    highs = float(out["highs_seconds"].sum())
+    print(f"sweep: {sweep_points} points of the national allocation without rebuilding: {t6 - t5:.2f} s wall, HiGHS {highs:.2f} s: "
+          f"per-solve overhead {(t6 - t5) / highs:.2f} x HiGHS's own time; peak memory {_peak_mb():.0f} MB")
+    return 0

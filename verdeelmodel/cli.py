@@ -54,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     rv.add_argument("--scenarios", type=int, default=10_000, help="Monte Carlo scenarios (default 10000)")
     rv.add_argument("--confidence", type=float, action="append", default=None, help="confidence level(s), e.g. 0.9 (default) 0.8 0.95 0.99")
     rv.add_argument("--rule", action="append", default=None, metavar="NAME", help="a candidate rule to compare with profijt and the agreed rules (repeatable)")
+    rv.add_argument("--pool", action="append", default=None, metavar="POOL", help="apply the candidate rules only to this pool (repeatable); other pools keep their agreed rule")
     rv.add_argument("--seed", type=int, default=20261122, help="random seed: the same seed gives the same numbers")
     rv.add_argument("--plan", choices=["allocation", "need"], default="allocation", help="what the gemeenten budgeted: the optimal allocation (default) or the expected cost of need")
     rv.add_argument("--measure", choices=["cvar", "var"], default="cvar", help="required reserve = CVaR (default) or VaR of the overspend")
@@ -77,7 +78,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("instance", nargs="?", default=None)
     b.add_argument("--repeat", type=int, default=3)
     b.add_argument("--pooling", action="store_true", help="time the risicoverevening engine on scenarios instead of the allocation solve")
-    b.add_argument("--scenarios", type=int, default=10_000, help="scenarios for --pooling")
+    b.add_argument("--scenarios", type=int, default=10_000, help="scenarios for --pooling and --reserves")
+    b.add_argument("--reserves", action="store_true", help="time reserves (given allocation), the joint sizing LP (1,000 scenarios) and a 100-point sweep")
 
     d = sub.add_parser("docs", help="regenerate docs/instance-format.md and docs/formulation.md from the code")
     d.add_argument("--out", type=Path, default=Path("docs"))
@@ -144,6 +146,10 @@ def _run(args) -> int:
 
         if args.pooling:
             return run_pooling_benchmark(args.instance, scenarios=args.scenarios)
+        if args.reserves:
+            from verdeelmodel.benchmark import run_issue4_benchmark
+
+            return run_issue4_benchmark(args.instance, scenarios=args.scenarios)
         return run_benchmark(args.instance, repeat=args.repeat)
     if args.command == "docs":
         from verdeelmodel.docs import write_docs
@@ -306,11 +312,11 @@ def _reserves(args) -> int:
         planned = np.array([[amt.get((g, l), 0.0) for l in dm.lots] for g in dm.gemeenten])
     else:
         planned = dm.expected_cost
-    run = run_reserves(inst, planned, args.scenarios, args.seed, args.rule, progress=_progress("scenarios"))
+    run = run_reserves(inst, planned, args.scenarios, args.seed, args.rule, progress=_progress("scenarios"), pools=args.pool)
     table = reserve_table(inst, run, conf, args.measure)
     secs = time.perf_counter() - t0
     out_dir = args.out or Path("out") / f"{inst.name}-reserves"
-    man = manifest(inst, "reserves", {"scenarios": args.scenarios, "confidence": conf, "rules": args.rule, "plan": args.plan, "measure": args.measure}, seed=args.seed)
+    man = manifest(inst, "reserves", {"scenarios": args.scenarios, "confidence": conf, "rules": args.rule, "pools": args.pool, "plan": args.plan, "measure": args.measure}, seed=args.seed)
     joint = None
     if args.joint:
         from verdeelmodel.models.joint import solve_joint

@@ -72,17 +72,19 @@ def reserves_by_rule(table: pd.DataFrame, gemeenten: list[str], confidence: floa
     rules = list(dict.fromkeys(t["rule"]))
     x = np.arange(len(gemeenten))
     w = 0.8 / (len(rules) + 1)
-    fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(gemeenten) + 2), 4))
+    fig, ax = plt.subplots(figsize=(max(7, 0.9 * len(gemeenten) + 3), 4.2))
+    colours = plt.get_cmap("tab20").colors
+    palette = [c for i, c in enumerate(colours) if i not in (14, 15)]  # tab20's greys are for "available"
     for k, r in enumerate(rules):
         v = t[t["rule"] == r].set_index("gemeente").reindex(gemeenten)["required_eur"]
-        ax.bar(x + k * w, v, w, label=f"required under {r}")
+        ax.bar(x + k * w, v, w, label=f"required under {r}", color=palette[(2 * k) % len(palette)])
     avail = t.drop_duplicates("gemeente").set_index("gemeente").reindex(gemeenten)["available_eur"]
-    ax.bar(x + len(rules) * w, avail, w, color="#7f8c8d", label="available (weerstandscapaciteit)")
+    ax.bar(x + len(rules) * w, avail, w, color="#333333", hatch="//", edgecolor="white", label="available (weerstandscapaciteit)")
     ax.set_xticks(x + w * len(rules) / 2)
     ax.set_xticklabels(gemeenten, rotation=30, ha="right")
     _eur_axis(ax)
     ax.set_ylabel("euros")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title(f"{title}\nRequired reserve per gemeente at {confidence:.0%} confidence, by pooling rule")
     fig.tight_layout()
     fig.savefig(path)
@@ -100,6 +102,8 @@ def pooling_benefit(table: pd.DataFrame, confidence: float, path: Path, title: s
     for b, (r, v) in zip(bars, tot.items()):
         label = f"€{v / 1e6:,.2f} mln" + ("" if r == "profijt" or base != base else f"\nsaves €{(base - v) / 1e6:,.2f} mln")
         ax.annotate(label, (b.get_x() + b.get_width() / 2, v), ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(range(len(tot)))
+    ax.set_xticklabels([r.replace("_", "_\n", 1) if len(r) > 14 else r for r in tot.index], rotation=20, ha="right", fontsize=8)
     _eur_axis(ax)
     ax.set_ylabel("sum of required reserves (euros)")
     ax.set_title(f"{title}\nSum of the gemeenten's required reserves at {confidence:.0%}\n(the difference with profijt is the pooling benefit)")

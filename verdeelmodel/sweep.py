@@ -62,28 +62,48 @@ class Sweep:
                 raise RuntimeError(f"need row of {k} is not in the form the sweep expects")
         self.arcs = {a: rows[("substitution_max_share", a)] for a in D.arcs if ("substitution_max_share", a) in rows}
         self.spec = {k: rows[("specialist_reduction_goal", k)] for k in D.specialist_from_need if ("specialist_reduction_goal", k) in rows}
+        # the same as arrays over the cells (g, p, l), so a point costs numpy operations only
+        keys = list(D.x_index)
+        pos = {k: i for i, k in enumerate(keys)}
+        self.keys = keys
+        self.need = np.array([D.need_eur[k] for k in keys])
+        self.cell_lot = np.array([k[2] for k in keys], dtype=object)
+        self.cell_domain = np.array([D.lot_domain[k[2]] for k in keys], dtype=object)
+        c = [self.cells[k] for k in keys]
+        self.row_need = np.array([x.row_need for x in c])
+        self.row_cap = np.array([-1 if x.row_cap is None else x.row_cap for x in c])
+        self.col_cap = np.array([x.col_x if (x.row_cap is None and x.col_x >= 0 and lp.col_upper[x.col_x] < INF) else -1 for x in c])
+        self.arc_rows = np.array(list(self.arcs.values()), dtype=np.int64)
+        self.arc_cell = np.array([pos[a[:3]] for a in self.arcs], dtype=np.int64)
+        self.arc_phi = np.array([D.arcs[a][1] for a in self.arcs])
+        self.spec_rows = np.array(list(self.spec.values()), dtype=np.int64)
+        self.spec_factor = np.array([D.specialist_from_need[k] for k in self.spec])
+        self.spec_cells = [np.array([pos[k] for k in keys if k[0] == g and k[1] == p and D.lot_domain[k[2]] == d and D.lot_echelon[k[2]] == "specialist"], dtype=np.int64) for (g, p, d) in self.spec]
         self.tariff = dict(zip(inst.lots["lot"], inst.lots["tariff_eur"].astype(float)))
         self.coef_base: dict[tuple[int, int], float] = {}
 
     # ------------------------------------------------------------------ parameters
 
-    def _multipliers(self, params: dict[str, float]) -> dict[tuple, float]:
+    def _multipliers(self, params: dict[str, float]) -> np.ndarray:
+        """Need multiplier per cell."""
         D = self.am.data
-        mult = {k: 1.0 for k in D.x_index}
+        mult = np.ones(len(self.keys))
         for name, v in params.items():
             kind, _, what = name.partition(":")
             if kind == "demand":
-                for k in mult:
-                    if what in ("*", k[2], D.lot_domain[k[2]]):
-                        mult[k] *= v
+                if what == "*":
+                    mult *= v
+                else:
+                    mask = (self.cell_lot == what) | (self.cell_domain == what)
+                    if not mask.any():
+                        raise _bad(name, "demand:<lot>, demand:<domain> or demand:*")
+                    mult[mask] *= v
             elif kind == "tariff":
                 if what not in self.tariff:
                     raise _bad(name, f"a lot ({', '.join(sorted(self.tariff)[:6])} ...)")
                 if any(what in mp.lots and _is_high_cost(self.inst, mp.rule) for mp in D.pools):
                     raise _bad(name, "a lot outside a high-cost pool (its pool coefficients depend on the tariff: change the instance and re-solve)")
-                for k in mult:
-                    if k[2] == what:
-                        mult[k] *= v / self.tariff[what]
+                mult[self.cell_lot == what] *= v / self.tariff[what]
         return mult
 
     def apply(self, params: dict[str, float]) -> None:
@@ -92,24 +112,18 @@ class Sweep:
         lo, hi = self.base_row[0].copy(), self.base_row[1].copy()
         clo, chi = self.base_col[0].copy(), self.base_col[1].copy()
         mult = self._multipliers(params)
-        for k, m in mult.items():
-            if m == 1.0:
-                continue
-            c = D.need_eur[k] * m
-            cell = self.cells[k]
-            if cell.row_need >= 0:
-                lo[cell.row_need] = c
-            if cell.row_cap is not None:
-                hi[cell.row_cap] = c
-            elif cell.col_x >= 0 and chi[cell.col_x] < INF:
-                chi[cell.col_x] = c
-        for a, r in self.arcs.items():
-            m = mult[a[:3]]
-            if m != 1.0:
-                hi[r] = D.arcs[a][1] * D.need_eur[a[:3]] * m
-        for key, r in self.spec.items():
-            g, p, d = key
-            hi[r] = D.specialist_from_need[key] * sum(D.need_eur[k] * mult[k] for k in D.x_index if k[0] == g and k[1] == p and D.lot_domain[k[2]] == d and D.lot_echelon[k[2]] == "specialist")
+        if np.any(mult != 1.0):
+            c = self.need * mult
+            ok = self.row_need >= 0
+            lo[self.row_need[ok]] = c[ok]
+            ok = self.row_cap >= 0
+            hi[self.row_cap[ok]] = c[ok]
+            ok = self.col_cap >= 0
+            chi[self.col_cap[ok]] = c[ok]
+            if len(self.arc_rows):
+                hi[self.arc_rows] = self.arc_phi * c[self.arc_cell]
+            for r, f, cells in zip(self.spec_rows, self.spec_factor, self.spec_cells):
+                hi[r] = f * c[cells].sum()
         for name, v in params.items():
             kind, _, what = name.partition(":")
             if kind == "budget":

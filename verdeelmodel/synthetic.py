@@ -15,6 +15,11 @@ solidariteit, uitgesteld profijt or a mixed key (a third of the regions each, dr
 pool); ``pooling_rules.csv`` also holds a high-cost pool and a threshold fund as candidate
 rules, and ``use_history.csv`` the three years of use before the instance year.
 
+Demand scenarios: ``demand.csv`` gives each lot's fluctuation for ``verdeelmodel reserves``
+(client counts, cost per client, common regional shocks); the parameters are constants of
+the generator (:data:`DEMAND`), the same in every region, so they draw no random numbers and
+leave every other table unchanged.
+
 Reproducibility: the same seed gives byte-identical files on every machine. Therefore
 
 * random numbers come only from ``numpy.random.default_rng((seed, stage)).random()``
@@ -175,6 +180,56 @@ POOLING_RULE_COLUMNS = (
 )
 #: The rules regions agree on, a third of the regions each (drawn per pool).
 AGREED_RULES = ("solidariteit", "uitgesteld_profijt", "mixed")
+
+
+@dataclass(frozen=True)
+class DemandSpec:
+    """One row of demand.csv (schema DemandRow) and the reason, for the README."""
+
+    distribution: str  # poisson, negbin or fixed
+    dispersion: float | None  # negbin size k
+    units_per_client: float
+    cost_cv: float
+    shock_sd: float
+    shock_scope: str  # region, lot or none
+    why: str
+
+
+#: sd of the one common shock per region on the client-driven specialist and basis lots. The
+#: engine gives all lots with shock_scope region in a region one shared shock with one sd, so
+#: every such lot carries this same value.
+REGION_SHOCK_SD = 0.05
+#: Demand fluctuation per lot (demand.csv), in the spirit of the bundled nijmegen-2018 and
+#: westfriesland-2021 instances (same kinds of lot, same units per client where the lot is the
+#: same). Lumpsum capacity (fte) is fixed: 0.01 fte is a technical unit so that the rounded
+#: count reproduces the volume (given to cents) exactly. The pooled lots use the
+#: UNITS_PER_CLIENT_YEAR of the use history. cost_cv is kept to the hoogspecialistisch lots:
+#: at tens of thousands of clients a per-client spread adds little and would mean hundreds of
+#: millions of lognormal draws per 1,000 scenarios.
+DEMAND = {
+    "jeugd_basis_wijkteam": DemandSpec("fixed", None, 0.01, 0.0, 0.0, "none", "fte capacity (taak): no volume risk in the budget year"),
+    "jeugd_begeleiding": DemandSpec("poisson", None, 80.0, 0.0, REGION_SHOCK_SD, "region", "80 hours per client a year (about 2 hours a week)"),
+    "jeugd_ggz": DemandSpec("poisson", None, 1.0, 0.0, REGION_SHOCK_SD, "region", "one trajectory per client, fixed price"),
+    "jeugd_dagbesteding": DemandSpec("poisson", None, 140.0, 0.0, REGION_SHOCK_SD, "region", "140 dagdelen per client a year (about 3 a week)"),
+    "jeugd_specialistische_begeleiding": DemandSpec("poisson", None, 100.0, 0.0, REGION_SHOCK_SD, "region", "100 hours per client a year"),
+    "jeugd_behandeling": DemandSpec("poisson", None, 50.0, 0.0, REGION_SHOCK_SD, "region", "50 hours per client a year"),
+    "jeugd_kortdurend_verblijf": DemandSpec("poisson", None, 30.0, 0.0, REGION_SHOCK_SD, "region", "30 etmalen per client a year (logeren: a weekend a month)"),
+    "jeugd_verblijf_hoogspecialistisch": DemandSpec(
+        "negbin", 30.0, 1.0, 0.6, 0.08, "lot",
+        "one client per client-year; placements cluster (siblings, crises): k = 30, about 18 % swing beyond chance; cost spread 0.6 over pleegzorg, residential care and Jeugdzorg Plus; own shock 8 %",
+    ),
+    "wmo_basis": DemandSpec("fixed", None, 0.01, 0.0, 0.0, "none", "fte capacity (taak): no volume risk in the budget year"),
+    "wmo_huishoudelijke_ondersteuning": DemandSpec("poisson", None, 130.0, 0.0, REGION_SHOCK_SD, "region", "130 hours per client a year (about 2.5 hours a week)"),
+    "wmo_begeleiding": DemandSpec("poisson", None, 100.0, 0.0, REGION_SHOCK_SD, "region", "100 hours per client a year"),
+    "wmo_dagbesteding": DemandSpec("poisson", None, 120.0, 0.0, REGION_SHOCK_SD, "region", "120 dagdelen per client a year (2.5 a week)"),
+    "wmo_hulpmiddelen": DemandSpec("poisson", None, 1.0, 0.0, REGION_SHOCK_SD, "region", "one voorziening per client"),
+    "wmo_specialistische_begeleiding": DemandSpec("poisson", None, 120.0, 0.0, REGION_SHOCK_SD, "region", "120 hours per client a year"),
+    "wmo_beschermd_wonen": DemandSpec(
+        "negbin", 50.0, 365.0, 0.4, 0.08, "lot",
+        "365 etmalen per client (a client-year); k = 50, about 14 % swing beyond chance; cost spread 0.4 (intensity, part-year stays); own shock 8 %",
+    ),
+}
+DEMAND_COLUMNS = ("lot", "distribution", "dispersion", "units_per_client", "cost_cv", "shock_sd", "shock_scope")
 
 SOURCE = "synthetic"
 _ND = statistics.NormalDist()
@@ -623,6 +678,18 @@ def _check_pooling(gemeenten, regions, use_history, pools) -> None:
     assert all(v > 0 for v in per_region.values()), "a region without use: the history key has no shares"
 
 
+def _check_demand() -> None:
+    """demand.csv has a row per lot; the pooled lots count clients as the use history does;
+    every region-scope shock has the same sd (the engine shares one shock per region)."""
+    assert set(DEMAND) == set(LOT_BY_NAME)
+    for lot, units in UNITS_PER_CLIENT_YEAR.items():
+        assert DEMAND[lot].units_per_client == units, lot
+    assert {d.shock_sd for d in DEMAND.values() if d.shock_scope == "region"} == {REGION_SHOCK_SD}
+    for d in DEMAND.values():
+        assert (d.dispersion is not None) == (d.distribution == "negbin")
+        assert (d.shock_sd > 0) == (d.shock_scope != "none")
+
+
 # --------------------------------------------------------------------------- writing
 
 
@@ -709,7 +776,7 @@ def _source_row(seed: int) -> list[str]:
     return [SOURCE, "synthetic", description, reference]
 
 
-def _readme(seed: int, gemeenten, region_sizes, budgets, need_by_domain, deficits, counts, pools, use_history) -> str:
+def _readme(seed: int, gemeenten, region_sizes, budgets, need_by_domain, deficits, counts, pools, use_history, volume) -> str:
     sizes = sorted(g.inhabitants for g in gemeenten)
     median = statistics.median(sizes)
     lines = [
@@ -770,6 +837,7 @@ def _readme(seed: int, gemeenten, region_sizes, budgets, need_by_domain, deficit
     ]
     lines += [f"| {name} | {n:,} |" for name, n in counts]
     lines += _readme_pooling(pools, use_history)
+    lines += _readme_demand(volume)
     lines += [
         "",
         "## What to expect when solving",
@@ -850,6 +918,45 @@ def _readme_pooling(pools, use_history) -> list[str]:
     return lines
 
 
+def _readme_demand(volume) -> list[str]:
+    totals: dict[str, list[float]] = {}
+    for (_g, _p, lot), v in volume.items():
+        totals.setdefault(lot, []).append(v)
+    lines = [
+        "",
+        "## Demand scenarios",
+        "",
+        "`demand.csv` says how demand per lot fluctuates in the Monte Carlo scenarios of `verdeelmodel",
+        "reserves`: per gemeente and lot a client count around need volume / `units_per_client`",
+        "(Poisson, negative binomial with size k, or fixed), a cost per client (lognormal with",
+        "coefficient of variation `cost_cv`) and a common shock: "
+        f"one of sd {REGION_SHOCK_SD:.2f} per region shared by all client-driven lots",
+        "of both domains (shock_scope region: the gemeenten of a region move together) and one of its",
+        "own on each hoogspecialistisch lot (shock_scope lot). The parameters are constants of the",
+        "generator (`DEMAND` in verdeelmodel/synthetic.py), the same in every region and as synthetic",
+        "as the rest; they follow the bundled nijmegen-2018 and westfriesland-2021 instances where",
+        "the lot is of the same kind. `cost_cv` is used only on the hoogspecialistisch lots: at tens of",
+        "thousands of clients a per-client spread adds little and costs hundreds of millions of draws.",
+        "",
+        "| lot | distribution | k | units per client | expected clients (national) | cost_cv | shock sd (scope) | why |",
+        "|---|---|---:|---:|---:|---:|---|---|",
+    ]
+    for lot in sorted(DEMAND):
+        d = DEMAND[lot]
+        k = "" if d.dispersion is None else f"{d.dispersion:g}"
+        clients = "" if d.distribution == "fixed" else f"{math.fsum(totals.get(lot, [])) / d.units_per_client:,.0f}"
+        shock = "none" if d.shock_scope == "none" else f"{d.shock_sd:.2f} ({d.shock_scope})"
+        lines.append(f"| {lot} | {d.distribution} | {k} | {d.units_per_client:g} {LOT_BY_NAME[lot].unit} | {clients} | {d.cost_cv:g} | {shock} | {d.why} |")
+    lines += [
+        "",
+        "Try it: `verdeelmodel reserves instances/nl-synthetic --scenarios 2000` sizes each gemeente's",
+        "reserve (CVaR at 90 % of the overspend) under profijt and under the agreed rules and rates it",
+        "A-F against the synthetic `available_reserve_eur` (about EUR 35 per inhabitant, lognormal spread).",
+        "",
+    ]
+    return lines
+
+
 # --------------------------------------------------------------------------- entry points
 
 
@@ -875,6 +982,7 @@ def generate(out_dir: pathlib.Path, seed: int = DEFAULT_SEED) -> None:
     use_history = _use_history(gemeenten, volume, seed)
     pools = _pools(regions, seed)
     _check_pooling(gemeenten, regions, use_history, pools)
+    _check_demand()
 
     S = SOURCE
     tables: dict[str, str] = {}
@@ -913,6 +1021,10 @@ def generate(out_dir: pathlib.Path, seed: int = DEFAULT_SEED) -> None:
     tables["pools"] = _csv(h + ["source"], [row + [S] for row in _dict_rows(pools, h, ("region", "pool"))])
     h = ["gemeente", "lot", "year", "clients", "cost_eur"]
     tables["use_history"] = _csv(h + ["source"], [row + [S] for row in _dict_rows(use_history, h, ("gemeente", "lot", "year"))])
+    tables["demand"] = _csv(
+        list(DEMAND_COLUMNS) + ["source"],
+        [[lot, d.distribution, d.dispersion, d.units_per_client, d.cost_cv, d.shock_sd, d.shock_scope, S] for lot, d in sorted(DEMAND.items())],
+    )
 
     need_by_domain = {d: math.fsum(v for k, v in need_eur.items() if LOT_BY_NAME[k[2]].domain == d) for d in DOMAINS}
     deficits = {}
@@ -926,7 +1038,7 @@ def generate(out_dir: pathlib.Path, seed: int = DEFAULT_SEED) -> None:
     region_sizes = [sum(1 for g in gemeenten if g.region == r) for r in regions]
 
     _write(out_dir / "instance.yaml", _instance_yaml(seed))
-    _write(out_dir / "README.md", _readme(seed, gemeenten, region_sizes, budgets, need_by_domain, deficits, counts, pools, use_history))
+    _write(out_dir / "README.md", _readme(seed, gemeenten, region_sizes, budgets, need_by_domain, deficits, counts, pools, use_history, volume))
     for name, text in tables.items():
         _write(out_dir / f"{name}.csv", text)
 
