@@ -125,6 +125,7 @@ class PoolContext:
     expected_by_lot: np.ndarray  # [G, L]
     tariff: np.ndarray  # [L]
     history: dict[tuple[int, str], np.ndarray] = field(default_factory=dict)  # (years, measure) -> [G] average use
+    cost_per_client: np.ndarray | None = None  # [L] tariff x units_per_client (demand.csv); default the tariff
 
     def __post_init__(self) -> None:
         self.onehot = np.zeros((len(self.gemeenten), len(self.regions)))
@@ -178,7 +179,7 @@ class PoolContext:
         remap = {r: i for i, r in enumerate(regions)}
         return PoolContext(self.pool, self.lots, self.domain, [self.regions[r] for r in regions], [g for g, k in zip(self.gemeenten, m) if k],
                            np.array([remap[r] for r in self.region_index[m]], dtype=int), self.inhabitants[m], {b: v[m] for b, v in self.raw_keys.items()},
-                           self.expected_eur[m], self.expected_by_lot[m], self.tariff, {k: v[m] for k, v in self.history.items()})
+                           self.expected_eur[m], self.expected_by_lot[m], self.tariff, {k: v[m] for k, v in self.history.items()}, self.cost_per_client)
 
     def _amounts(self, basis: str, rule: Rule) -> np.ndarray:
         if basis == "history":
@@ -213,9 +214,10 @@ def is_linear(rule: Rule) -> bool:
 
 
 def excess_share(rule: Rule, ctx: PoolContext) -> np.ndarray:
-    """e_l = max(0, 1 - H / tariff_l): the part of a planned client's cost above H, per lot
-    (in a plan every client of lot l costs the tariff)."""
-    return np.clip(1.0 - float(rule.threshold_eur) / ctx.tariff, 0.0, None)
+    """e_l = max(0, 1 - H / cost_per_client_l): the part of a planned client's cost above H, per
+    lot (in a plan every client of lot l costs tariff x units_per_client, demand.csv)."""
+    per_client = ctx.tariff if ctx.cost_per_client is None else ctx.cost_per_client
+    return np.clip(1.0 - float(rule.threshold_eur) / per_client, 0.0, None)
 
 
 def linear_charge(rule: Rule, ctx: PoolContext) -> LinearCharge:
@@ -381,7 +383,9 @@ def build_context(inst: Instance, pool: str, lots: tuple[str, ...], regions: lis
     for g, l, v in zip(nl["gemeente"].tolist(), nl["lot"].tolist(), nl["volume"].tolist()):
         if g in pos:
             exp[pos[g], lpos[l]] += float(v) * tariff[l]
-    ctx = PoolContext(pool, lots, domain, list(regions), gem, ridx, raw["inhabitants"], raw, exp.sum(1), exp, np.array([tariff[l] for l in lots]))
+    upc = dict(zip(inst.demand["lot"], inst.demand["units_per_client"].astype(float))) if len(inst.demand) else {}
+    ctx = PoolContext(pool, lots, domain, list(regions), gem, ridx, raw["inhabitants"], raw, exp.sum(1), exp, np.array([tariff[l] for l in lots]),
+                      cost_per_client=np.array([tariff[l] * upc.get(l, 1.0) for l in lots]))
     hist = inst.use_history
     h = hist[hist["lot"].isin(lots)] if len(hist) else hist
     if len(h):

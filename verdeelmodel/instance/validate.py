@@ -440,8 +440,8 @@ def _cross_checks(
         r.foreign_key(table, "domain", domains, "domain of instance.yaml")
         r.foreign_key(table, "gemeente", gemeenten, "gemeente", optional=(table == "goals"))
         r.foreign_key(table, "population", pop_names, "population", optional=True)
-    _check_pooling(meta, T, r, lot_domain, regions_by_domain, gemeenten)
-    r.foreign_key("demand", "lot", set(lot_domain), "lot of lots")
+    _check_pooling(meta, T, r, lot_domain, regions_by_domain, gemeenten, lot_ids)
+    r.foreign_key("demand", "lot", lot_ids, "lot of lots")
     for row in T["demand"].to_dict("records"):
         if row["distribution"] == "negbin" and not _num(row.get("dispersion")):
             r.add("demand", row["_row"], "dispersion", "", "a size k > 0 for distribution negbin")
@@ -464,11 +464,11 @@ def _cross_checks(
                 r.add("vierkant", int(grp["_row"].iloc[4]), "category", f"{len(grp)} categories for {where}", "at most 4 categories in one vierkant")
 
 
-def _check_pooling(meta: InstanceMeta, T: dict[str, pd.DataFrame], r: "_Reporter", lot_domain: dict, regions_by_domain: dict, gemeenten: set) -> None:
+def _check_pooling(meta: InstanceMeta, T: dict[str, pd.DataFrame], r: "_Reporter", lot_domain: dict, regions_by_domain: dict, gemeenten: set, lot_ids: set) -> None:
     """Rule parameters per kind, pools referring to existing lots/regions/rules, history keys."""
     pr, pools = T["pooling_rules"], T["pools"]
     r.foreign_key("use_history", "gemeente", gemeenten, "gemeente")
-    r.foreign_key("use_history", "lot", set(lot_domain), "lot of lots")
+    r.foreign_key("use_history", "lot", lot_ids, "lot of lots")
     required = {
         "onderbenutting": ("minimum_eur",),
         "high_cost_pool": ("threshold_eur", "pool_share"),
@@ -496,10 +496,12 @@ def _check_pooling(meta: InstanceMeta, T: dict[str, pd.DataFrame], r: "_Reporter
     for row in pools.to_dict("records"):
         line = row["_row"]
         lots = sorted({x.strip() for x in row["lots"].split(";") if x.strip()})
-        unknown = [x for x in lots if x not in lot_domain]
+        unknown = [x for x in lots if x not in lot_ids]
         if unknown or not lots:
             r.add("pools", line, "lots", row["lots"], f"lots of lots.csv separated by ';' ({_some(set(lot_domain))})")
             continue
+        if any(x not in lot_domain for x in lots):
+            continue  # a lot rejected for another problem: reported there
         doms = {lot_domain[x] for x in lots}
         if len(doms) > 1:
             r.add("pools", line, "lots", row["lots"], "lots of one domain")
