@@ -105,7 +105,7 @@ def _charges(dm: DemandModel, setups: list[PoolSetup], rs: RuleSet, rules: dict[
     return total
 
 
-def run_reserves(inst: Instance, planned_cost: np.ndarray, scenarios: int, seed: int, candidates: list[str] | None = None, chunk: int = 1000, progress=None, pools: list[str] | None = None) -> ReserveRun:
+def run_reserves(inst: Instance, planned_cost: np.ndarray, scenarios: int, seed: int, candidates: list[str] | None = None, chunk: int = 1000, progress=None, pools: list[str] | None = None, bootstrap: bool = False) -> ReserveRun:
     """Overspend samples [S, G] per rule set. ``planned_cost`` [G, L]: the plan per gemeente and lot.
     ``pools``: apply the candidate rules only to these pools."""
     dm = demand_model(inst)
@@ -129,7 +129,7 @@ def run_reserves(inst: Instance, planned_cost: np.ndarray, scenarios: int, seed:
     done, c = 0, 0
     while done < scenarios:
         n = min(chunk, scenarios - done)
-        batch = sample(dm, n, seed, c, thresholds)
+        batch = sample(dm, n, seed, c, thresholds, bootstrap=bootstrap)
         for rs in sets:
             out[rs.name][done:done + n] = _charges(dm, setups, rs, rules, batch.cost, batch.excess) - planned[rs.name]
         done += n

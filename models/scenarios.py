@@ -3,9 +3,11 @@ r"""Demand scenarios: Monte Carlo client counts and costs per gemeente x lot.
 For every gemeente g and lot l the expected number of clients is
 lambda_{g,l} = sum_p volume_{g,p,l} / units_per_client_l (need.csv, demand.csv). In scenario s:
 
-- a common shock M ~ lognormal with mean 1 and standard deviation ``shock_sd`` per region
-  (``shock_scope: region``, shared by every lot with a shock) or per region and lot
-  (``lot``) multiplies lambda: the gemeenten of a region move together (correlation);
+- a common shock multiplies lambda: one standard normal z per region of the lot's domain and
+  scenario (``shock_scope: region``, shared by every lot of that domain with a shock) or per
+  region and lot (``lot``); each lot turns it into M = exp(sigma z - sigma^2 / 2), lognormal with
+  mean 1 and its own standard deviation ``shock_sd``: the gemeenten of a region (and its lots)
+  move together (correlation);
 - the client count is Poisson(lambda M), or negative binomial (a Poisson whose mean is also
   Gamma(k, 1/k)-distributed: variance lambda + lambda^2 / k), or fixed at lambda;
 - each client costs mean_l = tariff_l x units_per_client_l, or, with ``cost_cv > 0``, an own
@@ -40,6 +42,7 @@ class DemandModel:
     shock_sd: np.ndarray  # [L]
     shock_group: np.ndarray  # [G, L] index of the shock each cell shares (-1: none)
     n_shocks: int
+    history: np.ndarray | None = None  # [Y, G, L] use in earlier years relative to its mean (nan: no history)
 
     @property
     def expected_cost(self) -> np.ndarray:
@@ -77,9 +80,50 @@ def demand_model(inst: Instance) -> DemandModel:
             R = region_of.get((g, lot_domain[l]))
             if R is None:
                 continue
-            key = (R,) if scope[j] == "region" else (R, l)
+            key = (lot_domain[l], R) if scope[j] == "region" else (lot_domain[l], R, l)
             shock_group[i, j] = groups.setdefault(key, len(groups))
-    return DemandModel(gem, lots, lam, tariff * upc, cv, dist, k, sd, shock_group, len(groups))
+    return DemandModel(gem, lots, lam, tariff * upc, cv, dist, k, sd, shock_group, len(groups), _relative_history(inst, gpos, lpos))
+
+
+def _relative_history(inst: Instance, gpos: dict, lpos: dict) -> np.ndarray | None:
+    """[Y, G, L]: clients in each year of use_history.csv divided by the cell's mean over the years
+    (nan where a cell has no history, or used nothing in any year)."""
+    h = inst.use_history
+    if h.empty:
+        return None
+    years = sorted(set(h["year"].astype(int)))
+    ypos = {y: i for i, y in enumerate(years)}
+    use = np.zeros((len(years), len(gpos), len(lpos)))
+    seen = np.zeros((len(gpos), len(lpos)), dtype=bool)
+    for g, l, y, c in zip(h["gemeente"].tolist(), h["lot"].tolist(), h["year"].tolist(), h["clients"].tolist()):
+        use[ypos[int(y)], gpos[g], lpos[l]] += float(c)
+        seen[gpos[g], lpos[l]] = True
+    mean = use.mean(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(seen & (mean > 0), use / np.where(mean > 0, mean, 1.0), np.nan)
+    return rel
+
+
+def grid(dm: DemandModel, multipliers: list[dict[str, float]], lot_domain: dict[str, str]) -> np.ndarray:
+    """Deterministic scenarios [S, G, L] of expected cost: one per dict of multipliers keyed by a
+    lot, a domain, a gemeente or '*' (several keys multiply)."""
+    out = np.empty((len(multipliers), *dm.lam.shape))
+    lots = np.array(dm.lots, dtype=object)
+    doms = np.array([lot_domain[l] for l in dm.lots], dtype=object)
+    gem = np.array(dm.gemeenten, dtype=object)
+    for s, mult in enumerate(multipliers):
+        m = np.ones(dm.lam.shape)
+        for key, v in mult.items():
+            if key == "*":
+                m *= v
+            elif key in set(dm.lots) or key in set(doms):
+                m[:, (lots == key) | (doms == key)] *= v
+            elif key in set(dm.gemeenten):
+                m[gem == key, :] *= v
+            else:
+                raise KeyError(f"{key}: not a lot, domain or gemeente")
+        out[s] = dm.expected_cost * m
+    return out
 
 
 @dataclass
@@ -93,21 +137,30 @@ class ScenarioBatch:
         return self._excess[float(threshold)]
 
 
-def sample(dm: DemandModel, n: int, seed: int, chunk: int = 0, thresholds: tuple[float, ...] = ()) -> ScenarioBatch:
-    """``n`` scenarios; ``chunk`` numbers independent batches of the same seed."""
+def sample(dm: DemandModel, n: int, seed: int, chunk: int = 0, thresholds: tuple[float, ...] = (), bootstrap: bool = False) -> ScenarioBatch:
+    """``n`` scenarios; ``chunk`` numbers independent batches of the same seed.
+
+    ``bootstrap``: where use_history.csv has the cell, each scenario first draws one of the
+    history's years (the same year for every gemeente: a region's good and bad years stay
+    together) and scales the expected clients by that year's use relative to the cell's mean;
+    the client count around it is then drawn as usual."""
     rng = np.random.default_rng([seed, chunk])
     G, L = dm.lam.shape
     lam = np.broadcast_to(dm.lam, (n, G, L)).copy()
+    if bootstrap:
+        if dm.history is None:
+            raise ValueError("a historical bootstrap needs use_history.csv")
+        year = rng.integers(0, dm.history.shape[0], size=n)
+        rel = dm.history[year]  # [n, G, L]
+        lam = np.where(np.isnan(rel), lam, lam * np.nan_to_num(rel, nan=1.0))
     if dm.n_shocks:
-        # shock sd per group: every lot of a group shares it (the first lot's sd sets the group's)
-        sd_of = np.zeros(dm.n_shocks)
-        for j in reversed(range(L)):  # reversed: the first lot's sd is written last
-            grp = dm.shock_group[:, j]
-            sd_of[grp[grp >= 0]] = dm.shock_sd[j]
-        s2 = np.log1p(sd_of**2)
-        shocks = rng.lognormal(-s2 / 2, np.sqrt(s2), size=(n, dm.n_shocks))
+        # one standard normal z per shock group and scenario; each lot turns it into its own
+        # lognormal multiplier with mean 1 and its own sd: exp(sigma_l z - sigma_l^2 / 2)
+        z = rng.standard_normal(size=(n, dm.n_shocks))
+        sig = np.sqrt(np.log1p(dm.shock_sd**2))  # [L]
         has = dm.shock_group >= 0
-        lam[:, has] *= shocks[:, dm.shock_group[has]]
+        cell_sig = np.broadcast_to(sig, dm.shock_group.shape)[has]
+        lam[:, has] *= np.exp(cell_sig * z[:, dm.shock_group[has]] - cell_sig**2 / 2)
     neg = dm.dist == 1
     if neg.any():
         k = dm.k[neg]

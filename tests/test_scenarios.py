@@ -176,19 +176,20 @@ def test_shock_scope_region_links_lots_and_scope_lot_keeps_them_apart(tmp_path):
         assert abs(math.atanh(r) - math.atanh(want)) <= Z / math.sqrt(n - 3), scope
 
 
-def test_lots_sharing_a_region_shock_use_the_first_lots_sd(tmp_path):
-    # scope region: lots x (sd 0.5) and y (sd 0.1) share one multiplier per region; its sd is the
-    # first lot's (documented in sample()): both lots get Var = lam + lam^2 0.25
+def test_lots_sharing_a_region_shock_keep_their_own_sd(tmp_path):
+    # scope region: lots x (sd 0.5) and y (sd 0.1) share one standard normal per region and
+    # scenario, each with its own sd: Var_x = lam + lam^2 0.25, Var_y = lam + lam^2 0.01, and the
+    # two lots are correlated
     lam, n = 100.0, 40_000
     demand = [{"lot": "x", "distribution": "poisson", "shock_sd": 0.5}, {"lot": "y", "distribution": "poisson", "shock_sd": 0.1}]
     dm = _three_gemeenten(tmp_path, demand, lots=(("x", 1.0), ("y", 1.0)), vol=lam)
     x = sample(dm, n, seed=23).clients[:, 2, :].astype(float)
-    var = lam + lam**2 * 0.25
-    # mixed Poisson: the sample variance's se, bounded generously with the lognormal's kurtosis
-    w = 1 + 0.25
-    kurt = w**4 + 2 * w**3 + 3 * w**2 - 6
-    for j in range(2):
+    for j, sd in enumerate((0.5, 0.1)):
+        var = lam + lam**2 * sd**2
+        w = 1 + sd**2
+        kurt = w**4 + 2 * w**3 + 3 * w**2 - 6  # the lognormal multiplier's excess kurtosis (bounds the se generously)
         assert abs(x[:, j].var(ddof=1) - var) <= Z * _var_se(var, kurt, n)
+    assert np.corrcoef(x[:, 0], x[:, 1])[0, 1] > 0.3
 
 
 def test_no_shock_when_sd_zero_or_scope_none(tmp_path):
@@ -260,3 +261,45 @@ def test_high_cost_excess_equals_a_per_client_recomputation(tmp_path):
             assert b.excess(h)[s, g, j] == pytest.approx(sum(max(0.0, c - h) for c in costs), rel=1e-12, abs=1e-9)
     assert b.excess(150.0)[:, :, 0].sum() > 0 and np.all(b.excess(150.0)[:, :, 1] == 0)  # y clients cost 30 < H
     assert np.array_equal(b.excess(25.0)[:, :, 1], b.clients[:, :, 1] * 5.0)
+
+
+# --------------------------------------------------------------------------- grid and bootstrap
+
+
+def test_parametric_grid(make):
+    from verdeelmodel.models.scenarios import demand_model, grid
+
+    inst = load_instance(make())
+    dm = demand_model(inst)
+    lot_domain = dict(zip(inst.lots["lot"], inst.lots["domain"]))
+    out = grid(dm, [{"*": 1.2}, {"spec": 0.5}, {"A": 2.0, "basis": 3.0}], lot_domain)
+    E = dm.expected_cost
+    assert np.allclose(out[0], 1.2 * E)
+    j = dm.lots.index("spec")
+    assert np.allclose(out[1][:, j], 0.5 * E[:, j]) and np.allclose(np.delete(out[1], j, axis=1), np.delete(E, j, axis=1))
+    b = dm.lots.index("basis")
+    assert np.allclose(out[2][:, b], 6.0 * E[:, b])  # gemeente A x2, lot basis x3
+    with pytest.raises(KeyError):
+        grid(dm, [{"nowhere": 1.0}], lot_domain)
+
+
+def test_historical_bootstrap_draws_a_history_year(make):
+    # basis need 30 clients; history 20 and 40 clients (mean 30: relative 2/3 and 4/3); fixed counts
+    # -> 30 x 2/3 = 20 or 30 x 4/3 = 40 per scenario, each year with probability 1/2
+    from verdeelmodel.models.scenarios import demand_model, sample
+
+    def edit(t):
+        t["use_history"] = [{"gemeente": "A", "lot": "basis", "year": y, "clients": c, "source": "test"} for y, c in ((2022, 20), (2023, 40))]
+        t["demand"] = [{"lot": "basis", "distribution": "fixed", "source": "test"}]
+
+    inst = load_instance(make(edit))
+    dm = demand_model(inst)
+    b = sample(dm, 4000, seed=1, bootstrap=True)
+    basis = b.clients[:, 0, dm.lots.index("basis")]
+    assert set(np.unique(basis)) == {20, 40}
+    assert abs((basis == 20).mean() - 0.5) < 5 * np.sqrt(0.25 / 4000)
+    # a lot without history keeps its own distribution
+    spec = b.clients[:, 0, dm.lots.index("spec")]
+    assert spec.mean() == pytest.approx(8, abs=5 * np.sqrt(8 / 4000))
+    with pytest.raises(ValueError, match="use_history"):
+        sample(demand_model(load_instance(make())), 10, seed=1, bootstrap=True)

@@ -98,3 +98,13 @@ def test_grid_and_bad_params(tmp_path, capsys):
     assert df["objective_unmet"].is_monotonic_increasing  # more demand, never less unmet need
     rc, _o, err = run_main(["sweep", str(inst), "--param", "nonsense:x=1"], capsys)
     assert rc == 2 and "--param" in err and "Traceback" not in err
+
+
+def test_gemeente_demand_point(tmp_path):
+    inst = _nijmegen(tmp_path)
+    sw = Sweep(inst)
+    sw.apply({"demand:Druten": 1.25})
+    point = sw.solve_point()
+    i2 = inst.copy()
+    i2.tables["need"] = i2.need.assign(volume=[v * 1.25 if g == "Druten" else v for g, v in zip(i2.need["gemeente"], i2.need["volume"])])
+    _objectives_equal(point, solve(i2))

@@ -57,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     rv.add_argument("--pool", action="append", default=None, metavar="POOL", help="apply the candidate rules only to this pool (repeatable); other pools keep their agreed rule")
     rv.add_argument("--seed", type=int, default=20261122, help="random seed: the same seed gives the same numbers")
     rv.add_argument("--plan", choices=["allocation", "need"], default="allocation", help="what the gemeenten budgeted: the optimal allocation (default) or the expected cost of need")
+    rv.add_argument("--bootstrap", action="store_true", help="historical bootstrap: scale demand by a year drawn from use_history.csv (lots with history)")
     rv.add_argument("--measure", choices=["cvar", "var"], default="cvar", help="required reserve = CVaR (default) or VaR of the overspend")
     rv.add_argument("--region", default=None, help="region to plot (default: all gemeenten when 16 or fewer, else the first region)")
     rv.add_argument("--no-plots", action="store_true")
@@ -312,11 +313,13 @@ def _reserves(args) -> int:
         planned = np.array([[amt.get((g, l), 0.0) for l in dm.lots] for g in dm.gemeenten])
     else:
         planned = dm.expected_cost
-    run = run_reserves(inst, planned, args.scenarios, args.seed, args.rule, progress=_progress("scenarios"), pools=args.pool)
+    if args.bootstrap and inst.use_history.empty:
+        raise UsageError(f"--bootstrap needs use_history.csv in {inst.name}")
+    run = run_reserves(inst, planned, args.scenarios, args.seed, args.rule, progress=_progress("scenarios"), pools=args.pool, bootstrap=args.bootstrap)
     table = reserve_table(inst, run, conf, args.measure)
     secs = time.perf_counter() - t0
     out_dir = args.out or Path("out") / f"{inst.name}-reserves"
-    man = manifest(inst, "reserves", {"scenarios": args.scenarios, "confidence": conf, "rules": args.rule, "pools": args.pool, "plan": args.plan, "measure": args.measure}, seed=args.seed)
+    man = manifest(inst, "reserves", {"scenarios": args.scenarios, "confidence": conf, "rules": args.rule, "pools": args.pool, "plan": args.plan, "measure": args.measure, "bootstrap": args.bootstrap}, seed=args.seed)
     joint = None
     if args.joint:
         from verdeelmodel.models.joint import solve_joint

@@ -2,7 +2,8 @@
 
 Parameters (``NAME=VALUE``; in ``verdeelmodel sweep --param NAME=START:STOP:POINTS``):
 
-- ``demand:<lot|domain|*>`` -- multiply the need of a lot, of a domain's lots, or of all lots;
+- ``demand:<lot|domain|gemeente|*>`` -- multiply the need of a lot, of a domain's lots, of a
+  gemeente, or of all;
 - ``tariff:<lot>`` -- the lot's tariff in euros (need in euros scales with it);
 - ``budget:<gemeente>|<domain>`` (or ``budget:<gemeente>`` with one budget per gemeente) -- the
   money in the budget row, euros: a change of own funds (the IU, and with it the uitkeringsfactor
@@ -69,6 +70,7 @@ class Sweep:
         self.need = np.array([D.need_eur[k] for k in keys])
         self.cell_lot = np.array([k[2] for k in keys], dtype=object)
         self.cell_domain = np.array([D.lot_domain[k[2]] for k in keys], dtype=object)
+        self.cell_gemeente = np.array([k[0] for k in keys], dtype=object)
         c = [self.cells[k] for k in keys]
         self.row_need = np.array([x.row_need for x in c])
         self.row_cap = np.array([-1 if x.row_cap is None else x.row_cap for x in c])
@@ -94,9 +96,9 @@ class Sweep:
                 if what == "*":
                     mult *= v
                 else:
-                    mask = (self.cell_lot == what) | (self.cell_domain == what)
+                    mask = (self.cell_lot == what) | (self.cell_domain == what) | (self.cell_gemeente == what)
                     if not mask.any():
-                        raise _bad(name, "demand:<lot>, demand:<domain> or demand:*")
+                        raise _bad(name, "demand:<lot>, demand:<domain>, demand:<gemeente> or demand:*")
                     mult[mask] *= v
             elif kind == "tariff":
                 if what not in self.tariff:
