@@ -83,6 +83,16 @@ class Sweep:
         self.spec_cells = [np.array([pos[k] for k in keys if k[0] == g and k[1] == p and D.lot_domain[k[2]] == d and D.lot_echelon[k[2]] == "specialist"], dtype=np.int64) for (g, p, d) in self.spec]
         self.tariff = dict(zip(inst.lots["lot"], inst.lots["tariff_eur"].astype(float)))
         self.coef_base: dict[tuple[int, int], float] = {}
+        from verdeelmodel.models.pooling import rules_of
+
+        self.rules = rules_of(inst)
+        by_gl: dict[tuple, list[int]] = {}
+        for k in D.x_index:
+            by_gl.setdefault((k[0], k[2]), []).append(cols[("allocation", k)])
+        self.x_cols: dict[tuple, list[int]] = {}  # (gemeente, pool lots) -> allocation columns
+        for mp in D.pools:
+            for g in mp.members:
+                self.x_cols[(g, mp.lots)] = [c for l in mp.lots for c in by_gl.get((g, l), [])]
 
     # ------------------------------------------------------------------ parameters
 
@@ -103,7 +113,7 @@ class Sweep:
             elif kind == "tariff":
                 if what not in self.tariff:
                     raise _bad(name, f"a lot ({', '.join(sorted(self.tariff)[:6])} ...)")
-                if any(what in mp.lots and _is_high_cost(self.inst, mp.rule) for mp in D.pools):
+                if any(what in mp.lots and self.rules[mp.rule].kind == "high_cost_pool" for mp in D.pools):
                     raise _bad(name, "a lot outside a high-cost pool (its pool coefficients depend on the tariff: change the instance and re-solve)")
                 mult[self.cell_lot == what] *= v / self.tariff[what]
         return mult
@@ -129,7 +139,7 @@ class Sweep:
         for name, v in params.items():
             kind, _, what = name.partition(":")
             if kind == "budget":
-                if any("budget" in (_rule(self.inst, mp.rule).bases() if _rule(self.inst, mp.rule) else ()) for mp in D.pools):
+                if any("budget" in self.rules[mp.rule].bases() for mp in D.pools):
                     raise _bad(name, "an instance whose agreed pooling keys do not use the budget (change own_funds_eur and re-solve)")
                 idx = tuple(what.split("|")) if "|" in what else what
                 r = self.am._rows.get(("budget_per_gemeente", idx))
@@ -163,24 +173,28 @@ class Sweep:
 
     def _key_weights(self, params: dict[str, float]) -> None:
         """Own-cost weight of mixed rules: coefficients of the pooling charge rows."""
+        if not params and not self.coef_base:
+            return  # nothing asked, nothing changed earlier: the base coefficients stand
         D, h = self.am.data, self.am.session.h
         rules = {k.partition(":")[2]: v for k, v in params.items()}
+        for name in rules:
+            r = self.rules.get(name)
+            if r is None or r.kind != "mixed" or not any(mp.rule == name for mp in D.pools):
+                raise _bad(f"w_own:{name}", "a mixed rule agreed in pools.csv")
         targets: dict[tuple[int, int], float] = {}
         for mp in D.pools:
-            rule = _rule(self.inst, mp.rule)
+            rule = self.rules.get(mp.rule)
             if rule is None or rule.kind != "mixed":
+                continue
+            if rule.w_own >= 1:
                 if mp.rule in rules:
-                    raise _bad(f"w_own:{mp.rule}", "a mixed rule agreed in pools.csv")
+                    raise _bad(f"w_own:{mp.rule}", "a mixed rule with a shared part (w_own < 1) in the instance")
                 continue
             w = rules.get(mp.rule, rule.w_own)
-            base_shared = 1.0 - rule.w_own
-            if base_shared <= 0:
-                raise _bad(f"w_own:{mp.rule}", "a mixed rule with a shared part (w_own < 1) in the instance")
             for g in mp.members:
                 r = self.am._rows[("pooling_charge", (g, mp.pool))]
-                for (gg, p, l), _x in self.am.model.x_data.items():
-                    if gg == g and l in mp.lots:
-                        targets[(r, self.cols[("allocation", (gg, p, l))])] = -w
+                for c in self.x_cols.get((g, mp.lots), ()):
+                    targets[(r, c)] = -w
                 for l in mp.lots:  # key_g is the normalised mixed key; the shared part is 1 - w_own
                     targets[(r, self.cols[("pooled_lot_total", (mp.region, mp.pool, l))])] = -mp.key[g] * (1.0 - w)
         for (r, c), v in targets.items():
@@ -246,14 +260,3 @@ def grid_from_specs(specs: list[str]) -> list[dict[str, float]]:
 
 def _bad(value: str, expected: str) -> InstanceError:
     return InstanceError([Problem("--param", None, None, value, expected)])
-
-
-def _rule(inst: Instance, name: str):
-    from verdeelmodel.models.pooling import rules_of
-
-    return rules_of(inst).get(name)
-
-
-def _is_high_cost(inst: Instance, name: str) -> bool:
-    r = _rule(inst, name)
-    return r is not None and r.kind == "high_cost_pool"
