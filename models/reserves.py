@@ -105,6 +105,12 @@ def _charges(dm: DemandModel, setups: list[PoolSetup], rs: RuleSet, rules: dict[
     return total
 
 
+def _thresholds(rules: dict[str, Rule], sets: list[RuleSet]) -> tuple[float, ...]:
+    """The high-cost thresholds H of the rules in use: per-client excess is drawn only for these."""
+    used = {name for rs in sets for names in rs.per_setup for name in names}
+    return tuple(sorted({float(rules[n].threshold_eur) for n in used if rules[n].kind == "high_cost_pool" and rules[n].threshold_eur is not None}))
+
+
 def run_reserves(inst: Instance, planned_cost: np.ndarray, scenarios: int, seed: int, candidates: list[str] | None = None, chunk: int = 1000, progress=None, pools: list[str] | None = None, bootstrap: bool = False) -> ReserveRun:
     """Overspend samples [S, G] per rule set. ``planned_cost`` [G, L]: the plan per gemeente and lot.
     ``pools``: apply the candidate rules only to these pools."""
@@ -119,7 +125,7 @@ def run_reserves(inst: Instance, planned_cost: np.ndarray, scenarios: int, seed:
 
             raise InstanceError([Problem("--pool", None, None, p, f"a pool of pools.csv ({', '.join(sorted(known))})") for p in bad])
     sets = rule_sets(inst, setups, candidates, pools)
-    thresholds = tuple(sorted({float(r.threshold_eur) for r in rules.values() if r.kind == "high_cost_pool" and r.threshold_eur is not None}))
+    thresholds = _thresholds(rules, sets)
     # a plan's high-cost excess as the scenarios count it: planned clients (plan / cost per client)
     # each costing tariff x units_per_client (not the tariff per unit)
     planned_clients = np.asarray(planned_cost, dtype=float) / dm.mean_cost
@@ -176,7 +182,7 @@ def scenario_charges(inst: Instance, scenarios: int, seed: int, chunk: int = 100
     setups = pool_setups(inst)
     rules = rules_of(inst)
     rs = rule_sets(inst, setups, None)[-1]
-    thresholds = tuple(sorted({float(r.threshold_eur) for r in rules.values() if r.kind == "high_cost_pool" and r.threshold_eur is not None}))
+    thresholds = _thresholds(rules, [rs])
     K = np.empty((scenarios, len(dm.gemeenten)))
     done, c = 0, 0
     while done < scenarios:

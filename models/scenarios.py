@@ -156,11 +156,11 @@ def sample(dm: DemandModel, n: int, seed: int, chunk: int = 0, thresholds: tuple
     if dm.n_shocks:
         # one standard normal z per shock group and scenario; each lot turns it into its own
         # lognormal multiplier with mean 1 and its own sd: exp(sigma_l z - sigma_l^2 / 2)
-        z = rng.standard_normal(size=(n, dm.n_shocks))
-        sig = np.sqrt(np.log1p(dm.shock_sd**2))  # [L]
+        z = np.zeros((n, dm.n_shocks + 1))  # the last column: cells without a shock (sigma 0 there)
+        z[:, :-1] = rng.standard_normal(size=(n, dm.n_shocks))
         has = dm.shock_group >= 0
-        cell_sig = np.broadcast_to(sig, dm.shock_group.shape)[has]
-        lam[:, has] *= np.exp(cell_sig * z[:, dm.shock_group[has]] - cell_sig**2 / 2)
+        sig = np.where(has, np.sqrt(np.log1p(dm.shock_sd**2)), 0.0)  # [G, L]
+        lam *= np.exp(sig * z[:, dm.shock_group] - sig**2 / 2)  # group -1 reads the zero column
     neg = dm.dist == 1
     if neg.any():
         k = dm.k[neg]
@@ -172,9 +172,19 @@ def sample(dm: DemandModel, n: int, seed: int, chunk: int = 0, thresholds: tuple
         counts = clients[:, :, j].ravel()
         total = int(counts.sum())
         s2 = np.log1p(dm.cv[j] ** 2)
-        per_client = rng.lognormal(np.log(dm.mean_cost[j]) - s2 / 2, np.sqrt(s2), size=total)
-        cell = np.repeat(np.arange(counts.size), counts)
-        cost[:, :, j] = np.bincount(cell, weights=per_client, minlength=counts.size).reshape(n, G)
+        # float32 draws (cents of precision on a client's cost), summed per cell in float64 by
+        # contiguous segments: a cell's clients are consecutive in the draw
+        per_client = np.exp(rng.standard_normal(total, dtype=np.float32) * np.float32(np.sqrt(s2)) + np.float32(np.log(dm.mean_cost[j]) - s2 / 2))
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        has = counts > 0
+
+        def per_cell(values: np.ndarray) -> np.ndarray:
+            out = np.zeros(counts.size)
+            if has.any():
+                out[has] = np.add.reduceat(values, starts[has], dtype=np.float64)
+            return out.reshape(n, G)
+
+        cost[:, :, j] = per_cell(per_client)
         for H in excess:
-            excess[H][:, :, j] = np.bincount(cell, weights=np.maximum(0.0, per_client - H), minlength=counts.size).reshape(n, G)
+            excess[H][:, :, j] = per_cell(np.maximum(per_client - np.float32(H), np.float32(0.0)))
     return ScenarioBatch(clients, cost, excess)
