@@ -466,6 +466,14 @@ def pool_charges(ctx: PoolContext, names: list[str], rules: dict[str, Rule], cos
     return Charges(charge, pooled, payout, contrib)
 
 
+def check_pool_names(setups: list[PoolSetup], pools: list[str]) -> None:
+    """Raise InstanceError for names in ``pools`` that no pool of pools.csv has (--pool)."""
+    known = {s.ctx.pool for s in setups}
+    unknown = [p for p in pools if p not in known]
+    if unknown:
+        raise InstanceError([Problem("--pool", None, None, p, f"a pool of pools.csv ({', '.join(sorted(known))})") for p in unknown])
+
+
 def settle(inst: Instance, cost: pd.DataFrame, rule_names: list[str] | None = None, per_client: pd.DataFrame | None = None, pools: list[str] | None = None) -> pd.DataFrame:
     """Settlement statement: per rule, pool and gemeente the charge, the profijt charge and the
     solidarity transfer (charge - profijt). ``cost``: columns gemeente, lot, cost_eur.
@@ -475,10 +483,7 @@ def settle(inst: Instance, cost: pd.DataFrame, rule_names: list[str] | None = No
     rules = rules_of(inst)
     setups = pool_setups(inst)
     if pools:
-        known = {s.ctx.pool for s in setups}
-        unknown = [p for p in pools if p not in known]
-        if unknown:
-            raise InstanceError([Problem("--pool", None, None, p, f"a pool of pools.csv ({', '.join(sorted(known))})") for p in unknown])
+        check_pool_names(setups, pools)
         setups = [s for s in setups if s.ctx.pool in pools]
     check_pooling(inst, rule_names, setups)
     rows = []

@@ -29,7 +29,7 @@ import pandas as pd
 
 from verdeelmodel.instance.validate import Instance
 
-from .pooling import PoolSetup, Rule, pool_charges, pool_setups, rules_of
+from .pooling import PoolSetup, Rule, check_pool_names, pool_charges, pool_setups, rules_of
 from .scenarios import DemandModel, demand_model, sample
 
 #: (lower bound of the ratio, score, rating): the NAR table used by nearly all gemeenten.
@@ -118,12 +118,7 @@ def run_reserves(inst: Instance, planned_cost: np.ndarray, scenarios: int, seed:
     setups = pool_setups(inst)
     rules = rules_of(inst)
     if pools:
-        known = {s.ctx.pool for s in setups}
-        bad = [p for p in pools if p not in known]
-        if bad:
-            from verdeelmodel.instance.problems import InstanceError, Problem
-
-            raise InstanceError([Problem("--pool", None, None, p, f"a pool of pools.csv ({', '.join(sorted(known))})") for p in bad])
+        check_pool_names(setups, pools)
     sets = rule_sets(inst, setups, candidates, pools)
     thresholds = _thresholds(rules, sets)
     # a plan's high-cost excess as the scenarios count it: planned clients (plan / cost per client)
