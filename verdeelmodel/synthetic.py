@@ -442,7 +442,6 @@ def _need(gemeenten: list[Gemeente], pops: list[Population], bedragen: dict, see
     gemeente-level and a lot-level lognormal factor (wider for small gemeenten), each
     lot scaled to its national share of NEED_OVER_BUDGET x budget."""
     s = _Stream(seed, 5)
-    size = {g.name: g.inhabitants for g in gemeenten}
     eur: dict[tuple[str, str, str], float] = {}
     by_gemeente: dict[str, list[Population]] = {}
     for p in pops:
@@ -865,7 +864,6 @@ def _readme(seed: int, gemeenten, region_sizes, budgets, need_by_domain, deficit
 
 
 def _readme_pooling(pools, use_history) -> list[str]:
-    rules = {r["rule"]: r for r in POOLING_RULES}
     lines = [
         "",
         "## Risicoverevening",

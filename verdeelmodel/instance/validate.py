@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import pandas as pd
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from .io import RawInstance, RawTable, numeric_columns, read_raw
 from .problems import InstanceError, Problem
