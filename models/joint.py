@@ -183,3 +183,91 @@ def solve_joint(inst: Instance, K: np.ndarray, gemeenten: list[str], alpha: floa
     timings["groups"] = len(work)
     timings["processes"] = n
     return JointResult(table, sum(p.objective for p in parts), status, dict(timings))
+
+
+# --------------------------------------------------------------------------- key weights
+
+
+@dataclass
+class KeyWeightResult:
+    rule: str
+    weight: float  # optimal w_own
+    agreed_weight: float
+    bounds: tuple[float, float]
+    table: pd.DataFrame  # gemeente, required at the instance's weight, at the optimum, alone (profijt)
+    total_required: float
+    status: str
+
+
+def optimise_key_weight(inst: Instance, planned_cost: np.ndarray, rule_name: str, bounds: tuple[float, float], scenarios: int, seed: int,
+                        alpha: float = 0.9, pools: list[str] | None = None, no_worse_than_alone: bool = True) -> KeyWeightResult:
+    r"""The own-cost weight w of a mixed rule, within agreed ``bounds``, that minimises the sum of
+    the gemeenten's required reserves (CVaR) for a given allocation -- optionally with no gemeente
+    needing more than alone (profijt).
+
+    The mixed charge is affine in w, so is the overspend: O(w) = O(0) + w (O(1) - O(0)), where O(0)
+    and O(1) are computed by the pooling engine with the rule's weight set to 0 and 1 (the other
+    weights keep their proportions). The LP (Rockafellar-Uryasev):
+
+        min sum_g r_g   s.t.  tail_{g,s} >= O(0)_{g,s} + w B_{g,s} - eta_g,  tail >= 0,
+        r_g = eta_g + sum_s tail_{g,s} / ((1 - alpha) S),  lo <= w <= hi,  (r_g <= alone_g)
+
+    The rule is varied where it is agreed (pools.csv), or, for a candidate rule, on every pool (or
+    ``pools``)."""
+    from dataclasses import replace
+
+    from verdeelmodel.solvers.highs import HighsSession, compile_model
+
+    from .pooling import BASES, pool_setups, rules_of
+    from .reserves import RuleSet, run_reserves, var_cvar
+
+    rules = rules_of(inst)
+    rule = rules.get(rule_name)
+    if rule is None or rule.kind != "mixed":
+        raise ValueError(f"{rule_name} is not a mixed pooling rule")
+    lo, hi = bounds
+    if not 0 <= lo <= hi <= 1:
+        raise ValueError("bounds must satisfy 0 <= lo <= hi <= 1")
+    shares = {b: getattr(rule, f"w_{b}") for b in BASES}
+    total = sum(shares.values())
+    if total <= 0:
+        raise ValueError(f"{rule_name} has no key besides its own-cost weight")
+    r0 = replace(rule, name=f"{rule_name}@w=0", w_own=0.0, **{f"w_{b}": v / total for b, v in shares.items()})
+    r1 = replace(rule, name=f"{rule_name}@w=1", w_own=1.0, **{f"w_{b}": 0.0 for b in BASES})
+    setups = pool_setups(inst)
+    agreed_somewhere = any(rule_name in s.agreed for s in setups)
+
+    def variant(name: str) -> list[list[str]]:
+        if agreed_somewhere:
+            return [[name if n == rule_name else n for n in s.agreed] for s in setups]
+        return [[name] * len(s.ctx.regions) if (pools is None or s.ctx.pool in pools) else list(s.agreed) for s in setups]
+
+    sets = [RuleSet("profijt", [["profijt"] * len(s.ctx.regions) for s in setups]), RuleSet("w0", variant(r0.name)), RuleSet("w1", variant(r1.name))]
+    run = run_reserves(inst, planned_cost, scenarios, seed, sets=sets, extra_rules={r0.name: r0, r1.name: r1})
+    A, B = run.overspend["w0"], run.overspend["w1"] - run.overspend["w0"]
+    involved = sorted({g for s, names in zip(setups, sets[1].per_setup) for i, g in enumerate(s.ctx.gemeenten) if names[s.ctx.region_index[i]] == r0.name})
+    cols = [run.gemeenten.index(g) for g in involved]
+    A, B = A[:, cols], B[:, cols]
+    _v, alone = var_cvar(run.overspend["profijt"][:, cols], alpha)
+    S = A.shape[0]
+    m = pyo.ConcreteModel()
+    m.w = pyo.Var(bounds=(lo, hi))
+    m.eta = pyo.Var(involved, domain=pyo.Reals)
+    m.r = pyo.Var(involved, domain=pyo.Reals)
+    m.tail = pyo.Var([(g, s) for g in involved for s in range(S)], domain=pyo.NonNegativeReals)
+    rows = {(g, s): (m.tail[g, s] + m.eta[g] - float(B[s, i]) * m.w >= float(A[s, i])) for i, g in enumerate(involved) for s in range(S)}
+    m.ru_tail = pyo.Constraint(list(rows), rule=lambda _m, g, s: rows[(g, s)])
+    c = 1.0 / ((1.0 - alpha) * S)
+    m.ru_reserve = pyo.Constraint(involved, rule=lambda _m, g: m.r[g] - m.eta[g] - c * sum(m.tail[g, s] for s in range(S)) == 0)
+    if no_worse_than_alone:
+        m.no_worse_than_alone = pyo.Constraint(involved, rule=lambda _m, g: m.r[g] <= float(alone[involved.index(g)]) + 1e-6 * max(1.0, abs(float(alone[involved.index(g)]))))
+    m.total_reserve = pyo.Objective(expr=sum(m.r[g] for g in involved), sense=pyo.minimize)
+    lp = compile_model(m, ["total_reserve"])
+    out = HighsSession(lp).solve(["total_reserve"])
+    if out.status != "optimal":
+        return KeyWeightResult(rule_name, float("nan"), rule.w_own, bounds, pd.DataFrame(), float("nan"), out.status)
+    w = float(out.x[lp.col_component.index("w")])
+    _v, at_opt = var_cvar(A + w * B, alpha)
+    _v, at_agreed = var_cvar(A + rule.w_own * B, alpha)
+    table = pd.DataFrame({"gemeente": involved, "required_alone_eur": alone, "required_instance_weight_eur": at_agreed, "required_optimal_weight_eur": at_opt})
+    return KeyWeightResult(rule_name, w, rule.w_own, bounds, table, float(out.stages[-1].objective), "optimal")

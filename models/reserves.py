@@ -111,15 +111,17 @@ def _thresholds(rules: dict[str, Rule], sets: list[RuleSet]) -> tuple[float, ...
     return tuple(sorted({float(rules[n].threshold_eur) for n in used if rules[n].kind == "high_cost_pool" and rules[n].threshold_eur is not None}))
 
 
-def run_reserves(inst: Instance, planned_cost: np.ndarray, scenarios: int, seed: int, candidates: list[str] | None = None, chunk: int = 1000, progress=None, pools: list[str] | None = None, bootstrap: bool = False) -> ReserveRun:
+def run_reserves(inst: Instance, planned_cost: np.ndarray, scenarios: int, seed: int, candidates: list[str] | None = None, chunk: int = 1000, progress=None, pools: list[str] | None = None, bootstrap: bool = False,
+                 sets: list[RuleSet] | None = None, extra_rules: dict[str, Rule] | None = None) -> ReserveRun:
     """Overspend samples [S, G] per rule set. ``planned_cost`` [G, L]: the plan per gemeente and lot.
-    ``pools``: apply the candidate rules only to these pools."""
+    ``pools``: apply the candidate rules only to these pools. ``sets``/``extra_rules``: explicit
+    rule sets, with rules that are not in the instance (e.g. variants of a mixed rule)."""
     dm = demand_model(inst)
     setups = pool_setups(inst)
-    rules = rules_of(inst)
+    rules = {**rules_of(inst), **(extra_rules or {})}
     if pools:
         check_pool_names(setups, pools)
-    sets = rule_sets(inst, setups, candidates, pools)
+    sets = sets if sets is not None else rule_sets(inst, setups, candidates, pools)
     thresholds = _thresholds(rules, sets)
     # a plan's high-cost excess as the scenarios count it: planned clients (plan / cost per client)
     # each costing tariff x units_per_client (not the tariff per unit)

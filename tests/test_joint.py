@@ -55,3 +55,45 @@ def test_groups_are_independent_and_parallel_equals_sequential(tmp_path):
     assert seq.table["reserve_eur"].to_numpy() == pytest.approx(par.table["reserve_eur"].to_numpy(), rel=1e-9, abs=1e-6)
     assert seq.table["reserve_eur"].sum() == pytest.approx(whole.table["reserve_eur"].sum(), rel=1e-7, abs=1e-4)
     assert seq.objective == pytest.approx(whole.objective, rel=1e-7)
+
+
+# --------------------------------------------------------------------------- key weights
+
+
+def _sum_cvar_at(inst, planned, rule, w, S, seed, alpha):
+    """Total required reserve with the rule's own weight set to w, by the engine (no LP)."""
+    from dataclasses import replace
+
+    from verdeelmodel.models.pooling import BASES, rules_of
+    from verdeelmodel.models.reserves import RuleSet, run_reserves
+    from verdeelmodel.models.pooling import pool_setups
+
+    r = rules_of(inst)[rule]
+    tot = sum(getattr(r, f"w_{b}") for b in BASES)
+    rw = replace(r, name="trial", w_own=w, **{f"w_{b}": getattr(r, f"w_{b}") / tot * (1 - w) for b in BASES})
+    setups = pool_setups(inst)
+    run = run_reserves(inst, planned, S, seed, sets=[RuleSet("t", [["trial"] * len(s.ctx.regions) for s in setups])], extra_rules={"trial": rw})
+    return var_cvar(run.overspend["t"], alpha)[1]
+
+
+def test_key_weight_is_the_best_in_its_bounds_and_its_reserve_is_the_cvar():
+    from verdeelmodel.models.joint import optimise_key_weight
+    from verdeelmodel.models.scenarios import demand_model
+
+    inst = load_instance(INSTANCES / "westfriesland-2021")
+    planned = demand_model(inst).expected_cost
+    S, seed, alpha = 600, 4, 0.9
+    res = optimise_key_weight(inst, planned, "mixed_eigen_inwoners", (0.0, 1.0), S, seed, alpha)
+    assert res.status == "optimal" and 0.0 <= res.weight <= 1.0
+    # the LP's total reserve is the empirical CVaR sum at the chosen weight
+    at_w = _sum_cvar_at(inst, planned, "mixed_eigen_inwoners", res.weight, S, seed, alpha)
+    assert res.total_required == pytest.approx(at_w.sum(), rel=1e-6)
+    # no weight on a grid does better, and no gemeente needs more than alone
+    for w in np.linspace(0, 1, 11):
+        assert _sum_cvar_at(inst, planned, "mixed_eigen_inwoners", w, S, seed, alpha).sum() >= res.total_required * (1 - 1e-6)
+    assert (res.table["required_optimal_weight_eur"] <= res.table["required_alone_eur"] * (1 + 1e-6) + 1e-3).all()
+    # bounds bind: the unconstrained optimum lies near full solidarity here, so [0.4, 0.9] gives 0.4
+    low = optimise_key_weight(inst, planned, "mixed_eigen_inwoners", (0.4, 0.9), S, seed, alpha)
+    assert low.weight == pytest.approx(0.4, abs=1e-6)
+    with pytest.raises(ValueError, match="not a mixed"):
+        optimise_key_weight(inst, planned, "solidariteit_inwoners", (0, 1), S, seed, alpha)

@@ -63,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     rv.add_argument("--no-plots", action="store_true")
     rv.add_argument("--joint", action="store_true", help="also choose allocation and reserves together (Rockafellar-Uryasev LP per independent region group) -> joint.csv")
     rv.add_argument("--processes", type=int, default=None, help="worker processes for --joint (default: CPUs)")
+    rv.add_argument("--optimise-key", default=None, metavar="RULE=LO:HI", help="choose the own-cost weight of a mixed rule within agreed bounds that minimises the total reserve, no gemeente worse off than alone -> key_weight.csv")
     rv.add_argument("--out", type=Path, default=None, help="output folder (default: out/<instance name>-reserves)")
 
     sw = sub.add_parser("sweep", help="re-solve the allocation over a grid of inputs without rebuilding the model")
@@ -329,7 +330,20 @@ def _reserves(args) -> int:
         joint = solve_joint(inst, K, gem, conf[0], processes=args.processes)
         if joint.status != "optimal":
             print(f"{inst.name}: the joint sizing LP is {joint.status}; reserves below are for the given plan only")
-    files = write_reserves(inst, run, table, conf, out_dir, man, args.region, plots=not args.no_plots, seconds=secs, joint=joint)
+    key = None
+    if args.optimise_key:
+        from verdeelmodel.models.joint import optimise_key_weight
+
+        name, eq, rng = args.optimise_key.partition("=")
+        try:
+            lo, hi = (float(v) for v in rng.split(":"))
+        except ValueError:
+            raise UsageError("--optimise-key takes RULE=LO:HI, e.g. mixed_eigen_inwoners=0.2:0.8") from None
+        try:
+            key = optimise_key_weight(inst, planned, name, (lo, hi), args.scenarios, args.seed, conf[0], pools=args.pool)
+        except ValueError as e:
+            raise UsageError(f"--optimise-key: {e}") from None
+    files = write_reserves(inst, run, table, conf, out_dir, man, args.region, plots=not args.no_plots, seconds=secs, joint=joint, key=key)
     a = conf[0]
     t = table[table["confidence"] == a]
     print(f"{inst.name}: reserves from {args.scenarios:,} scenarios (seed {args.seed}), required = {args.measure.upper()} at {a:.0%}, plan = {args.plan}  ({secs:.2f} s)")
@@ -347,6 +361,14 @@ def _reserves(args) -> int:
         for r, v in tot.items():
             if r != "profijt":
                 print(f"pooling benefit of {r}: EUR {tot['profijt'] - v:,.0f} less reserve in total than profijt (EUR {tot['profijt']:,.0f})")
+    if key is not None:
+        if key.status == "optimal":
+            kt = key.table
+            print(f"key weight of {key.rule}: w_own = {key.weight:.4f} within [{key.bounds[0]:g}, {key.bounds[1]:g}] (instance: {key.agreed_weight:g}); "
+                  f"total reserve EUR {kt['required_optimal_weight_eur'].sum():,.0f} against EUR {kt['required_instance_weight_eur'].sum():,.0f} at the instance's weight "
+                  f"and EUR {kt['required_alone_eur'].sum():,.0f} alone; no gemeente worse off than alone; per gemeente in key_weight.csv")
+        else:
+            print(f"key weight of {key.rule}: no weight in [{key.bounds[0]:g}, {key.bounds[1]:g}] leaves every gemeente no worse off than alone ({key.status})")
     if joint is not None and joint.status == "optimal":
         jt = joint.table
         tm = joint.timings

@@ -146,7 +146,7 @@ def write_settlement(table: pd.DataFrame, out_dir: str | Path, man: dict[str, An
     return sorted(files)
 
 
-def write_reserves(inst: Instance, run, table: pd.DataFrame, confidences: list[float], out_dir: str | Path, man: dict[str, Any], region: str | None, plots: bool, seconds: float, joint=None) -> list[str]:
+def write_reserves(inst: Instance, run, table: pd.DataFrame, confidences: list[float], out_dir: str | Path, man: dict[str, Any], region: str | None, plots: bool, seconds: float, joint=None, key=None) -> list[str]:
     """reserves.csv (joint.csv), summary.json, manifest.json and the PNG plots, written at once."""
     files: dict[str, str] = {"reserves.csv": _csv(table), "manifest.json": _json(man)}
     if joint is not None and joint.status == "optimal":
@@ -154,6 +154,14 @@ def write_reserves(inst: Instance, run, table: pd.DataFrame, confidences: list[f
         for c in [c for c in jt.columns if c.endswith("_eur")]:
             jt[c] = np.round(jt[c].to_numpy(float), 2) + 0.0
         files["joint.csv"] = _csv(jt)
+    if key is not None and key.status == "optimal":
+        kt = key.table.copy()
+        kt.insert(0, "rule", key.rule)
+        kt.insert(1, "w_own_optimal", round(key.weight, 6))
+        kt.insert(2, "w_own_instance", key.agreed_weight)
+        for c in [c for c in kt.columns if c.endswith("_eur")]:
+            kt[c] = np.round(kt[c].to_numpy(float), 2) + 0.0
+        files["key_weight.csv"] = _csv(kt)
     summary = {
         "instance": inst.name,
         "scenarios": int(next(iter(run.overspend.values())).shape[0]),
@@ -186,7 +194,7 @@ def write_reserves(inst: Instance, run, table: pd.DataFrame, confidences: list[f
             P.pooling_benefit(table[table["gemeente"].isin(gem)], a, tmp / "pooling_benefit.png", where)
             for f in ("overspend_distribution.png", "reserves_by_rule.png", "pooling_benefit.png"):
                 files[f] = ""
-    for stale in {"joint.csv", "overspend_distribution.png", "reserves_by_rule.png", "pooling_benefit.png"} - set(files):
+    for stale in {"joint.csv", "key_weight.csv", "overspend_distribution.png", "reserves_by_rule.png", "pooling_benefit.png"} - set(files):
         (Path(out_dir) / stale).unlink(missing_ok=True)  # an earlier run's output would mislead
     return sorted(files)
 
