@@ -113,26 +113,35 @@ def _model_pools(inst: Instance, reference: pd.DataFrame) -> list[ModelPool]:
     out, problems = [], []
     for s in setups:
         ctx = s.ctx
-        for i, (region, name) in enumerate(zip(ctx.regions, s.agreed)):
+        # one linear charge per rule, over the regions that agreed it (keys are shares per region)
+        by_rule: dict[str, list[int]] = {}
+        for i, name in enumerate(s.agreed):
+            by_rule.setdefault(name, []).append(i)
+        for name, regions in sorted(by_rule.items()):
             rule = rules[name]
             if rule.kind == "threshold_fund" and within_need:
                 # planned cost never exceeds expected cost (no budget above need): no deficit,
                 # no claim, no fund -- in a plan the threshold fund charges exactly profijt
                 rule = rules["profijt"]
             if not is_linear(rule):
-                problems.append(Problem("pools.csv", s.rows[i], "rule", name, f"a rule the allocation model can apply (charges linear in the allocation); {rule.kind}"
-                                        + (" with gap_basis surcharge" if rule.kind == "onderbenutting" else " with allocation_within_need switched off")
-                                        + " is settled afterwards with `verdeelmodel pool`"))
+                for i in regions:
+                    problems.append(Problem("pools.csv", s.rows[i], "rule", name, f"a rule the allocation model can apply (charges linear in the allocation); {rule.kind}"
+                                            + (" with gap_basis surcharge" if rule.kind == "onderbenutting" else " with allocation_within_need switched off")
+                                            + " is settled afterwards with `verdeelmodel pool`"))
                 continue
-            sub = ctx.subset([i])  # the rule sees only the region that agreed it
+            sub = ctx.subset(regions)  # the rule sees only the regions that agreed it
             lc = linear_charge(rule, sub)
-            gs = sub.gemeenten
-            out.append(ModelPool(
-                pool=ctx.pool, region=region, domain=ctx.domain, lots=ctx.lots, rule=name, members=gs,
-                own=dict(zip(ctx.lots, lc.own.tolist())), shared=dict(zip(ctx.lots, lc.shared.tolist())),
-                key=dict(zip(gs, lc.key.tolist())), constant=dict(zip(gs, lc.constant.tolist())),
-                gap_minimum=lc.gap_minimum, gap_key=dict(zip(gs, lc.gap_key.tolist())) if lc.gap_key is not None else {},
-            ))
+            own, shared = dict(zip(ctx.lots, lc.own.tolist())), dict(zip(ctx.lots, lc.shared.tolist()))
+            key, const = lc.key.tolist(), lc.constant.tolist()
+            gap = lc.gap_key.tolist() if lc.gap_key is not None else None
+            for k, i in enumerate(regions):
+                idx = [j for j in range(sub.n) if sub.region_index[j] == k]
+                gs = [sub.gemeenten[j] for j in idx]
+                out.append(ModelPool(
+                    pool=ctx.pool, region=ctx.regions[i], domain=ctx.domain, lots=ctx.lots, rule=name, members=gs,
+                    own=own, shared=shared, key={g: key[j] for g, j in zip(gs, idx)}, constant={g: const[j] for g, j in zip(gs, idx)},
+                    gap_minimum=lc.gap_minimum, gap_key={g: gap[j] for g, j in zip(gs, idx)} if gap is not None else {},
+                ))
     if problems:
         raise InstanceError(problems)
     return out

@@ -354,10 +354,10 @@ def build_context(inst: Instance, pool: str, lots: tuple[str, ...], regions: lis
     tariff = dict(zip(inst.lots["lot"], inst.lots["tariff_eur"].astype(float)))
     domain = lot_domain[lots[0]]
     bud = inst.budgets[inst.budgets["domain"] == domain]
-    members = []
-    for i, R in enumerate(regions):
-        gs = sorted(bud.loc[bud["region"] == R, "gemeente"])
-        members += [(i, g) for g in gs]
+    by_region: dict[str, list[str]] = {}
+    for g, R in zip(bud["gemeente"].tolist(), bud["region"].tolist()):
+        by_region.setdefault(R, []).append(g)
+    members = [(i, g) for i, R in enumerate(regions) for g in sorted(by_region.get(R, []))]
     gem = [g for _, g in members]
     ridx = np.array([i for i, _ in members], dtype=int)
     inh = inst.gemeenten.set_index("gemeente")["inhabitants"].astype(float)
@@ -390,14 +390,20 @@ def build_context(inst: Instance, pool: str, lots: tuple[str, ...], regions: lis
     h = hist[hist["lot"].isin(lots)] if len(hist) else hist
     if len(h):
         # use per gemeente and year, once; then the N-year averages for every N whose years are all there
-        by_year = {m: h.pivot_table(index="gemeente", columns="year", values=m, aggfunc="sum").reindex(gem).fillna(0.0) for m in ("clients", "cost_eur")}
-        present = set(h["year"].astype(int))
+        present = sorted(set(h["year"].astype(int).tolist()))
+        ypos = {y: k for k, y in enumerate(present)}
+        by_year = {m: np.zeros((len(gem), len(present))) for m in ("clients", "cost_eur")}
+        for g, y, c, e in zip(h["gemeente"].tolist(), h["year"].tolist(), h["clients"].tolist(), h["cost_eur"].tolist()):
+            if g in pos:
+                by_year["clients"][pos[g], ypos[int(y)]] += float(c)
+                by_year["cost_eur"][pos[g], ypos[int(y)]] += float(e)
         for years in range(1, 11):
             span = list(range(inst.meta.year - years, inst.meta.year))
-            if not set(span) <= present:
+            if not set(span) <= ypos.keys():
                 break
+            cols = [ypos[y] for y in span]
             for measure, table in by_year.items():
-                ctx.history[(years, measure)] = table[span].sum(axis=1).to_numpy(float) / years
+                ctx.history[(years, measure)] = table[:, cols].sum(axis=1) / years
     return ctx
 
 
