@@ -21,6 +21,7 @@ import scipy.sparse
 import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
+from pyomo.core.base.var import VarData
 from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression, NegationExpression, SumExpression
 from pyomo.repn.standard_repn import generate_standard_repn
 
@@ -137,29 +138,45 @@ _NATIVE = (int, float)
 
 def _linear(expr, col_of: dict[int, int], where) -> tuple[dict[int, float], float]:
     """Coefficients {column: coef} and constant of a linear expression (``where``: the
-    constraint or objective, named only in an error)."""
+    constraint or objective, named only in an error). Sums of variables and numeric monomials
+    (what the model builds) are read in one flat loop; anything else is walked recursively."""
     coefs: dict[int, float] = {}
-    const = [0.0]
-
-    def walk(e, mult: float) -> None:
+    const = 0.0
+    stack = [(expr, 1.0)]
+    while stack:
+        e, mult = stack.pop()
         cls = e.__class__
-        if cls in _NATIVE:
-            const[0] += mult * e
+        if cls is LinearExpression or cls is SumExpression:
+            for a in e.args:
+                acls = a.__class__
+                if acls is MonomialTermExpression:
+                    c, v = a._args_
+                    if c.__class__ in _NATIVE and not v.fixed:
+                        j = col_of[id(v)]
+                        coefs[j] = coefs.get(j, 0.0) + mult * c
+                        continue
+                elif acls is VarData and not a.fixed:
+                    j = col_of[id(a)]
+                    coefs[j] = coefs.get(j, 0.0) + mult
+                    continue
+                elif acls in _NATIVE:
+                    const += mult * a
+                    continue
+                stack.append((a, mult))
+        elif cls in _NATIVE:
+            const += mult * e
         elif cls is MonomialTermExpression and e._args_[0].__class__ in _NATIVE:
             c, v = e._args_
             if v.fixed:
-                const[0] += mult * c * v.value
+                const += mult * c * v.value
             else:
                 j = col_of[id(v)]
                 coefs[j] = coefs.get(j, 0.0) + mult * c
-        elif cls is LinearExpression or cls is SumExpression:
-            for a in e.args:
-                walk(a, mult)
         elif cls is NegationExpression:
-            walk(e.args[0], -mult)
+            stack.append((e.args[0], -mult))
         elif getattr(e, "is_variable_type", lambda: False)():
             if e.fixed:
-                const[0] += mult * e.value
+                const += mult * e.value
             else:
                 j = col_of[id(e)]
                 coefs[j] = coefs.get(j, 0.0) + mult
@@ -167,13 +184,11 @@ def _linear(expr, col_of: dict[int, int], where) -> tuple[dict[int, float], floa
             repn = generate_standard_repn(e, compute_values=True, quadratic=False)
             if not repn.is_linear():
                 raise ValueError(f"{getattr(where, 'name', where)}: the model must be linear; found a nonlinear term")
-            const[0] += mult * pyo.value(repn.constant)
+            const += mult * pyo.value(repn.constant)
             for v, c in zip(repn.linear_vars, repn.linear_coefs):
                 j = col_of[id(v)]
                 coefs[j] = coefs.get(j, 0.0) + mult * pyo.value(c)
-
-    walk(expr, 1.0)
-    return coefs, const[0]
+    return coefs, const
 
 
 @dataclass

@@ -162,18 +162,18 @@ class AllocationModel:
         subs["added_need_eur"] = subs["moved_need_eur"] / subs["ratio"] if len(subs) else 0.0
         out_: dict = defaultdict(float)
         in_: dict = defaultdict(float)
-        for k, s_ in zip(arcs, subs["moved_need_eur"]):
+        for k, s_ in zip(arcs, subs["moved_need_eur"].tolist()):
             out_[k[:3]] += s_
             in_[(k[0], k[1], k[3])] += s_ / D.arcs[k][0]
         subs = _clean(subs)
-        keys = list(zip(alloc["gemeente"], alloc["population"], alloc["lot"]))
+        keys = D.x_index  # the rows of alloc, in order (plain tuples: iterating pandas columns is slow)
         alloc["substituted_out_eur"] = [out_.get(k, 0.0) for k in keys]
         alloc["substituted_in_eur"] = [in_.get(k, 0.0) for k in keys]
         covered_need = alloc["need_eur"] + alloc["substituted_in_eur"] - alloc["substituted_out_eur"]
         alloc["above_need_eur"] = np.maximum(alloc["amount_eur"] - covered_need, 0.0)
-        alloc["domain"] = alloc["lot"].map(D.lot_domain)
-        alloc["region"] = [D.region_of.get((g, d), "") for g, d in zip(alloc["gemeente"], alloc["domain"])]
-        alloc["label"] = alloc["lot"].map(D.lot_label)
+        alloc["domain"] = [D.lot_domain[k[2]] for k in keys]
+        alloc["region"] = [D.region_of.get((k[0], D.lot_domain[k[2]]), "") for k in keys]
+        alloc["label"] = [D.lot_label[k[2]] for k in keys]
         alloc = alloc[["gemeente", "population", "lot", "label", "domain", "region", "need_eur", "substituted_out_eur", "substituted_in_eur", "amount_eur", "unmet_eur", "above_need_eur"]]
         alloc = _clean(alloc)
 
@@ -184,7 +184,7 @@ class AllocationModel:
 
         # budgets: every euro is allocated (own lots + pooled charges) or headroom
         grp = ["gemeente", "domain"] if D.budget_scope == "per_domain" else ["gemeente"]
-        is_pooled = [(g, l) in D.pooled for g, l in zip(alloc["gemeente"], alloc["lot"])]
+        is_pooled = [(k[0], k[2]) in D.pooled for k in D.x_index]
         paid = alloc.loc[~np.array(is_pooled, dtype=bool)] if len(alloc) else alloc
         spent = paid.groupby(grp)["amount_eur"].sum().to_dict()
         cv = self._frames.values("pooled_charge", x)
@@ -225,12 +225,20 @@ class AllocationModel:
         act = out.row_activity
         lo, hi = lp.row_lower, lp.row_upper
         slack = np.minimum(np.where(hi < INF, hi - act, np.inf), np.where(lo > -INF, act - lo, np.inf))
-        fam = lp.row_component
+        if not hasattr(self, "_row_text"):  # names depend on the model only: computed once
+            fam = lp.row_component
+            self._row_text = (
+                [labels.rows[f][i] for f, i in zip(fam, lp.row_index)],
+                fam,
+                [labels.kind.get(f, "") for f in fam],
+                ["|".join(map(str, i)) if isinstance(i, tuple) else str(i) for i in lp.row_index],
+            )
+        names, fam, kinds, index = self._row_text
         df = pd.DataFrame({
-            "name": [labels.rows[f][i] for f, i in zip(fam, lp.row_index)],
+            "name": names,
             "family": fam,
-            "kind": [labels.kind.get(f, "") for f in fam],
-            "index": [i if isinstance(i, tuple) else (i,) for i in lp.row_index],
+            "kind": kinds,
+            "index": index,
             "activity_eur": act,
             "lower_eur": np.where(lo > -INF, lo, np.nan),
             "upper_eur": np.where(hi < INF, hi, np.nan),
@@ -239,7 +247,6 @@ class AllocationModel:
             "shadow_price_final": out.row_dual["final"],
         })
         df["binding"] = df["slack_eur"] <= BINDING_TOL_EUR
-        df["index"] = df["index"].map(lambda t: "|".join(map(str, t)))
         return _clean(df)
 
 
