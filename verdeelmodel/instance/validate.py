@@ -177,7 +177,7 @@ def _validate_table(raw: RawTable, problems: list[Problem], rejected: list[dict[
         rec = obj.model_dump()
         for c in header_ok:
             if c.startswith(SOURCE_PREFIX):
-                rec[c] = cells[c].strip() or rec["source"] if "source" in rec else cells[c].strip()
+                rec[c] = cells[c].strip() or rec.get("source", "")  # a blank source_<column> falls back to the row's source
         rec["_row"] = line
         records.append(rec)
     cols = list(fields) + [c for c in header_ok if c.startswith(SOURCE_PREFIX)] + ["_row"]
