@@ -631,7 +631,6 @@ def _objectives(m, D: AllocationData, inst: Instance) -> None:
     if len(m.deviation_above_reference):
         stages["deviation"] = linear([(1.0, v) for k in m.deviation_above_reference for v in (m.deviation_above_reference[k], m.deviation_below_reference[k])])
     stages["spend"] = linear([(1.0, x) for x in m.x_data.values()] + [(1.0, g) for g in m.onderbenutting_gap.values()])
-    m.stage_names = list(stages)
     if o.mode == "weighted":
         m.objective_weighted = pyo.Objective(expr=sum(o.weights.get(s, 0.0) * e for s, e in stages.items()), sense=pyo.minimize)
         m.objective_order = ["weighted"]

@@ -131,18 +131,9 @@ def _print_problems(e) -> None:
 
 
 def _run(args) -> int:
-    if args.command == "validate":
-        return _validate(args)
-    if args.command == "solve":
-        return _solve(args)
-    if args.command == "convert":
-        return _convert(args)
-    if args.command == "pool":
-        return _pool(args)
-    if args.command == "reserves":
-        return _reserves(args)
-    if args.command == "sweep":
-        return _sweep(args)
+    commands = {"validate": _validate, "solve": _solve, "convert": _convert, "pool": _pool, "reserves": _reserves, "sweep": _sweep}
+    if args.command in commands:
+        return commands[args.command](args)
     if args.command == "benchmark":
         from verdeelmodel.benchmark import run_benchmark, run_pooling_benchmark
 

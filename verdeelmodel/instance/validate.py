@@ -50,10 +50,6 @@ class Instance:
     def options(self):
         return self.meta.options
 
-    def lot_label(self, lot: str) -> str:
-        row = self.lots.loc[self.lots["lot"] == lot]
-        return str(row["label"].iloc[0]) if len(row) else lot
-
     def copy(self) -> "Instance":
         """A deep copy whose tables can be edited (what-if analysis) without touching this one."""
         return Instance(self.meta.model_copy(deep=True), {k: v.copy() for k, v in self.tables.items()}, self.path, self.input_hash, list(self.input_files))
