@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 import pyomo.environ as pyo
-from pyomo.core.expr.numeric_expr import LinearExpression
+from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 
 from verdeelmodel.instance.validate import Instance
 
@@ -271,19 +271,34 @@ class Labels:
         self.rows[family][index] = text
 
 
-def _add(m: pyo.ConcreteModel, family: str, kind: str, rows: dict, doc: str) -> None:
-    """Add a constraint family from {index: (expr, label)}; empty families are skipped."""
+def _add(m: pyo.ConcreteModel, family: str, kind: str, rows: dict, doc: str, index=None) -> None:
+    """Add a constraint family from {index: (expr, label)}; empty families are skipped.
+    ``index``: a Pyomo Set holding exactly the row keys, shared with other components."""
     if not rows:
         return
     if m.component(family) is not None:
         raise ValueError(f"model component {family!r} exists already")
-    # Pyomo flattens 1-tuples to scalars: key the rows the same way
-    rows = {(k[0] if isinstance(k, tuple) and len(k) == 1 else k): v for k, v in rows.items()}
-    keys = list(rows)
     m.labels.kind[family] = kind
-    for k in keys:
-        m.labels(family, k, rows[k][1])
-    setattr(m, family, pyo.Constraint(keys, rule=lambda _m, *k: rows[k if len(k) > 1 else k[0]][0], doc=doc))
+    labels = m.labels.rows[family]
+    exprs = {}
+    one = len(next(iter(rows))) == 1 if isinstance(next(iter(rows)), tuple) else False
+    for k, (e, text) in rows.items():
+        if one:  # Pyomo flattens 1-tuples to scalars: key the rows the same way
+            k = k[0]
+        exprs[k] = e
+        labels[k] = text
+    if index is None:
+        index = list(exprs)
+    setattr(m, family, pyo.Constraint(index, rule=lambda _m, *k: exprs[k if len(k) > 1 else k[0]], doc=doc))
+
+
+def _sum(variables=(), scaled=()) -> LinearExpression:
+    """sum of ``variables`` + sum of c x v over ``scaled`` (c, v) pairs, built as one
+    LinearExpression: much faster than adding term by term, and the same expression."""
+    args = list(variables)
+    if scaled:
+        args += [MonomialTermExpression((c, v)) for c, v in scaled]
+    return LinearExpression(args)
 
 
 def build_allocation_model(inst: Instance, data: AllocationData | None = None) -> pyo.ConcreteModel:
@@ -294,19 +309,22 @@ def build_allocation_model(inst: Instance, data: AllocationData | None = None) -
     m.labels = Labels()
     m.data = D
 
-    m.allocation = pyo.Var(D.x_index, domain=pyo.NonNegativeReals, doc="budget per gemeente x population x lot (EUR)")
-    m.unmet_need = pyo.Var(D.x_index, domain=pyo.NonNegativeReals, doc="need not covered (EUR)")
+    # one index set for x, u and the need rows (building a Pyomo Set verifies every key)
+    m.need_index = pyo.Set(initialize=D.x_index, dimen=3, ordered=True, doc="(gemeente, population, lot) with need, or need substituted into it")
+    m.allocation = pyo.Var(m.need_index, domain=pyo.NonNegativeReals, doc="budget per gemeente x population x lot (EUR)")
+    m.unmet_need = pyo.Var(m.need_index, domain=pyo.NonNegativeReals, doc="need not covered (EUR)")
     # plain-dict views of the variables: indexing a Pyomo Var is slow in the build loops
-    m.x_data = {k: m.allocation[k] for k in D.x_index}
-    m.u_data = {k: m.unmet_need[k] for k in D.x_index}
+    m.x_data = dict(m.allocation.items())
+    m.u_data = dict(m.unmet_need.items())
     m.term_cache = {}
     m.substitution = pyo.Var(sorted(D.arcs), domain=pyo.NonNegativeReals, doc="need of a heavier lot moved to a lighter lot (EUR of heavy need)")
     y_index = sorted({(k, l, a) for k, l, a, _c, _m in D.contracts}) if D.on("provider_lot_link") else []
     m.provider_budget = pyo.Var(y_index, domain=pyo.NonNegativeReals, doc="provider budget per lot and area (EUR)")
     ref = D.reference
     dev_index = sorted({(g, p, D.lot_domain[l]) for g, p, l in D.x_index} | set(zip(ref["gemeente"].tolist(), ref["population"].tolist(), ref["domain"].tolist()))) if (len(ref) and D.on("reference_deviation")) else []
-    m.deviation_above_reference = pyo.Var(dev_index, domain=pyo.NonNegativeReals)
-    m.deviation_below_reference = pyo.Var(dev_index, domain=pyo.NonNegativeReals)
+    m.deviation_index = pyo.Set(initialize=dev_index, dimen=3, ordered=True, doc="(gemeente, population, domain) with an allocation or a reference")
+    m.deviation_above_reference = pyo.Var(m.deviation_index, domain=pyo.NonNegativeReals)
+    m.deviation_below_reference = pyo.Var(m.deviation_index, domain=pyo.NonNegativeReals)
 
     m.pool_domain = {mp.pool: mp.domain for mp in D.pools}
     m.pooled_charge = pyo.Var(sorted({(g, mp.pool) for mp in D.pools for g in mp.members}), domain=pyo.Reals, doc="what g pays for a pool under the agreed rule (EUR)")
@@ -324,12 +342,17 @@ def add_need_coverage(m, D: AllocationData) -> None:
     r"""Need: x[g,p,l] + u[g,p,l] + sum_l' s[g,p,l->l'] >= c[g,p,l] + sum_l'' s[g,p,l''->l] / rho[l''->l]."""
     out, inn = _flows(m, D)
     rows = {}
+    xs, us, need, lot_label = m.x_data, m.u_data, D.need_eur, D.lot_label
     for k in D.x_index:
         g, p, l = k
         # variables left, need right: the row's lower bound is the need (sweeps change it there)
-        lhs = m.x_data[k] + m.u_data[k] + sum(out[k]) - sum(c * s for s, c in inn[k])
-        rows[k] = (lhs >= D.need_eur[k], f"need {D.lot_label[l]} gemeente {g} population {p}")
-    _add(m, "need_coverage", "balance", rows, add_need_coverage.__doc__)
+        terms = [xs[k], us[k]]
+        if k in out:
+            terms += out[k]
+        if k in inn:
+            terms += [MonomialTermExpression((-c, s)) for s, c in inn[k]]
+        rows[k] = (LinearExpression(terms) >= need[k], f"need {lot_label[l]} gemeente {g} population {p}")
+    _add(m, "need_coverage", "balance", rows, add_need_coverage.__doc__, index=m.need_index)
 
 
 def _flows(m, D: AllocationData) -> tuple[dict, dict]:
@@ -340,8 +363,8 @@ def _flows(m, D: AllocationData) -> tuple[dict, dict]:
     for (g, p, l, l2), (rho, _phi, _lab) in D.arcs.items():
         out[(g, p, l)].append(m.substitution[g, p, l, l2])
         inn[(g, p, l2)].append((m.substitution[g, p, l, l2], 1.0 / rho))
-    m.term_cache["flows"] = (out, inn)
-    return out, inn
+    m.term_cache["flows"] = (dict(out), dict(inn))  # plain dicts: a lookup never adds a key
+    return m.term_cache["flows"]
 
 
 def add_allocation_within_need(m, D: AllocationData) -> None:
@@ -352,15 +375,17 @@ def add_allocation_within_need(m, D: AllocationData) -> None:
     (the same rule, without a constraint row)."""
     out, inn = _flows(m, D)
     rows = {}
+    bounds = m.labels.bounds
     for k in D.x_index:
         g, p, l = k
         label = f"no budget above need {D.lot_label[l]} gemeente {g} population {p}"
-        if not out.get(k) and not inn.get(k):
+        if k not in out and k not in inn:
             m.x_data[k].setub(D.need_eur[k])
-            m.labels.bounds[("allocation", k)] = label
+            bounds[("allocation", k)] = label
             continue
-        lhs = m.x_data[k] + sum(out[k]) - sum(c * s for s, c in inn[k])
-        rows[k] = (lhs <= D.need_eur[k], label)
+        terms = [m.x_data[k], *out.get(k, ())]
+        terms += [MonomialTermExpression((-c, s)) for s, c in inn.get(k, ())]
+        rows[k] = (LinearExpression(terms) <= D.need_eur[k], label)
     _add(m, "allocation_within_need", "need_cap", rows, add_allocation_within_need.__doc__)
 
 
@@ -368,7 +393,7 @@ def add_substitution_funded(m, D: AllocationData) -> None:
     r"""Substitution only counts when the lighter lot funds it: x[g,p,l'] >= sum_l s[g,p,l->l'] / rho[l->l'].
     Without it, moving need to a lighter lot and leaving it unmet there would hide unmet need."""
     _out, inn = _flows(m, D)
-    rows = {k: (m.allocation[k] - sum(c * s for s, c in inn[k]) >= 0, f"substitution funded {D.lot_label[k[2]]} gemeente {k[0]} population {k[1]}") for k in D.x_index if inn.get(k)}
+    rows = {k: (_sum([m.x_data[k]], [(-c, s) for s, c in inn[k]]) >= 0, f"substitution funded {D.lot_label[k[2]]} gemeente {k[0]} population {k[1]}") for k in D.x_index if inn.get(k)}
     _add(m, "substitution_funded", "balance", rows, add_substitution_funded.__doc__)
 
 
@@ -390,7 +415,7 @@ def add_budget_per_gemeente(m, D: AllocationData) -> None:
     for (g, pool), v in m.pooled_charge.items():
         d = m.pool_domain[pool]
         terms[(g, d) if D.budget_scope == "per_domain" else (g,)].append(v)
-    rows = {grp: (sum(t) <= D.budget[grp], f"budget gemeente {grp[0]}" + (f" {grp[1]}" if len(grp) > 1 else "")) for grp, t in terms.items() if grp in D.budget}
+    rows = {grp: (_sum(t) <= D.budget[grp], f"budget gemeente {grp[0]}" + (f" {grp[1]}" if len(grp) > 1 else "")) for grp, t in terms.items() if grp in D.budget}
     _add(m, "budget_per_gemeente", "ceiling", rows, add_budget_per_gemeente.__doc__)
 
 
@@ -413,7 +438,7 @@ def _limit_rows(D, items, terms, which: int, label) -> dict:
         t = terms.get((lot, area))
         if bound is None or not t:
             continue
-        e = sum(t)
+        e = _sum(t)
         rows[(lot, area)] = ((e <= bound) if which == 0 else (e >= bound), label(D.lot_label[lot], area))
     return rows
 
@@ -451,7 +476,7 @@ def add_provider_lot_link(m, D: AllocationData) -> None:
     rows = {}
     for (l, a), yl in ys.items():
         xs = (by_region if D.area_kind[(l, a)] == "region" else by_gemeente).get((l, a), [])
-        rows[(l, a)] = (sum(yl) - sum(xs) == 0, f"aanbiedersbudgetten {D.lot_label[l]} {'regio' if D.area_kind[(l, a)] == 'region' else 'gemeente'} {a} = perceelbudget")
+        rows[(l, a)] = (_sum(yl, [(-1.0, x) for x in xs]) == 0, f"aanbiedersbudgetten {D.lot_label[l]} {'regio' if D.area_kind[(l, a)] == 'region' else 'gemeente'} {a} = perceelbudget")
     _add(m, "provider_lot_link", "balance", rows, add_provider_lot_link.__doc__)
 
 
@@ -487,7 +512,7 @@ def _provider_rows(m, D, which: int, word: str) -> dict:
         bound = (ceiling, minimum)[which]
         if bound is None or not ys.get(k):
             continue
-        e = sum(ys[k])
+        e = _sum(ys[k])
         rows[k] = ((e <= bound) if which == 0 else (e >= bound), f"{word} aanbieder {label} (alle percelen)")
     return rows
 
@@ -521,14 +546,14 @@ def _domain_terms(m, D, echelons=None, category=None) -> dict:
 def add_basis_share_goal(m, D: AllocationData) -> None:
     r"""Substitution goal: sum_{l basis} x[g,p,l] >= sigma x sum_{l in d} x[g,p,l] (basis = nulde lijn + basis)."""
     allx, basis = _domain_terms(m, D), _domain_terms(m, D, BASIS_ECHELONS)
-    rows = {k: (sum(basis.get(k, [])) - sigma * sum(allx[k]) >= 0, f"basisaandeel >= {sigma:.0%} gemeente {k[0]} population {k[1]} {k[2]}") for k, sigma in D.basis_goals.items() if k in allx}
+    rows = {k: (_sum(basis.get(k, ()), [(-sigma, x) for x in allx[k]]) >= 0, f"basisaandeel >= {sigma:.0%} gemeente {k[0]} population {k[1]} {k[2]}") for k, sigma in D.basis_goals.items() if k in allx}
     _add(m, "basis_share_goal", "goal", rows, add_basis_share_goal.__doc__)
 
 
 def add_specialist_reduction_goal(m, D: AllocationData) -> None:
     r"""Substitution goal: sum_{l specialist} x[g,p,l] <= (1 - delta) x baseline[g,p,d]."""
     spec = _domain_terms(m, D, SPECIALIST_ECHELONS)
-    rows = {k: (sum(spec[k]) <= cap, f"specialistisch budget gemeente {k[0]} population {k[1]} {k[2]}") for k, cap in D.specialist_goals.items() if spec.get(k)}
+    rows = {k: (_sum(spec[k]) <= cap, f"specialistisch budget gemeente {k[0]} population {k[1]} {k[2]}") for k, cap in D.specialist_goals.items() if spec.get(k)}
     _add(m, "specialist_reduction_goal", "goal", rows, add_specialist_reduction_goal.__doc__)
 
 
@@ -561,20 +586,20 @@ def add_pooling_charge(m, D: AllocationData) -> None:
         xs[(g, l)].append(x)
     charge_rows, total_rows, gap_rows = {}, {}, {}
     for mp in D.pools:
+        T = {l: m.pooled_lot_total[mp.region, mp.pool, l] for l in mp.lots}
         for l in mp.lots:
-            T = m.pooled_lot_total[mp.region, mp.pool, l]
-            total_rows[(mp.region, mp.pool, l)] = (T - sum(x for g in mp.members for x in xs.get((g, l), [])) == 0, f"verevening {mp.pool}: totaal {D.lot_label[l]} regio {mp.region}")
+            total_rows[(mp.region, mp.pool, l)] = (_sum([T[l]], [(-1.0, x) for g in mp.members for x in xs.get((g, l), ())]) == 0, f"verevening {mp.pool}: totaal {D.lot_label[l]} regio {mp.region}")
         gap = m.onderbenutting_gap[mp.region, mp.pool] if mp.gap_minimum is not None else None
         if gap is not None:
-            gap_rows[(mp.region, mp.pool)] = (gap + sum(m.pooled_lot_total[mp.region, mp.pool, l] for l in mp.lots) >= mp.gap_minimum, f"onderbenutting {mp.pool} regio {mp.region}: gegarandeerd minimum")
-        shared = sum(mp.shared[l] * m.pooled_lot_total[mp.region, mp.pool, l] for l in mp.lots if mp.shared[l])
+            gap_rows[(mp.region, mp.pool)] = (_sum([gap, *T.values()]) >= mp.gap_minimum, f"onderbenutting {mp.pool} regio {mp.region}: gegarandeerd minimum")
         for g in mp.members:
-            e = sum(mp.own[l] * x for l in mp.lots if mp.own[l] for x in xs.get((g, l), []))
+            # charge - own part - key x shared part (- gap key x gap) = constant
+            terms = [(-mp.own[l], x) for l in mp.lots if mp.own[l] for x in xs.get((g, l), ())]
             if mp.key[g]:
-                e = e + mp.key[g] * shared
+                terms += [(-(mp.key[g] * mp.shared[l]), T[l]) for l in mp.lots if mp.shared[l]]
             if gap is not None and mp.gap_key.get(g):
-                e = e + mp.gap_key[g] * gap
-            charge_rows[(g, mp.pool)] = (m.pooled_charge[g, mp.pool] - e == mp.constant[g], f"verevening {mp.pool} ({mp.rule}) gemeente {g}")
+                terms.append((-mp.gap_key[g], gap))
+            charge_rows[(g, mp.pool)] = (_sum([m.pooled_charge[g, mp.pool]], terms) == mp.constant[g], f"verevening {mp.pool} ({mp.rule}) gemeente {g}")
     _add(m, "pooled_total", "balance", total_rows, add_pooling_charge.__doc__)
     _add(m, "onderbenutting_minimum", "balance", gap_rows, add_pooling_charge.__doc__)
     _add(m, "pooling_charge", "balance", charge_rows, add_pooling_charge.__doc__)
@@ -588,8 +613,9 @@ def add_reference_deviation(m, D: AllocationData) -> None:
     R = D.reference
     ref = {(g, p, d): float(v) for g, p, d, v in zip(R["gemeente"].tolist(), R["population"].tolist(), R["domain"].tolist(), R["reference_eur"].tolist())}
     rows = {}
-    for k in m.deviation_above_reference:
-        e = sum(allx.get(k, [])) - m.deviation_above_reference[k] + m.deviation_below_reference[k]
+    above, below = dict(m.deviation_above_reference.items()), dict(m.deviation_below_reference.items())
+    for k in above:
+        e = _sum([*allx.get(k, ()), below[k]], [(-1.0, above[k])])
         rows[k] = (e == ref.get(k, 0.0), f"referentieverdeling gemeente {k[0]} population {k[1]} {k[2]}")
     _add(m, "reference_deviation", "balance", rows, add_reference_deviation.__doc__)
 
@@ -621,8 +647,8 @@ def _objectives(m, D: AllocationData, inst: Instance) -> None:
     o = inst.options.objective
 
     def linear(terms: list[tuple[float, object]]) -> LinearExpression:
-        """sum of coef x var, built in one go (much faster than adding term by term)."""
-        return LinearExpression(constant=0.0, linear_coefs=[c for c, _ in terms], linear_vars=[v for _, v in terms])
+        """sum of coef x var (a plain variable where the coefficient is 1)."""
+        return _sum([v for c, v in terms if c == 1.0], [(c, v) for c, v in terms if c != 1.0])
 
     stages: dict[str, object] = {}
     if o.statutory_first and any(D.lot_statutory.get(l) for _g, _p, l in D.x_index):

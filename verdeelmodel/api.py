@@ -11,14 +11,15 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
-from pyomo.common.gc_manager import PauseGC
 import pandas as pd
 
+from verdeelmodel._gc import building
 from verdeelmodel.instance.validate import Instance
 from verdeelmodel.models.allocation import BUSINESS_KINDS, AllocationData, build_allocation_model, eur, prepare
 from verdeelmodel.solvers.highs import INF, CompiledLP, HighsSession, SolveOutcome, compile_model
@@ -82,17 +83,21 @@ class AllocationModel:
         self.instance = inst
         self.options = options or SolveOptions()
         t0 = time.perf_counter()
-        with PauseGC():  # building creates many small objects; the cyclic GC only slows it down
+        with building():  # many small, long-lived objects: no young-generation GC passes (see _gc.py)
             self.data: AllocationData = prepare(inst, reference)
             self.model = build_allocation_model(inst, self.data)
-        self.build_seconds = time.perf_counter() - t0
-        names = [f"objective_{s}" for s in self.model.objective_order]
-        self.lp: CompiledLP = compile_model(self.model, names)
-        t1 = time.perf_counter()
-        self.session = HighsSession(self.lp, time_limit=self.options.time_limit, threads=self.options.threads, log=self.options.log)
-        self.load_seconds = time.perf_counter() - t1
-        self._rows = self.lp.rows_of()
+            self.build_seconds = time.perf_counter() - t0
+            names = [f"objective_{s}" for s in self.model.objective_order]
+            self.lp: CompiledLP = compile_model(self.model, names)
+            t1 = time.perf_counter()
+            self.session = HighsSession(self.lp, time_limit=self.options.time_limit, threads=self.options.threads, log=self.options.log)
+            self.load_seconds = time.perf_counter() - t1
         self._frames = _ColumnFrames(self.lp)
+
+    @functools.cached_property
+    def _rows(self) -> dict[tuple[str, object], int]:
+        """Row position of every (family, index); built on first use (set_limit, sweeps)."""
+        return self.lp.rows_of()
 
     @property
     def translate_seconds(self) -> float:
@@ -138,6 +143,10 @@ class AllocationModel:
 
     # ------------------------------------------------------------------ results
 
+    @functools.cached_property
+    def _layout(self) -> _Layout:
+        return _Layout(self)
+
     def _result(self, out: SolveOutcome, dual_stage: str) -> Result:
         D, inst = self.data, self.instance
         objective = {s.name.removeprefix("objective_"): s.objective for s in out.stages}
@@ -147,107 +156,164 @@ class AllocationModel:
 
             expl = explain_infeasible(self, out) if out.status == "infeasible" else [f"HiGHS stopped: {out.message} ({out.status}); no allocation is reported."]
             return Result(inst.name, out.status, objective, {}, empty, empty, empty, empty, empty, D.reference, expl, out.message)
-        F, x = self._frames, out.x
-        xv, uv = F.values("allocation", x), F.values("unmet_need", x)
-        alloc = pd.DataFrame(D.x_index, columns=["gemeente", "population", "lot"])
-        alloc["amount_eur"] = [xv.get(k, 0.0) for k in D.x_index]
-        alloc["unmet_eur"] = [uv.get(k, 0.0) for k in D.x_index]
-        alloc["need_eur"] = [D.need_eur[k] for k in D.x_index]
-        sv = F.values("substitution", x)
-        arcs = sorted(D.arcs)
-        subs = pd.DataFrame(arcs, columns=["gemeente", "population", "from_lot", "to_lot"])
-        subs["label"] = [D.arcs[k][2] for k in arcs]
-        subs["ratio"] = [D.arcs[k][0] for k in arcs]
-        subs["moved_need_eur"] = [sv.get(k, 0.0) for k in arcs]
-        subs["added_need_eur"] = subs["moved_need_eur"] / subs["ratio"] if len(subs) else 0.0
-        out_: dict = defaultdict(float)
-        in_: dict = defaultdict(float)
-        for k, s_ in zip(arcs, subs["moved_need_eur"].tolist()):
-            out_[k[:3]] += s_
-            in_[(k[0], k[1], k[3])] += s_ / D.arcs[k][0]
-        subs = _clean(subs)
-        keys = D.x_index  # the rows of alloc, in order (plain tuples: iterating pandas columns is slow)
-        alloc["substituted_out_eur"] = [out_.get(k, 0.0) for k in keys]
-        alloc["substituted_in_eur"] = [in_.get(k, 0.0) for k in keys]
-        covered_need = alloc["need_eur"] + alloc["substituted_in_eur"] - alloc["substituted_out_eur"]
-        alloc["above_need_eur"] = np.maximum(alloc["amount_eur"] - covered_need, 0.0)
-        alloc["domain"] = [D.lot_domain[k[2]] for k in keys]
-        alloc["region"] = [D.region_of.get((k[0], D.lot_domain[k[2]]), "") for k in keys]
-        alloc["label"] = [D.lot_label[k[2]] for k in keys]
-        alloc = alloc[["gemeente", "population", "lot", "label", "domain", "region", "need_eur", "substituted_out_eur", "substituted_in_eur", "amount_eur", "unmet_eur", "above_need_eur"]]
-        alloc = _clean(alloc)
+        L, x = self._layout, out.x
+        n = len(L.need)
 
-        yv = F.values("provider_budget", x)
-        ys = sorted(self.model.provider_budget.index_set()) if len(self.model.provider_budget) else []
-        pb = pd.DataFrame(ys, columns=["provider", "lot", "area"])
-        pb["amount_eur"] = [yv.get(k, 0.0) for k in ys]
+        # substitution: s moves euros of need from (g,p,l) to (g,p,l'), where it adds s / rho
+        moved = x[L.arc_col]
+        sub_out = np.bincount(L.arc_from, weights=moved, minlength=n)
+        sub_in = np.bincount(L.arc_to, weights=moved * L.arc_inv_ratio, minlength=n)
+        subs = L.subs.copy()
+        subs["moved_need_eur"] = moved
+        subs["added_need_eur"] = moved / L.arc_ratio
+        subs = _clean(subs)
+
+        alloc = L.alloc.copy()
+        amount = x[L.x_col]
+        alloc["substituted_out_eur"] = sub_out
+        alloc["substituted_in_eur"] = sub_in
+        alloc["amount_eur"] = amount
+        alloc["unmet_eur"] = x[L.u_col]
+        alloc["above_need_eur"] = np.maximum(amount - (L.need + sub_in - sub_out), 0.0)
+        alloc = _clean(alloc)
+        amount = alloc["amount_eur"].to_numpy()
+
+        pb = L.providers.copy()
+        pb["amount_eur"] = x[L.y_col]
 
         # budgets: every euro is allocated (own lots + pooled charges) or headroom
-        grp = ["gemeente", "domain"] if D.budget_scope == "per_domain" else ["gemeente"]
-        is_pooled = [(k[0], k[2]) in D.pooled for k in D.x_index]
-        paid = alloc.loc[~np.array(is_pooled, dtype=bool)] if len(alloc) else alloc
-        spent = paid.groupby(grp)["amount_eur"].sum().to_dict()
-        cv = self._frames.values("pooled_charge", x)
-        for (g, pool), c in cv.items():
-            k = (g, self.model.pool_domain[pool]) if D.budget_scope == "per_domain" else g
-            spent[k] = spent.get(k, 0.0) + c
-        rows = []
-        for k, b in sorted(D.budget.items()):
-            a = float(spent.get(k if len(k) > 1 else k[0], 0.0))
-            rows.append((*k, b, a, b - a))
-        budgets = _clean(pd.DataFrame(rows, columns=grp + ["budget_eur", "allocated_eur", "headroom_eur"]))
+        charge = x[L.charge_col]
+        spent = np.bincount(L.x_budget_group[L.x_paid], weights=amount[L.x_paid], minlength=len(L.budget))
+        spent += np.bincount(L.charge_budget_group, weights=charge, minlength=len(L.budget))
+        budgets = L.budgets.copy()
+        budgets["allocated_eur"] = spent
+        budgets["headroom_eur"] = L.budget - spent
+        budgets = _clean(budgets)
 
         cons = self._constraint_table(out, dual_stage)
         ref = D.reference.copy()
         if len(ref):
-            by = alloc.groupby(["gemeente", "population", "domain"])["amount_eur"].sum().to_dict()
-            ref["allocated_eur"] = [by.get(k, 0.0) for k in zip(ref["gemeente"], ref["population"], ref["domain"])]
+            ref["allocated_eur"] = np.bincount(L.x_ref_group, weights=amount, minlength=len(ref) + 1)[:len(ref)]
             ref["deviation_eur"] = ref["allocated_eur"] - ref["reference_eur"]
-        return Result(inst.name, "optimal", objective, {}, alloc, subs, _clean(pb), budgets, cons, ref, pooling=self._pooling_table(alloc, x))
 
-    def _pooling_table(self, alloc: pd.DataFrame, x: np.ndarray) -> pd.DataFrame:
-        """Per pool and gemeente: its own cost (profijt), its charge under the agreed rule, the transfer."""
-        cols = ["region", "gemeente", "pool", "lot", "rule", "charge_eur", "profijt_eur", "transfer_eur"]
-        if not self.data.pools:
-            return pd.DataFrame(columns=cols)
-        cv = self._frames.values("pooled_charge", x)
-        own = alloc.groupby(["gemeente", "lot"])["amount_eur"].sum().to_dict()
-        rows = []
-        for mp in self.data.pools:
-            for g in mp.members:
-                c = cv.get((g, mp.pool), 0.0)
-                prof = sum(own.get((g, l), 0.0) for l in mp.lots)
-                rows.append((mp.region, g, mp.pool, ";".join(mp.lots), mp.rule, c, prof, c - prof))
-        return _clean(pd.DataFrame(rows, columns=cols).sort_values(["pool", "region", "gemeente"], kind="stable"))
+        pooling = L.pooling.copy()
+        if len(pooling):
+            pooling["charge_eur"] = x[L.pool_charge_col]
+            pooling["profijt_eur"] = np.bincount(L.pool_x_row, weights=amount[L.pool_x], minlength=len(pooling))
+            pooling["transfer_eur"] = pooling["charge_eur"] - pooling["profijt_eur"]
+            pooling = _clean(pooling)
+        return Result(inst.name, "optimal", objective, {}, alloc, subs, _clean(pb), budgets, cons, ref, pooling=pooling)
 
     def _constraint_table(self, out: SolveOutcome, dual_stage: str) -> pd.DataFrame:
-        lp, labels = self.lp, self.model.labels
+        lp = self.lp
         act = out.row_activity
         lo, hi = lp.row_lower, lp.row_upper
         slack = np.minimum(np.where(hi < INF, hi - act, np.inf), np.where(lo > -INF, act - lo, np.inf))
-        if not hasattr(self, "_row_text"):  # names depend on the model only: computed once
-            fam = lp.row_component
-            self._row_text = (
-                [labels.rows[f][i] for f, i in zip(fam, lp.row_index)],
-                fam,
-                [labels.kind.get(f, "") for f in fam],
-                ["|".join(map(str, i)) if isinstance(i, tuple) else str(i) for i in lp.row_index],
-            )
-        names, fam, kinds, index = self._row_text
-        df = pd.DataFrame({
-            "name": names,
-            "family": fam,
-            "kind": kinds,
-            "index": index,
-            "activity_eur": act,
-            "lower_eur": np.where(lo > -INF, lo, np.nan),
-            "upper_eur": np.where(hi < INF, hi, np.nan),
-            "slack_eur": slack,
-            "shadow_price_unmet": out.row_dual[dual_stage],
-            "shadow_price_final": out.row_dual["final"],
-        })
+        df = self._layout.constraints.copy()
+        df["activity_eur"] = act
+        df["lower_eur"] = np.where(lo > -INF, lo, np.nan)
+        df["upper_eur"] = np.where(hi < INF, hi, np.nan)
+        df["slack_eur"] = slack
+        df["shadow_price_unmet"] = out.row_dual[dual_stage]
+        df["shadow_price_final"] = out.row_dual["final"]
         df["binding"] = df["slack_eur"] <= BINDING_TOL_EUR
         return _clean(df)
+
+
+class _Layout:
+    """What the result tables take from the model alone: index and label columns, the LP
+    column of every variable they report, and the groupings (budget, reference, pool) as
+    integer arrays, so a solution fills the tables with a few numpy operations."""
+
+    def __init__(self, am: AllocationModel):
+        D, lp, model = am.data, am.lp, am.model
+        cols: dict[str, dict] = defaultdict(dict)
+        for j, (c, i) in enumerate(zip(lp.col_component, lp.col_index)):
+            cols[c][i] = j
+        keys = D.x_index  # plain tuples: iterating pandas columns is slow
+        row_of = {k: r for r, k in enumerate(keys)}
+        xc, uc = cols["allocation"], cols["unmet_need"]
+        self.x_col = np.array([xc[k] for k in keys], dtype=np.int64)
+        self.u_col = np.array([uc[k] for k in keys], dtype=np.int64)
+        self.need = np.array([D.need_eur[k] for k in keys], dtype=float)
+        g_, p_, l_ = zip(*keys) if keys else ((), (), ())
+        domain = [D.lot_domain[l] for l in l_]
+        self.alloc = pd.DataFrame({
+            "gemeente": list(g_), "population": list(p_), "lot": list(l_), "label": [D.lot_label[l] for l in l_],
+            "domain": domain, "region": [D.region_of.get((g, d), "") for g, d in zip(g_, domain)], "need_eur": self.need,
+        })
+
+        arcs = sorted(D.arcs)
+        sc = cols["substitution"]
+        self.arc_col = np.array([sc[k] for k in arcs], dtype=np.int64)
+        self.arc_from = np.array([row_of[k[:3]] for k in arcs], dtype=np.int64)
+        self.arc_to = np.array([row_of[(k[0], k[1], k[3])] for k in arcs], dtype=np.int64)
+        self.arc_ratio = np.array([D.arcs[k][0] for k in arcs], dtype=float)
+        self.arc_inv_ratio = 1.0 / self.arc_ratio
+        self.subs = pd.DataFrame(arcs, columns=["gemeente", "population", "from_lot", "to_lot"])
+        self.subs["label"] = [D.arcs[k][2] for k in arcs]
+        self.subs["ratio"] = self.arc_ratio
+
+        ys = sorted(model.provider_budget.index_set()) if len(model.provider_budget) else []
+        yc = cols["provider_budget"]
+        self.y_col = np.array([yc[k] for k in ys], dtype=np.int64)
+        self.providers = pd.DataFrame(ys, columns=["provider", "lot", "area"])
+
+        # budget groups (g, d) or (g,): own (non-pooled) allocations and pooled charges
+        per_domain = D.budget_scope == "per_domain"
+        groups = sorted(D.budget)
+        group_of = {k: i for i, k in enumerate(groups)}
+        self.budget = np.array([D.budget[k] for k in groups], dtype=float)
+        grp = ["gemeente", "domain"] if per_domain else ["gemeente"]
+        self.budgets = pd.DataFrame([list(k) for k in groups], columns=grp) if groups else pd.DataFrame(columns=grp)
+        self.budgets["budget_eur"] = self.budget
+        nb = len(groups)  # index of "no budget row" (dropped by minlength slicing below)
+        self.x_budget_group = np.array([group_of.get((g, d) if per_domain else (g,), nb) for g, d in zip(g_, domain)], dtype=np.int64)
+        self.x_paid = np.array([(g, l) not in D.pooled for g, l in zip(g_, l_)], dtype=bool) & (self.x_budget_group < nb)
+        pc = cols["pooled_charge"]
+        charges = list(pc)
+        self.charge_col = np.array([pc[k] for k in charges], dtype=np.int64)
+        cg = np.array([group_of.get((g, model.pool_domain[pool]) if per_domain else (g,), nb) for g, pool in charges], dtype=np.int64)
+        keep = cg < nb
+        self.charge_col, self.charge_budget_group = self.charge_col[keep], cg[keep]
+
+        # reference rows per (g, p, d); allocations outside the reference go to a spare bin
+        ref = D.reference
+        ref_of = {k: i for i, k in enumerate(zip(ref["gemeente"].tolist(), ref["population"].tolist(), ref["domain"].tolist()))} if len(ref) else {}
+        self.x_ref_group = np.array([ref_of.get((g, p, d), len(ref)) for g, p, d in zip(g_, p_, domain)], dtype=np.int64)
+
+        # pooling: per pool, region and member its charge column and the allocations of its pooled lots
+        rows, charge_cols, px, prow = [], [], [], []
+        if D.pools:
+            by_gl: dict[tuple, list[int]] = defaultdict(list)
+            for r, (g, l) in enumerate(zip(g_, l_)):
+                by_gl[(g, l)].append(r)
+            for mp in D.pools:
+                for g in mp.members:
+                    i = len(rows)
+                    rows.append((mp.region, g, mp.pool, ";".join(mp.lots), mp.rule))
+                    charge_cols.append(pc[(g, mp.pool)])
+                    for l in mp.lots:
+                        px.extend(by_gl.get((g, l), ()))
+                        prow.extend([i] * len(by_gl.get((g, l), ())))
+        order = sorted(range(len(rows)), key=lambda i: (rows[i][2], rows[i][0], rows[i][1]))
+        new = np.empty(len(rows), dtype=np.int64)
+        new[order] = np.arange(len(rows))
+        self.pooling = pd.DataFrame([rows[i] for i in order], columns=["region", "gemeente", "pool", "lot", "rule"])
+        for c in ("charge_eur", "profijt_eur", "transfer_eur"):
+            self.pooling[c] = 0.0
+        self.pool_charge_col = np.array([charge_cols[i] for i in order], dtype=np.int64)
+        self.pool_x = np.array(px, dtype=np.int64)
+        self.pool_x_row = new[np.array(prow, dtype=np.int64)] if prow else np.array([], dtype=np.int64)
+
+        labels = model.labels
+        fam = lp.row_component
+        self.constraints = pd.DataFrame({
+            "name": [labels.rows[f][i] for f, i in zip(fam, lp.row_index)],
+            "family": fam,
+            "kind": [labels.kind.get(f, "") for f in fam],
+            "index": ["|".join(map(str, i)) if isinstance(i, tuple) else str(i) for i in lp.row_index],
+        })
 
 
 class _ColumnFrames:
