@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 import pyomo.environ as pyo
-from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
+from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression, SumExpression
 
 from verdeelmodel.instance.validate import Instance
 
@@ -135,8 +135,11 @@ def _model_pools(inst: Instance, reference: pd.DataFrame) -> list[ModelPool]:
             own, shared = dict(zip(ctx.lots, lc.own.tolist())), dict(zip(ctx.lots, lc.shared.tolist()))
             key, const = lc.key.tolist(), lc.constant.tolist()
             gap = lc.gap_key.tolist() if lc.gap_key is not None else None
+            members: dict[int, list[int]] = {}
+            for j, k in enumerate(sub.region_index.tolist()):
+                members.setdefault(k, []).append(j)
             for k, i in enumerate(regions):
-                idx = [j for j in range(sub.n) if sub.region_index[j] == k]
+                idx = members.get(k, [])
                 gs = [sub.gemeenten[j] for j in idx]
                 out.append(ModelPool(
                     pool=ctx.pool, region=ctx.regions[i], domain=ctx.domain, lots=ctx.lots, rule=name, members=gs,
@@ -173,16 +176,17 @@ def prepare(inst: Instance, reference: pd.DataFrame | None = None) -> Allocation
     sub = inst.substitutions
     by_from: dict[str, list] = defaultdict(list)
     for r in sub.itertuples(index=False):
-        by_from[r.from_lot].append(r)
+        arc = (float(r.ratio), float(r.max_share), r.label or f"{lot_label[r.from_lot]} -> {lot_label[r.to_lot]}")
+        by_from[r.from_lot].append((r.gemeente, r.population, r.to_lot, _specificity(r.gemeente, r.population), arc))
     if by_from:
-        for (g, p, l), c in need_eur.items():
-            for r in by_from.get(l, ()):
-                if (r.gemeente and r.gemeente != g) or (r.population and r.population != p):
+        for g, p, l in need_eur:
+            for rg, rp, to, sp, arc in by_from.get(l, ()):
+                if (rg and rg != g) or (rp and rp != p):
                     continue
-                key, sp = (g, p, l, r.to_lot), _specificity(r.gemeente, r.population)
+                key = (g, p, l, to)
                 if sp >= spec_of.get(key, -1):
                     spec_of[key] = sp
-                    arcs[key] = (float(r.ratio), float(r.max_share), r.label or f"{lot_label[l]} -> {lot_label[r.to_lot]}")
+                    arcs[key] = arc
     x_index = sorted(set(need_eur) | {(g, p, l2) for (g, p, _l, l2) in arcs})
     for k in x_index:
         need_eur.setdefault(k, 0.0)
@@ -650,10 +654,21 @@ def _objectives(m, D: AllocationData, inst: Instance) -> None:
         """sum of coef x var (a plain variable where the coefficient is 1)."""
         return _sum([v for c, v in terms if c == 1.0], [(c, v) for c, v in terms if c != 1.0])
 
+    def weighted_unmet(statutory_only: bool):
+        """sum_l w_l (sum of u over lot l): one term per lot, so the weights read at a glance."""
+        by_lot: dict[str, list] = defaultdict(list)
+        for k, u in m.u_data.items():
+            if D.lot_statutory[k[2]] or not statutory_only:
+                by_lot[k[2]].append(u)
+        return sum_product([(D.lot_weight[l], _sum(us)) for l, us in sorted(by_lot.items())])
+
+    def sum_product(terms: list) -> object:
+        return SumExpression([e if w == 1.0 else w * e for w, e in terms])
+
     stages: dict[str, object] = {}
     if o.statutory_first and any(D.lot_statutory.get(l) for _g, _p, l in D.x_index):
-        stages["unmet_statutory"] = linear([(D.lot_weight[k[2]], u) for k, u in m.u_data.items() if D.lot_statutory[k[2]]])
-    stages["unmet"] = linear([(D.lot_weight[k[2]], u) for k, u in m.u_data.items()])
+        stages["unmet_statutory"] = weighted_unmet(True)
+    stages["unmet"] = weighted_unmet(False)
     if len(m.deviation_above_reference):
         stages["deviation"] = linear([(1.0, v) for k in m.deviation_above_reference for v in (m.deviation_above_reference[k], m.deviation_below_reference[k])])
     stages["spend"] = linear([(1.0, x) for x in m.x_data.values()] + [(1.0, g) for g in m.onderbenutting_gap.values()])

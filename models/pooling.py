@@ -34,6 +34,8 @@ model builds its expressions from the same coefficients.
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field, fields
 
 import numpy as np
@@ -350,22 +352,28 @@ def split_lots(text: str) -> tuple[str, ...]:
 
 
 def build_context(inst: Instance, pool: str, lots: tuple[str, ...], regions: list[str], reference: pd.DataFrame | None = None) -> PoolContext:
-    lot_domain = dict(zip(inst.lots["lot"], inst.lots["domain"]))
-    tariff = dict(zip(inst.lots["lot"], inst.lots["tariff_eur"].astype(float)))
+    # plain lists and dicts: per-call pandas overhead (indexing, reindex, groupby) dominates at this size
+    L = inst.lots
+    lot_domain = dict(zip(L["lot"].tolist(), L["domain"].tolist()))
+    tariff = dict(zip(L["lot"].tolist(), L["tariff_eur"].astype(float).tolist()))
     domain = lot_domain[lots[0]]
-    bud = inst.budgets[inst.budgets["domain"] == domain]
+    bud = inst.budgets
     by_region: dict[str, list[str]] = {}
-    for g, R in zip(bud["gemeente"].tolist(), bud["region"].tolist()):
-        by_region.setdefault(R, []).append(g)
+    iu: dict[str, float] = {}
+    total: dict[str, float] = {}
+    for g, d, R, b, o in zip(bud["gemeente"].tolist(), bud["domain"].tolist(), bud["region"].tolist(),
+                             bud["budget_eur"].astype(float).tolist(), bud["own_funds_eur"].astype(float).tolist()):
+        if d == domain:
+            by_region.setdefault(R, []).append(g)
+            iu[g], total[g] = b, b + o
     members = [(i, g) for i, R in enumerate(regions) for g in sorted(by_region.get(R, []))]
     gem = [g for _, g in members]
     ridx = np.array([i for i, _ in members], dtype=int)
-    inh = inst.gemeenten.set_index("gemeente")["inhabitants"].astype(float)
-    b = bud.set_index("gemeente")
+    inh = dict(zip(inst.gemeenten["gemeente"].tolist(), inst.gemeenten["inhabitants"].astype(float).tolist()))
     raw = {
-        "inhabitants": inh.reindex(gem).to_numpy(float),
-        "iu": b["budget_eur"].reindex(gem).to_numpy(float),
-        "budget": (b["budget_eur"] + b["own_funds_eur"]).reindex(gem).to_numpy(float),
+        "inhabitants": np.array([inh.get(g, np.nan) for g in gem], dtype=float),
+        "iu": np.array([iu[g] for g in gem], dtype=float),
+        "budget": np.array([total[g] for g in gem], dtype=float),
     }
     if reference is None:
         from .reference import reference_allocation
@@ -373,16 +381,20 @@ def build_context(inst: Instance, pool: str, lots: tuple[str, ...], regions: lis
         reference = reference_allocation(inst)
     ref = reference
     if len(ref):
-        rr = ref[ref["domain"] == domain].groupby("gemeente")["reference_eur"].sum()
-        raw["reference"] = rr.reindex(gem).fillna(0.0).to_numpy(float)
+        parts: dict[str, list[float]] = {}
+        for g, d, v in zip(ref["gemeente"].tolist(), ref["domain"].tolist(), ref["reference_eur"].astype(float).tolist()):
+            if d == domain:
+                parts.setdefault(g, []).append(v)
+        raw["reference"] = np.array([math.fsum(parts.get(g, ())) for g in gem], dtype=float)
     need = inst.need
     nl = need[need["lot"].isin(lots)]
     exp = np.zeros((len(gem), len(lots)))
     pos = {g: i for i, g in enumerate(gem)}
     lpos = {l: j for j, l in enumerate(lots)}
-    for g, l, v in zip(nl["gemeente"].tolist(), nl["lot"].tolist(), nl["volume"].tolist()):
-        if g in pos:
-            exp[pos[g], lpos[l]] += float(v) * tariff[l]
+    cells = [(pos[g], lpos[l], float(v) * tariff[l]) for g, l, v in zip(nl["gemeente"].tolist(), nl["lot"].tolist(), nl["volume"].tolist()) if g in pos]
+    if cells:  # np.add.at adds in row order, like a loop
+        r, c, v = zip(*cells)
+        np.add.at(exp, (np.array(r), np.array(c)), np.array(v, dtype=float))
     upc = dict(zip(inst.demand["lot"], inst.demand["units_per_client"].astype(float))) if len(inst.demand) else {}
     ctx = PoolContext(pool, lots, domain, list(regions), gem, ridx, raw["inhabitants"], raw, exp.sum(1), exp, np.array([tariff[l] for l in lots]),
                       cost_per_client=np.array([tariff[l] * upc.get(l, 1.0) for l in lots]))
@@ -393,10 +405,12 @@ def build_context(inst: Instance, pool: str, lots: tuple[str, ...], regions: lis
         present = sorted(set(h["year"].astype(int).tolist()))
         ypos = {y: k for k, y in enumerate(present)}
         by_year = {m: np.zeros((len(gem), len(present))) for m in ("clients", "cost_eur")}
-        for g, y, c, e in zip(h["gemeente"].tolist(), h["year"].tolist(), h["clients"].tolist(), h["cost_eur"].tolist()):
-            if g in pos:
-                by_year["clients"][pos[g], ypos[int(y)]] += float(c)
-                by_year["cost_eur"][pos[g], ypos[int(y)]] += float(e)
+        cells = [(pos[g], ypos[int(y)], float(c), float(e)) for g, y, c, e in zip(h["gemeente"].tolist(), h["year"].tolist(), h["clients"].tolist(), h["cost_eur"].tolist()) if g in pos]
+        if cells:
+            r, yc, c, e = zip(*cells)
+            at = (np.array(r), np.array(yc))
+            np.add.at(by_year["clients"], at, np.array(c, dtype=float))
+            np.add.at(by_year["cost_eur"], at, np.array(e, dtype=float))
         for years in range(1, 11):
             span = list(range(inst.meta.year - years, inst.meta.year))
             if not set(span) <= ypos.keys():
@@ -438,9 +452,15 @@ def check_pooling(inst: Instance, extra_rules: list[str] | None = None, setups: 
         if name not in rules:
             problems.append(Problem("--rule", None, None, name, f"a rule of pooling_rules.csv or profijt ({', '.join(sorted(rules))})"))
     for s in setups:
+        by_rule: dict[str, list[int]] = {}
         for i, name in enumerate(s.agreed):
             if name in rules:
-                problems += rule_problems(inst, rules[name], s, ("pools.csv", s.rows[i], "rule"), [i])
+                by_rule.setdefault(name, []).append(i)
+        for name, regions in by_rule.items():
+            # all regions of a rule at once; region by region (for the pools.csv row) only on a problem
+            if len(regions) == 1 or rule_problems(inst, rules[name], s, ("pools.csv", None, "rule"), regions):
+                for i in regions:
+                    problems += rule_problems(inst, rules[name], s, ("pools.csv", s.rows[i], "rule"), [i])
         for name in extra_rules or []:
             if name in rules:
                 problems += rule_problems(inst, rules[name], s, ("--rule", None, None))

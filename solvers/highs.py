@@ -22,7 +22,7 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 from pyomo.core.base.var import VarData
-from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression, NegationExpression, SumExpression
+from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression, NegationExpression, ProductExpression, SumExpression
 from pyomo.repn.standard_repn import generate_standard_repn
 
 INF = highspy.kHighsInf
@@ -91,6 +91,7 @@ def compile_model(m: pyo.ConcreteModel, objective_names: list[str]) -> CompiledL
                     lb, ub = v.bounds
                     lower_c.append(-INF if lb is None else lb)
                     upper_c.append(INF if ub is None else ub)
+        # CSR rows: a variable met twice in a row gives two entries, summed by sum_duplicates()
         indptr, indices, data = [0], [], []
         row_lower, row_upper, datas, row_component, row_index = [], [], [], [], []
         for comp in m.component_objects(pyo.Constraint, active=True, descend_into=True):
@@ -99,12 +100,10 @@ def compile_model(m: pyo.ConcreteModel, objective_names: list[str]) -> CompiledL
                 if not con.active:
                     continue
                 lb, body, ub = con.to_bounded_expression()
-                coefs, const = _linear(body, col_of, con)
-                indices.extend(coefs.keys())
-                data.extend(coefs.values())
+                const = _linear(body, col_of, con, indices, data)
                 indptr.append(len(indices))
-                row_lower.append(-INF if lb is None else pyo.value(lb) - const)
-                row_upper.append(INF if ub is None else pyo.value(ub) - const)
+                row_lower.append(-INF if lb is None else (lb if lb.__class__ is float else pyo.value(lb)) - const)
+                row_upper.append(INF if ub is None else (ub if ub.__class__ is float else pyo.value(ub)) - const)
                 datas.append(con)
                 row_component.append(name)
                 row_index.append(idx)
@@ -116,10 +115,11 @@ def compile_model(m: pyo.ConcreteModel, objective_names: list[str]) -> CompiledL
             obj = m.component(name)
             if obj is None:
                 raise ValueError(f"objective {name} not in model")
-            coefs, const = _linear(obj.expr, col_of, name)
+            cols: list[int] = []
+            vals: list[float] = []
+            const = _linear(obj.expr, col_of, name, cols, vals)
             c = np.zeros(n_cols)
-            for j, v in coefs.items():
-                c[j] += v
+            np.add.at(c, np.array(cols, dtype=np.int64), np.array(vals, dtype=float))
             costs[name] = c if obj.sense == pyo.minimize else -c
             offsets[name] = const if obj.sense == pyo.minimize else -const
     lp = CompiledLP(
@@ -136,29 +136,30 @@ def compile_model(m: pyo.ConcreteModel, objective_names: list[str]) -> CompiledL
 _NATIVE = (int, float)
 
 
-def _linear(expr, col_of: dict[int, int], where) -> tuple[dict[int, float], float]:
-    """Coefficients {column: coef} and constant of a linear expression (``where``: the
-    constraint or objective, named only in an error). Sums of variables and numeric monomials
-    (what the model builds) are read in one flat loop; anything else is walked recursively."""
-    coefs: dict[int, float] = {}
+def _linear(expr, col_of: dict[int, int], where, cols: list[int], vals: list[float]) -> float:
+    """Append the (column, coefficient) terms of a linear expression to ``cols``/``vals`` (a
+    variable may appear more than once) and return its constant (``where``: the constraint or
+    objective, named only in an error). Sums of variables and numeric monomials (what the
+    model builds) are read in one flat loop; anything else is walked recursively."""
     const = 0.0
     stack = [(expr, 1.0)]
     while stack:
         e, mult = stack.pop()
         cls = e.__class__
         if cls is LinearExpression or cls is SumExpression:
-            for a in e.args:
+            for a in e._args_[: e._nargs]:
                 acls = a.__class__
-                if acls is MonomialTermExpression:
+                if acls is VarData:
+                    if not a.fixed:
+                        cols.append(col_of[id(a)])
+                        vals.append(mult)
+                        continue
+                elif acls is MonomialTermExpression:
                     c, v = a._args_
                     if c.__class__ in _NATIVE and not v.fixed:
-                        j = col_of[id(v)]
-                        coefs[j] = coefs.get(j, 0.0) + mult * c
+                        cols.append(col_of[id(v)])
+                        vals.append(mult * c)
                         continue
-                elif acls is VarData and not a.fixed:
-                    j = col_of[id(a)]
-                    coefs[j] = coefs.get(j, 0.0) + mult
-                    continue
                 elif acls in _NATIVE:
                     const += mult * a
                     continue
@@ -170,25 +171,27 @@ def _linear(expr, col_of: dict[int, int], where) -> tuple[dict[int, float], floa
             if v.fixed:
                 const += mult * c * v.value
             else:
-                j = col_of[id(v)]
-                coefs[j] = coefs.get(j, 0.0) + mult * c
+                cols.append(col_of[id(v)])
+                vals.append(mult * c)
         elif cls is NegationExpression:
             stack.append((e.args[0], -mult))
+        elif cls is ProductExpression and e._args_[0].__class__ in _NATIVE:  # c x (linear expression)
+            stack.append((e._args_[1], mult * e._args_[0]))
         elif getattr(e, "is_variable_type", lambda: False)():
             if e.fixed:
                 const += mult * e.value
             else:
-                j = col_of[id(e)]
-                coefs[j] = coefs.get(j, 0.0) + mult
+                cols.append(col_of[id(e)])
+                vals.append(mult)
         else:  # anything else: Pyomo's own linear representation
             repn = generate_standard_repn(e, compute_values=True, quadratic=False)
             if not repn.is_linear():
                 raise ValueError(f"{getattr(where, 'name', where)}: the model must be linear; found a nonlinear term")
             const += mult * pyo.value(repn.constant)
             for v, c in zip(repn.linear_vars, repn.linear_coefs):
-                j = col_of[id(v)]
-                coefs[j] = coefs.get(j, 0.0) + mult * pyo.value(c)
-    return coefs, const
+                cols.append(col_of[id(v)])
+                vals.append(mult * pyo.value(c))
+    return const
 
 
 @dataclass

@@ -227,14 +227,12 @@ class _Layout:
 
     def __init__(self, am: AllocationModel):
         D, lp, model = am.data, am.lp, am.model
-        cols: dict[str, dict] = defaultdict(dict)
-        for j, (c, i) in enumerate(zip(lp.col_component, lp.col_index)):
-            cols[c][i] = j
+        pos = am._frames.pos
+        cols = _LazyColumns(lp, pos)
         keys = D.x_index  # plain tuples: iterating pandas columns is slow
         row_of = {k: r for r, k in enumerate(keys)}
-        xc, uc = cols["allocation"], cols["unmet_need"]
-        self.x_col = np.array([xc[k] for k in keys], dtype=np.int64)
-        self.u_col = np.array([uc[k] for k in keys], dtype=np.int64)
+        self.x_col = _columns_of(lp, pos, "allocation", keys, cols)
+        self.u_col = _columns_of(lp, pos, "unmet_need", keys, cols)
         self.need = np.array([D.need_eur[k] for k in keys], dtype=float)
         g_, p_, l_ = zip(*keys) if keys else ((), (), ())
         domain = [D.lot_domain[l] for l in l_]
@@ -280,7 +278,8 @@ class _Layout:
         # reference rows per (g, p, d); allocations outside the reference go to a spare bin
         ref = D.reference
         ref_of = {k: i for i, k in enumerate(zip(ref["gemeente"].tolist(), ref["population"].tolist(), ref["domain"].tolist()))} if len(ref) else {}
-        self.x_ref_group = np.array([ref_of.get((g, p, d), len(ref)) for g, p, d in zip(g_, p_, domain)], dtype=np.int64)
+        spare = len(ref)
+        self.x_ref_group = np.array([ref_of.get((g, p, d), spare) for g, p, d in zip(g_, p_, domain)], dtype=np.int64)
 
         # pooling: per pool, region and member its charge column and the allocations of its pooled lots
         rows, charge_cols, px, prow = [], [], [], []
@@ -312,8 +311,31 @@ class _Layout:
             "name": [labels.rows[f][i] for f, i in zip(fam, lp.row_index)],
             "family": fam,
             "kind": [labels.kind.get(f, "") for f in fam],
-            "index": ["|".join(map(str, i)) if isinstance(i, tuple) else str(i) for i in lp.row_index],
+            "index": [_index_text(i) for i in lp.row_index],
         })
+
+
+class _LazyColumns(dict):
+    """{component: {index: column}}, each component's map built when first asked for."""
+
+    def __init__(self, lp: CompiledLP, pos: dict[str, np.ndarray]):
+        super().__init__()
+        self.lp, self.pos = lp, pos
+
+    def __missing__(self, comp: str) -> dict:
+        j = self.pos.get(comp, np.array([], dtype=np.int64))
+        self[comp] = m = dict(zip((self.lp.col_index[i] for i in j), j.tolist()))
+        return m
+
+
+def _columns_of(lp: CompiledLP, pos: dict[str, np.ndarray], comp: str, keys: list, cols: _LazyColumns) -> np.ndarray:
+    """LP columns of ``comp[k]`` for k in ``keys``: the component's own column order when it
+    matches ``keys`` (a variable indexed by exactly these keys), else looked up one by one."""
+    j = pos.get(comp, np.array([], dtype=np.int64))
+    if len(j) == len(keys) and (len(j) == 0 or (j[-1] - j[0] == len(j) - 1 and lp.col_index[j[0]:j[-1] + 1] == keys)):
+        return j
+    c = cols[comp]
+    return np.array([c[k] for k in keys], dtype=np.int64)
 
 
 class _ColumnFrames:
@@ -330,6 +352,16 @@ class _ColumnFrames:
         """{index: value} of a variable component (columns Pyomo dropped as unused are 0)."""
         j = self.pos.get(comp, np.array([], dtype=np.int64))
         return dict(zip((self.index[i] for i in j), x[j].tolist()))
+
+
+def _index_text(i) -> str:
+    """A row's index as constraints.csv writes it: tuple members joined by '|'."""
+    if i.__class__ is tuple:
+        try:
+            return "|".join(i)
+        except TypeError:  # a member that is not a string
+            return "|".join(map(str, i))
+    return str(i)
 
 
 def _clean(df: pd.DataFrame) -> pd.DataFrame:
