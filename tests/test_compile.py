@@ -72,3 +72,38 @@ def test_nonlinear_model_is_refused():
     m.o = pyo.Objective(expr=m.x)
     with pytest.raises(ValueError, match="must be linear"):
         compile_model(m, ["o"])
+
+
+def test_every_expression_form_compiles_like_pyomo():
+    """Duplicated variables, c x (sum), negation, fixed variables, constants and a mutable
+    parameter (Pyomo's general path) give the same rows and objective as Pyomo's compiler."""
+    from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
+
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var(bounds=(0, 10))
+    m.y = pyo.Var(bounds=(-5, None))
+    m.z = pyo.Var()
+    m.w = pyo.Var()
+    m.w.fix(3.0)
+    m.p = pyo.Param(initialize=1.5, mutable=True)
+    m.c1 = pyo.Constraint(expr=LinearExpression([m.x, m.x, MonomialTermExpression((2.0, m.y))]) <= 7)  # x twice
+    m.c2 = pyo.Constraint(expr=2.0 * (m.x + 3.0 * m.y) - (m.y - m.z) + 4.0 >= 1.0)
+    m.c3 = pyo.Constraint(expr=m.w * 2.0 + m.z + m.w == 5.0)  # fixed w moves to the bound
+    m.c4 = pyo.Constraint(expr=m.p * m.x + m.y <= 2.0)  # a parameter coefficient: Pyomo's own path
+    m.o = pyo.Objective(expr=2.5 * LinearExpression([m.x, m.z]) + sum([m.y, m.y]) + 1.0)
+    lp = compile_model(m, ["o"])
+    var_of_col = [id(v) for comp in m.component_objects(pyo.Var) for v in comp.values()]
+    ref_rows, ref_costs = _pyomo_rows(m)
+    A = lp.A.tocsr()
+    expected = {"c1": {id(m.x): 2.0, id(m.y): 2.0}, "c2": {id(m.x): 2.0, id(m.y): 5.0, id(m.z): 1.0},
+                "c3": {id(m.z): 1.0}, "c4": {id(m.x): 1.5, id(m.y): 1.0}}
+    for r, con in enumerate(lp.row_data):
+        lo, hi = A.indptr[r], A.indptr[r + 1]
+        mine = {var_of_col[j]: v for j, v in zip(A.indices[lo:hi], A.data[lo:hi]) if v != 0}
+        coefs, rlo, rhi = ref_rows[id(con)]
+        assert mine == pytest.approx({k: v for k, v in coefs.items() if v != 0}) == expected[con.name], con.name
+        assert (lp.row_lower[r], lp.row_upper[r]) == pytest.approx((rlo, rhi)), con.name
+    assert (lp.row_lower[1], lp.row_upper[2], lp.row_lower[2]) == (-3.0, -4.0, -4.0)
+    mine = {var_of_col[j]: v for j, v in enumerate(lp.costs["o"]) if v != 0}
+    assert mine == pytest.approx(ref_costs["o"]) == {id(m.x): 2.5, id(m.z): 2.5, id(m.y): 2.0}
+    assert lp.offsets["o"] == 1.0

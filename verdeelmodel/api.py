@@ -161,8 +161,8 @@ class AllocationModel:
 
         # substitution: s moves euros of need from (g,p,l) to (g,p,l'), where it adds s / rho
         moved = x[L.arc_col]
-        sub_out = np.bincount(L.arc_from, weights=moved, minlength=n)
-        sub_in = np.bincount(L.arc_to, weights=moved * L.arc_inv_ratio, minlength=n)
+        sub_out = _group_sum(L.arc_from, moved, n)
+        sub_in = _group_sum(L.arc_to, moved * L.arc_inv_ratio, n)
         subs = L.subs.copy()
         subs["moved_need_eur"] = moved
         subs["added_need_eur"] = moved / L.arc_ratio
@@ -183,8 +183,8 @@ class AllocationModel:
 
         # budgets: every euro is allocated (own lots + pooled charges) or headroom
         charge = x[L.charge_col]
-        spent = np.bincount(L.x_budget_group[L.x_paid], weights=amount[L.x_paid], minlength=len(L.budget))
-        spent += np.bincount(L.charge_budget_group, weights=charge, minlength=len(L.budget))
+        spent = _group_sum(L.x_budget_group[L.x_paid], amount[L.x_paid], len(L.budget))
+        spent += _group_sum(L.charge_budget_group, charge, len(L.budget))
         budgets = L.budgets.copy()
         budgets["allocated_eur"] = spent
         budgets["headroom_eur"] = L.budget - spent
@@ -193,13 +193,13 @@ class AllocationModel:
         cons = self._constraint_table(out, dual_stage)
         ref = D.reference.copy()
         if len(ref):
-            ref["allocated_eur"] = np.bincount(L.x_ref_group, weights=amount, minlength=len(ref) + 1)[:len(ref)]
+            ref["allocated_eur"] = _group_sum(L.x_ref_group, amount, len(ref) + 1)[:len(ref)]
             ref["deviation_eur"] = ref["allocated_eur"] - ref["reference_eur"]
 
         pooling = L.pooling.copy()
         if len(pooling):
             pooling["charge_eur"] = x[L.pool_charge_col]
-            pooling["profijt_eur"] = np.bincount(L.pool_x_row, weights=amount[L.pool_x], minlength=len(pooling))
+            pooling["profijt_eur"] = _group_sum(L.pool_x_row, amount[L.pool_x], len(pooling))
             pooling["transfer_eur"] = pooling["charge_eur"] - pooling["profijt_eur"]
             pooling = _clean(pooling)
         return Result(inst.name, "optimal", objective, {}, alloc, subs, _clean(pb), budgets, cons, ref, pooling=pooling)
@@ -352,6 +352,11 @@ class _ColumnFrames:
         """{index: value} of a variable component (columns Pyomo dropped as unused are 0)."""
         j = self.pos.get(comp, np.array([], dtype=np.int64))
         return dict(zip((self.index[i] for i in j), x[j].tolist()))
+
+
+def _group_sum(groups: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
+    """Sum of ``weights`` per group 0..n-1 (floats, also when there is nothing to add)."""
+    return np.bincount(groups, weights=weights, minlength=n).astype(float, copy=False)
 
 
 def _index_text(i) -> str:
