@@ -100,7 +100,20 @@ def compile_model(m: pyo.ConcreteModel, objective_names: list[str]) -> CompiledL
                 if not con.active:
                     continue
                 lb, body, ub = con.to_bounded_expression()
-                const = _linear(body, col_of, con, indices, data)
+                if body.__class__ is LinearExpression:  # what the model builds: read inline
+                    const = 0.0
+                    for a in body._args_[: body._nargs]:
+                        acls = a.__class__
+                        if acls is VarData and not a.fixed:
+                            indices.append(col_of[id(a)])
+                            data.append(1.0)
+                        elif acls is MonomialTermExpression and a._args_[0].__class__ in _NATIVE and not a._args_[1].fixed:
+                            indices.append(col_of[id(a._args_[1])])
+                            data.append(a._args_[0])
+                        else:
+                            const += _linear(a, col_of, con, indices, data)
+                else:
+                    const = _linear(body, col_of, con, indices, data)
                 indptr.append(len(indices))
                 row_lower.append(-INF if lb is None else (lb if lb.__class__ is float else pyo.value(lb)) - const)
                 row_upper.append(INF if ub is None else (ub if ub.__class__ is float else pyo.value(ub)) - const)

@@ -86,7 +86,8 @@ def test_every_expression_form_compiles_like_pyomo():
     m.w = pyo.Var()
     m.w.fix(3.0)
     m.p = pyo.Param(initialize=1.5, mutable=True)
-    m.c1 = pyo.Constraint(expr=LinearExpression([m.x, m.x, MonomialTermExpression((2.0, m.y))]) <= 7)  # x twice
+    # x twice, a constant and a fixed variable inside a LinearExpression
+    m.c1 = pyo.Constraint(expr=LinearExpression([m.x, m.x, MonomialTermExpression((2.0, m.y)), 1.0, m.w, MonomialTermExpression((0.5, m.w))]) <= 7)
     m.c2 = pyo.Constraint(expr=2.0 * (m.x + 3.0 * m.y) - (m.y - m.z) + 4.0 >= 1.0)
     m.c3 = pyo.Constraint(expr=m.w * 2.0 + m.z + m.w == 5.0)  # fixed w moves to the bound
     m.c4 = pyo.Constraint(expr=m.p * m.x + m.y <= 2.0)  # a parameter coefficient: Pyomo's own path
@@ -103,7 +104,7 @@ def test_every_expression_form_compiles_like_pyomo():
         coefs, rlo, rhi = ref_rows[id(con)]
         assert mine == pytest.approx({k: v for k, v in coefs.items() if v != 0}) == expected[con.name], con.name
         assert (lp.row_lower[r], lp.row_upper[r]) == pytest.approx((rlo, rhi)), con.name
-    assert (lp.row_lower[1], lp.row_upper[2], lp.row_lower[2]) == (-3.0, -4.0, -4.0)
+    assert (lp.row_upper[0], lp.row_lower[1], lp.row_upper[2], lp.row_lower[2]) == (1.5, -3.0, -4.0, -4.0)
     mine = {var_of_col[j]: v for j, v in enumerate(lp.costs["o"]) if v != 0}
     assert mine == pytest.approx(ref_costs["o"]) == {id(m.x): 2.5, id(m.z): 2.5, id(m.y): 2.0}
     assert lp.offsets["o"] == 1.0
