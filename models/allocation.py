@@ -25,6 +25,7 @@ Objective stages (lexicographic by default, each kept within a tolerance by the 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -269,10 +270,17 @@ class Labels:
     def __init__(self) -> None:
         self.rows: dict[str, dict] = defaultdict(dict)
         self.kind: dict[str, str] = {}  # family -> ceiling|minimum|balance|goal
-        self.bounds: dict[tuple, str] = {}  # (variable component, index) -> label of a rule kept as a bound
+        # variable component -> (indices whose bound is a rule, their label): rules kept as bounds
+        self.bound_rules: dict[str, tuple[set, Callable[[object], str]]] = {}
 
     def __call__(self, family: str, index, text: str) -> None:
         self.rows[family][index] = text
+
+    def bound(self, component: str, index) -> str | None:
+        """The rule behind a variable's bound (labels are made when asked for: one per
+        variable would cost more than the rows they stand in for)."""
+        keys, text = self.bound_rules.get(component, ((), None))
+        return text(index) if index in keys else None
 
 
 def _add(m: pyo.ConcreteModel, family: str, kind: str, rows: dict, doc: str, index=None) -> None:
@@ -379,17 +387,20 @@ def add_allocation_within_need(m, D: AllocationData) -> None:
     (the same rule, without a constraint row)."""
     out, inn = _flows(m, D)
     rows = {}
-    bounds = m.labels.bounds
+
+    def label(k) -> str:
+        return f"no budget above need {D.lot_label[k[2]]} gemeente {k[0]} population {k[1]}"
+
+    as_bound = set()
     for k in D.x_index:
-        g, p, l = k
-        label = f"no budget above need {D.lot_label[l]} gemeente {g} population {p}"
         if k not in out and k not in inn:
             m.x_data[k].setub(D.need_eur[k])
-            bounds[("allocation", k)] = label
+            as_bound.add(k)
             continue
         terms = [m.x_data[k], *out.get(k, ())]
         terms += [MonomialTermExpression((-c, s)) for s, c in inn.get(k, ())]
-        rows[k] = (LinearExpression(terms) <= D.need_eur[k], label)
+        rows[k] = (LinearExpression(terms) <= D.need_eur[k], label(k))
+    m.labels.bound_rules["allocation"] = (as_bound, label)
     _add(m, "allocation_within_need", "need_cap", rows, add_allocation_within_need.__doc__)
 
 

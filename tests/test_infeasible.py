@@ -34,3 +34,17 @@ def test_minimums_above_lot_ceiling_explained_with_exit_3(tmp_path):
     assert "= EUR 4,100,000" in p.stdout  # the sum of the minimums, in the summary line
     assert (out / "explanation.txt").exists() and (out / "summary.json").exists()
     assert not (out / "allocation.csv").exists()
+
+
+def test_minimum_above_need_names_the_need_bound(make, tmp_path, capsys):
+    """A guaranteed minimum of EUR 50 on lot basis where the need is EUR 30: the conflict is
+    with "no budget above need", which the model keeps as a variable bound, not a row."""
+    from conftest import run_main
+
+    def edit(t):
+        t["ceilings"] = [{"lot": "basis", "region": "", "gemeente": "A", "ceiling_eur": "", "minimum_eur": 50, "source": "test"}]
+
+    code, out, err = run_main(["solve", str(make(edit)), "--out", str(tmp_path / "out")], capsys)
+    assert code == 3, err
+    assert "no budget above need Basis gemeente A population jeugd: <= EUR 30   [allocation_within_need]" in out
+    assert "gegarandeerd minimum Basis gemeente A: >= EUR 50" in out

@@ -45,7 +45,7 @@ def explain_infeasible(model: "AllocationModel", out: SolveOutcome) -> list[str]
     var_notes = set()
     for c, bound in out.iis_cols:
         comp, idx = lp.col_component[c], lp.col_index[c]
-        label = labels.bounds.get((comp, idx))
+        label = labels.bound(comp, idx)
         if label is not None and bound in ("upper", "boxed") and lp.col_upper[c] < INF:
             lines.append(f"  - {label}: <= {eur(lp.col_upper[c])}   [allocation_within_need]")
             ceilings.append((label, float(lp.col_upper[c])))
