@@ -346,12 +346,6 @@ class _ColumnFrames:
         for j, c in enumerate(lp.col_component):
             pos.setdefault(c, []).append(j)
         self.pos = {c: np.array(v, dtype=np.int64) for c, v in pos.items()}
-        self.index = lp.col_index
-
-    def values(self, comp: str, x: np.ndarray) -> dict:
-        """{index: value} of a variable component (columns Pyomo dropped as unused are 0)."""
-        j = self.pos.get(comp, np.array([], dtype=np.int64))
-        return dict(zip((self.index[i] for i in j), x[j].tolist()))
 
 
 def _group_sum(groups: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
