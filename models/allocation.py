@@ -175,19 +175,20 @@ def prepare(inst: Instance, reference: pd.DataFrame | None = None) -> Allocation
     arcs: dict[tuple, tuple[float, float, str]] = {}
     spec_of: dict[tuple, int] = {}
     sub = inst.substitutions
-    by_from: dict[str, list] = defaultdict(list)
+    by_from: dict[tuple, list] = defaultdict(list)  # (from lot, gemeente or "" for all) -> rows
     for r in sub.itertuples(index=False):
         arc = (float(r.ratio), float(r.max_share), r.label or f"{lot_label[r.from_lot]} -> {lot_label[r.to_lot]}")
-        by_from[r.from_lot].append((r.gemeente, r.population, r.to_lot, _specificity(r.gemeente, r.population), arc))
+        by_from[(r.from_lot, r.gemeente or "")].append((r.population, r.to_lot, _specificity(r.gemeente, r.population), arc))
     if by_from:
         for g, p, l in need_eur:
-            for rg, rp, to, sp, arc in by_from.get(l, ()):
-                if (rg and rg != g) or (rp and rp != p):
-                    continue
-                key = (g, p, l, to)
-                if sp >= spec_of.get(key, -1):
-                    spec_of[key] = sp
-                    arcs[key] = arc
+            for area in (g, ""):
+                for rp, to, sp, arc in by_from.get((l, area), ()):
+                    if rp and rp != p:
+                        continue
+                    key = (g, p, l, to)
+                    if sp >= spec_of.get(key, -1):
+                        spec_of[key] = sp
+                        arcs[key] = arc
     x_index = sorted(set(need_eur) | {(g, p, l2) for (g, p, _l, l2) in arcs})
     for k in x_index:
         need_eur.setdefault(k, 0.0)
@@ -291,14 +292,11 @@ def _add(m: pyo.ConcreteModel, family: str, kind: str, rows: dict, doc: str, ind
     if m.component(family) is not None:
         raise ValueError(f"model component {family!r} exists already")
     m.labels.kind[family] = kind
-    labels = m.labels.rows[family]
-    exprs = {}
-    one = len(next(iter(rows))) == 1 if isinstance(next(iter(rows)), tuple) else False
-    for k, (e, text) in rows.items():
-        if one:  # Pyomo flattens 1-tuples to scalars: key the rows the same way
-            k = k[0]
-        exprs[k] = e
-        labels[k] = text
+    first = next(iter(rows))
+    if isinstance(first, tuple) and len(first) == 1:  # Pyomo flattens 1-tuples to scalars: key the rows the same way
+        rows = {k[0]: v for k, v in rows.items()}
+    exprs = {k: v[0] for k, v in rows.items()}
+    m.labels.rows[family].update({k: v[1] for k, v in rows.items()})
     if index is None:
         index = list(exprs)
     setattr(m, family, pyo.Constraint(index, rule=lambda _m, *k: exprs[k if len(k) > 1 else k[0]], doc=doc))
@@ -560,6 +558,8 @@ def _domain_terms(m, D, echelons=None, category=None) -> dict:
 
 def add_basis_share_goal(m, D: AllocationData) -> None:
     r"""Substitution goal: sum_{l basis} x[g,p,l] >= sigma x sum_{l in d} x[g,p,l] (basis = nulde lijn + basis)."""
+    if not D.basis_goals:
+        return
     allx, basis = _domain_terms(m, D), _domain_terms(m, D, BASIS_ECHELONS)
     rows = {k: (_sum(basis.get(k, ()), [(-sigma, x) for x in allx[k]]) >= 0, f"basisaandeel >= {sigma:.0%} gemeente {k[0]} population {k[1]} {k[2]}") for k, sigma in D.basis_goals.items() if k in allx}
     _add(m, "basis_share_goal", "goal", rows, add_basis_share_goal.__doc__)
@@ -567,6 +567,8 @@ def add_basis_share_goal(m, D: AllocationData) -> None:
 
 def add_specialist_reduction_goal(m, D: AllocationData) -> None:
     r"""Substitution goal: sum_{l specialist} x[g,p,l] <= (1 - delta) x baseline[g,p,d]."""
+    if not D.specialist_goals:
+        return
     spec = _domain_terms(m, D, SPECIALIST_ECHELONS)
     rows = {k: (_sum(spec[k]) <= cap, f"specialistisch budget gemeente {k[0]} population {k[1]} {k[2]}") for k, cap in D.specialist_goals.items() if spec.get(k)}
     _add(m, "specialist_reduction_goal", "goal", rows, add_specialist_reduction_goal.__doc__)
@@ -596,20 +598,18 @@ def add_pooling_charge(m, D: AllocationData) -> None:
     The charge replaces the pooled lots' x in the gemeente's budget row."""
     if not D.pools:
         return
-    xs = defaultdict(list)
-    for (g, p, l), x in m.x_data.items():
-        xs[(g, l)].append(x)
+    xs = _lot_area_terms(m, D)[1]  # (lot, g) -> x[g, p, lot] over p
     charge_rows, total_rows, gap_rows = {}, {}, {}
     for mp in D.pools:
         T = {l: m.pooled_lot_total[mp.region, mp.pool, l] for l in mp.lots}
         for l in mp.lots:
-            total_rows[(mp.region, mp.pool, l)] = (_sum([T[l]], [(-1.0, x) for g in mp.members for x in xs.get((g, l), ())]) == 0, f"verevening {mp.pool}: totaal {D.lot_label[l]} regio {mp.region}")
+            total_rows[(mp.region, mp.pool, l)] = (_sum([T[l]], [(-1.0, x) for g in mp.members for x in xs.get((l, g), ())]) == 0, f"verevening {mp.pool}: totaal {D.lot_label[l]} regio {mp.region}")
         gap = m.onderbenutting_gap[mp.region, mp.pool] if mp.gap_minimum is not None else None
         if gap is not None:
             gap_rows[(mp.region, mp.pool)] = (_sum([gap, *T.values()]) >= mp.gap_minimum, f"onderbenutting {mp.pool} regio {mp.region}: gegarandeerd minimum")
         for g in mp.members:
             # charge - own part - key x shared part (- gap key x gap) = constant
-            terms = [(-mp.own[l], x) for l in mp.lots if mp.own[l] for x in xs.get((g, l), ())]
+            terms = [(-mp.own[l], x) for l in mp.lots if mp.own[l] for x in xs.get((l, g), ())]
             if mp.key[g]:
                 terms += [(-(mp.key[g] * mp.shared[l]), T[l]) for l in mp.lots if mp.shared[l]]
             if gap is not None and mp.gap_key.get(g):

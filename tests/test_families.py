@@ -124,6 +124,29 @@ def test_substitution_and_max_share(make):
     assert res.objective["spend"] == pytest.approx(90, abs=ABS)
 
 
+def test_most_specific_substitution_row_wins(make):
+    """A row for gemeente A (and one for A's population) overrides the general row, whatever
+    the order of the rows; gemeente B keeps the general row."""
+    from verdeelmodel.models.allocation import prepare
+
+    def edit(t):
+        t["gemeenten"].append({**t["gemeenten"][0], "gemeente": "B"})
+        t["budgets"].append({**t["budgets"][0], "gemeente": "B"})
+        t["populations"].append({**t["populations"][0], "gemeente": "B"})
+        t["need"] += [{**r, "gemeente": "B"} for r in t["need"]]
+        row = {"from_lot": "spec", "to_lot": "basis", "label": "", "source": "test"}
+        t["substitutions"] = [
+            {**row, "gemeente": "A", "population": "jeugd", "ratio": 4, "max_share": 0.1},
+            {**row, "gemeente": "A", "population": "", "ratio": 3, "max_share": 0.2},
+            {**row, "gemeente": "", "population": "", "ratio": 2, "max_share": 0.5},
+        ]
+
+    D = prepare(load_instance(make(edit)))
+    assert D.arcs[("A", "jeugd", "spec", "basis")][:2] == (4.0, 0.1)
+    assert D.arcs[("B", "jeugd", "spec", "basis")][:2] == (2.0, 0.5)
+    assert len(D.arcs) == 2
+
+
 def test_substitution_funded(make):
     # budget 50. Funded: x_basis >= s/2 and x_spec + x_basis <= 50, so
     # u_spec >= 80 - s - (50 - s/2) = 30 - s/2 -> s = 40, u_spec = 10, weighted 20.
