@@ -35,7 +35,6 @@ model builds its expressions from the same coefficients.
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass, field, fields
 
 import numpy as np
