@@ -266,16 +266,13 @@ def prepare(inst: Instance, reference: pd.DataFrame | None = None) -> Allocation
 
 
 class Labels:
-    """Business label of every constraint row: labels[family][index] -> text."""
+    """Business label of every constraint row: labels.rows[family][index] -> text."""
 
     def __init__(self) -> None:
         self.rows: dict[str, dict] = defaultdict(dict)
         self.kind: dict[str, str] = {}  # family -> ceiling|minimum|balance|goal
         # variable component -> (indices whose bound is a rule, their label): rules kept as bounds
         self.bound_rules: dict[str, tuple[set, Callable[[object], str]]] = {}
-
-    def __call__(self, family: str, index, text: str) -> None:
-        self.rows[family][index] = text
 
     def bound(self, component: str, index) -> str | None:
         """The rule behind a variable's bound (labels are made when asked for: one per

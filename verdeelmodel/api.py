@@ -265,7 +265,7 @@ class _Layout:
         grp = ["gemeente", "domain"] if per_domain else ["gemeente"]
         self.budgets = pd.DataFrame([list(k) for k in groups], columns=grp) if groups else pd.DataFrame(columns=grp)
         self.budgets["budget_eur"] = self.budget
-        nb = len(groups)  # index of "no budget row" (dropped by minlength slicing below)
+        nb = len(groups)  # "no budget row": masked out of x_paid and charge_budget_group below
         self.x_budget_group = np.array([group_of.get((g, d) if per_domain else (g,), nb) for g, d in zip(g_, domain)], dtype=np.int64)
         self.x_paid = np.array([(g, l) not in D.pooled for g, l in zip(g_, l_)], dtype=bool) & (self.x_budget_group < nb)
         pc = cols["pooled_charge"]
@@ -293,8 +293,9 @@ class _Layout:
                     rows.append((mp.region, g, mp.pool, ";".join(mp.lots), mp.rule))
                     charge_cols.append(pc[(g, mp.pool)])
                     for l in mp.lots:
-                        px.extend(by_gl.get((g, l), ()))
-                        prow.extend([i] * len(by_gl.get((g, l), ())))
+                        xr = by_gl.get((g, l), ())
+                        px.extend(xr)
+                        prow.extend([i] * len(xr))
         order = sorted(range(len(rows)), key=lambda i: (rows[i][2], rows[i][0], rows[i][1]))
         new = np.empty(len(rows), dtype=np.int64)
         new[order] = np.arange(len(rows))
