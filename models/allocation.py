@@ -20,6 +20,10 @@ Objective stages (lexicographic by default, each kept within a tolerance by the 
   2. ``unmet`` sum of w_l u over all lots;
   3. ``deviation`` sum of e+ + e- (when a reference allocation exists);
   4. ``spend`` sum of x.
+
+Families and stages are declared once in :mod:`~verdeelmodel.models.manifest` (name, kind,
+builder, the inputs that scale them); this module builds them. The model's own state (labels,
+variable maps, the bounds that follow need) is kept in a :class:`BuildInfo` beside it.
 """
 
 from __future__ import annotations
@@ -28,18 +32,17 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
-import pyomo.environ as pyo
+import pyomo.core as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression, SumExpression
 
 from verdeelmodel.instance.validate import Instance
 
+from .manifest import FAMILIES, FAMILY_OF_COMPONENT, Stage, budget_group
 from .reference import reference_allocation
 
 BASIS_ECHELONS = ("nulde_lijn", "basis")
-#: Row kinds a controller negotiates (plafonds, budgets, minimums, goals): reported as "binding rules".
-#: Other kinds: balance (need, links), need_cap (no budget above need), substitution_limit (phi).
-BUSINESS_KINDS = ("ceiling", "minimum", "goal")
 SPECIALIST_ECHELONS = ("specialist",)
 
 
@@ -79,6 +82,10 @@ class AllocationData:
 
     def on(self, family: str) -> bool:
         return self.families.get(family, True)
+
+    def group(self, gemeente: str, domain: str) -> tuple[str, ...]:
+        """The budget row of a gemeente's spending in a domain (manifest.budget_group)."""
+        return budget_group(gemeente, domain, self.budget_scope)
 
 
 @dataclass
@@ -199,7 +206,7 @@ def prepare(inst: Instance, reference: pd.DataFrame | None = None) -> Allocation
     budget: dict[tuple, float] = defaultdict(float)
     scope = inst.options.budget_scope
     for g, d, b in zip(bud["gemeente"].tolist(), bud["domain"].tolist(), total):
-        budget[(g, d) if scope == "per_domain" else (g,)] += b
+        budget[budget_group(g, d, scope)] += b
 
     ceil = inst.ceilings
     ceilings_region = [(r.lot, r.region, _opt(r.ceiling_eur), _opt(r.minimum_eur)) for r in ceil.itertuples(index=False) if r.region]
@@ -266,11 +273,10 @@ def prepare(inst: Instance, reference: pd.DataFrame | None = None) -> Allocation
 
 
 class Labels:
-    """Business label of every constraint row: labels.rows[family][index] -> text."""
+    """Business label of every constraint row: labels.rows[component][index] -> text."""
 
     def __init__(self) -> None:
         self.rows: dict[str, dict] = defaultdict(dict)
-        self.kind: dict[str, str] = {}  # family -> ceiling|minimum|balance|goal
         # variable component -> (indices whose bound is a rule, their label): rules kept as bounds
         self.bound_rules: dict[str, tuple[set, Callable[[object], str]]] = {}
 
@@ -281,22 +287,85 @@ class Labels:
         return text(index) if index in keys else None
 
 
-def _add(m: pyo.ConcreteModel, family: str, kind: str, rows: dict, doc: str, index=None) -> None:
-    """Add a constraint family from {index: (expr, label)}; empty families are skipped.
-    ``index``: a Pyomo Set holding exactly the row keys, shared with other components."""
+@dataclass
+class NeedBound:
+    """Bounds that follow need: ``value[i] = scale[i] x sum_j need[cells of target i]``, need in
+    euros over ``AllocationData.x_index``. A family states its need-dependent bounds once, as a
+    NeedBound; the builder takes its numbers from it and a parameter change
+    (``AllocationModel.set``) re-evaluates it for the changed need, vectorised."""
+
+    component: str  # constraint component (target "row") or variable component (target "col")
+    target: str  # "row" | "col"
+    side: str  # "lower" | "upper"
+    keys: list  # index of each target row or column
+    scale: np.ndarray  # [targets]
+    term_target: np.ndarray  # [terms] position in keys
+    term_cell: np.ndarray  # [terms] position in x_index
+
+    def values(self, need: np.ndarray) -> np.ndarray:
+        total = np.bincount(self.term_target, weights=need[self.term_cell], minlength=len(self.keys))
+        return self.scale * total
+
+
+@dataclass
+class BuildInfo:
+    """What the model builder knows besides the Pyomo components: the data, row labels, plain
+    views of the variables, the objective stages in order, and the bounds that follow need."""
+
+    data: AllocationData
+    labels: Labels = field(default_factory=Labels)
+    x: dict = field(default_factory=dict)  # (g,p,l) -> allocation VarData (indexing a Pyomo Var is slow)
+    u: dict = field(default_factory=dict)  # (g,p,l) -> unmet_need VarData
+    stages: list[Stage] = field(default_factory=list)
+    need_bounds: list[NeedBound] = field(default_factory=list)
+    cache: dict = field(default_factory=dict)
+    #: rebuild mode (``collect``): rows are returned in ``collected`` instead of added to the model
+    collect: bool = False
+    collected: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def need_vec(self) -> np.ndarray:
+        if "need_vec" not in self.cache:
+            self.cache["need_vec"] = np.array([self.data.need_eur[k] for k in self.data.x_index], dtype=float)
+        return self.cache["need_vec"]
+
+    @property
+    def cell(self) -> dict:
+        """(g,p,l) -> position in x_index."""
+        if "cell" not in self.cache:
+            self.cache["cell"] = {k: i for i, k in enumerate(self.data.x_index)}
+        return self.cache["cell"]
+
+    def need_bound(self, component: str, target: str, side: str, keys: list, scale, cells: list[list[int]]) -> list[float]:
+        """Register a NeedBound and return its values for the model's need (plain floats)."""
+        term_target = np.repeat(np.arange(len(keys), dtype=np.int64), [len(c) for c in cells])
+        term_cell = np.fromiter((j for c in cells for j in c), dtype=np.int64, count=len(term_target))
+        nb = NeedBound(component, target, side, list(keys), np.broadcast_to(np.asarray(scale, dtype=float), (len(keys),)).copy(), term_target, term_cell)
+        if not self.collect:
+            self.need_bounds.append(nb)
+        return nb.values(self.need_vec).tolist()
+
+
+def _add(m: pyo.ConcreteModel, b: BuildInfo, component: str, rows: dict, index=None) -> None:
+    """Add a constraint component from {index: (expr, label)}; empty ones are skipped.
+    ``index``: a Pyomo Set holding exactly the row keys, shared with other components.
+    The component's family (kind, docstring) comes from the manifest."""
     if not rows:
         return
-    if m.component(family) is not None:
-        raise ValueError(f"model component {family!r} exists already")
-    m.labels.kind[family] = kind
     first = next(iter(rows))
     if isinstance(first, tuple) and len(first) == 1:  # Pyomo flattens 1-tuples to scalars: key the rows the same way
         rows = {k[0]: v for k, v in rows.items()}
+    if b.collect:
+        b.collected[component] = rows
+        return
+    if m.component(component) is not None:
+        raise ValueError(f"model component {component!r} exists already")
     exprs = {k: v[0] for k, v in rows.items()}
-    m.labels.rows[family].update({k: v[1] for k, v in rows.items()})
+    b.labels.rows[component].update({k: v[1] for k, v in rows.items()})
     if index is None:
         index = list(exprs)
-    setattr(m, family, pyo.Constraint(index, rule=lambda _m, *k: exprs[k if len(k) > 1 else k[0]], doc=doc))
+    doc = globals()[FAMILY_OF_COMPONENT[component].builder].__doc__
+    setattr(m, component, pyo.Constraint(index, rule=lambda _m, *k: exprs[k if len(k) > 1 else k[0]], doc=doc))
 
 
 def _sum(variables=(), scaled=()) -> LinearExpression:
@@ -308,22 +377,19 @@ def _sum(variables=(), scaled=()) -> LinearExpression:
     return LinearExpression(args)
 
 
-def build_allocation_model(inst: Instance, data: AllocationData | None = None) -> pyo.ConcreteModel:
-    """Build the Pyomo model. All stage objectives are declared (and active): the
-    solver chooses the order; Pyomo's own solvers need one active objective at a time."""
+def build_allocation_model(inst: Instance, data: AllocationData | None = None) -> tuple[pyo.ConcreteModel, BuildInfo]:
+    """Build the Pyomo model and its BuildInfo. All stage objectives are declared (and active):
+    the solver chooses the order; Pyomo's own solvers need one active objective at a time."""
     D = data or prepare(inst)
     m = pyo.ConcreteModel(name=inst.name)
-    m.labels = Labels()
-    m.data = D
+    b = BuildInfo(D)
 
     # one index set for x, u and the need rows (building a Pyomo Set verifies every key)
     m.need_index = pyo.Set(initialize=D.x_index, dimen=3, ordered=True, doc="(gemeente, population, lot) with need, or need substituted into it")
     m.allocation = pyo.Var(m.need_index, domain=pyo.NonNegativeReals, doc="budget per gemeente x population x lot (EUR)")
     m.unmet_need = pyo.Var(m.need_index, domain=pyo.NonNegativeReals, doc="need not covered (EUR)")
-    # plain-dict views of the variables: indexing a Pyomo Var is slow in the build loops
-    m.x_data = dict(m.allocation.items())
-    m.u_data = dict(m.unmet_need.items())
-    m.term_cache = {}
+    b.x = dict(m.allocation.items())
+    b.u = dict(m.unmet_need.items())
     m.substitution = pyo.Var(sorted(D.arcs), domain=pyo.NonNegativeReals, doc="need of a heavier lot moved to a lighter lot (EUR of heavy need)")
     y_index = sorted({(k, l, a) for k, l, a, _c, _m in D.contracts}) if D.on("provider_lot_link") else []
     m.provider_budget = pyo.Var(y_index, domain=pyo.NonNegativeReals, doc="provider budget per lot and area (EUR)")
@@ -333,112 +399,124 @@ def build_allocation_model(inst: Instance, data: AllocationData | None = None) -
     m.deviation_above_reference = pyo.Var(m.deviation_index, domain=pyo.NonNegativeReals)
     m.deviation_below_reference = pyo.Var(m.deviation_index, domain=pyo.NonNegativeReals)
 
-    m.pool_domain = {mp.pool: mp.domain for mp in D.pools}
     m.pooled_charge = pyo.Var(sorted({(g, mp.pool) for mp in D.pools for g in mp.members}), domain=pyo.Reals, doc="what g pays for a pool under the agreed rule (EUR)")
     m.pooled_lot_total = pyo.Var(sorted({(mp.region, mp.pool, l) for mp in D.pools for l in mp.lots}), domain=pyo.NonNegativeReals, doc="pooled cost of a lot in a region (EUR)")
     m.onderbenutting_gap = pyo.Var(sorted({(mp.region, mp.pool) for mp in D.pools if mp.gap_minimum is not None}), domain=pyo.NonNegativeReals, doc="region's use below the guaranteed minimum (EUR)")
 
-    for fam in FAMILY_BUILDERS:
-        if D.on(fam.__name__.removeprefix("add_")):
-            fam(m, D)
-    _objectives(m, D, inst)
-    return m
+    for fam, builder in FAMILY_BUILDERS:
+        if D.on(fam.name):
+            builder(m, b, D)
+    _objectives(m, b, D, inst.options.objective)
+    return m, b
 
 
-def add_need_coverage(m, D: AllocationData) -> None:
+def rebuild_rows(m: pyo.ConcreteModel, b: BuildInfo, family: str, D: AllocationData) -> dict[str, dict]:
+    """The rows a family would have for data ``D`` (e.g. with a changed key weight or goal),
+    {component: {index: (expr, label)}}, without touching the model: what a parameter change
+    compares with the loaded rows. Families whose bounds follow need are not rebuilt this way
+    (their NeedBounds are re-evaluated)."""
+    scratch = BuildInfo(D, x=b.x, u=b.u, collect=True)
+    dict(FAMILY_BUILDERS_BY_NAME)[family](m, scratch, D)
+    return scratch.collected
+
+
+def add_need_coverage(m, b: BuildInfo, D: AllocationData) -> None:
     r"""Need: x[g,p,l] + u[g,p,l] + sum_l' s[g,p,l->l'] >= c[g,p,l] + sum_l'' s[g,p,l''->l] / rho[l''->l]."""
-    out, inn = _flows(m, D)
+    out, inn = _flows(m, b, D)
+    xs, us, lot_label = b.x, b.u, D.lot_label
+    # variables left, need right: the row's lower bound is the need (a NeedBound)
+    need = b.need_bound("need_coverage", "row", "lower", D.x_index, 1.0, [[i] for i in range(len(D.x_index))])
     rows = {}
-    xs, us, need, lot_label = m.x_data, m.u_data, D.need_eur, D.lot_label
-    for k in D.x_index:
+    for k, c in zip(D.x_index, need):
         g, p, l = k
-        # variables left, need right: the row's lower bound is the need (sweeps change it there)
         terms = [xs[k], us[k]]
         if k in out:
             terms += out[k]
         if k in inn:
-            terms += [MonomialTermExpression((-c, s)) for s, c in inn[k]]
-        rows[k] = (LinearExpression(terms) >= need[k], f"need {lot_label[l]} gemeente {g} population {p}")
-    _add(m, "need_coverage", "balance", rows, add_need_coverage.__doc__, index=m.need_index)
+            terms += [MonomialTermExpression((-c_, s)) for s, c_ in inn[k]]
+        rows[k] = (LinearExpression(terms) >= c, f"need {lot_label[l]} gemeente {g} population {p}")
+    _add(m, b, "need_coverage", rows, index=m.need_index)
 
 
-def _flows(m, D: AllocationData) -> tuple[dict, dict]:
+def _flows(m, b: BuildInfo, D: AllocationData) -> tuple[dict, dict]:
     """Substitution flows per (g,p,l): out = euros of l-need moved away, in = (s, 1/rho) pairs."""
+    if "flows" in b.cache:
+        return b.cache["flows"]
     out, inn = defaultdict(list), defaultdict(list)
-    if "flows" in m.term_cache:
-        return m.term_cache["flows"]
     for (g, p, l, l2), (rho, _phi, _lab) in D.arcs.items():
         out[(g, p, l)].append(m.substitution[g, p, l, l2])
         inn[(g, p, l2)].append((m.substitution[g, p, l, l2], 1.0 / rho))
-    m.term_cache["flows"] = (dict(out), dict(inn))  # plain dicts: a lookup never adds a key
-    return m.term_cache["flows"]
+    b.cache["flows"] = (dict(out), dict(inn))  # plain dicts: a lookup never adds a key
+    return b.cache["flows"]
 
 
-def add_allocation_within_need(m, D: AllocationData) -> None:
+def add_allocation_within_need(m, b: BuildInfo, D: AllocationData) -> None:
     r"""No budget above need: x[g,p,l] + sum_l' s[g,p,l->l'] <= c[g,p,l] + sum_l'' s[g,p,l''->l] / rho.
     Money not needed stays with the gemeente as headroom (switch off to let the reference
     deviation stage place budget above need, e.g. for lumpsum populatiebekostiging).
     Where no substitution touches (g,p,l) this is the variable bound x[g,p,l] <= c[g,p,l]
     (the same rule, without a constraint row)."""
-    out, inn = _flows(m, D)
-    rows = {}
+    out, inn = _flows(m, b, D)
+    cell = b.cell
 
     def label(k) -> str:
         return f"no budget above need {D.lot_label[k[2]]} gemeente {k[0]} population {k[1]}"
 
-    as_bound = set()
-    for k in D.x_index:
-        if k not in out and k not in inn:
-            m.x_data[k].setub(D.need_eur[k])
-            as_bound.add(k)
-            continue
-        terms = [m.x_data[k], *out.get(k, ())]
-        terms += [MonomialTermExpression((-c, s)) for s, c in inn.get(k, ())]
-        rows[k] = (LinearExpression(terms) <= D.need_eur[k], label(k))
-    m.labels.bound_rules["allocation"] = (as_bound, label)
-    _add(m, "allocation_within_need", "need_cap", rows, add_allocation_within_need.__doc__)
+    as_bound = [k for k in D.x_index if k not in out and k not in inn]
+    as_row = [k for k in D.x_index if k in out or k in inn] if (out or inn) else []
+    if not b.collect:
+        for k, c in zip(as_bound, b.need_bound("allocation", "col", "upper", as_bound, 1.0, [[cell[k]] for k in as_bound])):
+            b.x[k].setub(c)
+        b.labels.bound_rules["allocation"] = (set(as_bound), label)
+    rows = {}
+    for k, c in zip(as_row, b.need_bound("allocation_within_need", "row", "upper", as_row, 1.0, [[cell[k]] for k in as_row])):
+        terms = [b.x[k], *out.get(k, ())]
+        terms += [MonomialTermExpression((-c_, s)) for s, c_ in inn.get(k, ())]
+        rows[k] = (LinearExpression(terms) <= c, label(k))
+    _add(m, b, "allocation_within_need", rows)
 
 
-def add_substitution_funded(m, D: AllocationData) -> None:
+def add_substitution_funded(m, b: BuildInfo, D: AllocationData) -> None:
     r"""Substitution only counts when the lighter lot funds it: x[g,p,l'] >= sum_l s[g,p,l->l'] / rho[l->l'].
     Without it, moving need to a lighter lot and leaving it unmet there would hide unmet need."""
-    _out, inn = _flows(m, D)
-    rows = {k: (_sum([m.x_data[k]], [(-c, s) for s, c in inn[k]]) >= 0, f"substitution funded {D.lot_label[k[2]]} gemeente {k[0]} population {k[1]}") for k in D.x_index if inn.get(k)}
-    _add(m, "substitution_funded", "balance", rows, add_substitution_funded.__doc__)
+    _out, inn = _flows(m, b, D)
+    rows = {k: (_sum([b.x[k]], [(-c, s) for s, c in inn[k]]) >= 0, f"substitution funded {D.lot_label[k[2]]} gemeente {k[0]} population {k[1]}") for k in D.x_index if inn.get(k)}
+    _add(m, b, "substitution_funded", rows)
 
 
-def add_substitution_max_share(m, D: AllocationData) -> None:
+def add_substitution_max_share(m, b: BuildInfo, D: AllocationData) -> None:
     r"""Substitution: s[g,p,l->l'] <= phi[l->l'] x c[g,p,l]."""
-    rows = {k: (m.substitution[k] <= phi * D.need_eur[k[:3]], f"max share substitution '{lab}' gemeente {k[0]} population {k[1]}") for k, (_r, phi, lab) in D.arcs.items()}
-    _add(m, "substitution_max_share", "substitution_limit", rows, add_substitution_max_share.__doc__)
+    arcs = list(D.arcs)
+    caps = b.need_bound("substitution_max_share", "row", "upper", arcs, [D.arcs[k][1] for k in arcs], [[b.cell[k[:3]]] for k in arcs])
+    rows = {k: (m.substitution[k] <= cap, f"max share substitution '{D.arcs[k][2]}' gemeente {k[0]} population {k[1]}") for k, cap in zip(arcs, caps)}
+    _add(m, b, "substitution_max_share", rows)
 
 
-def add_budget_per_gemeente(m, D: AllocationData) -> None:
+def add_budget_per_gemeente(m, b: BuildInfo, D: AllocationData) -> None:
     r"""Budget: what g pays <= B: sum of x over its non-pooled lots (of the domain, when budgets
     are per domain) + its pooled charges (pooling_charge)."""
     terms = defaultdict(list)
     for g, p, l in D.x_index:
         if (g, l) in D.pooled:
             continue
-        grp = (g, D.lot_domain[l]) if D.budget_scope == "per_domain" else (g,)
-        terms[grp].append(m.x_data[(g, p, l)])
+        terms[D.group(g, D.lot_domain[l])].append(b.x[(g, p, l)])
+    pool_domain = {mp.pool: mp.domain for mp in D.pools}
     for (g, pool), v in m.pooled_charge.items():
-        d = m.pool_domain[pool]
-        terms[(g, d) if D.budget_scope == "per_domain" else (g,)].append(v)
+        terms[D.group(g, pool_domain[pool])].append(v)
     rows = {grp: (_sum(t) <= D.budget[grp], f"budget gemeente {grp[0]}" + (f" {grp[1]}" if len(grp) > 1 else "")) for grp, t in terms.items() if grp in D.budget}
-    _add(m, "budget_per_gemeente", "ceiling", rows, add_budget_per_gemeente.__doc__)
+    _add(m, b, "budget_per_gemeente", rows)
 
 
-def _lot_area_terms(m, D: AllocationData) -> tuple[dict, dict]:
+def _lot_area_terms(m, b: BuildInfo, D: AllocationData) -> tuple[dict, dict]:
     """Allocation variables per (lot, region) and per (lot, gemeente); computed once per model."""
-    if "lot_area" not in m.term_cache:
+    if "lot_area" not in b.cache:
         by_region, by_gemeente = defaultdict(list), defaultdict(list)
-        for k, x in m.x_data.items():
+        for k, x in b.x.items():
             g, p, l = k
             by_gemeente[(l, g)].append(x)
             by_region[(l, D.region_of[(g, D.lot_domain[l])])].append(x)
-        m.term_cache["lot_area"] = (by_region, by_gemeente)
-    return m.term_cache["lot_area"]
+        b.cache["lot_area"] = (by_region, by_gemeente)
+    return b.cache["lot_area"]
 
 
 def _limit_rows(D, items, terms, which: int, label) -> dict:
@@ -453,33 +531,33 @@ def _limit_rows(D, items, terms, which: int, label) -> dict:
     return rows
 
 
-def add_ceiling_per_lot_region(m, D: AllocationData) -> None:
+def add_ceiling_per_lot_region(m, b: BuildInfo, D: AllocationData) -> None:
     r"""Plafond per lot and region: sum_{g in R, p} x[g,p,l] <= plafond[l,R]."""
-    rows = _limit_rows(D, D.ceilings_region, _lot_area_terms(m, D)[0], 0, lambda lot, R: f"plafond {lot} regio {R}")
-    _add(m, "ceiling_per_lot_region", "ceiling", rows, add_ceiling_per_lot_region.__doc__)
+    rows = _limit_rows(D, D.ceilings_region, _lot_area_terms(m, b, D)[0], 0, lambda lot, R: f"plafond {lot} regio {R}")
+    _add(m, b, "ceiling_per_lot_region", rows)
 
 
-def add_ceiling_per_lot_gemeente(m, D: AllocationData) -> None:
+def add_ceiling_per_lot_gemeente(m, b: BuildInfo, D: AllocationData) -> None:
     r"""Plafond per lot and gemeente: sum_p x[g,p,l] <= plafond[l,g]."""
-    rows = _limit_rows(D, D.ceilings_gemeente, _lot_area_terms(m, D)[1], 0, lambda lot, g: f"plafond {lot} gemeente {g}")
-    _add(m, "ceiling_per_lot_gemeente", "ceiling", rows, add_ceiling_per_lot_gemeente.__doc__)
+    rows = _limit_rows(D, D.ceilings_gemeente, _lot_area_terms(m, b, D)[1], 0, lambda lot, g: f"plafond {lot} gemeente {g}")
+    _add(m, b, "ceiling_per_lot_gemeente", rows)
 
 
-def add_minimum_per_lot_region(m, D: AllocationData) -> None:
+def add_minimum_per_lot_region(m, b: BuildInfo, D: AllocationData) -> None:
     r"""Guaranteed minimum (volume guarantee) per lot and region: sum_{g in R, p} x[g,p,l] >= minimum[l,R]."""
-    rows = _limit_rows(D, D.ceilings_region, _lot_area_terms(m, D)[0], 1, lambda lot, R: f"gegarandeerd minimum {lot} regio {R}")
-    _add(m, "minimum_per_lot_region", "minimum", rows, add_minimum_per_lot_region.__doc__)
+    rows = _limit_rows(D, D.ceilings_region, _lot_area_terms(m, b, D)[0], 1, lambda lot, R: f"gegarandeerd minimum {lot} regio {R}")
+    _add(m, b, "minimum_per_lot_region", rows)
 
 
-def add_minimum_per_lot_gemeente(m, D: AllocationData) -> None:
+def add_minimum_per_lot_gemeente(m, b: BuildInfo, D: AllocationData) -> None:
     r"""Guaranteed minimum per lot and gemeente: sum_p x[g,p,l] >= minimum[l,g]."""
-    rows = _limit_rows(D, D.ceilings_gemeente, _lot_area_terms(m, D)[1], 1, lambda lot, g: f"gegarandeerd minimum {lot} gemeente {g}")
-    _add(m, "minimum_per_lot_gemeente", "minimum", rows, add_minimum_per_lot_gemeente.__doc__)
+    rows = _limit_rows(D, D.ceilings_gemeente, _lot_area_terms(m, b, D)[1], 1, lambda lot, g: f"gegarandeerd minimum {lot} gemeente {g}")
+    _add(m, b, "minimum_per_lot_gemeente", rows)
 
 
-def add_provider_lot_link(m, D: AllocationData) -> None:
+def add_provider_lot_link(m, b: BuildInfo, D: AllocationData) -> None:
     r"""Providers carry the lot budget: sum_k y[k,l,a] = sum_{g in a, p} x[g,p,l] for every contracted (l, a)."""
-    by_region, by_gemeente = _lot_area_terms(m, D)
+    by_region, by_gemeente = _lot_area_terms(m, b, D)
     ys = defaultdict(list)
     for k, l, a in m.provider_budget:
         ys[(l, a)].append(m.provider_budget[k, l, a])
@@ -487,7 +565,7 @@ def add_provider_lot_link(m, D: AllocationData) -> None:
     for (l, a), yl in ys.items():
         xs = (by_region if D.area_kind[(l, a)] == "region" else by_gemeente).get((l, a), [])
         rows[(l, a)] = (_sum(yl, [(-1.0, x) for x in xs]) == 0, f"aanbiedersbudgetten {D.lot_label[l]} {'regio' if D.area_kind[(l, a)] == 'region' else 'gemeente'} {a} = perceelbudget")
-    _add(m, "provider_lot_link", "balance", rows, add_provider_lot_link.__doc__)
+    _add(m, b, "provider_lot_link", rows)
 
 
 def _contract_rows(m, D, which: int, word: str) -> dict:
@@ -503,14 +581,14 @@ def _contract_rows(m, D, which: int, word: str) -> dict:
     return rows
 
 
-def add_ceiling_per_provider_lot(m, D: AllocationData) -> None:
+def add_ceiling_per_provider_lot(m, b: BuildInfo, D: AllocationData) -> None:
     r"""Plafond per provider and lot: y[k,l,a] <= plafond[k,l,a]."""
-    _add(m, "ceiling_per_provider_lot", "ceiling", _contract_rows(m, D, 0, "plafond"), add_ceiling_per_provider_lot.__doc__)
+    _add(m, b, "ceiling_per_provider_lot", _contract_rows(m, D, 0, "plafond"))
 
 
-def add_minimum_per_provider_lot(m, D: AllocationData) -> None:
+def add_minimum_per_provider_lot(m, b: BuildInfo, D: AllocationData) -> None:
     r"""Guaranteed minimum per provider and lot: y[k,l,a] >= minimum[k,l,a]."""
-    _add(m, "minimum_per_provider_lot", "minimum", _contract_rows(m, D, 1, "gegarandeerd minimum"), add_minimum_per_provider_lot.__doc__)
+    _add(m, b, "minimum_per_provider_lot", _contract_rows(m, D, 1, "gegarandeerd minimum"))
 
 
 def _provider_rows(m, D, which: int, word: str) -> dict:
@@ -527,75 +605,86 @@ def _provider_rows(m, D, which: int, word: str) -> dict:
     return rows
 
 
-def add_ceiling_per_provider(m, D: AllocationData) -> None:
+def add_ceiling_per_provider(m, b: BuildInfo, D: AllocationData) -> None:
     r"""Plafond per provider: sum_{l,a} y[k,l,a] <= plafond[k]."""
-    _add(m, "ceiling_per_provider", "ceiling", _provider_rows(m, D, 0, "plafond"), add_ceiling_per_provider.__doc__)
+    _add(m, b, "ceiling_per_provider", _provider_rows(m, D, 0, "plafond"))
 
 
-def add_minimum_per_provider(m, D: AllocationData) -> None:
+def add_minimum_per_provider(m, b: BuildInfo, D: AllocationData) -> None:
     r"""Guaranteed minimum per provider: sum_{l,a} y[k,l,a] >= minimum[k]."""
-    _add(m, "minimum_per_provider", "minimum", _provider_rows(m, D, 1, "gegarandeerd minimum"), add_minimum_per_provider.__doc__)
+    _add(m, b, "minimum_per_provider", _provider_rows(m, D, 1, "gegarandeerd minimum"))
 
 
-def _domain_terms(m, D, echelons=None, category=None) -> dict:
+def _domain_terms(m, b: BuildInfo, D, echelons=None, category=None) -> dict:
     """Allocation variables per (g, p, domain), optionally only some echelons or one category."""
     key = ("domain", echelons, category)
-    if key not in m.term_cache:
+    if key not in b.cache:
         terms = defaultdict(list)
-        for k, x in m.x_data.items():
+        for k, x in b.x.items():
             l = k[2]
             if echelons is not None and D.lot_echelon[l] not in echelons:
                 continue
             if category is not None and D.lot_category[l] != category:
                 continue
             terms[(k[0], k[1], D.lot_domain[l])].append(x)
-        m.term_cache[key] = terms
-    return m.term_cache[key]
+        b.cache[key] = terms
+    return b.cache[key]
 
 
-def add_basis_share_goal(m, D: AllocationData) -> None:
+def add_basis_share_goal(m, b: BuildInfo, D: AllocationData) -> None:
     r"""Substitution goal: sum_{l basis} x[g,p,l] >= sigma x sum_{l in d} x[g,p,l] (basis = nulde lijn + basis)."""
     if not D.basis_goals:
         return
-    allx, basis = _domain_terms(m, D), _domain_terms(m, D, BASIS_ECHELONS)
+    allx, basis = _domain_terms(m, b, D), _domain_terms(m, b, D, BASIS_ECHELONS)
     rows = {k: (_sum(basis.get(k, ()), [(-sigma, x) for x in allx[k]]) >= 0, f"basisaandeel >= {sigma:.0%} gemeente {k[0]} population {k[1]} {k[2]}") for k, sigma in D.basis_goals.items() if k in allx}
-    _add(m, "basis_share_goal", "goal", rows, add_basis_share_goal.__doc__)
+    _add(m, b, "basis_share_goal", rows)
 
 
-def add_specialist_reduction_goal(m, D: AllocationData) -> None:
-    r"""Substitution goal: sum_{l specialist} x[g,p,l] <= (1 - delta) x baseline[g,p,d]."""
+def add_specialist_reduction_goal(m, b: BuildInfo, D: AllocationData) -> None:
+    r"""Substitution goal: sum_{l specialist} x[g,p,l] <= (1 - delta) x baseline[g,p,d]
+    (baseline: the goal's baseline_eur, or the population's specialist need)."""
     if not D.specialist_goals:
         return
-    spec = _domain_terms(m, D, SPECIALIST_ECHELONS)
-    rows = {k: (_sum(spec[k]) <= cap, f"specialistisch budget gemeente {k[0]} population {k[1]} {k[2]}") for k, cap in D.specialist_goals.items() if spec.get(k)}
-    _add(m, "specialist_reduction_goal", "goal", rows, add_specialist_reduction_goal.__doc__)
+    spec = _domain_terms(m, b, D, SPECIALIST_ECHELONS)
+    keys = [k for k in D.specialist_goals if spec.get(k)]
+    from_need = [k for k in keys if k in D.specialist_from_need]
+    cells: dict[tuple, list[int]] = defaultdict(list)
+    if from_need:
+        wanted = set(from_need)
+        for i, (g, p, l) in enumerate(D.need_eur):  # the need table's order: sums as the goal was stated
+            k = (g, p, D.lot_domain[l])
+            if k in wanted and D.lot_echelon[l] in SPECIALIST_ECHELONS:
+                cells[k].append(b.cell[(g, p, l)])
+    caps = dict(zip(from_need, b.need_bound("specialist_reduction_goal", "row", "upper", from_need, [D.specialist_from_need[k] for k in from_need], [cells[k] for k in from_need])))
+    rows = {k: (_sum(spec[k]) <= caps.get(k, D.specialist_goals[k]), f"specialistisch budget gemeente {k[0]} population {k[1]} {k[2]}") for k in keys}
+    _add(m, b, "specialist_reduction_goal", rows)
 
 
-def add_vierkant_band(m, D: AllocationData) -> None:
+def add_vierkant_band(m, b: BuildInfo, D: AllocationData) -> None:
     r"""Vierkant: (share - shift) x T <= sum_{l in cat} x[g,p,l] <= (share + shift) x T, T = sum over the vierkant's categories."""
     cats_of = defaultdict(set)
     for g, p, d, c in D.vierkant:
         cats_of[(g, p, d)].add(c)
     rows = {}
     for (g, p, d, c), (share, shift) in D.vierkant.items():
-        inside = [v for cc in sorted(cats_of[(g, p, d)]) for v in _domain_terms(m, D, category=cc).get((g, p, d), [])]
-        mine = _domain_terms(m, D, category=c).get((g, p, d), [])
+        inside = [v for cc in sorted(cats_of[(g, p, d)]) for v in _domain_terms(m, b, D, category=cc).get((g, p, d), [])]
+        mine = _domain_terms(m, b, D, category=c).get((g, p, d), [])
         if not inside:
             continue
         total, part = sum(inside), sum(mine)
         rows[(g, p, d, c, "upper")] = (part - (share + shift) * total <= 0, f"vierkant {c} <= {share + shift:.0%} gemeente {g} population {p} {d}")
         rows[(g, p, d, c, "lower")] = (part - max(share - shift, 0.0) * total >= 0, f"vierkant {c} >= {max(share - shift, 0):.0%} gemeente {g} population {p} {d}")
-    _add(m, "vierkant_band", "goal", rows, add_vierkant_band.__doc__)
+    _add(m, b, "vierkant_band", rows)
 
 
-def add_pooling_charge(m, D: AllocationData) -> None:
+def add_pooling_charge(m, b: BuildInfo, D: AllocationData) -> None:
     r"""Risicoverevening (models/pooling.py): for every pool, region R and member g
     charge[g] = sum_l own_l sum_p x[g,p,l] + key_g sum_l shared_l T[R,l] + k_g (+ gapkey_g gap[R]),
     T[R,l] = sum_{g in R, p} x[g,p,l], and for onderbenutting gap[R] >= minimum - sum_l T[R,l].
     The charge replaces the pooled lots' x in the gemeente's budget row."""
     if not D.pools:
         return
-    xs = _lot_area_terms(m, D)[1]  # (lot, g) -> x[g, p, lot] over p
+    xs = _lot_area_terms(m, b, D)[1]  # (lot, g) -> x[g, p, lot] over p
     charge_rows, total_rows, gap_rows = {}, {}, {}
     for mp in D.pools:
         T = {l: m.pooled_lot_total[mp.region, mp.pool, l] for l in mp.lots}
@@ -612,16 +701,16 @@ def add_pooling_charge(m, D: AllocationData) -> None:
             if gap is not None and mp.gap_key.get(g):
                 terms.append((-mp.gap_key[g], gap))
             charge_rows[(g, mp.pool)] = (_sum([m.pooled_charge[g, mp.pool]], terms) == mp.constant[g], f"verevening {mp.pool} ({mp.rule}) gemeente {g}")
-    _add(m, "pooled_total", "balance", total_rows, add_pooling_charge.__doc__)
-    _add(m, "onderbenutting_minimum", "balance", gap_rows, add_pooling_charge.__doc__)
-    _add(m, "pooling_charge", "balance", charge_rows, add_pooling_charge.__doc__)
+    _add(m, b, "pooled_total", total_rows)
+    _add(m, b, "onderbenutting_minimum", gap_rows)
+    _add(m, b, "pooling_charge", charge_rows)
 
 
-def add_reference_deviation(m, D: AllocationData) -> None:
+def add_reference_deviation(m, b: BuildInfo, D: AllocationData) -> None:
     r"""Reference deviation: sum_{l in d} x[g,p,l] - ref[g,p,d] = e+[g,p,d] - e-[g,p,d]."""
     if not len(m.deviation_above_reference):
         return
-    allx = _domain_terms(m, D)
+    allx = _domain_terms(m, b, D)
     R = D.reference
     ref = {(g, p, d): float(v) for g, p, d, v in zip(R["gemeente"].tolist(), R["population"].tolist(), R["domain"].tolist(), R["reference_eur"].tolist())}
     rows = {}
@@ -629,35 +718,25 @@ def add_reference_deviation(m, D: AllocationData) -> None:
     for k in above:
         e = _sum([*allx.get(k, ()), below[k]], [(-1.0, above[k])])
         rows[k] = (e == ref.get(k, 0.0), f"referentieverdeling gemeente {k[0]} population {k[1]} {k[2]}")
-    _add(m, "reference_deviation", "balance", rows, add_reference_deviation.__doc__)
+    _add(m, b, "reference_deviation", rows)
 
 
-FAMILY_BUILDERS = (
-    add_need_coverage,
-    add_allocation_within_need,
-    add_substitution_funded,
-    add_substitution_max_share,
-    add_budget_per_gemeente,
-    add_ceiling_per_lot_region,
-    add_ceiling_per_lot_gemeente,
-    add_minimum_per_lot_region,
-    add_minimum_per_lot_gemeente,
-    add_provider_lot_link,
-    add_ceiling_per_provider_lot,
-    add_minimum_per_provider_lot,
-    add_ceiling_per_provider,
-    add_minimum_per_provider,
-    add_basis_share_goal,
-    add_specialist_reduction_goal,
-    add_vierkant_band,
-    add_reference_deviation,
-    add_pooling_charge,
-)
+def _builders() -> tuple[tuple, ...]:
+    """(family, builder) in the manifest's order; a family without a builder here, or an
+    ``add_`` function no family names, is an error at import."""
+    names = {f.builder for f in FAMILIES}
+    orphans = sorted(n for n in globals() if n.startswith("add_") and n not in names)
+    missing = sorted(n for n in names if n not in globals())
+    if orphans or missing:
+        raise ImportError(f"models/manifest.py and models/allocation.py disagree: builders without a family {orphans}, families without a builder {missing}")
+    return tuple((f, globals()[f.builder]) for f in FAMILIES)
 
 
-def _objectives(m, D: AllocationData, inst: Instance) -> None:
-    o = inst.options.objective
+FAMILY_BUILDERS = _builders()
+FAMILY_BUILDERS_BY_NAME = tuple((f.name, fn) for f, fn in FAMILY_BUILDERS)
 
+
+def _objectives(m, b: BuildInfo, D: AllocationData, o) -> None:
     def linear(terms: list[tuple[float, object]]) -> LinearExpression:
         """sum of coef x var (a plain variable where the coefficient is 1)."""
         return _sum([v for c, v in terms if c == 1.0], [(c, v) for c, v in terms if c != 1.0])
@@ -665,7 +744,7 @@ def _objectives(m, D: AllocationData, inst: Instance) -> None:
     def weighted_unmet(statutory_only: bool):
         """sum_l w_l (sum of u over lot l): one term per lot, so the weights read at a glance."""
         by_lot: dict[str, list] = defaultdict(list)
-        for k, u in m.u_data.items():
+        for k, u in b.u.items():
             if D.lot_statutory[k[2]] or not statutory_only:
                 by_lot[k[2]].append(u)
         return sum_product([(D.lot_weight[l], _sum(us)) for l, us in sorted(by_lot.items())])
@@ -673,17 +752,22 @@ def _objectives(m, D: AllocationData, inst: Instance) -> None:
     def sum_product(terms: list) -> object:
         return SumExpression([e if w == 1.0 else w * e for w, e in terms])
 
-    stages: dict[str, object] = {}
+    stages: dict[Stage, object] = {}
     if o.statutory_first and any(D.lot_statutory.get(l) for _g, _p, l in D.x_index):
-        stages["unmet_statutory"] = weighted_unmet(True)
-    stages["unmet"] = weighted_unmet(False)
+        stages[Stage.unmet_statutory] = weighted_unmet(True)
+    stages[Stage.unmet] = weighted_unmet(False)
     if len(m.deviation_above_reference):
-        stages["deviation"] = linear([(1.0, v) for k in m.deviation_above_reference for v in (m.deviation_above_reference[k], m.deviation_below_reference[k])])
-    stages["spend"] = linear([(1.0, x) for x in m.x_data.values()] + [(1.0, g) for g in m.onderbenutting_gap.values()])
+        stages[Stage.deviation] = linear([(1.0, v) for k in m.deviation_above_reference for v in (m.deviation_above_reference[k], m.deviation_below_reference[k])])
+    stages[Stage.spend] = linear([(1.0, x) for x in b.x.values()] + [(1.0, g) for g in m.onderbenutting_gap.values()])
     if o.mode == "weighted":
-        m.objective_weighted = pyo.Objective(expr=sum(o.weights.get(s, 0.0) * e for s, e in stages.items()), sense=pyo.minimize)
-        m.objective_order = ["weighted"]
+        m.objective_weighted = pyo.Objective(expr=sum(o.weights.get(s.value, 0.0) * e for s, e in stages.items()), sense=pyo.minimize)
+        b.stages = []
     else:
         for s, e in stages.items():
-            setattr(m, f"objective_{s}", pyo.Objective(expr=e, sense=pyo.minimize))
-        m.objective_order = list(stages)
+            setattr(m, s.objective, pyo.Objective(expr=e, sense=pyo.minimize))
+        b.stages = list(stages)
+
+
+def objective_names(b: BuildInfo) -> list[str]:
+    """The objective components to solve, in order (one: ``objective_weighted`` in weighted mode)."""
+    return [s.objective for s in b.stages] if b.stages else ["objective_weighted"]

@@ -33,6 +33,7 @@ import pyomo.environ as pyo
 from verdeelmodel.instance.validate import Instance
 
 from .allocation import build_allocation_model, prepare
+from .manifest import Stage
 from .reference import reference_allocation
 
 
@@ -79,16 +80,17 @@ def subset(inst: Instance, gemeenten: list[str]) -> Instance:
     return Instance(inst.meta, {k: v.reset_index(drop=True) for k, v in tables.items()}, inst.path, inst.input_hash, inst.input_files)
 
 
-def add_reserve_block(m: pyo.ConcreteModel, K: np.ndarray, gemeenten: list[str], alpha: float, weights: dict[str, float]) -> None:
-    """The RU rows and the joint objective (see the module docstring). K: [S, G] in ``gemeenten`` order."""
-    D = m.data
+def add_reserve_block(m: pyo.ConcreteModel, b, K: np.ndarray, gemeenten: list[str], alpha: float, weights: dict[str, float]) -> None:
+    """The RU rows and the joint objective (see the module docstring). K: [S, G] in ``gemeenten`` order;
+    ``b``: the allocation model's BuildInfo."""
+    D = b.data
     S = K.shape[0]
     m.pays = pyo.Var(gemeenten, domain=pyo.Reals, doc="what g budgets for the modelled lots (EUR)")
     m.eta = pyo.Var(gemeenten, domain=pyo.Reals, doc="value-at-risk level of g's overspend (EUR)")
     m.reserve = pyo.Var(gemeenten, domain=pyo.Reals, doc="required reserve of g: CVaR of its overspend (EUR)")
     m.tail = pyo.Var([(g, s) for g in gemeenten for s in range(S)], domain=pyo.NonNegativeReals)
     terms = defaultdict(list)
-    for (g, p, l), x in m.x_data.items():
+    for (g, p, l), x in b.x.items():
         if (g, l) not in D.pooled:
             terms[g].append(x)
     for (g, _pool), v in m.pooled_charge.items():
@@ -98,7 +100,7 @@ def add_reserve_block(m: pyo.ConcreteModel, K: np.ndarray, gemeenten: list[str],
     m.ru_tail = pyo.Constraint(list(rows), rule=lambda _m, g, s: rows[(g, s)])
     c = 1.0 / ((1.0 - alpha) * S)
     m.ru_reserve = pyo.Constraint(gemeenten, rule=lambda _m, g: m.reserve[g] - m.eta[g] - c * sum(m.tail[g, s] for s in range(S)) == 0)
-    stages = {s: m.component(f"objective_{s}") for s in ("unmet_statutory", "unmet", "deviation", "spend")}
+    stages = {s.value: m.component(s.objective) for s in Stage}
     expr = sum(m.reserve[g] for g in gemeenten)
     for name, obj in stages.items():
         if obj is not None and weights.get(name):
@@ -123,9 +125,9 @@ def solve_group(inst: Instance, gemeenten: list[str], K: np.ndarray, alpha: floa
     sub = subset(inst, gemeenten) if len(gemeenten) < len(inst.gemeenten) else inst
     ref = None if reference is None else reference[reference["gemeente"].isin(set(gemeenten))].reset_index(drop=True)
     D = prepare(sub, ref)
-    m = build_allocation_model(sub, D)
+    m, b = build_allocation_model(sub, D)
     weights = dict(inst.options.objective.weights)
-    add_reserve_block(m, K, gemeenten, alpha, weights)
+    add_reserve_block(m, b, K, gemeenten, alpha, weights)
     t1 = time.perf_counter()
     lp = compile_model(m, ["objective_joint"])
     session = HighsSession(lp)

@@ -10,7 +10,7 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from conftest import INSTANCES, pooled_tables, write_instance
 from verdeelmodel import load_instance
-from verdeelmodel.models.allocation import build_allocation_model
+from verdeelmodel.models.allocation import build_allocation_model, objective_names
 from verdeelmodel.solvers.highs import INF, compile_model
 
 
@@ -39,8 +39,8 @@ def _pyomo_rows(m):
 def test_direct_compiler_matches_pyomo(tmp_path, source):
     path = write_instance(tmp_path / "i", pooled_tables("onder")) if source.startswith("pooled") else INSTANCES / source
     inst = load_instance(path)
-    m = build_allocation_model(inst)
-    names = [f"objective_{s}" for s in m.objective_order]
+    m, b = build_allocation_model(inst)
+    names = objective_names(b)
     lp = compile_model(m, names)
     var_of_col = []
     for comp in m.component_objects(pyo.Var):

@@ -21,7 +21,8 @@ import pandas as pd
 
 from verdeelmodel._gc import building
 from verdeelmodel.instance.validate import Instance
-from verdeelmodel.models.allocation import BUSINESS_KINDS, AllocationData, build_allocation_model, eur, prepare
+from verdeelmodel.models.allocation import AllocationData, BuildInfo, build_allocation_model, eur, objective_names, prepare
+from verdeelmodel.models.manifest import BUSINESS_KINDS, DUAL_STAGE, budget_group, kind_of
 from verdeelmodel.solvers.highs import INF, CompiledLP, HighsSession, SolveOutcome, compile_model
 
 #: Slack below which a ceiling or minimum counts as binding (euros).
@@ -85,10 +86,10 @@ class AllocationModel:
         t0 = time.perf_counter()
         with building():  # many small, long-lived objects: no young-generation GC passes (see _gc.py)
             self.data: AllocationData = prepare(inst, reference)
-            self.model = build_allocation_model(inst, self.data)
+            self.model, self.info = build_allocation_model(inst, self.data)
+            self.info: BuildInfo
             self.build_seconds = time.perf_counter() - t0
-            names = [f"objective_{s}" for s in self.model.objective_order]
-            self.lp: CompiledLP = compile_model(self.model, names)
+            self.lp: CompiledLP = compile_model(self.model, objective_names(self.info))
             t1 = time.perf_counter()
             self.session = HighsSession(self.lp, time_limit=self.options.time_limit, threads=self.options.threads, log=self.options.log)
             self.load_seconds = time.perf_counter() - t1
@@ -114,10 +115,10 @@ class AllocationModel:
         row = self._rows[key]
         con = self.lp.row_data[row]
         lo, hi = self.lp.row_lower[row], self.lp.row_upper[row]
-        if self.model.labels.kind.get(family) == "ceiling":
+        if kind_of(family) == "ceiling":
             hi = float(eur_value)
             con.set_value((None, con.body, hi))
-        elif self.model.labels.kind.get(family) == "minimum":
+        elif kind_of(family) == "minimum":
             lo = float(eur_value)
             con.set_value((lo, con.body, None))
         else:
@@ -126,8 +127,8 @@ class AllocationModel:
 
     def solve(self) -> Result:
         o = self.instance.options.objective
-        order = [f"objective_{s}" for s in self.model.objective_order]
-        dual_stage = "objective_unmet" if "objective_unmet" in order else order[0]
+        order = objective_names(self.info)
+        dual_stage = DUAL_STAGE.objective if DUAL_STAGE.objective in order else order[0]
         t0 = time.perf_counter()
         out = self.session.solve(order, tol_rel=o.tolerance_rel, tol_abs=o.tolerance_abs_eur, dual_stages=(dual_stage,))
         t1 = time.perf_counter()
@@ -226,7 +227,7 @@ class _Layout:
     integer arrays, so a solution fills the tables with a few numpy operations."""
 
     def __init__(self, am: AllocationModel):
-        D, lp, model = am.data, am.lp, am.model
+        D, lp, model, info = am.data, am.lp, am.model, am.info
         pos = am._frames.pos
         cols = _LazyColumns(lp, pos)
         keys = D.x_index  # plain tuples: iterating pandas columns is slow
@@ -259,6 +260,7 @@ class _Layout:
 
         # budget groups (g, d) or (g,): own (non-pooled) allocations and pooled charges
         per_domain = D.budget_scope == "per_domain"
+        pool_domain = {mp.pool: mp.domain for mp in D.pools}
         groups = sorted(D.budget)
         group_of = {k: i for i, k in enumerate(groups)}
         self.budget = np.array([D.budget[k] for k in groups], dtype=float)
@@ -266,12 +268,12 @@ class _Layout:
         self.budgets = pd.DataFrame([list(k) for k in groups], columns=grp) if groups else pd.DataFrame(columns=grp)
         self.budgets["budget_eur"] = self.budget
         nb = len(groups)  # "no budget row": masked out of x_paid and charge_budget_group below
-        self.x_budget_group = np.array([group_of.get((g, d) if per_domain else (g,), nb) for g, d in zip(g_, domain)], dtype=np.int64)
+        self.x_budget_group = np.array([group_of.get(budget_group(g, d, D.budget_scope), nb) for g, d in zip(g_, domain)], dtype=np.int64)
         self.x_paid = np.array([(g, l) not in D.pooled for g, l in zip(g_, l_)], dtype=bool) & (self.x_budget_group < nb)
         pc = cols["pooled_charge"]
         charges = list(pc)
         self.charge_col = np.array([pc[k] for k in charges], dtype=np.int64)
-        cg = np.array([group_of.get((g, model.pool_domain[pool]) if per_domain else (g,), nb) for g, pool in charges], dtype=np.int64)
+        cg = np.array([group_of.get(budget_group(g, pool_domain[pool], D.budget_scope), nb) for g, pool in charges], dtype=np.int64)
         keep = cg < nb
         self.charge_col, self.charge_budget_group = self.charge_col[keep], cg[keep]
 
@@ -306,12 +308,13 @@ class _Layout:
         self.pool_x = np.array(px, dtype=np.int64)
         self.pool_x_row = new[np.array(prow, dtype=np.int64)] if prow else np.array([], dtype=np.int64)
 
-        labels = model.labels
+        labels = info.labels
         fam = lp.row_component
+        kinds = {f: kind_of(f) for f in set(fam)}
         self.constraints = pd.DataFrame({
             "name": [labels.rows[f][i] for f, i in zip(fam, lp.row_index)],
             "family": fam,
-            "kind": [labels.kind.get(f, "") for f in fam],
+            "kind": [kinds[f] for f in fam],
             "index": [_index_text(i) for i in lp.row_index],
         })
 

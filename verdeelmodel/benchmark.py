@@ -59,7 +59,7 @@ def run_benchmark(instance: str | None = None, repeat: int = 3) -> int:
     n_rows, n_cols = model.lp.shape
     print(f"benchmark {inst.name}: {len(inst.gemeenten)} gemeenten, {inst.budgets['region'].nunique()} regions, "
           f"{len(inst.need)} need rows; LP {n_rows} rows x {n_cols} columns, {model.lp.A.nnz} nonzeros, "
-          f"{len(model.model.objective_order)} stages; status {res.status}")
+          f"{len(model.lp.costs)} stages; status {res.status}")
     print(f"load + validate: {load_s:.3f} s")
     hdr = f"{'run':>4} {'build':>8} {'translate':>10} {'HiGHS':>8} {'extract':>8} {'total':>8} {'total/HiGHS':>12} {'w/o build':>10} | {'re-solve':>9} {'HiGHS':>8} {'ratio':>6}"
     print(hdr)

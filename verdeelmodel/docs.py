@@ -98,9 +98,8 @@ def formulation() -> str:
         "business label (shown in `constraints.csv` and in infeasibility explanations).",
         "",
     ]
-    for fn in allocation.FAMILY_BUILDERS:
-        name = fn.__name__.removeprefix("add_")
-        out += [f"### `{name}`", "", "```text", inspect.cleandoc(fn.__doc__ or ""), "```", ""]
+    for fam, fn in allocation.FAMILY_BUILDERS:
+        out += [f"### `{fam.name}`", "", "```text", inspect.cleandoc(fn.__doc__ or ""), "```", ""]
     out += [
         "## Solving",
         "",

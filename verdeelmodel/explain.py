@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from verdeelmodel.models.allocation import BUSINESS_KINDS, eur
+from verdeelmodel.models.allocation import eur
+from verdeelmodel.models.manifest import BUSINESS_KINDS, kind_of
 from verdeelmodel.solvers.highs import INF, SolveOutcome
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ def _relation(lo: float, hi: float) -> str:
 
 def explain_infeasible(model: "AllocationModel", out: SolveOutcome) -> list[str]:
     """Turn HiGHS's irreducible infeasible subsystem into sentences with business names."""
-    lp, labels = model.lp, model.model.labels
+    lp, labels = model.lp, model.info.labels
     if not out.iis_rows and not out.iis_cols:
         return [f"No allocation satisfies all rules, and HiGHS gave no conflicting subset ({out.message}). Check plafonds against guaranteed minimums and budgets."]
     lines = ["No allocation satisfies all rules. HiGHS found this irreducible set of conflicting rules (drop or relax any one of them and the rest can hold):"]
@@ -35,7 +36,7 @@ def explain_infeasible(model: "AllocationModel", out: SolveOutcome) -> list[str]
         fam, idx = lp.row_component[r], lp.row_index[r]
         label = labels.rows[fam][idx]
         lo, hi = lp.row_lower[r], lp.row_upper[r]
-        kind = labels.kind.get(fam)
+        kind = kind_of(fam)
         rel = "" if kind == "balance" and lo == hi == 0 else f": {_relation(lo, hi)}"
         lines.append(f"  - {label}{rel}   [{fam}]")
         if kind == "ceiling" and hi < INF:

@@ -32,6 +32,8 @@ from verdeelmodel.api import AllocationModel, SolveOptions
 from verdeelmodel.instance.problems import InstanceError, Problem
 from verdeelmodel.instance.validate import Instance
 from verdeelmodel.solvers.highs import INF
+from verdeelmodel.models.allocation import objective_names
+from verdeelmodel.models.manifest import kind_of as _kind_of
 
 
 @dataclass
@@ -152,7 +154,7 @@ class Sweep:
                 r = self.am._rows.get((fam, idx))
                 if r is None:
                     raise _bad(name, "limit:<family>:<index> as in constraints.csv")
-                kind_of = self.am.model.labels.kind.get(fam)
+                kind_of = _kind_of(fam)
                 if kind_of == "ceiling":
                     hi[r] = v
                 elif kind_of == "minimum":
@@ -207,7 +209,7 @@ class Sweep:
     def solve_point(self) -> dict:
         """Solve the current point; light extraction (totals, not every table)."""
         o = self.inst.options.objective
-        order = [f"objective_{s}" for s in self.am.model.objective_order]
+        order = objective_names(self.am.info)
         t0 = time.perf_counter()
         out = self.am.session.solve(order, tol_rel=o.tolerance_rel, tol_abs=o.tolerance_abs_eur)
         row = {"status": out.status, "highs_seconds": out.highs_seconds}

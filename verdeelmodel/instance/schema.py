@@ -17,6 +17,8 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from verdeelmodel.models.manifest import FAMILY_NAMES, STAGE_NAMES, Stage
+
 Echelon = Literal["nulde_lijn", "basis", "specialist", "hoogspecialistisch"]
 #: Order of echelons from light to heavy: substitution must go to a lighter one.
 ECHELON_ORDER = {"nulde_lijn": 0, "basis": 1, "specialist": 2, "hoogspecialistisch": 3}
@@ -261,28 +263,9 @@ TABLES: tuple[TableSpec, ...] = (
 TABLE_BY_NAME = {t.name: t for t in TABLES}
 COSTS_SPEC = TableSpec("costs", RealisedCostRow, (), True, "Realised costs per gemeente, lot and year (rows per client allowed), for `verdeelmodel pool --costs`.")
 
-#: Constraint families the instance can switch off in instance.yaml (options.families).
-FAMILIES = (
-    "need_coverage",
-    "allocation_within_need",
-    "substitution_funded",
-    "budget_per_gemeente",
-    "ceiling_per_lot_region",
-    "ceiling_per_lot_gemeente",
-    "ceiling_per_provider",
-    "ceiling_per_provider_lot",
-    "minimum_per_provider",
-    "minimum_per_provider_lot",
-    "minimum_per_lot_region",
-    "minimum_per_lot_gemeente",
-    "provider_lot_link",
-    "substitution_max_share",
-    "basis_share_goal",
-    "specialist_reduction_goal",
-    "vierkant_band",
-    "reference_deviation",
-    "pooling_charge",
-)
+#: Constraint families the instance can switch off in instance.yaml (options.families): the
+#: formulation's manifest, models/manifest.py.
+FAMILIES = FAMILY_NAMES
 
 
 class Strict(BaseModel):
@@ -306,16 +289,16 @@ class ObjectiveOptions(Strict):
     tolerance_rel: float = Field(1e-9, ge=0, le=0.1, description="Each later stage keeps earlier stage objectives within opt x (1 + tolerance_rel) + tolerance_abs_eur.")
     tolerance_abs_eur: float = Field(1e-6, ge=0, description="Absolute tolerance in euros for keeping earlier stages.")
     weights: dict[str, float] = Field(
-        default_factory=lambda: {"unmet_statutory": 1000.0, "unmet": 100.0, "deviation": 1.0, "spend": 0.01},
+        default_factory=lambda: {s.value: s.default_weight for s in Stage},
         description="Weights of the weighted mode, per stage name.",
     )
 
     @field_validator("weights")
     @classmethod
     def _known_stages(cls, v: dict[str, float]) -> dict[str, float]:
-        unknown = set(v) - {"unmet_statutory", "unmet", "deviation", "spend"}
+        unknown = set(v) - set(STAGE_NAMES)
         if unknown:
-            raise ValueError(f"unknown stage(s) {sorted(unknown)}; expected unmet_statutory, unmet, deviation, spend")
+            raise ValueError(f"unknown stage(s) {sorted(unknown)}; expected {', '.join(STAGE_NAMES)}")
         if any(w < 0 for w in v.values()):
             raise ValueError("weights must be >= 0")
         return v
