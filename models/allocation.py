@@ -111,7 +111,7 @@ def _model_pools(inst: Instance, reference: pd.DataFrame) -> list[ModelPool]:
     """The agreed pooling rules as linear charges, one ModelPool per pool and region."""
     from verdeelmodel.instance.problems import InstanceError, Problem
 
-    from .pooling import check_pooling, is_linear, linear_charge, pool_setups, rules_of
+    from .pooling import check_pooling, linear_charge, pool_setups, rules_of
 
     if inst.pools.empty:
         return []
@@ -127,16 +127,11 @@ def _model_pools(inst: Instance, reference: pd.DataFrame) -> list[ModelPool]:
         for i, name in enumerate(s.agreed):
             by_rule.setdefault(name, []).append(i)
         for name, regions in sorted(by_rule.items()):
-            rule = rules[name]
-            if rule.kind == "threshold_fund" and within_need:
-                # planned cost never exceeds expected cost (no budget above need): no deficit,
-                # no claim, no fund -- in a plan the threshold fund charges exactly profijt
-                rule = rules["profijt"]
-            if not is_linear(rule):
+            rule = rules[name].kind_spec.in_plan(rules[name], within_need)
+            if not rule.kind_spec.is_linear(rule):
                 for i in regions:
-                    problems.append(Problem("pools.csv", s.rows[i], "rule", name, f"a rule the allocation model can apply (charges linear in the allocation); {rule.kind}"
-                                            + (" with gap_basis surcharge" if rule.kind == "onderbenutting" else " with allocation_within_need switched off")
-                                            + " is settled afterwards with `verdeelmodel pool`"))
+                    problems.append(Problem("pools.csv", s.rows[i], "rule", name, "a rule the allocation model can apply (charges linear in the allocation); "
+                                            + rule.kind_spec.not_linear_reason(rule) + " is settled afterwards with `verdeelmodel pool`"))
                 continue
             sub = ctx.subset(regions)  # the rule sees only the regions that agreed it
             lc = linear_charge(rule, sub)

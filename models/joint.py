@@ -225,7 +225,7 @@ def optimise_key_weight(inst: Instance, planned_cost: np.ndarray, rule_name: str
 
     rules = rules_of(inst)
     rule = rules.get(rule_name)
-    if rule is None or rule.kind != "mixed":
+    if rule is None or not rule.kind_spec.weight_columns:
         raise ValueError(f"{rule_name} is not a mixed pooling rule")
     lo, hi = bounds
     if not 0 <= lo <= hi <= 1:

@@ -43,67 +43,9 @@ import pandas as pd
 from verdeelmodel.instance.problems import InstanceError, Problem
 from verdeelmodel.instance.validate import Instance
 
-KINDS = ("profijt", "solidariteit", "uitgesteld_profijt", "vast_variabel", "onderbenutting", "mixed", "high_cost_pool", "threshold_fund")
-BASES = ("inhabitants", "iu", "budget", "reference", "history")
+from .rules import BASES, KIND, KIND_NAMES, PROFIJT, Charges, LinearCharge, Rule, rules_of  # noqa: F401 (the engine's public names)
 
-
-@dataclass(frozen=True)
-class Rule:
-    name: str
-    kind: str
-    basis: str = "inhabitants"
-    years: int = 1
-    history_measure: str = "clients"
-    w_own: float = 0.0
-    w_inhabitants: float = 0.0
-    w_iu: float = 0.0
-    w_budget: float = 0.0
-    w_reference: float = 0.0
-    w_history: float = 0.0
-    fixed_eur: float | None = None
-    fixed_share: float | None = None
-    minimum_eur: float | None = None
-    gap_basis: str = "inhabitants"
-    threshold_eur: float | None = None
-    pool_share: float | None = None
-    fund_threshold_eur_per_inhabitant: float | None = None
-    fund_cap_eur: float | None = None
-    compensation_share: float = 1.0
-    label: str = ""
-
-    @classmethod
-    def from_row(cls, row: dict) -> "Rule":
-        kw = {f.name: row[f.name] for f in fields(cls) if f.name in row and f.name != "name"}
-        kw = {k: (None if isinstance(v, float) and v != v else v) for k, v in kw.items()}
-        return cls(name=row["rule"], **kw)
-
-    @property
-    def weights(self) -> dict[str, float]:
-        """Key weights of the shared part (mixed: the w_ columns; else the one basis)."""
-        if self.kind == "mixed":
-            return {b: getattr(self, f"w_{b}") for b in BASES if getattr(self, f"w_{b}") > 0}
-        if self.kind == "uitgesteld_profijt":
-            return {"history": 1.0}
-        return {self.basis: 1.0}
-
-    def bases(self) -> set[str]:
-        """Every key this rule needs."""
-        if self.kind == "profijt":
-            return set()
-        if self.kind == "onderbenutting":
-            return {"inhabitants"} if self.gap_basis == "surcharge" else {"inhabitants" if self.gap_basis == "inhabitants" else "budget"}
-        return set(self.weights)
-
-
-PROFIJT = Rule(name="profijt", kind="profijt", label="profijt (gebruiker betaalt)")
-
-
-def rules_of(inst: Instance) -> dict[str, Rule]:
-    """The instance's rules by name, with the built-in profijt."""
-    out = {"profijt": PROFIJT}
-    for row in inst.pooling_rules.to_dict("records"):
-        out[row["rule"]] = Rule.from_row(row)
-    return out
+KINDS = KIND_NAMES  # the registry (models/rules.py) is the one list of kinds
 
 
 @dataclass
@@ -167,7 +109,7 @@ class PoolContext:
         return self._keys[rule]
 
     def _key(self, rule: Rule) -> np.ndarray:
-        weights = rule.weights if rule.kind != "onderbenutting" else {next(iter(rule.bases())): 1.0}
+        weights = rule.weights
         total_w = sum(weights.values())
         k = np.zeros(self.n)
         for basis, w in weights.items():
@@ -192,123 +134,26 @@ class PoolContext:
         return self.raw_keys[basis]
 
 
-# --------------------------------------------------------------------------- linear rules
-
-
-@dataclass
-class LinearCharge:
-    """charge_g = sum_l own[l] C_{g,l} + key_g sum_l shared[l] T_{R(g),l} + constant_g (+ key_gap_g gap_R)."""
-
-    own: np.ndarray  # [L]
-    shared: np.ndarray  # [L], own + shared = 1
-    key: np.ndarray  # [G]
-    constant: np.ndarray  # [G]; sums to the fixed costs per region
-    gap_minimum: float | None = None  # onderbenutting: gap_R = max(0, minimum - T_R) shared by gap_key
-    gap_key: np.ndarray | None = None
-
-
-LINEAR_KINDS = ("profijt", "solidariteit", "uitgesteld_profijt", "vast_variabel", "mixed", "high_cost_pool", "onderbenutting")
+# --------------------------------------------------------------------------- rules
 
 
 def is_linear(rule: Rule) -> bool:
-    return rule.kind in LINEAR_KINDS and not (rule.kind == "onderbenutting" and rule.gap_basis == "surcharge")
-
-
-def excess_share(rule: Rule, ctx: PoolContext) -> np.ndarray:
-    """e_l = max(0, 1 - H / cost_per_client_l): the part of a planned client's cost above H, per
-    lot (in a plan every client of lot l costs tariff x units_per_client, demand.csv)."""
-    per_client = ctx.tariff if ctx.cost_per_client is None else ctx.cost_per_client
-    return np.clip(1.0 - float(rule.threshold_eur) / per_client, 0.0, None)
+    """Charges linear in the costs: the allocation model can put them in a budget row."""
+    return rule.kind_spec.is_linear(rule)
 
 
 def linear_charge(rule: Rule, ctx: PoolContext) -> LinearCharge:
-    """The one definition of each linear rule (see the module docstring)."""
-    L, G = len(ctx.lots), ctx.n
-    ones, zeros = np.ones(L), np.zeros(L)
-    no_const = np.zeros(G)
-    k = rule.kind
-    if k == "profijt":
-        return LinearCharge(ones, zeros, np.zeros(G), no_const)
-    if k in ("solidariteit", "uitgesteld_profijt"):
-        return LinearCharge(zeros, ones, ctx.key(rule), no_const)
-    if k == "mixed":
-        return LinearCharge(ones * rule.w_own, ones * (1 - rule.w_own), ctx.key(rule) if rule.w_own < 1 else np.zeros(G), no_const)
-    if k == "vast_variabel":
-        kappa = ctx.key(rule)
-        if rule.fixed_share is not None:
-            f = float(rule.fixed_share)
-            return LinearCharge(ones * (1 - f), ones * f, kappa, no_const)
-        return LinearCharge(ones, zeros, kappa, kappa * float(rule.fixed_eur or 0.0))
-    if k == "high_cost_pool":
-        e = excess_share(rule, ctx) * float(rule.pool_share)
-        return LinearCharge(1 - e, e, ctx.key(rule), no_const)
-    if k == "onderbenutting" and rule.gap_basis != "surcharge":
-        return LinearCharge(ones, zeros, np.zeros(G), no_const, float(rule.minimum_eur or 0.0), ctx.key(rule))
-    raise ValueError(f"rule {rule.name} ({k}) is not linear in the costs")
-
-
-# --------------------------------------------------------------------------- evaluation
-
-
-@dataclass
-class Charges:
-    charge: np.ndarray  # [..., G]
-    pooled_total: np.ndarray  # [..., R] what the region pays for the pool
-    payout: np.ndarray  # [..., G] fund or pool payouts to g
-    contribution: np.ndarray  # [..., G] g's contribution to a fund or pool
+    """The one definition of each linear rule (models/rules.py)."""
+    return rule.kind_spec.linear_charge(rule, ctx)
 
 
 def evaluate(rule: Rule, ctx: PoolContext, cost_by_lot: np.ndarray, excess: np.ndarray | None = None) -> Charges:
     """Charges of every gemeente under ``rule`` for costs ``cost_by_lot`` [..., G, L].
 
-    ``excess`` [..., G] (high_cost_pool only): sum over g's clients of max(0, cost - H), from
-    per-client costs; without it every client of lot l is taken to cost the lot's tariff.
-    """
-    cost_by_lot = np.asarray(cost_by_lot, dtype=float)
-    C = cost_by_lot.sum(-1)
-    T = ctx.total(C)
-    zero = np.zeros_like(C)
-    k = rule.kind
-    if k == "high_cost_pool" and excess is not None:
-        q = float(rule.pool_share)
-        pool_g = q * np.asarray(excess, dtype=float)
-        pool_R = ctx.total(pool_g)
-        contribution = ctx.key(rule) * ctx.spread(pool_R)
-        return Charges(C - pool_g + contribution, T, pool_g, contribution)
-    if k == "threshold_fund":
-        return _threshold_fund(rule, ctx, C, T)
-    if k == "onderbenutting" and rule.gap_basis == "surcharge":
-        gap = np.maximum(0.0, float(rule.minimum_eur or 0.0) - T)
-        Tg = ctx.spread(T)
-        by_inh = ctx.shares(ctx.inhabitants, "inhabitants")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            surcharge = np.where(Tg > 0, C * ctx.spread(gap) / np.where(Tg > 0, Tg, 1.0), by_inh * ctx.spread(gap))
-        return Charges(C + surcharge, T + gap, zero, surcharge)
-    lc = linear_charge(rule, ctx)
-    own = cost_by_lot @ lc.own
-    shared_R = ctx.total(cost_by_lot @ lc.shared)
-    contribution = lc.key * ctx.spread(shared_R)
-    charge = own + contribution + lc.constant
-    pooled = T + ctx.total(lc.constant)
-    if lc.gap_minimum is not None:
-        gap = np.maximum(0.0, lc.gap_minimum - T)
-        charge = charge + lc.gap_key * ctx.spread(gap)
-        pooled = pooled + gap
-    payout = cost_by_lot @ lc.shared if k == "high_cost_pool" else zero
-    return Charges(charge, pooled, payout, contribution if k == "high_cost_pool" else zero)
-
-
-def _threshold_fund(rule: Rule, ctx: PoolContext, C: np.ndarray, T: np.ndarray) -> Charges:
-    X = float(rule.fund_threshold_eur_per_inhabitant or 0.0)
-    deficit = C - ctx.expected_eur
-    claim = float(rule.compensation_share) * np.maximum(0.0, deficit - X * ctx.inhabitants)
-    claims_R = ctx.total(claim)
-    fund_R = claims_R if rule.fund_cap_eur is None else np.minimum(claims_R, float(rule.fund_cap_eur))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale_R = np.where(claims_R > 0, fund_R / np.where(claims_R > 0, claims_R, 1.0), 0.0)
-    payout = claim * ctx.spread(scale_R)
-    contribution = ctx.key(rule) * ctx.spread(fund_R)
-    return Charges(C - payout + contribution, T, payout, contribution)
+    ``excess`` [..., G] (kinds with a per-client threshold): sum over g's clients of
+    max(0, cost - H), from per-client costs; without it every client of lot l is taken to cost
+    the lot's tariff x units_per_client."""
+    return rule.kind_spec.evaluate(rule, ctx, np.asarray(cost_by_lot, dtype=float), excess)
 
 
 # --------------------------------------------------------------------------- contexts
@@ -484,7 +329,7 @@ def pool_charges(ctx: PoolContext, names: list[str], rules: dict[str, Rule], cos
         regions_mask = np.array([n == rname for n in names])
         gmask = regions_mask[ctx.region_index]
         sub = ctx.subset([i for i, n in enumerate(names) if n == rname])
-        excess = excess_fn(rule, sub) if (excess_fn is not None and rule.kind == "high_cost_pool") else None
+        excess = excess_fn(rule, sub) if (excess_fn is not None and rule.kind_spec.per_client_threshold) else None
         ch = evaluate(rule, sub, cost_by_lot[..., gmask, :], excess)
         charge[..., gmask], payout[..., gmask], contrib[..., gmask] = ch.charge, ch.payout, ch.contribution
         pooled[..., regions_mask] = ch.pooled_total

@@ -108,7 +108,7 @@ def _charges(dm: DemandModel, setups: list[PoolSetup], rs: RuleSet, rules: dict[
 def _thresholds(rules: dict[str, Rule], sets: list[RuleSet]) -> tuple[float, ...]:
     """The high-cost thresholds H of the rules in use: per-client excess is drawn only for these."""
     used = {name for rs in sets for names in rs.per_setup for name in names}
-    return tuple(sorted({float(rules[n].threshold_eur) for n in used if rules[n].kind == "high_cost_pool" and rules[n].threshold_eur is not None}))
+    return tuple(sorted({float(rules[n].threshold_eur) for n in used if rules[n].kind_spec.per_client_threshold and rules[n].threshold_eur is not None}))
 
 
 def run_reserves(inst: Instance, planned_cost: np.ndarray, scenarios: int, seed: int, candidates: list[str] | None = None, chunk: int = 1000, progress=None, pools: list[str] | None = None, bootstrap: bool = False,

@@ -104,28 +104,6 @@ def _relative_history(inst: Instance, gpos: dict, lpos: dict) -> np.ndarray | No
     return rel
 
 
-def grid(dm: DemandModel, multipliers: list[dict[str, float]], lot_domain: dict[str, str]) -> np.ndarray:
-    """Deterministic scenarios [S, G, L] of expected cost: one per dict of multipliers keyed by a
-    lot, a domain, a gemeente or '*' (several keys multiply)."""
-    out = np.empty((len(multipliers), *dm.lam.shape))
-    lots = np.array(dm.lots, dtype=object)
-    doms = np.array([lot_domain[l] for l in dm.lots], dtype=object)
-    gem = np.array(dm.gemeenten, dtype=object)
-    for s, mult in enumerate(multipliers):
-        m = np.ones(dm.lam.shape)
-        for key, v in mult.items():
-            if key == "*":
-                m *= v
-            elif key in set(dm.lots) or key in set(doms):
-                m[:, (lots == key) | (doms == key)] *= v
-            elif key in set(dm.gemeenten):
-                m[gem == key, :] *= v
-            else:
-                raise KeyError(f"{key}: not a lot, domain or gemeente")
-        out[s] = dm.expected_cost * m
-    return out
-
-
 @dataclass
 class ScenarioBatch:
     clients: np.ndarray  # [S, G, L]

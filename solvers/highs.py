@@ -17,13 +17,11 @@ import time
 from dataclasses import dataclass, field
 
 import highspy
-import scipy.sparse
 import numpy as np
-import pyomo.environ as pyo
+import pyomo.core as pyo
 from pyomo.common.gc_manager import PauseGC
 from pyomo.core.base.var import VarData
 from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression, NegationExpression, ProductExpression, SumExpression
-from pyomo.repn.standard_repn import generate_standard_repn
 
 INF = highspy.kHighsInf
 
@@ -39,21 +37,76 @@ _STATUS = {
 
 
 @dataclass
-class CompiledLP:
-    """min c_s x  s.t.  row_lower <= A x <= row_upper, col_lower <= x <= col_upper."""
+class SparseMatrix:
+    """A sparse matrix in compressed form (numpy arrays, no scipy): column-wise (CSC, as HiGHS
+    takes it) or row-wise (CSR); duplicates summed, indices sorted within each column (row)."""
 
-    A: object  # scipy.sparse.csc_array (rows x cols)
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    shape: tuple[int, int]
+    rowwise: bool = False
+
+    @property
+    def nnz(self) -> int:
+        return int(len(self.data))
+
+    @classmethod
+    def from_triplets(cls, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, shape: tuple[int, int], rowwise: bool = False) -> "SparseMatrix":
+        """Sum duplicate (row, col) entries in the order given (a stable sort), then compress."""
+        n_rows, n_cols = shape
+        major, minor, n_major, n_minor = (rows, cols, n_rows, n_cols) if rowwise else (cols, rows, n_cols, n_rows)
+        key = major.astype(np.int64) * max(n_minor, 1) + minor.astype(np.int64)
+        order = np.argsort(key, kind="stable")
+        key, vals = key[order], np.asarray(vals, dtype=float)[order]
+        if len(key):
+            first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+            vals, key = np.add.reduceat(vals, first), key[first]
+        maj, mino = (key // max(n_minor, 1)), (key % max(n_minor, 1))
+        indptr = np.zeros(n_major + 1, dtype=np.int64)
+        np.cumsum(np.bincount(maj, minlength=n_major), out=indptr[1:])
+        return cls(indptr, mino.astype(np.int32), vals, shape, rowwise)
+
+    def triplets(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        major = np.repeat(np.arange(len(self.indptr) - 1), np.diff(self.indptr))
+        return (major, self.indices, self.data) if self.rowwise else (self.indices, major, self.data)
+
+    def tocsr(self) -> "SparseMatrix":
+        return self if self.rowwise else SparseMatrix.from_triplets(*self.triplets(), self.shape, rowwise=True)
+
+    def tocsc(self) -> "SparseMatrix":
+        return self if not self.rowwise else SparseMatrix.from_triplets(*self.triplets(), self.shape, rowwise=False)
+
+    def row(self, r: int) -> dict[int, float]:
+        """{column: value} of row r (on a row-wise matrix)."""
+        if not self.rowwise:
+            raise ValueError("row() needs a row-wise matrix (tocsr())")
+        lo, hi = self.indptr[r], self.indptr[r + 1]
+        return dict(zip(self.indices[lo:hi].tolist(), self.data[lo:hi].tolist()))
+
+
+@dataclass
+class CompiledLP:
+    """min c_s x  s.t.  row_lower <= A x <= row_upper, col_lower <= x <= col_upper.
+
+    Bounds are kept in step with the loaded HiGHS model by :class:`HighsSession`; ``A`` is the
+    matrix as compiled (coefficient changes are recorded by the session)."""
+
+    A: SparseMatrix  # column-wise (rows x cols)
     costs: dict[str, np.ndarray]  # objective name -> dense cost vector
     offsets: dict[str, float]
     col_lower: np.ndarray
     col_upper: np.ndarray
     row_lower: np.ndarray
     row_upper: np.ndarray
+    row_constant: np.ndarray  # constant of each row's Pyomo body (bounds here are net of it)
     col_component: list[str]
     col_index: list[object]
     row_component: list[str]
     row_index: list[object]
     row_data: list[object]  # Pyomo ConstraintData per row (for bound updates)
+    col_data: list[object]  # Pyomo VarData per column
+    col_of: dict[int, int]  # id(VarData) -> column
     compile_seconds: float
 
     @property
@@ -62,6 +115,9 @@ class CompiledLP:
 
     def rows_of(self) -> dict[tuple[str, object], int]:
         return {(c, i): r for r, (c, i) in enumerate(zip(self.row_component, self.row_index))}
+
+    def cols_of(self) -> dict[tuple[str, object], int]:
+        return {(c, i): j for j, (c, i) in enumerate(zip(self.col_component, self.col_index))}
 
 
 def compile_model(m: pyo.ConcreteModel, objective_names: list[str]) -> CompiledLP:
@@ -76,6 +132,7 @@ def compile_model(m: pyo.ConcreteModel, objective_names: list[str]) -> CompiledL
         col_of: dict[int, int] = {}
         col_component: list[str] = []
         col_index: list[object] = []
+        col_data: list[object] = []
         lower_c: list[float] = []
         upper_c: list[float] = []
         for comp in m.component_objects(pyo.Var, active=None, descend_into=True):
@@ -84,6 +141,7 @@ def compile_model(m: pyo.ConcreteModel, objective_names: list[str]) -> CompiledL
                 col_of[id(v)] = len(col_component)
                 col_component.append(name)
                 col_index.append(idx)
+                col_data.append(v)
                 if v.fixed:
                     lower_c.append(v.value)
                     upper_c.append(v.value)
@@ -91,38 +149,18 @@ def compile_model(m: pyo.ConcreteModel, objective_names: list[str]) -> CompiledL
                     lb, ub = v.bounds
                     lower_c.append(-INF if lb is None else lb)
                     upper_c.append(INF if ub is None else ub)
-        # CSR rows: a variable met twice in a row gives two entries, summed by sum_duplicates()
-        indptr, indices, data = [0], [], []
-        row_lower, row_upper, datas, row_component, row_index = [], [], [], [], []
+        datas, row_component, row_index = [], [], []
         for comp in m.component_objects(pyo.Constraint, active=True, descend_into=True):
             name = comp.name
             for idx, con in comp.items():
                 if not con.active:
                     continue
-                lb, body, ub = con.to_bounded_expression()
-                if body.__class__ is LinearExpression:  # what the model builds: read inline
-                    const = 0.0
-                    for a in body._args_[: body._nargs]:
-                        acls = a.__class__
-                        if acls is VarData and not a.fixed:
-                            indices.append(col_of[id(a)])
-                            data.append(1.0)
-                        elif acls is MonomialTermExpression and a._args_[0].__class__ in _NATIVE and not a._args_[1].fixed:
-                            indices.append(col_of[id(a._args_[1])])
-                            data.append(a._args_[0])
-                        else:
-                            const += _linear(a, col_of, con, indices, data)
-                else:
-                    const = _linear(body, col_of, con, indices, data)
-                indptr.append(len(indices))
-                row_lower.append(-INF if lb is None else (lb if lb.__class__ is float else pyo.value(lb)) - const)
-                row_upper.append(INF if ub is None else (ub if ub.__class__ is float else pyo.value(ub)) - const)
                 datas.append(con)
                 row_component.append(name)
                 row_index.append(idx)
+        rows = compile_rows(datas, col_of)
         n_cols = len(col_component)
-        A = scipy.sparse.csr_array((np.array(data, dtype=float), np.array(indices, dtype=np.int32), np.array(indptr, dtype=np.int64)), shape=(len(datas), n_cols)).tocsc()
-        A.sum_duplicates()
+        A = SparseMatrix.from_triplets(rows.row_of_entry, rows.indices, rows.data, (len(datas), n_cols))
         costs, offsets = {}, {}
         for name in objective_names:
             obj = m.component(name)
@@ -137,13 +175,71 @@ def compile_model(m: pyo.ConcreteModel, objective_names: list[str]) -> CompiledL
             offsets[name] = const if obj.sense == pyo.minimize else -const
     lp = CompiledLP(
         A=A, costs=costs, offsets=offsets, col_lower=np.array(lower_c, dtype=float), col_upper=np.array(upper_c, dtype=float),
-        row_lower=np.array(row_lower, dtype=float), row_upper=np.array(row_upper, dtype=float),
+        row_lower=rows.lower, row_upper=rows.upper, row_constant=rows.constant,
         col_component=col_component, col_index=col_index,
-        row_component=row_component, row_index=row_index, row_data=datas,
+        row_component=row_component, row_index=row_index, row_data=datas, col_data=col_data, col_of=col_of,
         compile_seconds=0.0,
     )
     lp.compile_seconds = time.perf_counter() - t0
     return lp
+
+
+@dataclass
+class CompiledRows:
+    """Rows in triplet form: entry e is (row_of_entry[e], indices[e], data[e]); a variable met
+    twice in a row gives two entries (summed when the matrix is formed)."""
+
+    row_of_entry: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    constant: np.ndarray
+
+    def entries(self, r: int) -> dict[int, float]:
+        """{column: coefficient} of row r, duplicates summed."""
+        out: dict[int, float] = {}
+        for c, v in zip(self.indices[self.row_of_entry == r].tolist(), self.data[self.row_of_entry == r].tolist()):
+            out[c] = out.get(c, 0.0) + v
+        return out
+
+
+def compile_rows(cons, col_of: dict[int, int]) -> CompiledRows:
+    """Compile constraints (ConstraintData, or relational expressions) over the columns ``col_of``."""
+    indptr, indices, data = [0], [], []
+    row_lower, row_upper, consts = [], [], []
+    scratch = None
+    for con in cons:
+        if not hasattr(con, "to_bounded_expression"):  # a relational expression: read it as a constraint would
+            if scratch is None:
+                from pyomo.core.base.constraint import ConstraintData
+
+                scratch = ConstraintData(component=None)
+            scratch.set_value(con)
+            con = scratch
+        lb, body, ub = con.to_bounded_expression()
+        if body.__class__ is LinearExpression:  # what the model builds: read inline
+            const = 0.0
+            for a in body._args_[: body._nargs]:
+                acls = a.__class__
+                if acls is VarData and not a.fixed:
+                    indices.append(col_of[id(a)])
+                    data.append(1.0)
+                elif acls is MonomialTermExpression and a._args_[0].__class__ in _NATIVE and not a._args_[1].fixed:
+                    indices.append(col_of[id(a._args_[1])])
+                    data.append(a._args_[0])
+                else:
+                    const += _linear(a, col_of, con, indices, data)
+        else:
+            const = _linear(body, col_of, con, indices, data)
+        indptr.append(len(indices))
+        row_lower.append(-INF if lb is None else (lb if lb.__class__ is float else pyo.value(lb)) - const)
+        row_upper.append(INF if ub is None else (ub if ub.__class__ is float else pyo.value(ub)) - const)
+        consts.append(const)
+    n = len(row_lower)
+    row_of_entry = np.repeat(np.arange(n, dtype=np.int64), np.diff(np.array(indptr, dtype=np.int64)))
+    return CompiledRows(row_of_entry, np.array(indices, dtype=np.int64), np.array(data, dtype=float),
+                        np.array(row_lower, dtype=float), np.array(row_upper, dtype=float), np.array(consts, dtype=float))
 
 
 _NATIVE = (int, float)
@@ -197,6 +293,8 @@ def _linear(expr, col_of: dict[int, int], where, cols: list[int], vals: list[flo
                 cols.append(col_of[id(e)])
                 vals.append(mult)
         else:  # anything else: Pyomo's own linear representation
+            from pyomo.repn.standard_repn import generate_standard_repn  # the rare path: imported when met
+
             repn = generate_standard_repn(e, compute_values=True, quadratic=False)
             if not repn.is_linear():
                 raise ValueError(f"{getattr(where, 'name', where)}: the model must be linear; found a nonlinear term")
@@ -264,9 +362,49 @@ class HighsSession:
             raise RuntimeError("HiGHS refused the compiled model (passModel)")
         self.n_model_rows = n_rows
 
-    def set_row_bounds(self, row: int, lower: float, upper: float) -> None:
-        self.lp.row_lower[row], self.lp.row_upper[row] = lower, upper
-        self.h.changeRowBounds(int(row), float(lower), float(upper))
+        self.coefs: dict[tuple[int, int], float] = {}  # (row, col) -> coefficient changed since compile
+
+    def set_row_bounds(self, rows, lower, upper) -> None:
+        """Change the bounds of model rows (arrays), in HiGHS and in ``lp``."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if not len(rows):
+            return
+        lower, upper = _f64(np.broadcast_to(lower, rows.shape)), _f64(np.broadcast_to(upper, rows.shape))
+        self.lp.row_lower[rows], self.lp.row_upper[rows] = lower, upper
+        self.h.changeRowsBounds(len(rows), rows.astype(np.int32), lower, upper)
+
+    def set_col_bounds(self, cols, lower, upper) -> None:
+        """Change the bounds of columns (arrays), in HiGHS and in ``lp``."""
+        cols = np.asarray(cols, dtype=np.int64)
+        if not len(cols):
+            return
+        lower, upper = _f64(np.broadcast_to(lower, cols.shape)), _f64(np.broadcast_to(upper, cols.shape))
+        self.lp.col_lower[cols], self.lp.col_upper[cols] = lower, upper
+        self.h.changeColsBounds(len(cols), cols.astype(np.int32), lower, upper)
+
+    def set_coeffs(self, rows, cols, values) -> None:
+        """Change matrix coefficients (0 removes an entry); recorded in ``coefs``."""
+        for r, c, v in zip(np.asarray(rows).tolist(), np.asarray(cols).tolist(), np.asarray(values, dtype=float).tolist()):
+            self.h.changeCoeff(int(r), int(c), float(v))
+            self.coefs[(int(r), int(c))] = float(v)
+
+    def matrix(self) -> SparseMatrix:
+        """The loaded model's matrix as HiGHS holds it (column-wise), read back from HiGHS."""
+        lp = self.h.getLp()
+        a = lp.a_matrix_
+        n_rows, n_cols = self.lp.shape
+        rowwise = a.format_ == highspy.MatrixFormat.kRowwise
+        shape = (lp.num_row_, n_cols)
+        held = SparseMatrix(np.array(a.start_, dtype=np.int64), np.array(a.index_, dtype=np.int32), np.array(a.value_), shape, rowwise=rowwise)
+        r, c, v = held.triplets()
+        keep = r < n_rows  # the model rows, not the rows that keep earlier stages
+        return SparseMatrix.from_triplets(r[keep], c[keep], v[keep], (n_rows, n_cols))
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(row lower, row upper, col lower, col upper) of the model rows as HiGHS holds them."""
+        lp = self.h.getLp()
+        n = self.n_model_rows
+        return np.array(lp.row_lower_)[:n], np.array(lp.row_upper_)[:n], np.array(lp.col_lower_), np.array(lp.col_upper_)
 
     def _drop_stage_rows(self) -> None:
         n = self.h.getNumRow()

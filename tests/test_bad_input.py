@@ -17,7 +17,7 @@ from typing import Callable
 
 import pytest
 
-from conftest import run_main
+from helpers import run_main
 
 ROOT = Path(__file__).resolve().parents[1]
 

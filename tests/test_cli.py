@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import INSTANCES, run_main
+from helpers import INSTANCES, run_main
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ["nijmegen-2018", "westfriesland-2021", "nl-synthetic"]

@@ -8,7 +8,7 @@ import pyomo.environ as pyo
 import pytest
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
-from conftest import INSTANCES, pooled_tables, write_instance
+from helpers import INSTANCES, pooled_tables, write_instance
 from verdeelmodel import load_instance
 from verdeelmodel.models.allocation import build_allocation_model, objective_names
 from verdeelmodel.solvers.highs import INF, compile_model

@@ -1,6 +1,6 @@
 """The generated documentation matches the code (run `verdeelmodel docs` after changing either)."""
 
-from conftest import ROOT
+from helpers import ROOT
 from verdeelmodel.docs import DOCS
 
 

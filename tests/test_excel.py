@@ -10,7 +10,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from conftest import INSTANCES, run_main
+from helpers import INSTANCES, run_main
 from verdeelmodel.cli import main
 from verdeelmodel.instance.validate import load_instance
 

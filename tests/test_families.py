@@ -332,7 +332,7 @@ def test_set_limit_resolves_without_rebuild(make):
     inst = load_instance(make(lambda t: t.update(ceilings=[{"lot": "spec", "region": "R", "ceiling_eur": 60, "source": "test"}])))
     model = AllocationModel(inst)
     r1 = model.solve()
-    model.set_limit("ceiling_per_lot_region", ("spec", "R"), 70)
+    model.set({"limit:ceiling_per_lot_region:spec|R": 70})
     r2 = model.solve()
     assert amt(r1, "spec") == pytest.approx(60, abs=ABS)
     assert amt(r2, "spec") == pytest.approx(70, abs=ABS)

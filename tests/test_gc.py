@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import weakref
 
-from conftest import INSTANCES
+from helpers import INSTANCES
 from verdeelmodel import AllocationModel, load_instance
 from verdeelmodel._gc import building
 

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import sys
 
-from conftest import INSTANCES
+from helpers import INSTANCES
 
 
 def test_minimums_above_lot_ceiling_explained_with_exit_3(tmp_path):
@@ -39,7 +39,7 @@ def test_minimums_above_lot_ceiling_explained_with_exit_3(tmp_path):
 def test_minimum_above_need_names_the_need_bound(make, tmp_path, capsys):
     """A guaranteed minimum of EUR 50 on lot basis where the need is EUR 30: the conflict is
     with "no budget above need", which the model keeps as a variable bound, not a row."""
-    from conftest import run_main
+    from helpers import run_main
 
     def edit(t):
         t["ceilings"] = [{"lot": "basis", "region": "", "gemeente": "A", "ceiling_eur": "", "minimum_eur": 50, "source": "test"}]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import INSTANCES, base_tables, pooled_tables, write_instance
+from helpers import INSTANCES, base_tables, pooled_tables, write_instance
 from verdeelmodel import load_instance
 from verdeelmodel.models.joint import groups, solve_group, solve_joint
 from verdeelmodel.models.reserves import scenario_charges, var_cvar

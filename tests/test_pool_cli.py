@@ -8,7 +8,7 @@ import csv
 import pandas as pd
 import pytest
 
-from conftest import pooled_tables, run_main, write_instance
+from helpers import pooled_tables, run_main, write_instance
 
 
 def _write_costs(path, rows):

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROOT, write_instance
+from helpers import ROOT, write_instance
 from verdeelmodel import load_instance, solve
 from verdeelmodel.instance.problems import InstanceError
 from verdeelmodel.models.pooling import KINDS, check_pooling, linear_charge, pool_setups, rules_of, settle

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import INSTANCES, POOL_RULES as RULES, pooled_tables, write_instance
+from helpers import INSTANCES, POOL_RULES as RULES, pooled_tables, write_instance
 from verdeelmodel import load_instance, solve
 from verdeelmodel.models.pooling import evaluate, pool_setups, rules_of
 

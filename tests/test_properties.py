@@ -12,7 +12,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from conftest import write_instance
+from helpers import write_instance
 from verdeelmodel import load_instance, solve
 
 ECHELONS = ["nulde_lijn", "basis", "specialist", "hoogspecialistisch"]

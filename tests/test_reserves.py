@@ -20,8 +20,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from conftest import pooled_tables, run_main, write_instance
-from test_scenarios import _per_client_draws, build, one_lot
+from helpers import pooled_tables, run_main, write_instance
+from helpers import build, one_lot, per_client_draws
 from verdeelmodel.instance.validate import load_instance
 from verdeelmodel.models.pooling import rules_of
 from verdeelmodel.models.reserves import RATINGS, rating, reserve_table, run_reserves, var_cvar
@@ -220,7 +220,7 @@ def test_high_cost_pool_overspend_equals_brute_force(tmp_path):
     dm = demand_model(inst)
     S, seed = 40, 31
     run = run_reserves(inst, dm.expected_cost, S, seed, candidates=["hoog", "solidair"], chunk=S)
-    clients, per_client = _per_client_draws(dm, S, seed)
+    clients, per_client = per_client_draws(dm, S, seed)
     gi = [dm.gemeenten.index(g) for g in ("A", "B", "C")]
     v = dm.lots.index("verblijf")
     share = np.array([1000, 3000, 6000]) / 10000

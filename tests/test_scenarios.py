@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from conftest import write_instance
+from helpers import build, one_lot, per_client_draws, write_instance
 from verdeelmodel.instance.validate import load_instance
 from verdeelmodel.models.scenarios import demand_model, sample
 
@@ -28,39 +28,10 @@ Z = 5.0  # standard errors allowed by every Monte Carlo assertion
 # --------------------------------------------------------------------------- instance builder
 
 
-def build(folder: Path, gemeenten, lots, need, demand=(), pools=(), rules=(), history=(), domain="jeugd") -> Path:
-    """An instance from compact specs, every lot in one domain.
-
-    gemeenten: (name, region, inhabitants, available_reserve_eur[, budget_eur]);
-    lots: (lot, tariff_eur); need: {(gemeente, lot): volume};
-    demand: dicts of demand.csv (lot, distribution, ...); pools: (region, pool, lots, rule);
-    rules: dicts of pooling_rules.csv; history: (gemeente, lot, year, clients)."""
-    src = "test"
-    t = {
-        "sources": [{"source": src, "kind": "assumption", "description": "test data", "reference": ""}],
-        "gemeenten": [{"gemeente": g[0], "inhabitants": g[2], "available_reserve_eur": g[3], "source": src} for g in gemeenten],
-        "budgets": [{"gemeente": g[0], "domain": domain, "region": g[1], "budget_eur": g[4] if len(g) > 4 else 1000, "own_funds_eur": 0, "source": src} for g in gemeenten],
-        "populations": [{"gemeente": g[0], "population": "p", "kind": "target_group", "inhabitants": 100, "source": src} for g in gemeenten],
-        "lots": [{"lot": l, "label": l, "domain": domain, "echelon": "specialist", "funding_form": "output", "scope": "regional", "tariff_eur": tar,
-                  "unit": "client_year", "priority_weight": 1, "statutory": "true", "source": src} for l, tar in lots],
-        "need": [{"gemeente": g, "population": "p", "lot": l, "volume": v, "source": src} for (g, l), v in need.items()],
-    }
-    if demand:
-        cols = ["lot", "distribution", "dispersion", "units_per_client", "cost_cv", "shock_sd", "shock_scope"]
-        t["demand"] = [{**{c: None for c in cols}, **d, "source": src} for d in demand]
-    if rules:
-        t["pooling_rules"] = [{**r, "source": src} for r in rules]
-    if pools:
-        t["pools"] = [{"region": R, "pool": p, "lots": ls, "rule": r, "source": src} for R, p, ls, r in pools]
-    if history:
-        t["use_history"] = [{"gemeente": g, "lot": l, "year": y, "clients": c, "cost_eur": 0, "source": src} for g, l, y, c in history]
-    return write_instance(folder, t)
 
 
-def one_lot(tmp_path: Path, volume: float, tariff: float = 1.0, name: str = "i", **demand) -> "object":
-    """One gemeente, one lot `x` with need `volume` and the given demand.csv row (loaded instance)."""
-    d = [{"lot": "x", **demand}] if demand else ()
-    return load_instance(build(tmp_path / name, [("A", "R", 1000, 0)], [("x", tariff)], {("A", "x"): volume}, d))
+
+
 
 
 def _var_se(sigma2: float, excess_kurtosis: float, n: int) -> float:
@@ -224,30 +195,7 @@ def test_same_seed_same_draws_other_seed_or_chunk_other_draws(tmp_path):
     assert np.array_equal(sample(dm, 300, seed=7, chunk=4).cost, sample(dm, 300, seed=7, chunk=4).cost)
 
 
-def _per_client_draws(dm, n, seed, chunk=0):
-    """Recompute one batch client by client, from the generator order documented in sample():
-    (shocks), (gamma), Poisson counts of every cell, then per lot with cost_cv > 0 one float32
-    standard normal per client, cells in (scenario, gemeente) order, turned into a lognormal cost
-    with the lot's mean and cv.  Only Poisson lots without shocks."""
-    assert dm.n_shocks == 0 and np.all(dm.dist == 0)
-    rng = np.random.default_rng([seed, chunk])
-    G, L = dm.lam.shape
-    clients = rng.poisson(np.broadcast_to(dm.lam, (n, G, L)).copy())
-    per_client = {}  # (s, g, j) -> list of client costs
-    for s in range(n):
-        for g in range(G):
-            for j in range(L):
-                per_client[s, g, j] = [float(dm.mean_cost[j])] * int(clients[s, g, j])
-    for j in range(L):
-        if dm.cv[j] <= 0:
-            continue
-        s2 = math.log1p(dm.cv[j] ** 2)
-        z = rng.standard_normal(int(clients[:, :, j].sum()), dtype=np.float32)
-        draws = iter(float(v) for v in np.exp(z * np.float32(math.sqrt(s2)) + np.float32(math.log(dm.mean_cost[j]) - s2 / 2)))
-        for s in range(n):
-            for g in range(G):
-                per_client[s, g, j] = [next(draws) for _ in range(int(clients[s, g, j]))]
-    return clients, per_client
+
 
 
 def test_high_cost_excess_equals_a_per_client_recomputation(tmp_path):
@@ -255,7 +203,7 @@ def test_high_cost_excess_equals_a_per_client_recomputation(tmp_path):
     dm = _three_gemeenten(tmp_path, demand, lots=(("x", 100.0), ("y", 30.0)), vol=3.0)
     n, seed, H = 60, 99, (25.0, 150.0)
     b = sample(dm, n, seed, chunk=2, thresholds=H)
-    clients, per_client = _per_client_draws(dm, n, seed, chunk=2)
+    clients, per_client = per_client_draws(dm, n, seed, chunk=2)
     assert np.array_equal(b.clients, clients)
     for (s, g, j), costs in per_client.items():
         assert b.cost[s, g, j] == pytest.approx(sum(costs), rel=1e-6, abs=1e-6)  # the same draws (float32) ...
@@ -266,23 +214,6 @@ def test_high_cost_excess_equals_a_per_client_recomputation(tmp_path):
 
 
 # --------------------------------------------------------------------------- grid and bootstrap
-
-
-def test_parametric_grid(make):
-    from verdeelmodel.models.scenarios import demand_model, grid
-
-    inst = load_instance(make())
-    dm = demand_model(inst)
-    lot_domain = dict(zip(inst.lots["lot"], inst.lots["domain"]))
-    out = grid(dm, [{"*": 1.2}, {"spec": 0.5}, {"A": 2.0, "basis": 3.0}], lot_domain)
-    E = dm.expected_cost
-    assert np.allclose(out[0], 1.2 * E)
-    j = dm.lots.index("spec")
-    assert np.allclose(out[1][:, j], 0.5 * E[:, j]) and np.allclose(np.delete(out[1], j, axis=1), np.delete(E, j, axis=1))
-    b = dm.lots.index("basis")
-    assert np.allclose(out[2][:, b], 6.0 * E[:, b])  # gemeente A x2, lot basis x3
-    with pytest.raises(KeyError):
-        grid(dm, [{"nowhere": 1.0}], lot_domain)
 
 
 def test_historical_bootstrap_draws_a_history_year(make):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from conftest import INSTANCES, pooled_tables, run_main, write_instance
+from helpers import INSTANCES, pooled_tables, run_main, write_instance
 from verdeelmodel import load_instance, solve
 from verdeelmodel.instance.problems import InstanceError
 from verdeelmodel.sweep import Sweep, grid_from_specs
@@ -42,7 +42,7 @@ def test_substitution_and_specialist_goal_follow_demand(tmp_path):
     def edit(t):
         t["substitutions"] = [{"from_lot": "spec", "to_lot": "basis", "ratio": 2, "max_share": 0.5, "source": "test"}]
         t["goals"] = [{"goal": "specialist_reduction", "domain": "jeugd", "value": 0.1, "source": "test"}]
-    from conftest import base_tables
+    from helpers import base_tables
 
     t = base_tables()
     edit(t)

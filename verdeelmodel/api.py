@@ -5,7 +5,7 @@
     >>> model = vm.AllocationModel(inst)
     >>> res = model.solve()
     >>> res.allocation.head()            # pandas DataFrames, one per table
-    >>> model.set_limit("ceiling_per_lot_region", ("jeugd_specialistische_begeleiding", "rijk_van_nijmegen"), 5e6)
+    >>> model.set({"limit:ceiling_per_lot_region:jeugd_specialistische_begeleiding|rijk_van_nijmegen": 5e6})
     >>> res2 = model.solve()             # re-solved without rebuilding (warm start)
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import time
+from types import SimpleNamespace
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -22,7 +23,7 @@ import pandas as pd
 from verdeelmodel._gc import building
 from verdeelmodel.instance.validate import Instance
 from verdeelmodel.models.allocation import AllocationData, BuildInfo, build_allocation_model, eur, objective_names, prepare
-from verdeelmodel.models.manifest import BUSINESS_KINDS, DUAL_STAGE, budget_group, kind_of
+from verdeelmodel.models.manifest import BUSINESS_KINDS, DUAL_STAGE, Stage, budget_group, kind_of
 from verdeelmodel.solvers.highs import INF, CompiledLP, HighsSession, SolveOutcome, compile_model
 
 #: Slack below which a ceiling or minimum counts as binding (euros).
@@ -53,6 +54,7 @@ class Result:
     explanation: list[str] = field(default_factory=list)
     message: str = ""
     pooling: pd.DataFrame = field(default_factory=pd.DataFrame)
+    totals: dict[str, float] = field(default_factory=dict)  # euros: budget, need, allocated, unmet, headroom
 
     @property
     def optimal(self) -> bool:
@@ -76,7 +78,7 @@ class Result:
 
 class AllocationModel:
     """The allocation model of one instance: Pyomo model built once, compiled once,
-    loaded into HiGHS once; ``solve()`` may be called again after ``set_limit``."""
+    loaded into HiGHS once; ``solve()`` may be called again after ``set`` changed parameters."""
 
     def __init__(self, inst: Instance, options: SolveOptions | None = None, reference: pd.DataFrame | None = None):
         """``reference``: a precomputed reference allocation (when ``inst`` is a part of a larger
@@ -86,53 +88,256 @@ class AllocationModel:
         t0 = time.perf_counter()
         with building():  # many small, long-lived objects: no young-generation GC passes (see _gc.py)
             self.data: AllocationData = prepare(inst, reference)
-            self.model, self.info = build_allocation_model(inst, self.data)
+            self._model, self.info = build_allocation_model(inst, self.data)
             self.info: BuildInfo
             self.build_seconds = time.perf_counter() - t0
-            self.lp: CompiledLP = compile_model(self.model, objective_names(self.info))
+            self.lp: CompiledLP = compile_model(self._model, objective_names(self.info))
             t1 = time.perf_counter()
             self.session = HighsSession(self.lp, time_limit=self.options.time_limit, threads=self.options.threads, log=self.options.log)
             self.load_seconds = time.perf_counter() - t1
         self._frames = _ColumnFrames(self.lp)
+        lp = self.lp
+        self._base = SimpleNamespace(row_lower=lp.row_lower.copy(), row_upper=lp.row_upper.copy(), col_lower=lp.col_lower.copy(), col_upper=lp.col_upper.copy())
+        self._params: dict = {}
+        self._need_now: np.ndarray | None = None  # None: the instance's need
+        self._budget_now: dict | None = None
+        self._exprs: dict[int, tuple] = {}  # rows rebuilt by a parameter change: (expr, label)
+        self._labels_now: dict[int, str] = {}
+        self._built_exprs: dict[int, object] = {}
+        self._pending_rows: set[int] = set()
+        self._pending_cols: set[int] = set()
+        self._pending_exprs: dict[int, object] = {}
 
     @functools.cached_property
     def _rows(self) -> dict[tuple[str, object], int]:
-        """Row position of every (family, index); built on first use (set_limit, sweeps)."""
+        """Row position of every (component, index); built on first use (set, sweeps)."""
         return self.lp.rows_of()
 
     @property
     def translate_seconds(self) -> float:
         return self.lp.compile_seconds + self.load_seconds
 
-    def set_limit(self, family: str, index, eur_value: float) -> None:
-        """Change one plafond or minimum (by family and index) in the Pyomo model and in
-        the loaded HiGHS model, without rebuilding."""
-        if isinstance(index, str) and "|" in index and (family, index) not in self._rows:
-            index = tuple(index.split("|"))  # the joined form of constraints.csv's index column
-        key = (family, index)
-        if key not in self._rows:
-            raise KeyError(f"no constraint {family}{index!r}; families: {sorted({f for f, _ in self._rows})}")
-        row = self._rows[key]
-        con = self.lp.row_data[row]
-        lo, hi = self.lp.row_lower[row], self.lp.row_upper[row]
-        if kind_of(family) == "ceiling":
-            hi = float(eur_value)
-            con.set_value((None, con.body, hi))
-        elif kind_of(family) == "minimum":
-            lo = float(eur_value)
-            con.set_value((lo, con.body, None))
-        else:
-            raise ValueError(f"{family} is not a plafond or minimum family")
-        self.session.set_row_bounds(row, lo, hi)
+    # ------------------------------------------------------------------ parameters
 
-    def solve(self) -> Result:
+    @property
+    def model(self):
+        """The Pyomo model, with every parameter change (``set``) applied: the formulation of
+        record, always in step with the model loaded in HiGHS."""
+        self._sync()
+        return self._model
+
+    @property
+    def parameters(self) -> dict[str, float]:
+        """The parameters changed from the instance (``set``), by name."""
+        return {p.name: v for p, v in self._params.items()}
+
+    def set(self, changes: dict[str, float] | None = None, *, from_base: bool = False, **named: float) -> None:
+        """Change parameters of the loaded model without rebuilding it (verdeelmodel.parameters:
+        ``demand:<lot|domain|gemeente|*>``, ``tariff:<lot>``, ``budget:<gemeente>|<domain>``,
+        ``limit:<family>:<index>``, ``goal:<goal>:<domain>[|<gemeente>[|<population>]]``,
+        ``w_own:<rule>``). Changes add to earlier ones (a name set again is replaced);
+        ``from_base=True`` starts from the instance. The model then equals one rebuilt from the
+        changed instance; HiGHS keeps its basis (warm start).
+
+            model.set({"demand:jeugd": 1.1, "limit:ceiling_per_lot_region:jeugd_ggz|rijk_van_nijmegen": 5e6})
+        """
+        from verdeelmodel import parameters as P
+
+        params = {} if from_base else dict(self._params)
+        for name, v in {**(changes or {}), **named}.items():
+            p, v = P.parse(name, v)
+            params = {q: w for q, w in params.items() if q.name != p.name}
+            params[p] = v
+        self._apply(params)
+        self._params = params
+
+    def reset(self) -> None:
+        """Back to the instance's own parameters."""
+        self.set(from_base=True)
+
+    def _apply(self, params: dict) -> None:
+        """Set HiGHS (and, lazily, Pyomo) to the instance changed by ``params``."""
+        from verdeelmodel import parameters as P
+        from verdeelmodel.models.allocation import rebuild_rows
+        from verdeelmodel.models.manifest import FAMILIES
+        from verdeelmodel.solvers.highs import compile_rows
+
+        D, lp, info, rows = self.data, self.lp, self.info, self._rows
+        base = self._base
+        L = self._layout
+        mult = np.ones(len(D.x_index))
+        lo, hi = base.row_lower.copy(), base.row_upper.copy()
+        clo, chi = base.col_lower.copy(), base.col_upper.copy()
+        budget_now = dict(D.budget)
+        rebuild: set[str] = set()
+        needs_instance = False
+        pooled_lots = {l for mp in D.pools for l in mp.lots}
+        pool_rules = {mp.rule for mp in D.pools}
+        rules = self._rules
+        for p, v in params.items():
+            if p.kind == "demand":
+                mask = np.ones(len(mult), dtype=bool) if p.target == "*" else (L.cell_lot == p.target) | (L.cell_domain == p.target) | (L.cell_gemeente == p.target)
+                if not mask.any():
+                    raise P.bad(p.name, P.SYNTAX["demand"])
+                mult[mask] *= v
+            elif p.kind == "tariff":
+                if p.target not in self._tariff:
+                    raise P.bad(p.name, f"tariff:<lot>, a lot of lots.csv ({', '.join(sorted(self._tariff)[:6])} ...)")
+                mult[L.cell_lot == p.target] *= v / self._tariff[p.target]
+                if p.target in pooled_lots and any(rules[mp.rule].kind_spec.tariff_dependent and p.target in mp.lots for mp in D.pools):
+                    rebuild.add("pooling_charge")
+            elif p.kind in ("budget", "limit"):
+                comp, idx = ("budget_per_gemeente", p.index) if p.kind == "budget" else (p.target.partition(":")[0], _index(p.target.partition(":")[2]))
+                r = rows.get((comp, idx))
+                kind = kind_of(comp)
+                if r is None or kind not in ("ceiling", "minimum"):
+                    raise P.bad(p.name, P.SYNTAX[p.kind])
+                if kind == "ceiling":
+                    hi[r] = v
+                else:
+                    lo[r] = v
+                if p.kind == "budget":
+                    budget_now[idx if isinstance(idx, tuple) else (idx,)] = v
+                    if any("budget" in rules[name].bases() for name in pool_rules):
+                        rebuild.add("pooling_charge")
+            elif p.kind == "goal":
+                if P.goal_key(p) not in self._goal_keys:
+                    raise P.bad(p.name, f"{P.SYNTAX['goal']}; goals.csv has {', '.join(':'.join(k[:2]) + ('|' + '|'.join(k[2:]) if any(k[2:]) else '') for k in sorted(self._goal_keys)) or 'none'}")
+                rebuild.update(f.name for f in FAMILIES if "goal" in f.scales)
+            elif p.kind == "w_own":
+                rule = rules.get(p.target)
+                if rule is None or not rule.kind_spec.weight_columns or p.target not in pool_rules:
+                    raise P.bad(p.name, "w_own:<rule>, a mixed rule agreed in pools.csv")
+                if rule.w_own >= 1:
+                    raise P.bad(p.name, "a mixed rule with a shared part (w_own < 1) in the instance")
+                rebuild.add("pooling_charge")
+        need = L.need * mult
+        for nb in info.need_bounds:
+            vals = nb.values(need)
+            if nb.target == "col":
+                idx = self._nb_index[id(nb)]
+                (clo if nb.side == "lower" else chi)[idx] = vals
+            else:
+                idx = self._nb_index[id(nb)]
+                (lo if nb.side == "lower" else hi)[idx] = vals
+        # families whose coefficients (or bounds beyond need) change: rebuilt for the changed data
+        rebuild = {f for f in rebuild if D.on(f)}
+        new_exprs: dict[int, tuple] = {}
+        coef_rows: dict[int, dict[int, float]] = {}
+        if rebuild:
+            inst2 = P.changed_instance(self.instance, params)
+            from verdeelmodel.models.allocation import prepare
+
+            D2 = prepare(inst2, D.reference)
+            if D2.x_index != D.x_index:
+                raise RuntimeError("a parameter change altered the model's structure; rebuild the model")
+            D2.need_eur = dict(zip(D.x_index, need.tolist()))
+            for fam in sorted(rebuild):
+                for comp, comp_rows in rebuild_rows(self._model, info, fam, D2).items():
+                    keys = list(comp_rows)
+                    rr = [rows.get((comp, k)) for k in keys]
+                    if any(r is None for r in rr) or len(keys) != sum(1 for c in lp.row_component if c == comp):
+                        raise RuntimeError(f"a parameter change altered the rows of {comp}; rebuild the model")
+                    compiled = compile_rows([comp_rows[k][0] for k in keys], lp.col_of)
+                    lo[rr], hi[rr] = compiled.lower, compiled.upper
+                    for i, (k, r) in enumerate(zip(keys, rr)):
+                        new_exprs[r] = comp_rows[k]
+                        coef_rows[r] = compiled.entries(i)
+        # push what differs from the loaded model
+        changed = np.flatnonzero((lo != lp.row_lower) | (hi != lp.row_upper))
+        self.session.set_row_bounds(changed, lo[changed], hi[changed])
+        self._pending_rows.update(changed.tolist())
+        changed = np.flatnonzero((clo != lp.col_lower) | (chi != lp.col_upper))
+        self.session.set_col_bounds(changed, clo[changed], chi[changed])
+        self._pending_cols.update(changed.tolist())
+        csr = self._csr
+        changed_coefs: dict[int, dict[int, float]] = defaultdict(dict)
+        for (rr, c), v in self.session.coefs.items():
+            changed_coefs[rr][c] = v
+        r_, c_, v_ = [], [], []
+        for r in sorted(set(coef_rows) | set(self._exprs)):
+            target = coef_rows.get(r) if r in coef_rows else csr.row(r)
+            current = {**csr.row(r), **changed_coefs.get(r, {})}
+            for c in set(target) | set(current):
+                t = target.get(c, 0.0)
+                if t != current.get(c, 0.0):
+                    r_.append(r)
+                    c_.append(c)
+                    v_.append(t)
+        self.session.set_coeffs(r_, c_, v_)
+        for r in set(self._exprs) - set(new_exprs):  # rows back to their built form
+            self._pending_exprs[r] = None
+            self._labels_now.pop(r, None)
+        for r, (expr, label) in new_exprs.items():
+            self._pending_exprs[r] = expr
+            self._labels_now[r] = label
+        self._exprs = new_exprs
+        self._need_now = need
+        self._budget_now = budget_now
+
+    def _sync(self) -> None:
+        """Apply pending parameter changes to the Pyomo model (lazily: sweeps never pay for it)."""
+        if not (self._pending_rows or self._pending_cols or self._pending_exprs):
+            return
+        lp = self.lp
+        for r, expr in self._pending_exprs.items():
+            con = lp.row_data[r]
+            if r not in self._built_exprs:
+                self._built_exprs[r] = con.expr
+            con.set_value(self._built_exprs[r] if expr is None else expr)
+        for r in self._pending_rows - set(self._pending_exprs):
+            con, c = lp.row_data[r], lp.row_constant[r]
+            lo, hi = lp.row_lower[r], lp.row_upper[r]
+            con.set_value((float(lo + c) if lo > -INF else None, con.body, float(hi + c) if hi < INF else None))
+        for j in self._pending_cols:
+            v = lp.col_data[j]
+            v.setlb(float(lp.col_lower[j]) if lp.col_lower[j] > -INF else None)
+            v.setub(float(lp.col_upper[j]) if lp.col_upper[j] < INF else None)
+        self._pending_rows, self._pending_cols, self._pending_exprs = set(), set(), {}
+
+    @functools.cached_property
+    def _csr(self):
+        return self.lp.A.tocsr()
+
+    @functools.cached_property
+    def _nb_index(self) -> dict[int, np.ndarray]:
+        """Rows (or columns) of every NeedBound target."""
+        cols = None
+        out = {}
+        for nb in self.info.need_bounds:
+            if nb.target == "col":
+                cols = cols or self.lp.cols_of()
+                out[id(nb)] = np.array([cols[(nb.component, k)] for k in nb.keys], dtype=np.int64)
+            else:
+                out[id(nb)] = np.array([self._rows[(nb.component, k if not (isinstance(k, tuple) and len(k) == 1) else k[0])] for k in nb.keys], dtype=np.int64)
+        return out
+
+    @functools.cached_property
+    def _rules(self):
+        from verdeelmodel.models.rules import rules_of
+
+        return rules_of(self.instance)
+
+    @functools.cached_property
+    def _tariff(self) -> dict[str, float]:
+        lots = self.instance.lots
+        return dict(zip(lots["lot"].tolist(), lots["tariff_eur"].astype(float).tolist()))
+
+    @functools.cached_property
+    def _goal_keys(self) -> set[tuple]:
+        g = self.instance.goals
+        return set(zip(g["goal"], g["domain"], g["gemeente"], g["population"]))
+
+    def solve(self, tables: bool = True) -> Result:
+        """Solve the stages in order. ``tables=False``: status, stage objectives and totals only
+        (a sweep point), no result tables."""
         o = self.instance.options.objective
         order = objective_names(self.info)
         dual_stage = DUAL_STAGE.objective if DUAL_STAGE.objective in order else order[0]
         t0 = time.perf_counter()
-        out = self.session.solve(order, tol_rel=o.tolerance_rel, tol_abs=o.tolerance_abs_eur, dual_stages=(dual_stage,))
+        out = self.session.solve(order, tol_rel=o.tolerance_rel, tol_abs=o.tolerance_abs_eur, dual_stages=(dual_stage,) if tables else ())
         t1 = time.perf_counter()
-        res = self._result(out, dual_stage)
+        res = self._result(out, dual_stage) if (tables or out.status != "optimal") else self._totals_only(out)
         res.timings = {
             "build_seconds": self.build_seconds,
             "translate_seconds": self.translate_seconds,
@@ -148,6 +353,15 @@ class AllocationModel:
     def _layout(self) -> _Layout:
         return _Layout(self)
 
+    def _totals_only(self, out: SolveOutcome) -> Result:
+        L, x = self._layout, out.x
+        need = L.need if self._need_now is None else self._need_now
+        budget = sum(self.data.budget.values()) if self._budget_now is None else sum(self._budget_now.values())
+        objective = {Stage.of_objective(st.name).value if st.name != "objective_weighted" else "weighted": st.objective for st in out.stages}
+        empty = pd.DataFrame()
+        totals = {"budget": float(budget), "need": float(need.sum()), "allocated": float(x[L.x_col].sum()), "unmet": float(x[L.u_col].sum())}
+        return Result(self.instance.name, out.status, objective, {}, empty, empty, empty, empty, empty, empty, totals=totals)
+
     def _result(self, out: SolveOutcome, dual_stage: str) -> Result:
         D, inst = self.data, self.instance
         objective = {s.name.removeprefix("objective_"): s.objective for s in out.stages}
@@ -159,6 +373,8 @@ class AllocationModel:
             return Result(inst.name, out.status, objective, {}, empty, empty, empty, empty, empty, D.reference, expl, out.message)
         L, x = self._layout, out.x
         n = len(L.need)
+        need = L.need if self._need_now is None else self._need_now
+        budget = L.budget if self._budget_now is None else np.array([self._budget_now[k] for k in L.groups], dtype=float)
 
         # substitution: s moves euros of need from (g,p,l) to (g,p,l'), where it adds s / rho
         moved = x[L.arc_col]
@@ -170,12 +386,14 @@ class AllocationModel:
         subs = _clean(subs)
 
         alloc = L.alloc.copy()
+        if self._need_now is not None:
+            alloc["need_eur"] = need
         amount = x[L.x_col]
         alloc["substituted_out_eur"] = sub_out
         alloc["substituted_in_eur"] = sub_in
         alloc["amount_eur"] = amount
         alloc["unmet_eur"] = x[L.u_col]
-        alloc["above_need_eur"] = np.maximum(amount - (L.need + sub_in - sub_out), 0.0)
+        alloc["above_need_eur"] = np.maximum(amount - (need + sub_in - sub_out), 0.0)
         alloc = _clean(alloc)
         amount = alloc["amount_eur"].to_numpy()
 
@@ -187,8 +405,9 @@ class AllocationModel:
         spent = _group_sum(L.x_budget_group[L.x_paid], amount[L.x_paid], len(L.budget))
         spent += _group_sum(L.charge_budget_group, charge, len(L.budget))
         budgets = L.budgets.copy()
+        budgets["budget_eur"] = budget
         budgets["allocated_eur"] = spent
-        budgets["headroom_eur"] = L.budget - spent
+        budgets["headroom_eur"] = budget - spent
         budgets = _clean(budgets)
 
         cons = self._constraint_table(out, dual_stage)
@@ -203,7 +422,9 @@ class AllocationModel:
             pooling["profijt_eur"] = _group_sum(L.pool_x_row, amount[L.pool_x], len(pooling))
             pooling["transfer_eur"] = pooling["charge_eur"] - pooling["profijt_eur"]
             pooling = _clean(pooling)
-        return Result(inst.name, "optimal", objective, {}, alloc, subs, _clean(pb), budgets, cons, ref, pooling=pooling)
+        totals = {"budget": float(budgets["budget_eur"].sum()), "need": float(alloc["need_eur"].sum()), "allocated": float(alloc["amount_eur"].sum()),
+                  "unmet": float(alloc["unmet_eur"].sum()), "headroom": float(budgets["headroom_eur"].sum())}
+        return Result(inst.name, "optimal", objective, {}, alloc, subs, _clean(pb), budgets, cons, ref, pooling=pooling, totals=totals)
 
     def _constraint_table(self, out: SolveOutcome, dual_stage: str) -> pd.DataFrame:
         lp = self.lp
@@ -211,6 +432,8 @@ class AllocationModel:
         lo, hi = lp.row_lower, lp.row_upper
         slack = np.minimum(np.where(hi < INF, hi - act, np.inf), np.where(lo > -INF, act - lo, np.inf))
         df = self._layout.constraints.copy()
+        if self._labels_now:  # rows rebuilt by a parameter change (a goal's label names its value)
+            df.loc[list(self._labels_now), "name"] = list(self._labels_now.values())
         df["activity_eur"] = act
         df["lower_eur"] = np.where(lo > -INF, lo, np.nan)
         df["upper_eur"] = np.where(hi < INF, hi, np.nan)
@@ -237,6 +460,9 @@ class _Layout:
         self.need = np.array([D.need_eur[k] for k in keys], dtype=float)
         g_, p_, l_ = zip(*keys) if keys else ((), (), ())
         domain = [D.lot_domain[l] for l in l_]
+        self.cell_lot = np.array(l_, dtype=object)
+        self.cell_domain = np.array(domain, dtype=object)
+        self.cell_gemeente = np.array(g_, dtype=object)
         self.alloc = pd.DataFrame({
             "gemeente": list(g_), "population": list(p_), "lot": list(l_), "label": [D.lot_label[l] for l in l_],
             "domain": domain, "region": [D.region_of.get((g, d), "") for g, d in zip(g_, domain)], "need_eur": self.need,
@@ -262,6 +488,7 @@ class _Layout:
         per_domain = D.budget_scope == "per_domain"
         pool_domain = {mp.pool: mp.domain for mp in D.pools}
         groups = sorted(D.budget)
+        self.groups = groups
         group_of = {k: i for i, k in enumerate(groups)}
         self.budget = np.array([D.budget[k] for k in groups], dtype=float)
         grp = ["gemeente", "domain"] if per_domain else ["gemeente"]
@@ -355,6 +582,11 @@ class _ColumnFrames:
 def _group_sum(groups: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
     """Sum of ``weights`` per group 0..n-1 (floats, also when there is nothing to add)."""
     return np.bincount(groups, weights=weights, minlength=n).astype(float, copy=False)
+
+
+def _index(text: str):
+    """A row index from its constraints.csv form: 'a|b' -> ('a', 'b'), 'a' -> 'a'."""
+    return tuple(text.split("|")) if "|" in text else text
 
 
 def _index_text(i) -> str:

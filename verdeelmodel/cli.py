@@ -125,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _print_problems(e) -> None:
     n = len(e.problems)
-    print(f"verdeelmodel: the instance has {n} problem{'s' if n != 1 else ''}:", file=sys.stderr)
+    what = "the command line has" if all(p.location in ("--param", "parameter", "--rule", "--pool") for p in e.problems) else "the instance has"
+    print(f"verdeelmodel: {what} {n} problem{'s' if n != 1 else ''}:", file=sys.stderr)
     for p in e.problems:
         print(f"  - {p}", file=sys.stderr)
 

@@ -18,6 +18,7 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from verdeelmodel.models.manifest import FAMILY_NAMES, STAGE_NAMES, Stage
+from verdeelmodel.models.rules import BASES, KIND_NAMES
 
 Echelon = Literal["nulde_lijn", "basis", "specialist", "hoogspecialistisch"]
 #: Order of echelons from light to heavy: substitution must go to a lighter one.
@@ -163,13 +164,13 @@ class VierkantRow(Row):
     max_shift: float = Field(..., ge=0, le=1, description="Allowed shift in share points (0.05 = the category may be 5 points above or below plan).")
 
 
-PoolingKind = Literal["profijt", "solidariteit", "uitgesteld_profijt", "vast_variabel", "onderbenutting", "mixed", "high_cost_pool", "threshold_fund"]
-KeyBasis = Literal["inhabitants", "iu", "budget", "reference", "history"]
+PoolingKind = Literal[KIND_NAMES]  # the registry of rule kinds, models/rules.py
+KeyBasis = Literal[BASES]
 
 
 class PoolingRuleRow(Row):
     rule: str = Field(..., **_ID, description="Rule name (used by pools.csv and by `verdeelmodel pool --rule`). `profijt` is built in.")
-    kind: PoolingKind = Field(..., description="profijt, solidariteit, uitgesteld_profijt, vast_variabel, onderbenutting, mixed, high_cost_pool or threshold_fund (see docs/pooling.md).")
+    kind: PoolingKind = Field(..., description=f"{', '.join(KIND_NAMES[:-1])} or {KIND_NAMES[-1]} (see docs/pooling.md).")
     basis: KeyBasis = Field("inhabitants", description="Key for the shared part: inhabitants, iu (share of budgets.budget_eur), budget (budget + own funds), reference (reference allocation), history (use in earlier years, see `years`).")
     years: int = Field(1, ge=1, le=10, description="N: years of use history averaged (uitgesteld_profijt, or basis=history); 1 = use in t-1.")
     history_measure: Literal["clients", "cost_eur"] = Field("clients", description="What counts as use in the history: clients or cost_eur.")

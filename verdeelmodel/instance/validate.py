@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from .io import RawInstance, RawTable, numeric_columns, read_raw
 from .problems import InstanceError, Problem
 from .schema import ECHELON_ORDER, TABLE_BY_NAME, TABLES, InstanceMeta
+from verdeelmodel.models.rules import KIND, Rule
 
 SOURCE_PREFIX = "source_"
 
@@ -465,26 +466,13 @@ def _check_pooling(meta: InstanceMeta, T: dict[str, pd.DataFrame], r: "_Reporter
     pr, pools = T["pooling_rules"], T["pools"]
     r.foreign_key("use_history", "gemeente", gemeenten, "gemeente")
     r.foreign_key("use_history", "lot", lot_ids, "lot of lots")
-    required = {
-        "onderbenutting": ("minimum_eur",),
-        "high_cost_pool": ("threshold_eur", "pool_share"),
-        "threshold_fund": ("fund_threshold_eur_per_inhabitant",),
-    }
     for row in pr.to_dict("records"):
         line, kind = row["_row"], row["kind"]
         if row["rule"] == "profijt":
             r.add("pooling_rules", line, "rule", "profijt", "another name: profijt is built in")
-        for col in required.get(kind, ()):
-            if not _num(row.get(col)):
-                r.add("pooling_rules", line, col, "", f"a value: rule kind {kind} needs {col}")
-        if kind == "vast_variabel" and _num(row.get("fixed_eur")) == _num(row.get("fixed_share")):
-            r.add("pooling_rules", line, "fixed_eur", "", "exactly one of fixed_eur (fixed costs per region) or fixed_share for kind vast_variabel")
-        if kind == "mixed":
-            total = row["w_own"] + sum(row[f"w_{b}"] for b in ("inhabitants", "iu", "budget", "reference", "history"))
-            if abs(total - 1) > 1e-9:
-                r.add("pooling_rules", line, "w_own", f"weights adding up to {total:g}", "w_own + w_inhabitants + w_iu + w_budget + w_reference + w_history = 1")
-        uses_ref = row["basis"] == "reference" and kind in ("solidariteit", "vast_variabel", "high_cost_pool", "threshold_fund") or (kind == "mixed" and row["w_reference"] > 0)
-        if uses_ref and (T["maatstaven"].empty or T["bedragen"].empty):
+        for col, value, expected in KIND[kind].problems(row):
+            r.add("pooling_rules", line, col, value, expected)
+        if "reference" in Rule.from_row(row).bases() and (T["maatstaven"].empty or T["bedragen"].empty):
             r.add("pooling_rules", line, "basis", "reference", "maatstaven and bedragen (a reference allocation) for a reference key")
     rule_names = set(pr["rule"]) | {"profijt"}
     r.foreign_key("pools", "rule", rule_names, "rule of pooling_rules.csv or profijt")

@@ -1,0 +1,179 @@
+"""One way to change a loaded model: ``AllocationModel.set``.
+
+Every parameter kind equals a model rebuilt from the changed instance; the Pyomo model (the
+formulation of record) and the model loaded in HiGHS stay in step; nothing outside solvers/
+touches the HiGHS handle."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from helpers import INSTANCES, ROOT, base_tables, pooled_tables, write_instance
+from verdeelmodel import AllocationModel, load_instance, solve
+from verdeelmodel.instance.problems import InstanceError
+from verdeelmodel.models.allocation import objective_names
+from verdeelmodel.solvers.highs import compile_model
+
+
+def _same_objectives(a, b) -> None:
+    assert a.status == b.status
+    assert a.objective.keys() == b.objective.keys()
+    for k, v in b.objective.items():
+        assert a.objective[k] == pytest.approx(v, rel=1e-7, abs=1e-3), k
+
+
+def _in_step(model: AllocationModel) -> None:
+    """The Pyomo model, compiled afresh, is the model HiGHS holds: bounds and coefficients."""
+    fresh = compile_model(model.model, objective_names(model.info))
+    lo, hi, clo, chi = model.session.bounds()
+    assert np.array_equal(fresh.row_lower, lo) and np.array_equal(fresh.row_upper, hi)
+    assert np.array_equal(fresh.col_lower, clo) and np.array_equal(fresh.col_upper, chi)
+    mine, loaded = fresh.A.tocsr(), model.session.matrix().tocsr()
+    for r in range(fresh.shape[0]):
+        a = {c: v for c, v in mine.row(r).items() if v != 0}
+        b = {c: v for c, v in loaded.row(r).items() if v != 0}
+        assert a.keys() == b.keys(), (fresh.row_component[r], fresh.row_index[r])
+        for c in a:
+            assert a[c] == pytest.approx(b[c], rel=1e-12, abs=1e-12)
+
+
+def _edit(inst, table: str, column: str, fn):
+    i2 = inst.copy()
+    df = i2.tables[table]
+    i2.tables[table] = df.assign(**{column: [fn(r) for r in df.to_dict("records")]})
+    return i2
+
+
+def test_demand_tariff_budget_limit_equal_a_rebuilt_model():
+    inst = load_instance(INSTANCES / "nijmegen-2018")
+    model = AllocationModel(inst)
+    lot = "jeugd_ggz"
+    t0 = float(inst.lots.set_index("lot").loc[lot, "tariff_eur"])
+    model.set({"demand:wmo": 1.07, f"tariff:{lot}": 1.2 * t0})
+    model.set({"budget:Druten|jeugd": 4_000_000, "limit:ceiling_per_lot_region:jeugd_specialistische_begeleiding|rijk_van_nijmegen": 4_500_000})
+    assert set(model.parameters) == {"demand:wmo", f"tariff:{lot}", "budget:Druten|jeugd", "limit:ceiling_per_lot_region:jeugd_specialistische_begeleiding|rijk_van_nijmegen"}
+    res = model.solve()
+    i2 = _edit(inst, "need", "volume", lambda r: r["volume"] * 1.07 if r["lot"].startswith("wmo_") else r["volume"])
+    i2 = _edit(i2, "lots", "tariff_eur", lambda r: 1.2 * t0 if r["lot"] == lot else r["tariff_eur"])
+    i2 = _edit(i2, "budgets", "own_funds_eur", lambda r: 4_000_000 - r["budget_eur"] if (r["gemeente"], r["domain"]) == ("Druten", "jeugd") else r["own_funds_eur"])
+    i2 = _edit(i2, "ceilings", "ceiling_eur", lambda r: 4_500_000 if (r["lot"], r["region"]) == ("jeugd_specialistische_begeleiding", "rijk_van_nijmegen") else r["ceiling_eur"])
+    ref = solve(i2)
+    _same_objectives(res, ref)
+    # the tables report the changed need and budget, not the instance's
+    assert res.allocation["need_eur"].sum() == pytest.approx(ref.allocation["need_eur"].sum(), rel=1e-12)
+    assert res.budgets["budget_eur"].sum() == pytest.approx(ref.budgets["budget_eur"].sum(), rel=1e-12)
+    assert res.totals["budget"] == pytest.approx(ref.totals["budget"], rel=1e-12)
+    _in_step(model)
+    # back to the instance: the same numbers as a fresh model, HiGHS and Pyomo at the base again
+    model.reset()
+    assert model.parameters == {}
+    _same_objectives(model.solve(), solve(inst))
+    _in_step(model)
+
+
+def test_changes_accumulate_and_from_base_replaces(tmp_path):
+    inst = load_instance(write_instance(tmp_path / "i", base_tables()))
+    model = AllocationModel(inst)
+    model.set({"demand:spec": 2.0})
+    model.set({"budget:A|jeugd": 150})
+    assert model.parameters == {"demand:spec": 2.0, "budget:A|jeugd": 150.0}
+    model.set({"demand:spec": 1.5})  # the same name again: replaced, not multiplied
+    assert model.parameters == {"demand:spec": 1.5, "budget:A|jeugd": 150.0}
+    model.set({"demand:*": 0.5}, from_base=True)
+    assert model.parameters == {"demand:*": 0.5}
+    res = model.solve()
+    # need 30 x 1 + 8 x 10 = 110, halved: 55 within the budget of 100
+    assert res.totals["need"] == pytest.approx(55) and res.totals["unmet"] == pytest.approx(0, abs=1e-6)
+    _in_step(model)
+
+
+def test_key_weight_tariff_and_budget_key_of_pools_equal_rebuilt_models(tmp_path):
+    """Parameters that move pooling coefficients: the mixed weight, the tariff of a high-cost
+    pool's lot (its excess share depends on it) and the budget of a budget-keyed rule."""
+    for rule, params, edit in [
+        ("mix", {"w_own:mix": 0.1}, lambda i: _edit(_edit(_edit(i, "pooling_rules", "w_own", lambda r: 0.1 if r["rule"] == "mix" else r["w_own"]),
+                                                          "pooling_rules", "w_inhabitants", lambda r: 0.35 / 0.6 * 0.9 if r["rule"] == "mix" else r["w_inhabitants"]),
+                                                    "pooling_rules", "w_budget", lambda r: 0.25 / 0.6 * 0.9 if r["rule"] == "mix" else r["w_budget"])),
+        ("hoog", {"tariff:verblijf": 0.5}, lambda i: _edit(i, "lots", "tariff_eur", lambda r: 0.5 if r["lot"] == "verblijf" else r["tariff_eur"])),
+        ("vast_share", {"budget:B|jeugd": 90}, lambda i: _edit(i, "budgets", "own_funds_eur", lambda r: 30 if r["gemeente"] == "B" else r["own_funds_eur"])),
+    ]:
+        inst = load_instance(write_instance(tmp_path / rule, pooled_tables(rule)))
+        model = AllocationModel(inst)
+        base = model.solve()
+        model.set(params)
+        res = model.solve()
+        ref = solve(edit(inst))
+        _same_objectives(res, ref)
+        assert res.pooling["charge_eur"].tolist() == pytest.approx(ref.pooling["charge_eur"].tolist(), abs=1e-4), rule
+        _in_step(model)
+        model.reset()
+        _same_objectives(model.solve(), base)
+        _in_step(model)
+
+
+def test_goals_equal_rebuilt_models(tmp_path):
+    t = base_tables()
+    t["goals"] = [
+        {"goal": "basis_share", "domain": "jeugd", "value": 0.3, "source": "test"},
+        {"goal": "specialist_reduction", "domain": "jeugd", "value": 0.1, "source": "test"},
+    ]
+    inst = load_instance(write_instance(tmp_path / "i", t))
+    model = AllocationModel(inst)
+    model.set({"goal:basis_share:jeugd": 0.45, "goal:specialist_reduction:jeugd": 0.25, "demand:spec": 1.2})
+    res = model.solve()
+    i2 = _edit(inst, "goals", "value", lambda r: 0.45 if r["goal"] == "basis_share" else 0.25)
+    i2 = _edit(i2, "need", "volume", lambda r: r["volume"] * 1.2 if r["lot"] == "spec" else r["volume"])
+    ref = solve(i2)
+    _same_objectives(res, ref)
+    # the goal rows carry their new value in their business label
+    assert "basisaandeel >= 45% gemeente A population jeugd jeugd" in set(res.constraints["name"])
+    _in_step(model)
+
+
+def test_demand_multipliers_compose(tmp_path):
+    """demand: by gemeente, lot, domain and * multiply: basis 30 x 2 x 3 = 180, spec 8 x 10 x 2 = 160."""
+    model = AllocationModel(load_instance(write_instance(tmp_path / "i", base_tables())))
+    model.set({"demand:A": 2.0, "demand:basis": 3.0})
+    res = model.solve()
+    need = res.allocation.set_index("lot")["need_eur"]
+    assert need["basis"] == pytest.approx(180) and need["spec"] == pytest.approx(160)
+    model.set({"demand:jeugd": 0.5, "demand:*": 0.5})
+    assert model.solve().totals["need"] == pytest.approx(340 * 0.25)
+
+
+@pytest.mark.parametrize("name,value,expected", [
+    ("demand:nowhere", 1.1, "demand:<lot>"),
+    ("tariff:nolot", 3, "a lot of lots.csv"),
+    ("budget:Z|jeugd", 5, "budget:<gemeente>|<domain>"),
+    ("limit:need_coverage:A|jeugd|spec", 5, "limit:<family>:<index>"),
+    ("goal:basis_share:wmo", 0.2, "goals.csv has"),
+    ("w_own:nomix", 0.2, "a mixed rule"),
+    ("demand:*", float("nan"), "a finite number >= 0"),
+    ("demand:*", float("inf"), "a finite number >= 0"),
+    ("budget:A|jeugd", -1, "a finite number >= 0"),
+    ("goal:basis_share:jeugd", 1.5, "a share between 0 and 1"),
+    ("bogus", 1, "demand:, tariff:"),
+])
+def test_bad_parameters_are_refused_and_change_nothing(tmp_path, name, value, expected):
+    t = base_tables()
+    t["goals"] = [{"goal": "basis_share", "domain": "jeugd", "value": 0.3, "source": "test"}]
+    model = AllocationModel(load_instance(write_instance(tmp_path / "i", t)))
+    before = model.solve().objective
+    with pytest.raises(InstanceError) as e:
+        model.set({name: value})
+    assert expected in str(e.value)
+    assert model.parameters == {}
+    assert model.solve().objective == before
+
+
+def test_no_highspy_outside_solvers():
+    """Only solvers/ talks to HiGHS: no highspy import and no use of a session's handle."""
+    offenders = []
+    for path in [*ROOT.glob("verdeelmodel/**/*.py"), *ROOT.glob("models/*.py")]:
+        text = path.read_text(encoding="utf-8")
+        if re.search(r"^\s*(import|from) highspy\b", text, re.M) or re.search(r"session\.h\b|\.h\.(change|get|run|set|pass|add|delete)", text):
+            offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []

@@ -1,0 +1,116 @@
+"""Parameters of a loaded model that can change without a rebuild: one vocabulary for
+``AllocationModel.set``, sweeps (``verdeelmodel sweep --param``) and notebooks.
+
+==============================  =============================================================
+``demand:<lot|domain|gemeente|*>``  multiplier of the need of a lot, of a domain's lots, of a
+                                 gemeente, or of all (several multiply)
+``tariff:<lot>``                 the lot's tariff in euros (need in euros scales with it)
+``budget:<gemeente>|<domain>``   the money in the budget row, euros (``budget:<gemeente>`` with
+                                 one budget per gemeente): a change of own funds; the IU, the
+                                 uitkeringsfactor and IU keys stay
+``limit:<family>:<index>``       a plafond or guaranteed minimum, euros, by the family and index
+                                 of constraints.csv
+``goal:<goal>:<domain>[|<gemeente>[|<population>]]``  the value (sigma, delta) of a row of
+                                 goals.csv, by its key
+``w_own:<rule>``                 the own-cost weight of a mixed pooling rule; the other weights
+                                 keep their proportions and share 1 - w_own
+==============================  =============================================================
+
+Which rows and coefficients a parameter moves follows from the formulation's manifest
+(``Family.scales``); the numbers come from the same code that built them (NeedBounds, or the
+family rebuilt for the changed data), so a changed model equals a rebuilt one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from verdeelmodel.instance.problems import InstanceError, Problem
+
+KINDS = ("demand", "tariff", "budget", "limit", "goal", "w_own")
+#: the formulation inputs (manifest.INPUTS) each kind of parameter changes
+INPUTS_OF = {"demand": {"need"}, "tariff": {"need", "tariff"}, "budget": {"budget"}, "limit": {"plafond", "minimum"}, "goal": {"goal"}, "w_own": {"key_weight"}}
+SYNTAX = {
+    "demand": "demand:<lot>, demand:<domain>, demand:<gemeente> or demand:*",
+    "tariff": "tariff:<lot>",
+    "budget": "budget:<gemeente>|<domain> (budget:<gemeente> when budget_scope is total)",
+    "limit": "limit:<family>:<index> as in constraints.csv",
+    "goal": "goal:<goal>:<domain>[|<gemeente>[|<population>]] as in goals.csv",
+    "w_own": "w_own:<rule> of a mixed pooling rule",
+}
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str  # as given, e.g. "demand:jeugd"
+    kind: str
+    target: str  # what follows the kind
+
+    @property
+    def index(self):
+        """The target as a row index: 'a|b' -> ('a', 'b'), 'a' -> 'a'."""
+        return tuple(self.target.split("|")) if "|" in self.target else self.target
+
+
+def bad(name: str, expected: str) -> InstanceError:
+    return InstanceError([Problem("parameter", None, None, name, expected)])
+
+
+def parse(name: str, value) -> tuple[Parameter, float]:
+    """A parameter name and value, checked for form (not yet against a model)."""
+    kind, sep, target = str(name).partition(":")
+    if not sep or kind not in KINDS or not target:
+        raise bad(str(name), "demand:, tariff:, budget:, limit:, goal: or w_own: followed by what it changes")
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise bad(f"{name}={value}", "a number") from None
+    if not math.isfinite(v) or v < 0:
+        raise bad(f"{name}={value}", "a finite number >= 0")
+    if kind in ("goal", "w_own") and v > 1:
+        raise bad(f"{name}={value}", "a share between 0 and 1")
+    if kind == "tariff" and v <= 0:
+        raise bad(f"{name}={value}", "a tariff > 0")
+    return Parameter(str(name), kind, target), v
+
+
+def goal_key(p: Parameter) -> tuple[str, str, str, str]:
+    """(goal, domain, gemeente, population): the key of goals.csv a goal parameter names."""
+    goal, sep, rest = p.target.partition(":")
+    parts = rest.split("|") if sep else []
+    if not sep or not 1 <= len(parts) <= 3:
+        raise bad(p.name, SYNTAX["goal"])
+    parts += [""] * (3 - len(parts))
+    return goal, parts[0], parts[1], parts[2]
+
+
+def changed_instance(inst, params: dict[Parameter, float]):
+    """A copy of ``inst`` with the tables changed as the parameters say (tariffs, own funds,
+    goals, mixed-rule weights; need is not edited here: the model scales it itself)."""
+    from verdeelmodel.models.rules import rules_of
+
+    out = inst.copy()
+    T = out.tables
+    for p, v in params.items():
+        if p.kind == "tariff":
+            T["lots"] = T["lots"].assign(tariff_eur=[v if l == p.target else t for l, t in zip(T["lots"]["lot"], T["lots"]["tariff_eur"])])
+        elif p.kind == "budget":
+            key = p.index if isinstance(p.index, tuple) else (p.index,)
+            if len(key) != 2:
+                raise bad(p.name, "budget:<gemeente>|<domain> where a pooling key uses the budget (change own_funds_eur in budgets.csv when budget_scope is total)")
+            b = T["budgets"]
+            T["budgets"] = b.assign(own_funds_eur=[v - iu if (g, d) == key else o for g, d, iu, o in zip(b["gemeente"], b["domain"], b["budget_eur"], b["own_funds_eur"])])
+        elif p.kind == "goal":
+            k = goal_key(p)
+            g = T["goals"]
+            T["goals"] = g.assign(value=[v if (a, b, c, d) == k else x for a, b, c, d, x in zip(g["goal"], g["domain"], g["gemeente"], g["population"], g["value"])])
+        elif p.kind == "w_own":
+            rule = rules_of(inst)[p.target]
+            others = {c: getattr(rule, c) for c in rule.kind_spec.weight_columns if c != "w_own"}
+            total = sum(others.values())
+            pr = T["pooling_rules"]
+            new = {c: [x / total * (1 - v) if r == p.target else x for r, x in zip(pr["rule"], pr[c])] for c in others}
+            new["w_own"] = [v if r == p.target else x for r, x in zip(pr["rule"], pr["w_own"])]
+            T["pooling_rules"] = pr.assign(**new)
+    return out
