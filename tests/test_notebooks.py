@@ -55,3 +55,17 @@ def test_notebook_runs(path: Path, kernel_env):
         pytest.fail(f"{path.name}: a cell failed\n{e}", pytrace=False)
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors, f"{path.name}: error outputs {[(o['ename'], o['evalue']) for o in errors]}"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=[p.name for p in PATHS])
+def test_notebook_uses_only_the_public_api(path: Path):
+    """Notebooks import ``verdeelmodel`` (and its plots module), never its internals."""
+    import re
+
+    nb = nbformat.read(path, as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    imports = re.findall(r"^\s*(?:from|import)\s+(verdeelmodel[\w.]*)(?:\s+import\s+([\w, ]+))?", code, re.M)
+    assert imports, "the notebook should import verdeelmodel"
+    for module, names in imports:
+        assert module == "verdeelmodel", f"{path.name} imports {module}"
+        assert not names or {n.strip() for n in names.split(",")} <= {"plots"}, f"{path.name} imports {names} from verdeelmodel"

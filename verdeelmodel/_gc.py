@@ -11,6 +11,11 @@ usual, so nothing is leaked: a model that is dropped later is freed like any oth
 
 The move is skipped when the program froze objects itself (``gc.get_freeze_count() > 0``),
 because ``gc.unfreeze()`` would undo that.
+
+The command line does the same for its start (imports of pandas, pydantic and Pyomo, and
+reading the instance create a few hundred thousand long-lived objects): it pauses the collector
+first thing (:func:`pause`) and, once a command has its modules and its instance, promotes
+them and resumes (:func:`resume`); about 0.2 s of a 1.2 s ``solve``.
 """
 
 from __future__ import annotations
@@ -18,6 +23,19 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+
+def pause() -> None:
+    """Stop the cyclic collector (until :func:`resume`)."""
+    gc.disable()
+
+
+def resume() -> None:
+    """Promote the young objects to the oldest generation (no traversal) and restart the collector."""
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
+        gc.unfreeze()
+    gc.enable()
 
 
 @contextmanager

@@ -16,11 +16,13 @@ import time
 from types import SimpleNamespace
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
 from verdeelmodel._gc import building
+from verdeelmodel._results import Result
 from verdeelmodel.instance.validate import Instance
 from verdeelmodel.models.allocation import AllocationData, BuildInfo, build_allocation_model, eur, objective_names, prepare
 from verdeelmodel.models.manifest import BUSINESS_KINDS, DUAL_STAGE, Stage, budget_group, kind_of
@@ -35,45 +37,6 @@ class SolveOptions:
     time_limit: float | None = None
     threads: int | None = None
     log: bool = False
-
-
-@dataclass
-class Result:
-    """Everything a solve produced, as labelled tables."""
-
-    instance: str
-    status: str
-    objective: dict[str, float]
-    timings: dict[str, float]
-    allocation: pd.DataFrame
-    substitutions: pd.DataFrame
-    provider_budgets: pd.DataFrame
-    budgets: pd.DataFrame
-    constraints: pd.DataFrame
-    reference: pd.DataFrame
-    explanation: list[str] = field(default_factory=list)
-    message: str = ""
-    pooling: pd.DataFrame = field(default_factory=pd.DataFrame)
-    totals: dict[str, float] = field(default_factory=dict)  # euros: budget, need, allocated, unmet, headroom
-
-    @property
-    def optimal(self) -> bool:
-        return self.status == "optimal"
-
-    @property
-    def binding(self) -> pd.DataFrame:
-        """Binding ceilings, minimums and goals with their shadow prices."""
-        c = self.constraints
-        return c[c["binding"] & c["kind"].isin(BUSINESS_KINDS)].sort_values("shadow_price_unmet", kind="stable")
-
-    def unmet_by_lot(self) -> pd.DataFrame:
-        """Per lot: need, need moved away and added by substitution, allocation, unmet need.
-        need - substituted_out + substituted_in = amount + unmet (no budget above need)."""
-        cols = ["need_eur", "substituted_out_eur", "substituted_in_eur", "amount_eur", "unmet_eur"]
-        a = self.allocation
-        if a.empty:
-            return pd.DataFrame(columns=["lot", "label", *cols])
-        return a.groupby(["lot", "label"], as_index=False, sort=True)[cols].sum()
 
 
 class AllocationModel:
@@ -369,7 +332,7 @@ class AllocationModel:
         if out.status != "optimal":
             from verdeelmodel.explain import explain_infeasible
 
-            expl = explain_infeasible(self, out) if out.status == "infeasible" else [f"HiGHS stopped: {out.message} ({out.status}); no allocation is reported."]
+            expl = explain_infeasible(self.lp, self.info.labels, out) if out.status == "infeasible" else [f"HiGHS stopped: {out.message} ({out.status}); no allocation is reported."]
             return Result(inst.name, out.status, objective, {}, empty, empty, empty, empty, empty, D.reference, expl, out.message)
         L, x = self._layout, out.x
         n = len(L.need)

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _default_instance() -> Path:
     p = ROOT / "instances" / "nl-synthetic"
     if not p.is_dir():
-        from verdeelmodel.cli import UsageError
+        from verdeelmodel.errors import UsageError
 
         raise UsageError(f"no bundled nl-synthetic instance at {p}; pass an instance path")
     return p
@@ -140,6 +140,7 @@ def run_issue4_benchmark(instance: str | None = None, scenarios: int = 10_000, j
     from verdeelmodel.models.reserves import reserve_table, run_reserves, scenario_charges
     from verdeelmodel.models.scenarios import demand_model
     from verdeelmodel.sweep import Sweep
+    from verdeelmodel.workflows import planned_cost
 
     path = Path(instance) if instance else _default_instance()
     inst = load_instance(path)
@@ -147,9 +148,8 @@ def run_issue4_benchmark(instance: str | None = None, scenarios: int = 10_000, j
     rules = [r for r in ("solidariteit",) if r in set(inst.pooling_rules["rule"])]
     t0 = time.perf_counter()
     res = solve(inst)
-    amt = res.allocation.groupby(["gemeente", "lot"])["amount_eur"].sum().to_dict()
     dm = demand_model(inst)
-    planned = np.array([[amt.get((g, l), 0.0) for l in dm.lots] for g in dm.gemeenten])
+    planned = planned_cost(inst, res)
     t1 = time.perf_counter()
     run = run_reserves(inst, planned, scenarios, seed=1, candidates=rules)
     table = reserve_table(inst, run, [0.9])
@@ -171,4 +171,45 @@ def run_issue4_benchmark(instance: str | None = None, scenarios: int = 10_000, j
     highs = float(out["highs_seconds"].sum())
     print(f"sweep: {sweep_points} points of the national allocation without rebuilding: {t6 - t5:.2f} s wall, HiGHS {highs:.2f} s: "
           f"per-solve overhead {(t6 - t5) / highs:.2f} x HiGHS's own time; peak memory {_peak_mb():.0f} MB")
+    return 0
+
+
+def _loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "n/a"
+
+
+def run_startup_benchmark(instance: str | None = None, repeat: int = 5) -> int:
+    """Time the command line as a user meets it, each command a fresh process: ``--help``,
+    ``validate`` and ``solve`` (with its outputs) on an instance (default nijmegen-2018). Prints
+    the median and range of wall and CPU time of ``repeat`` runs, with the machine load."""
+    import os
+    import shutil
+    import subprocess
+    import tempfile
+
+    path = Path(instance) if instance else ROOT / "instances" / "nijmegen-2018"
+    exe = shutil.which("verdeelmodel", path=str(Path(sys.executable).parent))
+    base = [exe] if exe else [sys.executable, "-m", "verdeelmodel.cli"]
+    out = tempfile.mkdtemp(prefix="verdeelmodel-startup-")
+    commands = {"--help": ["--help"], "validate": ["validate", str(path)], "solve": ["solve", str(path), "--out", out, "--quiet"]}
+    print(f"startup benchmark: {' '.join(base)} on {path.name}, {repeat} runs each; load average before {_loadavg()} ({os.cpu_count()} CPUs)")
+    print(f"{'command':>10} {'wall median':>12} {'wall range':>16} {'CPU median':>11}")
+    for name, args in commands.items():
+        walls, cpus = [], []
+        for _ in range(max(1, repeat)):
+            r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            t0 = time.perf_counter()
+            done = subprocess.run(base + args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            walls.append(time.perf_counter() - t0)
+            r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpus.append((r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime))
+            if done.returncode != 0:
+                print(f"{name}: exit {done.returncode}: {done.stderr.strip()[:300]}")
+                return 1
+        print(f"{name:>10} {statistics.median(walls):>10.3f} s {min(walls):>7.3f}-{max(walls):.3f} s {statistics.median(cpus):>9.3f} s")
+    shutil.rmtree(out, ignore_errors=True)
+    print(f"load average after {_loadavg()}")
     return 0

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import traceback
 from pathlib import Path
 
+from verdeelmodel._gc import pause as pause_gc
+from verdeelmodel._gc import resume as resume_gc
+from verdeelmodel.errors import InstanceError, UsageError
+
 EXIT_OK, EXIT_INTERNAL, EXIT_USER, EXIT_INFEASIBLE = 0, 1, 2, 3
-
-
-class UsageError(Exception):
-    pass
 
 
 class _Parser(argparse.ArgumentParser):
@@ -82,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--pooling", action="store_true", help="time the risicoverevening engine on scenarios instead of the allocation solve")
     b.add_argument("--scenarios", type=int, default=10_000, help="scenarios for --pooling and --reserves")
     b.add_argument("--reserves", action="store_true", help="time reserves (given allocation), the joint sizing LP (1,000 scenarios) and a 100-point sweep")
+    b.add_argument("--startup", action="store_true", help="time the command line itself (--help, validate, solve) as fresh processes; default instance nijmegen-2018")
 
     d = sub.add_parser("docs", help="regenerate docs/instance-format.md and docs/formulation.md from the code")
     d.add_argument("--out", type=Path, default=Path("docs"))
@@ -94,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    pause_gc()  # the start creates many long-lived objects; each command resumes once it has them
     try:
         return _run(args)
     except SystemExit:
@@ -107,8 +108,6 @@ def main(argv: list[str] | None = None) -> int:
         print("verdeelmodel: interrupted", file=sys.stderr)
         return EXIT_INTERNAL
     except Exception as e:  # the last line of defence: a short message, traceback on --debug
-        from verdeelmodel.instance.problems import InstanceError
-
         if isinstance(e, InstanceError):
             _print_problems(e)
             return EXIT_USER
@@ -116,11 +115,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"verdeelmodel: {e}", file=sys.stderr)
             return EXIT_USER
         if args.debug:
+            import traceback
+
             traceback.print_exc()
         msg = str(e)
         msg = msg if len(msg) <= 300 else msg[:300] + " ..."
         print(f"verdeelmodel: internal error: {type(e).__name__}: {msg}" + ("" if args.debug else " (run with --debug for the traceback)"), file=sys.stderr)
         return EXIT_INTERNAL
+    finally:
+        resume_gc()  # main() may be called in-process (tests, notebooks): leave the collector as found
 
 
 def _print_problems(e) -> None:
@@ -140,6 +143,10 @@ def _run(args) -> int:
 
         if args.pooling:
             return run_pooling_benchmark(args.instance, scenarios=args.scenarios)
+        if args.startup:
+            from verdeelmodel.benchmark import run_startup_benchmark
+
+            return run_startup_benchmark(args.instance, repeat=max(args.repeat, 5))
         if args.reserves:
             from verdeelmodel.benchmark import run_issue4_benchmark
 
@@ -183,13 +190,14 @@ def _solve(args) -> int:
     from verdeelmodel.api import AllocationModel, SolveOptions
     from verdeelmodel.explain import describe_binding
     from verdeelmodel.models.allocation import eur
-    from verdeelmodel.reports import manifest, provenance_summary, write_result
+    from verdeelmodel.reports import manifest, provenance_summary, write_all
 
+    resume_gc()
     out_dir = args.out or Path("out") / inst.name
     opts = SolveOptions(time_limit=args.time_limit, threads=args.threads)
     res = AllocationModel(inst, opts).solve()
     man = manifest(inst, "solve", {"time_limit": args.time_limit, "threads": args.threads})
-    files = write_result(res, inst, out_dir, man)
+    files = write_all(res, out_dir, man)
     t = res.timings
     print(f"{inst.name}: {res.status}  (build {t.get('build_seconds', 0):.2f} s, translate {t.get('translate_seconds', 0):.2f} s, HiGHS {t.get('highs_seconds', 0):.2f} s)")
     if inst.meta.synthetic:
@@ -232,28 +240,19 @@ def _solve(args) -> int:
 
 
 def _pool(args) -> int:
-    from verdeelmodel.instance.costs import load_costs, planned_costs
     from verdeelmodel.instance.validate import load_instance
 
     inst = load_instance(args.instance)
-    if inst.pools.empty:
-        raise UsageError(f"instance {inst.name} has no pools.csv: nothing is pooled, every gemeente pays its own use (profijt)")
-    from verdeelmodel.models.pooling import settle
-    from verdeelmodel.reports import manifest, write_settlement
+    from verdeelmodel.reports import manifest, write_all
+    from verdeelmodel.workflows import pool
 
-    if args.costs is not None:
-        costs, year = load_costs(args.costs, inst, args.year)
-        basis = f"realised costs {args.costs.name}, year {year}"
-        table = settle(inst, costs, args.rule, per_client=costs, pools=args.pool)
-    else:
-        costs, year = planned_costs(inst), inst.meta.year
-        basis = f"planned costs (need.csv volume x tariff), {year}"
-        table = settle(inst, costs, args.rule, pools=args.pool)
+    resume_gc()
+    result = pool(inst, costs=args.costs, rules=args.rule, pools=args.pool, year=args.year)
     out_dir = args.out or Path("out") / f"{inst.name}-pool"
-    man = manifest(inst, "pool", {"costs": str(args.costs) if args.costs else None, "year": year, "rules": args.rule, "pools": args.pool})
-    files = write_settlement(table, out_dir, man, basis)
-    print(f"{inst.name}: settlement of pooled costs on {basis}")
-    for line in settlement_text(table):
+    man = manifest(inst, "pool", {"costs": str(args.costs) if args.costs else None, "year": result.year, "rules": args.rule, "pools": args.pool})
+    files = write_all(result, out_dir, man)
+    print(f"{inst.name}: settlement of pooled costs on {result.basis}")
+    for line in settlement_text(result.settlement):
         print(line)
     print(f"wrote {', '.join(files)} to {out_dir}")
     return EXIT_OK
@@ -273,69 +272,37 @@ def _progress(label: str):
 
 
 def _reserves(args) -> int:
-    import time
-
     from verdeelmodel.instance.validate import load_instance
 
     inst = load_instance(args.instance)
-    if args.scenarios < 10:
-        raise UsageError("--scenarios must be at least 10")
-    conf = sorted(set(args.confidence or [0.9]))
-    if any(not 0.5 <= a < 1 for a in conf):
-        raise UsageError("--confidence must be between 0.5 and 1 (e.g. 0.9)")
-    import numpy as np
+    from verdeelmodel.reports import manifest, write_all
+    from verdeelmodel.workflows import NoAllocation, reserves
 
-    from verdeelmodel.models.pooling import check_pooling
-    from verdeelmodel.models.reserves import reserve_table, run_reserves
-    from verdeelmodel.models.scenarios import demand_model
-    from verdeelmodel.reports import manifest, write_reserves
-
-    check_pooling(inst, args.rule)
-    t0 = time.perf_counter()
-    dm = demand_model(inst)
-    if args.plan == "allocation":
-        from verdeelmodel.api import solve
-
-        res = solve(inst)
-        if not res.optimal:
-            print(f"{inst.name}: no allocation possible ({res.status}); use --plan need, or see `verdeelmodel solve`")
-            for line in res.explanation:
-                print(line)
-            return EXIT_INFEASIBLE
-        amt = res.allocation.groupby(["gemeente", "lot"])["amount_eur"].sum().to_dict()
-        planned = np.array([[amt.get((g, l), 0.0) for l in dm.lots] for g in dm.gemeenten])
-    else:
-        planned = dm.expected_cost
-    if args.bootstrap and inst.use_history.empty:
-        raise UsageError(f"--bootstrap needs use_history.csv in {inst.name}")
-    run = run_reserves(inst, planned, args.scenarios, args.seed, args.rule, progress=_progress("scenarios"), pools=args.pool, bootstrap=args.bootstrap)
-    table = reserve_table(inst, run, conf, args.measure)
-    secs = time.perf_counter() - t0
-    out_dir = args.out or Path("out") / f"{inst.name}-reserves"
-    man = manifest(inst, "reserves", {"scenarios": args.scenarios, "confidence": conf, "rules": args.rule, "pools": args.pool, "plan": args.plan, "measure": args.measure, "bootstrap": args.bootstrap}, seed=args.seed)
-    joint = None
-    if args.joint:
-        from verdeelmodel.models.joint import solve_joint
-        from verdeelmodel.models.reserves import scenario_charges
-
-        K, gem = scenario_charges(inst, args.scenarios, args.seed)
-        joint = solve_joint(inst, K, gem, conf[0], processes=args.processes)
-        if joint.status != "optimal":
-            print(f"{inst.name}: the joint sizing LP is {joint.status}; reserves below are for the given plan only")
-    key = None
+    key_args = None
     if args.optimise_key:
-        from verdeelmodel.models.joint import optimise_key_weight
-
-        name, eq, rng = args.optimise_key.partition("=")
+        name, _eq, rng = args.optimise_key.partition("=")
         try:
             lo, hi = (float(v) for v in rng.split(":"))
         except ValueError:
             raise UsageError("--optimise-key takes RULE=LO:HI, e.g. mixed_eigen_inwoners=0.2:0.8") from None
-        try:
-            key = optimise_key_weight(inst, planned, name, (lo, hi), args.scenarios, args.seed, conf[0], pools=args.pool)
-        except ValueError as e:
-            raise UsageError(f"--optimise-key: {e}") from None
-    files = write_reserves(inst, run, table, conf, out_dir, man, args.region, plots=not args.no_plots, seconds=secs, joint=joint, key=key)
+        key_args = (name, lo, hi)
+    conf = sorted(set(args.confidence or [0.9]))
+    resume_gc()
+    try:
+        rv = reserves(inst, scenarios=args.scenarios, seed=args.seed, confidence=conf, rules=args.rule, pools=args.pool, plan=args.plan,
+                      bootstrap=args.bootstrap, measure=args.measure, joint=args.joint, processes=args.processes, optimise_key=key_args,
+                      progress=_progress("scenarios"))
+    except NoAllocation as e:
+        print(f"{inst.name}: no allocation possible ({e.result.status}); use --plan need, or see `verdeelmodel solve`")
+        for line in e.result.explanation:
+            print(line)
+        return EXIT_INFEASIBLE
+    joint, key, table, secs = rv.joint, rv.key, rv.table, rv.seconds
+    if joint is not None and joint.status != "optimal":
+        print(f"{inst.name}: the joint sizing LP is {joint.status}; reserves below are for the given plan only")
+    out_dir = args.out or Path("out") / f"{inst.name}-reserves"
+    man = manifest(inst, "reserves", {"scenarios": args.scenarios, "confidence": conf, "rules": args.rule, "pools": args.pool, "plan": args.plan, "measure": args.measure, "bootstrap": args.bootstrap}, seed=args.seed)
+    files = write_all(rv, out_dir, man, inst=inst, plots=not args.no_plots, region=args.region)
     a = conf[0]
     t = table[table["confidence"] == a]
     print(f"{inst.name}: reserves from {args.scenarios:,} scenarios (seed {args.seed}), required = {args.measure.upper()} at {a:.0%}, plan = {args.plan}  ({secs:.2f} s)")
@@ -371,23 +338,20 @@ def _reserves(args) -> int:
 
 
 def _sweep(args) -> int:
-    import time
-
     from verdeelmodel.instance.validate import load_instance
 
     inst = load_instance(args.instance)
-    from verdeelmodel.reports import manifest, write_table
-    from verdeelmodel.sweep import Sweep, grid_from_specs
+    from verdeelmodel.reports import manifest, write_all
+    from verdeelmodel.sweep import grid_from_specs
+    from verdeelmodel.workflows import sweep
 
     grid = grid_from_specs(args.param)
-    t0 = time.perf_counter()
-    sw = Sweep(inst)
-    build = time.perf_counter() - t0
-    table = sw.run(grid, progress=_progress("points") if len(grid) >= 20 else None)
-    wall = time.perf_counter() - t0
+    resume_gc()
+    sw = sweep(inst, grid, progress=_progress("points") if len(grid) >= 20 else None)
+    table, build, wall = sw.table, sw.build_seconds, sw.wall_seconds
     out_dir = args.out or Path("out") / f"{inst.name}-sweep"
     man = manifest(inst, "sweep", {"param": args.param, "points": len(grid)})
-    files = write_table(table, "sweep.csv", out_dir, man)
+    files = write_all(sw, out_dir, man)
     highs = float(table["highs_seconds"].sum())
     per_point = float(table["wall_seconds"].sum())
     print(f"{inst.name}: {len(grid)} points, model built once in {build:.2f} s; {wall:.2f} s in all; "

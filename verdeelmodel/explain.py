@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from verdeelmodel.models.allocation import eur
+from verdeelmodel.models.allocation import Labels, eur
 from verdeelmodel.models.manifest import BUSINESS_KINDS, kind_of
-from verdeelmodel.solvers.highs import INF, SolveOutcome
-
-if TYPE_CHECKING:
-    from verdeelmodel.api import AllocationModel
+from verdeelmodel.solvers.highs import INF, CompiledLP, SolveOutcome
 
 _VAR_WORDS = {
     "allocation": "the budget of a lot cannot be negative",
@@ -25,9 +20,9 @@ def _relation(lo: float, hi: float) -> str:
     return f"<= {eur(hi)}" if hi < INF else f">= {eur(lo)}"
 
 
-def explain_infeasible(model: "AllocationModel", out: SolveOutcome) -> list[str]:
-    """Turn HiGHS's irreducible infeasible subsystem into sentences with business names."""
-    lp, labels = model.lp, model.info.labels
+def explain_infeasible(lp: CompiledLP, labels: Labels, out: SolveOutcome) -> list[str]:
+    """Turn HiGHS's irreducible infeasible subsystem into sentences with business names
+    (``labels``: the model's row labels and the rules kept as variable bounds)."""
     if not out.iis_rows and not out.iis_cols:
         return [f"No allocation satisfies all rules, and HiGHS gave no conflicting subset ({out.message}). Check plafonds against guaranteed minimums and budgets."]
     lines = ["No allocation satisfies all rules. HiGHS found this irreducible set of conflicting rules (drop or relax any one of them and the rest can hold):"]

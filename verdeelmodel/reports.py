@@ -1,4 +1,4 @@
-"""Writing results: CSV tables, summary.json and manifest.json, all atomically."""
+"""Writing results: CSV tables, summary.json, manifest.json and plots, all atomically, by one\nwriter for every command (:func:`write_all`)."""
 
 from __future__ import annotations
 
@@ -6,22 +6,29 @@ import json
 import platform
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-import numpy as np
 import pandas as pd
 
 from verdeelmodel._atomic import atomic_dir
-from verdeelmodel.api import Result
+from verdeelmodel._results import Result
 from verdeelmodel.instance.validate import Instance
 
-OUTPUT_FILES = ("pooling.csv", "allocation.csv", "substitutions.csv", "provider_budgets.csv", "budgets.csv", "constraints.csv", "reference.csv", "explanation.txt", "summary.json", "manifest.json")
 PACKAGES = ("verdeelmodel", "pyomo", "highspy", "pandas", "numpy", "scipy", "pydantic")
 
 
 def versions() -> dict[str, str]:
+    """Versions of Python and the packages that shape the numbers (a loaded module's own
+    ``__version__``, else the installed distribution's)."""
+    import sys
+
     out = {"python": platform.python_version()}
     for p in PACKAGES:
+        mod = sys.modules.get(p)
+        v = getattr(mod, "__version__", None) if mod is not None else None
+        if isinstance(v, str):
+            out[p] = v
+            continue
         try:
             out[p] = metadata.version(p)
         except metadata.PackageNotFoundError:
@@ -75,134 +82,81 @@ def summary_dict(res: Result) -> dict[str, Any]:
         **{k: round(v, 6) for k, v in res.timings.items()},
     }
     if res.optimal:
-        a = res.allocation
-        d["totals_eur"] = {
-            "budget": round(float(res.budgets["budget_eur"].sum()), 2),
-            "need": round(float(a["need_eur"].sum()), 2),
-            "allocated": round(float(a["amount_eur"].sum()), 2),
-            "unmet": round(float(a["unmet_eur"].sum()), 2),
-            "headroom": round(float(res.budgets["headroom_eur"].sum()), 2),
-        }
+        d["totals_eur"] = {k: round(v, 2) for k, v in res.totals.items()}
         d["binding_constraints"] = int(res.binding.shape[0])
     else:
         d["explanation"] = res.explanation
     return d
 
 
-def write_result(res: Result, inst: Instance, out_dir: str | Path, man: dict[str, Any]) -> list[str]:
-    """Write every table of the result to ``out_dir`` at once (nothing partial on failure)."""
-    files: dict[str, str] = {}
-    if res.optimal:
-        tables = {
-            "allocation.csv": res.allocation,
-            "substitutions.csv": res.substitutions,
-            "provider_budgets.csv": res.provider_budgets,
-            "budgets.csv": res.budgets,
-            "constraints.csv": res.constraints,
-            "reference.csv": res.reference,
-        }
-        if len(res.pooling):
-            tables["pooling.csv"] = res.pooling
-        for name, df in tables.items():
-            files[name] = _csv(df)
-    else:
-        files["explanation.txt"] = "\n".join(res.explanation) + "\n"
-    files["summary.json"] = _json(summary_dict(res))
-    files["manifest.json"] = _json(man)
-    with atomic_dir(out_dir) as tmp:
-        for name, text in files.items():
-            (tmp / name).write_text(text, encoding="utf-8", newline="")
-    # outputs of an earlier run that this run did not produce would mislead: remove them
-    for stale in set(OUTPUT_FILES) - set(files):
-        (Path(out_dir) / stale).unlink(missing_ok=True)
-    return sorted(files)
-
-
 def _csv(df: pd.DataFrame) -> str:
     return df.to_csv(index=False, lineterminator="\n")
 
 
-def write_settlement(table: pd.DataFrame, out_dir: str | Path, man: dict[str, Any], basis: str) -> list[str]:
-    """settlement.csv (one row per rule x pool x gemeente), comparison.csv (charges side by side),
-    summary.json and manifest.json, written at once."""
-    comp = table.pivot_table(index=["pool", "region", "gemeente"], columns=["rule_set", "rule"], values="charge_eur", aggfunc="sum", sort=True)
-    comp.columns = [f"{rule}_eur" if rs == "candidate" else f"{rule}_agreed_eur" for rs, rule in comp.columns]
-    comp = comp.reset_index()
-    totals = table.groupby(["rule_set", "rule", "pool"], as_index=False)[["charge_eur", "profijt_eur", "payout_eur", "contribution_eur"]].sum()
-    summary = {
-        "basis": basis,
-        "pools": sorted(table["pool"].unique().tolist()),
-        "totals_eur": [{k: (round(v, 2) if isinstance(v, float) else v) for k, v in r.items()} for r in totals.to_dict("records")],
-    }
-    files = {
-        "settlement.csv": _csv(table),
-        "comparison.csv": _csv(comp),
-        "summary.json": _json(summary),
-        "manifest.json": _json(man),
-    }
+def _result_classes() -> tuple[type, ...]:
+    from verdeelmodel._results import Result
+    from verdeelmodel.workflows import PoolResult, ReservesResult, SweepResult
+
+    return (Result, PoolResult, ReservesResult, SweepResult)
+
+
+def output_files() -> set[str]:
+    """Every file any command writes into an output folder: a write removes those it did not
+    produce this time (an earlier run's table beside new ones would mislead)."""
+    out = {"summary.json", "manifest.json"}
+    for cls in _result_classes():
+        out |= {f"{t}.csv" for t in cls.TABLES} | set(cls.EXTRA_FILES)
+    return out
+
+
+def write_all(result, out_dir: str | Path, man: dict[str, Any], *, inst: Instance | None = None, plots: bool = True, region: str | None = None) -> list[str]:
+    """Write a result's tables (``to_frames``, each as ``<name>.csv``), its summary.json, the
+    manifest and, for reserves, the PNG plots, all at once into ``out_dir`` (nothing partial on
+    failure); files of earlier runs that this run did not produce are removed."""
+    from verdeelmodel._results import Result
+    from verdeelmodel.workflows import PoolResult, ReservesResult, SweepResult
+
+    files: dict[str, str | Callable[[Path], None]] = {f"{name}.csv": _csv(df) for name, df in result.to_frames().items()}
+    if isinstance(result, Result):
+        if not result.optimal:
+            files["explanation.txt"] = "\n".join(result.explanation) + "\n"
+        files["summary.json"] = _json(summary_dict(result))
+    elif isinstance(result, (PoolResult, ReservesResult)):
+        files["summary.json"] = _json(result.summary())
+    elif not isinstance(result, SweepResult):
+        raise TypeError(f"no writer for {type(result).__name__}")
+    files["manifest.json"] = _json(man)
+    if isinstance(result, ReservesResult) and plots:
+        if inst is None:
+            raise ValueError("plots of reserves need the instance (inst=)")
+        files.update(_reserve_plots(result, inst, region))
     with atomic_dir(out_dir) as tmp:
-        for name, text in files.items():
-            (tmp / name).write_text(text, encoding="utf-8", newline="")
-    return sorted(files)
-
-
-def write_reserves(inst: Instance, run, table: pd.DataFrame, confidences: list[float], out_dir: str | Path, man: dict[str, Any], region: str | None, plots: bool, seconds: float, joint=None, key=None) -> list[str]:
-    """reserves.csv (joint.csv), summary.json, manifest.json and the PNG plots, written at once."""
-    files: dict[str, str] = {"reserves.csv": _csv(table), "manifest.json": _json(man)}
-    if joint is not None and joint.status == "optimal":
-        jt = joint.table.copy()
-        for c in [c for c in jt.columns if c.endswith("_eur")]:
-            jt[c] = np.round(jt[c].to_numpy(float), 2) + 0.0
-        files["joint.csv"] = _csv(jt)
-    if key is not None and key.status == "optimal":
-        kt = key.table.copy()
-        kt.insert(0, "rule", key.rule)
-        kt.insert(1, "w_own_optimal", round(key.weight, 6))
-        kt.insert(2, "w_own_instance", key.agreed_weight)
-        for c in [c for c in kt.columns if c.endswith("_eur")]:
-            kt[c] = np.round(kt[c].to_numpy(float), 2) + 0.0
-        files["key_weight.csv"] = _csv(kt)
-    summary = {
-        "instance": inst.name,
-        "scenarios": int(next(iter(run.overspend.values())).shape[0]),
-        "seed": man.get("seed"),
-        "seconds": round(seconds, 3),
-        "total_required_eur": {
-            f"{a:g}": {r: round(float(v), 2) for r, v in table[table["confidence"] == a].groupby("rule", sort=False)["required_eur"].sum().items()}
-            for a in confidences
-        },
-    }
-    files["summary.json"] = _json(summary)
-    with atomic_dir(out_dir) as tmp:
-        for name, text in files.items():
-            (tmp / name).write_text(text, encoding="utf-8", newline="")
-        if plots:
-            from verdeelmodel import plots as P
-
-            gem = run.gemeenten
-            if len(gem) > 16:
-                bud = inst.budgets
-                reg = region or sorted(bud["region"].unique())[0]
-                gem = sorted(set(bud.loc[bud["region"] == reg, "gemeente"]))
-                where = f"{inst.name}, region {reg}"
+        for name, content in files.items():
+            if callable(content):
+                content(tmp / name)
             else:
-                where = inst.name
-            idx = [run.gemeenten.index(g) for g in gem]
-            a = confidences[0]
-            P.overspend_distribution({r: o[:, idx] for r, o in run.overspend.items()}, gem, table, a, tmp / "overspend_distribution.png", where)
-            P.reserves_by_rule(table, gem, a, tmp / "reserves_by_rule.png", where)
-            P.pooling_benefit(table[table["gemeente"].isin(gem)], a, tmp / "pooling_benefit.png", where)
-            for f in ("overspend_distribution.png", "reserves_by_rule.png", "pooling_benefit.png"):
-                files[f] = ""
-    for stale in {"joint.csv", "key_weight.csv", "overspend_distribution.png", "reserves_by_rule.png", "pooling_benefit.png"} - set(files):
-        (Path(out_dir) / stale).unlink(missing_ok=True)  # an earlier run's output would mislead
+                (tmp / name).write_text(content, encoding="utf-8", newline="")
+    for stale in output_files() - set(files):
+        (Path(out_dir) / stale).unlink(missing_ok=True)
     return sorted(files)
 
 
-def write_table(table: pd.DataFrame, name: str, out_dir: str | Path, man: dict[str, Any]) -> list[str]:
-    """One result table plus manifest.json, written at once."""
-    files = {name: _csv(table), "manifest.json": _json(man)}
-    with atomic_dir(out_dir) as tmp:
-        for n, text in files.items():
-            (tmp / n).write_text(text, encoding="utf-8", newline="")
-    return sorted(files)
+def _reserve_plots(rv, inst: Instance, region: str | None) -> dict[str, Callable[[Path], None]]:
+    """The council plots of a reserves result, for one region when there are more than 16 gemeenten."""
+    from verdeelmodel import plots as P
+
+    gem = rv.gemeenten
+    if len(gem) > 16:
+        bud = inst.budgets
+        reg = region or sorted(bud["region"].unique())[0]
+        gem = sorted(set(bud.loc[bud["region"] == reg, "gemeente"]))
+        where = f"{inst.name}, region {reg}"
+    else:
+        where = inst.name
+    idx = [rv.gemeenten.index(g) for g in gem]
+    a, table = rv.confidences[0], rv.table
+    return {
+        "overspend_distribution.png": lambda path: P.overspend_distribution({r: o[:, idx] for r, o in rv.overspend.items()}, gem, table, a, path, where),
+        "reserves_by_rule.png": lambda path: P.reserves_by_rule(table, gem, a, path, where),
+        "pooling_benefit.png": lambda path: P.pooling_benefit(table[table["gemeente"].isin(gem)], a, path, where),
+    }

@@ -1,0 +1,293 @@
+"""Workflows of the public API: pool (settle pooled costs), reserves (Monte Carlo reserve sizing,
+optionally the joint sizing LP and a key-weight choice) and sweep (parametric runs). Each returns
+a result object whose tables are DataFrames, with a short summary as its repr and
+``to_frames()``; the command line is a thin shell over these functions, and
+``verdeelmodel.reports.write_all`` writes any of them.
+
+    import verdeelmodel as vm
+    inst = vm.load_instance("instances/westfriesland-2021")
+    st = vm.pool(inst, rules=["solidariteit_inwoners"])      # settlement on planned costs
+    rv = vm.reserves(inst, scenarios=5000, rules=["solidariteit_inwoners"])
+    rv.table, rv.overspend["agreed"]                           # per gemeente, and the samples
+    sw = vm.sweep(inst, [{"demand:jeugd": m} for m in (0.9, 1.0, 1.1)])
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from verdeelmodel._results import Summarised, eur
+from verdeelmodel.errors import UsageError
+from verdeelmodel.instance.validate import Instance
+
+
+def planned_cost(inst: Instance, res) -> np.ndarray:
+    """[G, L] what each gemeente budgets per lot under an allocation result, in the order of the
+    demand model (gemeenten and lots of the instance)."""
+    from verdeelmodel.models.scenarios import demand_model
+
+    dm = demand_model(inst)
+    amt = res.allocation.groupby(["gemeente", "lot"])["amount_eur"].sum().to_dict()
+    return np.array([[amt.get((g, l), 0.0) for l in dm.lots] for g in dm.gemeenten])
+
+
+# --------------------------------------------------------------------------- pool
+
+
+@dataclass(repr=False)
+class PoolResult(Summarised):
+    """A settlement statement: per rule set, pool and gemeente the charge, own use (profijt) and
+    the solidarity transfer."""
+
+    TABLES: ClassVar[tuple[str, ...]] = ("settlement", "comparison")
+
+    instance: str
+    basis: str  # what was settled: planned or realised costs, and the year
+    year: int
+    settlement: pd.DataFrame
+    comparison: pd.DataFrame  # charges side by side: one column per rule (set)
+    totals: pd.DataFrame  # per rule set, rule and pool: charge, profijt, payout, contribution
+
+    def to_frames(self) -> dict[str, pd.DataFrame]:
+        return {"settlement": self.settlement, "comparison": self.comparison}
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "basis": self.basis,
+            "pools": sorted(self.settlement["pool"].unique().tolist()) if len(self.settlement) else [],
+            "totals_eur": [{k: (round(v, 2) if isinstance(v, float) else v) for k, v in r.items()} for r in self.totals.to_dict("records")],
+        }
+
+    def summary_lines(self) -> list[str]:
+        s = self.settlement
+        if s.empty:
+            return [f"{self.instance}: nothing pooled"]
+        agreed = s[s["rule_set"] == "agreed"]
+        moved = float(agreed["transfer_eur"].clip(lower=0).sum())
+        return [f"{self.instance}: settlement of {self.basis}", f"{s['pool'].nunique()} pool(s), {s['gemeente'].nunique()} gemeenten, "
+                f"rules {', '.join(sorted(s['rule'].unique()))}", f"agreed rules move {eur(moved)} between gemeenten"]
+
+
+def pool(inst: Instance, costs: str | Path | pd.DataFrame | None = None, rules: list[str] | None = None, pools: list[str] | None = None, year: int | None = None) -> PoolResult:
+    """Settle pooled costs under the agreed rules and candidate ``rules`` (profijt is built in).
+
+    ``costs``: realised costs (a CSV path with gemeente, lot, year, clients, cost_eur -- one row
+    per client allowed, for an exact high-cost pool -- or such a DataFrame); default the planned
+    costs (need.csv volume x tariff). ``pools``: only these pools (for candidate rules whose
+    amounts belong to one pool)."""
+    from verdeelmodel.instance.costs import load_costs, planned_costs
+    from verdeelmodel.models.pooling import settle
+
+    if inst.pools.empty:
+        raise UsageError(f"instance {inst.name} has no pools.csv: nothing is pooled, every gemeente pays its own use (profijt)")
+    if costs is None:
+        c, year = planned_costs(inst), inst.meta.year
+        basis = f"planned costs (need.csv volume x tariff), {year}"
+        table = settle(inst, c, rules, pools=pools)
+    else:
+        if isinstance(costs, pd.DataFrame):
+            c = costs if year is None else costs[costs["year"].astype(int) == year]
+            year = int(c["year"].iloc[0]) if year is None and "year" in c and len(c) else (year or inst.meta.year)
+            name = "the given costs"
+        else:
+            c, year = load_costs(costs, inst, year)
+            name = Path(costs).name
+        basis = f"realised costs {name}, year {year}"
+        table = settle(inst, c, rules, per_client=c, pools=pools)
+    comp = table.pivot_table(index=["pool", "region", "gemeente"], columns=["rule_set", "rule"], values="charge_eur", aggfunc="sum", sort=True)
+    comp.columns = [f"{rule}_eur" if rs == "candidate" else f"{rule}_agreed_eur" for rs, rule in comp.columns]
+    comp = comp.reset_index()
+    totals = table.groupby(["rule_set", "rule", "pool"], as_index=False)[["charge_eur", "profijt_eur", "payout_eur", "contribution_eur"]].sum()
+    return PoolResult(inst.name, basis, int(year), table, comp, totals)
+
+
+# --------------------------------------------------------------------------- reserves
+
+
+class NoAllocation(Exception):
+    """The plan the reserves need (an allocation) does not exist; ``result`` explains why."""
+
+    def __init__(self, result):
+        self.result = result
+        super().__init__(f"no allocation possible ({result.status})")
+
+
+@dataclass(repr=False)
+class ReservesResult(Summarised):
+    """Reserves (weerstandsvermogen) per gemeente and rule set from Monte Carlo scenarios."""
+
+    TABLES: ClassVar[tuple[str, ...]] = ("reserves", "joint", "key_weight")
+    EXTRA_FILES: ClassVar[tuple[str, ...]] = ("overspend_distribution.png", "reserves_by_rule.png", "pooling_benefit.png")
+
+    instance: str
+    scenarios: int
+    seed: int
+    confidences: list[float]
+    measure: str  # cvar | var
+    plan: str  # allocation | need
+    table: pd.DataFrame  # gemeente x rule set x confidence
+    overspend: dict[str, np.ndarray]  # rule set -> [S, G] samples of charge - plan
+    gemeenten: list[str]
+    planned: pd.DataFrame  # per gemeente: expected cost of need and what the plan budgets (modelled lots)
+    seconds: float
+    allocation: Any = None  # the solve Result when plan = allocation
+    joint: Any = None  # models.joint.JointResult
+    key: Any = None  # models.joint.KeyWeightResult
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def rule_sets(self) -> list[str]:
+        return list(self.overspend)
+
+    def to_frames(self) -> dict[str, pd.DataFrame]:
+        out = {"reserves": self.table}
+        if self.joint is not None and self.joint.status == "optimal":
+            jt = self.joint.table.copy()
+            for c in [c for c in jt.columns if c.endswith("_eur")]:
+                jt[c] = np.round(jt[c].to_numpy(float), 2) + 0.0
+            out["joint"] = jt
+        if self.key is not None and self.key.status == "optimal":
+            kt = self.key.table.copy()
+            kt.insert(0, "rule", self.key.rule)
+            kt.insert(1, "w_own_optimal", round(self.key.weight, 6))
+            kt.insert(2, "w_own_instance", self.key.agreed_weight)
+            for c in [c for c in kt.columns if c.endswith("_eur")]:
+                kt[c] = np.round(kt[c].to_numpy(float), 2) + 0.0
+            out["key_weight"] = kt
+        return out
+
+    def total_required(self, confidence: float | None = None) -> pd.Series:
+        """Sum over gemeenten of the required reserve per rule set (euros)."""
+        a = self.confidences[0] if confidence is None else confidence
+        t = self.table[self.table["confidence"] == a]
+        return t.groupby("rule", sort=False)["required_eur"].sum()
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "instance": self.instance,
+            "scenarios": self.scenarios,
+            "seed": self.seed,
+            "seconds": round(self.seconds, 3),
+            "total_required_eur": {f"{a:g}": {r: round(float(v), 2) for r, v in self.total_required(a).items()} for a in self.confidences},
+        }
+
+    def summary_lines(self) -> list[str]:
+        a = self.confidences[0]
+        tot = self.total_required(a)
+        lines = [f"{self.instance}: {self.scenarios:,} scenarios (seed {self.seed}), required = {self.measure.upper()} at {a:.0%}, plan = {self.plan}",
+                 "total required: " + ", ".join(f"{r} {eur(v)}" for r, v in tot.items())]
+        if self.joint is not None:
+            lines.append(f"joint sizing: {self.joint.status}")
+        if self.key is not None:
+            lines.append(f"key weight of {self.key.rule}: {self.key.status}" + (f", w_own = {self.key.weight:.4f}" if self.key.status == "optimal" else ""))
+        return lines
+
+
+def reserves(inst: Instance, scenarios: int = 10_000, seed: int = 20261122, confidence: float | list[float] = 0.9, rules: list[str] | None = None,
+             pools: list[str] | None = None, plan: str | np.ndarray = "allocation", bootstrap: bool = False, measure: str = "cvar", joint: bool = False,
+             processes: int | None = None, optimise_key: tuple[str, float, float] | None = None, progress: Callable[[int, int], None] | None = None) -> ReservesResult:
+    """Size the reserves each gemeente needs under profijt, the agreed rules and candidate ``rules``.
+
+    ``plan``: what the gemeenten budgeted -- ``"allocation"`` (the optimal allocation; raises
+    :class:`NoAllocation` when there is none), ``"need"`` (the expected cost) or an array [G, L]
+    in the demand model's order. ``joint``: also choose allocation and reserves together (the
+    Rockafellar-Uryasev LP per independent region group); ``optimise_key``: (mixed rule, lo, hi),
+    the own-cost weight within agreed bounds that minimises the total reserve, no gemeente worse
+    off than alone."""
+    from verdeelmodel.models.pooling import check_pooling
+    from verdeelmodel.models.reserves import reserve_table, run_reserves
+    from verdeelmodel.models.scenarios import demand_model
+
+    conf = sorted(set([confidence] if isinstance(confidence, (int, float)) else confidence))
+    if scenarios < 10:
+        raise UsageError("scenarios (--scenarios) must be at least 10")
+    if any(not 0.5 <= a < 1 for a in conf):
+        raise UsageError("confidence levels (--confidence) must be between 0.5 and 1 (e.g. 0.9)")
+    if measure not in ("cvar", "var"):
+        raise UsageError("measure must be cvar or var")
+    if bootstrap and inst.use_history.empty:
+        raise UsageError(f"a historical bootstrap (--bootstrap) needs use_history.csv in {inst.name}")
+    check_pooling(inst, rules)
+    t0 = time.perf_counter()
+    dm = demand_model(inst)
+    alloc = None
+    if isinstance(plan, str) and plan == "allocation":
+        from verdeelmodel.api import solve
+
+        alloc = solve(inst)
+        if not alloc.optimal:
+            raise NoAllocation(alloc)
+        planned = planned_cost(inst, alloc)
+    elif isinstance(plan, str) and plan == "need":
+        planned = dm.expected_cost
+    elif isinstance(plan, str):
+        raise UsageError("plan must be allocation, need or an array of planned cost per gemeente and lot")
+    else:
+        planned = np.asarray(plan, dtype=float)
+    run = run_reserves(inst, planned, scenarios, seed, rules, progress=progress, pools=pools, bootstrap=bootstrap)
+    table = reserve_table(inst, run, conf, measure)
+    secs = time.perf_counter() - t0
+    jr = None
+    if joint:
+        from verdeelmodel.models.joint import solve_joint
+        from verdeelmodel.models.reserves import scenario_charges
+
+        K, gem = scenario_charges(inst, scenarios, seed)
+        jr = solve_joint(inst, K, gem, conf[0], processes=processes)
+    key = None
+    if optimise_key is not None:
+        from verdeelmodel.models.joint import optimise_key_weight
+
+        name, lo, hi = optimise_key
+        try:
+            key = optimise_key_weight(inst, planned, name, (lo, hi), scenarios, seed, conf[0], pools=pools)
+        except ValueError as e:
+            raise UsageError(f"--optimise-key: {e}") from None
+    plan_df = pd.DataFrame({"gemeente": dm.gemeenten, "expected_cost_eur": dm.expected_cost.sum(1), "planned_eur": planned.sum(1)})
+    return ReservesResult(inst.name, scenarios, seed, conf, measure, plan if isinstance(plan, str) else "given", table, run.overspend, run.gemeenten,
+                          plan_df, secs, alloc, jr, key)
+
+
+# --------------------------------------------------------------------------- sweep
+
+
+@dataclass(repr=False)
+class SweepResult(Summarised):
+    """One row per point: its parameters, status, stage objectives and totals, and timings."""
+
+    TABLES: ClassVar[tuple[str, ...]] = ("sweep",)
+
+    instance: str
+    table: pd.DataFrame
+    build_seconds: float
+    wall_seconds: float
+
+    def to_frames(self) -> dict[str, pd.DataFrame]:
+        return {"sweep": self.table}
+
+    @property
+    def highs_seconds(self) -> float:
+        return float(self.table["highs_seconds"].sum()) if len(self.table) else 0.0
+
+    def summary_lines(self) -> list[str]:
+        n = len(self.table)
+        ok = int((self.table["status"] == "optimal").sum()) if n else 0
+        return [f"{self.instance}: {n} points ({ok} optimal)", f"model built once in {self.build_seconds:.2f} s; {self.wall_seconds:.2f} s in all"]
+
+
+def sweep(inst: Instance, grid: list[dict[str, float]], progress: Callable[[int, int], None] | None = None, options=None) -> SweepResult:
+    """Re-solve one loaded model over ``grid``: each point a dict of parameters
+    (verdeelmodel.parameters), applied to the instance (not to the previous point)."""
+    from verdeelmodel.sweep import Sweep
+
+    t0 = time.perf_counter()
+    sw = Sweep(inst, options)
+    build = time.perf_counter() - t0
+    table = sw.run(grid, progress=progress)
+    return SweepResult(inst.name, table, build, time.perf_counter() - t0)
