@@ -14,6 +14,8 @@ run: $(BIN)/.installed
 	$(BIN)/verdeelmodel solve instances/nijmegen-2018 --out out/nijmegen-2018
 
 test: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
 benchmark: $(BIN)/.installed

@@ -76,7 +76,7 @@ class AllocationData:
     vierkant: dict[tuple, tuple[float, float]]  # (g,p,d,cat) -> (share, shift)
     budget_scope: str
     families: dict[str, bool] = field(default_factory=dict)
-    pools: list["ModelPool"] = field(default_factory=list)
+    pools: list[ModelPool] = field(default_factory=list)
     specialist_from_need: dict = field(default_factory=dict)  # (g,p,d) -> 1 - delta where the baseline is the need
     pooled: set = field(default_factory=set)  # (gemeente, lot) whose cost is pooled
 
@@ -130,8 +130,17 @@ def _model_pools(inst: Instance, reference: pd.DataFrame) -> list[ModelPool]:
             rule = rules[name].kind_spec.in_plan(rules[name], within_need)
             if not rule.kind_spec.is_linear(rule):
                 for i in regions:
-                    problems.append(Problem("pools.csv", s.rows[i], "rule", name, "a rule the allocation model can apply (charges linear in the allocation); "
-                                            + rule.kind_spec.not_linear_reason(rule) + " is settled afterwards with `verdeelmodel pool`"))
+                    problems.append(
+                        Problem(
+                            "pools.csv",
+                            s.rows[i],
+                            "rule",
+                            name,
+                            "a rule the allocation model can apply (charges linear in the allocation); "
+                            + rule.kind_spec.not_linear_reason(rule)
+                            + " is settled afterwards with `verdeelmodel pool`",
+                        )
+                    )
                 continue
             sub = ctx.subset(regions)  # the rule sees only the regions that agreed it
             lc = linear_charge(rule, sub)
@@ -144,11 +153,22 @@ def _model_pools(inst: Instance, reference: pd.DataFrame) -> list[ModelPool]:
             for k, i in enumerate(regions):
                 idx = members.get(k, [])
                 gs = [sub.gemeenten[j] for j in idx]
-                out.append(ModelPool(
-                    pool=ctx.pool, region=ctx.regions[i], domain=ctx.domain, lots=ctx.lots, rule=name, members=gs,
-                    own=own, shared=shared, key={g: key[j] for g, j in zip(gs, idx)}, constant={g: const[j] for g, j in zip(gs, idx)},
-                    gap_minimum=lc.gap_minimum, gap_key={g: gap[j] for g, j in zip(gs, idx)} if gap is not None else {},
-                ))
+                out.append(
+                    ModelPool(
+                        pool=ctx.pool,
+                        region=ctx.regions[i],
+                        domain=ctx.domain,
+                        lots=ctx.lots,
+                        rule=name,
+                        members=gs,
+                        own=own,
+                        shared=shared,
+                        key={g: key[j] for g, j in zip(gs, idx)},
+                        constant={g: const[j] for g, j in zip(gs, idx)},
+                        gap_minimum=lc.gap_minimum,
+                        gap_key={g: gap[j] for g, j in zip(gs, idx)} if gap is not None else {},
+                    )
+                )
     if problems:
         raise InstanceError(problems)
     return out
@@ -171,7 +191,10 @@ def prepare(inst: Instance, reference: pd.DataFrame | None = None) -> Allocation
     tariff = dict(zip(lots["lot"], lots["tariff_eur"].astype(float)))
     need = inst.need
     # .tolist(): iterating pandas columns element by element is slow
-    need_eur = {(g, p, l): float(v) * tariff[l] for g, p, l, v in zip(need["gemeente"].tolist(), need["population"].tolist(), need["lot"].tolist(), need["volume"].tolist())}
+    need_eur = {
+        (g, p, l): float(v) * tariff[l]
+        for g, p, l, v in zip(need["gemeente"].tolist(), need["population"].tolist(), need["lot"].tolist(), need["volume"].tolist())
+    }
 
     # substitution arcs; a row for a gemeente/population overrides a general row
     arcs: dict[tuple, tuple[float, float, str]] = {}
@@ -212,7 +235,9 @@ def prepare(inst: Instance, reference: pd.DataFrame | None = None) -> Allocation
         area = r.region or r.gemeente
         contracts.append((r.provider, r.lot, area, _opt(r.ceiling_eur), _opt(r.minimum_eur)))
         area_kind[(r.lot, area)] = "region" if r.region else "gemeente"
-    providers = {r.provider: (r.label or r.provider, _opt(r.ceiling_eur), _opt(r.minimum_eur)) for r in inst.providers.itertuples(index=False)}
+    providers = {
+        r.provider: (r.label or r.provider, _opt(r.ceiling_eur), _opt(r.minimum_eur)) for r in inst.providers.itertuples(index=False)
+    }
 
     # goals, most specific row wins per population
     pops_by_gd: dict[tuple, set] = defaultdict(set)
@@ -237,7 +262,11 @@ def prepare(inst: Instance, reference: pd.DataFrame | None = None) -> Allocation
                 else:
                     base = _opt(r.baseline_eur)
                     if base is None:
-                        base = sum(c for (gg, pp, l), c in need_eur.items() if gg == g and pp == p and lot_domain[l] == d and lot_echelon[l] in SPECIALIST_ECHELONS)
+                        base = sum(
+                            c
+                            for (gg, pp, l), c in need_eur.items()
+                            if gg == g and pp == p and lot_domain[l] == d and lot_echelon[l] in SPECIALIST_ECHELONS
+                        )
                         specialist_from_need[(g, p, d)] = 1 - float(r.value)
                     else:
                         specialist_from_need.pop((g, p, d), None)
@@ -253,14 +282,31 @@ def prepare(inst: Instance, reference: pd.DataFrame | None = None) -> Allocation
     pools = _model_pools(inst, ref_table) if inst.options.families.get("pooling_charge", True) else []
     pooled = {(g, l) for mp in pools for g in mp.members for l in mp.lots}
     return AllocationData(
-        pools=pools, pooled=pooled, specialist_from_need=specialist_from_need,
-        need_eur=need_eur, x_index=x_index, arcs=arcs, lot_domain=lot_domain, lot_label=lot_label,
-        lot_echelon=lot_echelon, lot_weight=dict(zip(lots["lot"], lots["priority_weight"].astype(float))),
-        lot_statutory=dict(zip(lots["lot"], lots["statutory"].astype(bool))), lot_category=dict(zip(lots["lot"], lots["category"])),
-        region_of=region_of, budget=dict(budget), reference=ref_table,
-        ceilings_region=ceilings_region, ceilings_gemeente=ceilings_gemeente, contracts=contracts, area_kind=area_kind,
-        providers=providers, basis_goals=basis_goals, specialist_goals=specialist_goals, vierkant=vierkant,
-        budget_scope=scope, families=dict(inst.options.families),
+        pools=pools,
+        pooled=pooled,
+        specialist_from_need=specialist_from_need,
+        need_eur=need_eur,
+        x_index=x_index,
+        arcs=arcs,
+        lot_domain=lot_domain,
+        lot_label=lot_label,
+        lot_echelon=lot_echelon,
+        lot_weight=dict(zip(lots["lot"], lots["priority_weight"].astype(float))),
+        lot_statutory=dict(zip(lots["lot"], lots["statutory"].astype(bool))),
+        lot_category=dict(zip(lots["lot"], lots["category"])),
+        region_of=region_of,
+        budget=dict(budget),
+        reference=ref_table,
+        ceilings_region=ceilings_region,
+        ceilings_gemeente=ceilings_gemeente,
+        contracts=contracts,
+        area_kind=area_kind,
+        providers=providers,
+        basis_goals=basis_goals,
+        specialist_goals=specialist_goals,
+        vierkant=vierkant,
+        budget_scope=scope,
+        families=dict(inst.options.families),
     )
 
 
@@ -335,7 +381,15 @@ class BuildInfo:
         """Register a NeedBound and return its values for the model's need (plain floats)."""
         term_target = np.repeat(np.arange(len(keys), dtype=np.int64), [len(c) for c in cells])
         term_cell = np.fromiter((j for c in cells for j in c), dtype=np.int64, count=len(term_target))
-        nb = NeedBound(component, target, side, list(keys), np.broadcast_to(np.asarray(scale, dtype=float), (len(keys),)).copy(), term_target, term_cell)
+        nb = NeedBound(
+            component,
+            target,
+            side,
+            list(keys),
+            np.broadcast_to(np.asarray(scale, dtype=float), (len(keys),)).copy(),
+            term_target,
+            term_cell,
+        )
         if not self.collect:
             self.need_bounds.append(nb)
         return nb.values(self.need_vec).tolist()
@@ -380,23 +434,48 @@ def build_allocation_model(inst: Instance, data: AllocationData | None = None) -
     b = BuildInfo(D)
 
     # one index set for x, u and the need rows (building a Pyomo Set verifies every key)
-    m.need_index = pyo.Set(initialize=D.x_index, dimen=3, ordered=True, doc="(gemeente, population, lot) with need, or need substituted into it")
+    m.need_index = pyo.Set(
+        initialize=D.x_index, dimen=3, ordered=True, doc="(gemeente, population, lot) with need, or need substituted into it"
+    )
     m.allocation = pyo.Var(m.need_index, domain=pyo.NonNegativeReals, doc="budget per gemeente x population x lot (EUR)")
     m.unmet_need = pyo.Var(m.need_index, domain=pyo.NonNegativeReals, doc="need not covered (EUR)")
     b.x = dict(m.allocation.items())
     b.u = dict(m.unmet_need.items())
-    m.substitution = pyo.Var(sorted(D.arcs), domain=pyo.NonNegativeReals, doc="need of a heavier lot moved to a lighter lot (EUR of heavy need)")
+    m.substitution = pyo.Var(
+        sorted(D.arcs), domain=pyo.NonNegativeReals, doc="need of a heavier lot moved to a lighter lot (EUR of heavy need)"
+    )
     y_index = sorted({(k, l, a) for k, l, a, _c, _m in D.contracts}) if D.on("provider_lot_link") else []
     m.provider_budget = pyo.Var(y_index, domain=pyo.NonNegativeReals, doc="provider budget per lot and area (EUR)")
     ref = D.reference
-    dev_index = sorted({(g, p, D.lot_domain[l]) for g, p, l in D.x_index} | set(zip(ref["gemeente"].tolist(), ref["population"].tolist(), ref["domain"].tolist()))) if (len(ref) and D.on("reference_deviation")) else []
-    m.deviation_index = pyo.Set(initialize=dev_index, dimen=3, ordered=True, doc="(gemeente, population, domain) with an allocation or a reference")
+    dev_index = (
+        sorted(
+            {(g, p, D.lot_domain[l]) for g, p, l in D.x_index}
+            | set(zip(ref["gemeente"].tolist(), ref["population"].tolist(), ref["domain"].tolist()))
+        )
+        if (len(ref) and D.on("reference_deviation"))
+        else []
+    )
+    m.deviation_index = pyo.Set(
+        initialize=dev_index, dimen=3, ordered=True, doc="(gemeente, population, domain) with an allocation or a reference"
+    )
     m.deviation_above_reference = pyo.Var(m.deviation_index, domain=pyo.NonNegativeReals)
     m.deviation_below_reference = pyo.Var(m.deviation_index, domain=pyo.NonNegativeReals)
 
-    m.pooled_charge = pyo.Var(sorted({(g, mp.pool) for mp in D.pools for g in mp.members}), domain=pyo.Reals, doc="what g pays for a pool under the agreed rule (EUR)")
-    m.pooled_lot_total = pyo.Var(sorted({(mp.region, mp.pool, l) for mp in D.pools for l in mp.lots}), domain=pyo.NonNegativeReals, doc="pooled cost of a lot in a region (EUR)")
-    m.onderbenutting_gap = pyo.Var(sorted({(mp.region, mp.pool) for mp in D.pools if mp.gap_minimum is not None}), domain=pyo.NonNegativeReals, doc="region's use below the guaranteed minimum (EUR)")
+    m.pooled_charge = pyo.Var(
+        sorted({(g, mp.pool) for mp in D.pools for g in mp.members}),
+        domain=pyo.Reals,
+        doc="what g pays for a pool under the agreed rule (EUR)",
+    )
+    m.pooled_lot_total = pyo.Var(
+        sorted({(mp.region, mp.pool, l) for mp in D.pools for l in mp.lots}),
+        domain=pyo.NonNegativeReals,
+        doc="pooled cost of a lot in a region (EUR)",
+    )
+    m.onderbenutting_gap = pyo.Var(
+        sorted({(mp.region, mp.pool) for mp in D.pools if mp.gap_minimum is not None}),
+        domain=pyo.NonNegativeReals,
+        doc="region's use below the guaranteed minimum (EUR)",
+    )
 
     for fam, builder in FAMILY_BUILDERS:
         if D.on(fam.name):
@@ -475,7 +554,11 @@ def add_substitution_funded(m, b: BuildInfo, D: AllocationData) -> None:
     r"""Substitution only counts when the lighter lot funds it: x[g,p,l'] >= sum_l s[g,p,l->l'] / rho[l->l'].
     Without it, moving need to a lighter lot and leaving it unmet there would hide unmet need."""
     _out, inn = _flows(m, b, D)
-    rows = {k: (_sum([b.x[k]], [(-c, s) for s, c in inn[k]]) >= 0, f"substitution funded {D.lot_label[k[2]]} gemeente {k[0]} population {k[1]}") for k in D.x_index if inn.get(k)}
+    rows = {
+        k: (_sum([b.x[k]], [(-c, s) for s, c in inn[k]]) >= 0, f"substitution funded {D.lot_label[k[2]]} gemeente {k[0]} population {k[1]}")
+        for k in D.x_index
+        if inn.get(k)
+    }
     _add(m, b, "substitution_funded", rows)
 
 
@@ -483,7 +566,10 @@ def add_substitution_max_share(m, b: BuildInfo, D: AllocationData) -> None:
     r"""Substitution: s[g,p,l->l'] <= phi[l->l'] x c[g,p,l]."""
     arcs = list(D.arcs)
     caps = b.need_bound("substitution_max_share", "row", "upper", arcs, [D.arcs[k][1] for k in arcs], [[b.cell[k[:3]]] for k in arcs])
-    rows = {k: (m.substitution[k] <= cap, f"max share substitution '{D.arcs[k][2]}' gemeente {k[0]} population {k[1]}") for k, cap in zip(arcs, caps)}
+    rows = {
+        k: (m.substitution[k] <= cap, f"max share substitution '{D.arcs[k][2]}' gemeente {k[0]} population {k[1]}")
+        for k, cap in zip(arcs, caps)
+    }
     _add(m, b, "substitution_max_share", rows)
 
 
@@ -498,7 +584,11 @@ def add_budget_per_gemeente(m, b: BuildInfo, D: AllocationData) -> None:
     pool_domain = {mp.pool: mp.domain for mp in D.pools}
     for (g, pool), v in m.pooled_charge.items():
         terms[D.group(g, pool_domain[pool])].append(v)
-    rows = {grp: (_sum(t) <= D.budget[grp], f"budget gemeente {grp[0]}" + (f" {grp[1]}" if len(grp) > 1 else "")) for grp, t in terms.items() if grp in D.budget}
+    rows = {
+        grp: (_sum(t) <= D.budget[grp], f"budget gemeente {grp[0]}" + (f" {grp[1]}" if len(grp) > 1 else ""))
+        for grp, t in terms.items()
+        if grp in D.budget
+    }
     _add(m, b, "budget_per_gemeente", rows)
 
 
@@ -559,7 +649,10 @@ def add_provider_lot_link(m, b: BuildInfo, D: AllocationData) -> None:
     rows = {}
     for (l, a), yl in ys.items():
         xs = (by_region if D.area_kind[(l, a)] == "region" else by_gemeente).get((l, a), [])
-        rows[(l, a)] = (_sum(yl, [(-1.0, x) for x in xs]) == 0, f"aanbiedersbudgetten {D.lot_label[l]} {'regio' if D.area_kind[(l, a)] == 'region' else 'gemeente'} {a} = perceelbudget")
+        rows[(l, a)] = (
+            _sum(yl, [(-1.0, x) for x in xs]) == 0,
+            f"aanbiedersbudgetten {D.lot_label[l]} {'regio' if D.area_kind[(l, a)] == 'region' else 'gemeente'} {a} = perceelbudget",
+        )
     _add(m, b, "provider_lot_link", rows)
 
 
@@ -631,7 +724,14 @@ def add_basis_share_goal(m, b: BuildInfo, D: AllocationData) -> None:
     if not D.basis_goals:
         return
     allx, basis = _domain_terms(m, b, D), _domain_terms(m, b, D, BASIS_ECHELONS)
-    rows = {k: (_sum(basis.get(k, ()), [(-sigma, x) for x in allx[k]]) >= 0, f"basisaandeel >= {sigma:.0%} gemeente {k[0]} population {k[1]} {k[2]}") for k, sigma in D.basis_goals.items() if k in allx}
+    rows = {
+        k: (
+            _sum(basis.get(k, ()), [(-sigma, x) for x in allx[k]]) >= 0,
+            f"basisaandeel >= {sigma:.0%} gemeente {k[0]} population {k[1]} {k[2]}",
+        )
+        for k, sigma in D.basis_goals.items()
+        if k in allx
+    }
     _add(m, b, "basis_share_goal", rows)
 
 
@@ -646,12 +746,27 @@ def add_specialist_reduction_goal(m, b: BuildInfo, D: AllocationData) -> None:
     cells: dict[tuple, list[int]] = defaultdict(list)
     if from_need:
         wanted = set(from_need)
-        for i, (g, p, l) in enumerate(D.need_eur):  # the need table's order: sums as the goal was stated
+        for _i, (g, p, l) in enumerate(D.need_eur):  # the need table's order: sums as the goal was stated
             k = (g, p, D.lot_domain[l])
             if k in wanted and D.lot_echelon[l] in SPECIALIST_ECHELONS:
                 cells[k].append(b.cell[(g, p, l)])
-    caps = dict(zip(from_need, b.need_bound("specialist_reduction_goal", "row", "upper", from_need, [D.specialist_from_need[k] for k in from_need], [cells[k] for k in from_need])))
-    rows = {k: (_sum(spec[k]) <= caps.get(k, D.specialist_goals[k]), f"specialistisch budget gemeente {k[0]} population {k[1]} {k[2]}") for k in keys}
+    caps = dict(
+        zip(
+            from_need,
+            b.need_bound(
+                "specialist_reduction_goal",
+                "row",
+                "upper",
+                from_need,
+                [D.specialist_from_need[k] for k in from_need],
+                [cells[k] for k in from_need],
+            ),
+        )
+    )
+    rows = {
+        k: (_sum(spec[k]) <= caps.get(k, D.specialist_goals[k]), f"specialistisch budget gemeente {k[0]} population {k[1]} {k[2]}")
+        for k in keys
+    }
     _add(m, b, "specialist_reduction_goal", rows)
 
 
@@ -667,8 +782,14 @@ def add_vierkant_band(m, b: BuildInfo, D: AllocationData) -> None:
         if not inside:
             continue
         total, part = sum(inside), sum(mine)
-        rows[(g, p, d, c, "upper")] = (part - (share + shift) * total <= 0, f"vierkant {c} <= {share + shift:.0%} gemeente {g} population {p} {d}")
-        rows[(g, p, d, c, "lower")] = (part - max(share - shift, 0.0) * total >= 0, f"vierkant {c} >= {max(share - shift, 0):.0%} gemeente {g} population {p} {d}")
+        rows[(g, p, d, c, "upper")] = (
+            part - (share + shift) * total <= 0,
+            f"vierkant {c} <= {share + shift:.0%} gemeente {g} population {p} {d}",
+        )
+        rows[(g, p, d, c, "lower")] = (
+            part - max(share - shift, 0.0) * total >= 0,
+            f"vierkant {c} >= {max(share - shift, 0):.0%} gemeente {g} population {p} {d}",
+        )
     _add(m, b, "vierkant_band", rows)
 
 
@@ -684,10 +805,16 @@ def add_pooling_charge(m, b: BuildInfo, D: AllocationData) -> None:
     for mp in D.pools:
         T = {l: m.pooled_lot_total[mp.region, mp.pool, l] for l in mp.lots}
         for l in mp.lots:
-            total_rows[(mp.region, mp.pool, l)] = (_sum([T[l]], [(-1.0, x) for g in mp.members for x in xs.get((l, g), ())]) == 0, f"verevening {mp.pool}: totaal {D.lot_label[l]} regio {mp.region}")
+            total_rows[(mp.region, mp.pool, l)] = (
+                _sum([T[l]], [(-1.0, x) for g in mp.members for x in xs.get((l, g), ())]) == 0,
+                f"verevening {mp.pool}: totaal {D.lot_label[l]} regio {mp.region}",
+            )
         gap = m.onderbenutting_gap[mp.region, mp.pool] if mp.gap_minimum is not None else None
         if gap is not None:
-            gap_rows[(mp.region, mp.pool)] = (_sum([gap, *T.values()]) >= mp.gap_minimum, f"onderbenutting {mp.pool} regio {mp.region}: gegarandeerd minimum")
+            gap_rows[(mp.region, mp.pool)] = (
+                _sum([gap, *T.values()]) >= mp.gap_minimum,
+                f"onderbenutting {mp.pool} regio {mp.region}: gegarandeerd minimum",
+            )
         for g in mp.members:
             # charge - own part - key x shared part (- gap key x gap) = constant
             terms = [(-mp.own[l], x) for l in mp.lots if mp.own[l] for x in xs.get((l, g), ())]
@@ -695,7 +822,10 @@ def add_pooling_charge(m, b: BuildInfo, D: AllocationData) -> None:
                 terms += [(-(mp.key[g] * mp.shared[l]), T[l]) for l in mp.lots if mp.shared[l]]
             if gap is not None and mp.gap_key.get(g):
                 terms.append((-mp.gap_key[g], gap))
-            charge_rows[(g, mp.pool)] = (_sum([m.pooled_charge[g, mp.pool]], terms) == mp.constant[g], f"verevening {mp.pool} ({mp.rule}) gemeente {g}")
+            charge_rows[(g, mp.pool)] = (
+                _sum([m.pooled_charge[g, mp.pool]], terms) == mp.constant[g],
+                f"verevening {mp.pool} ({mp.rule}) gemeente {g}",
+            )
     _add(m, b, "pooled_total", total_rows)
     _add(m, b, "onderbenutting_minimum", gap_rows)
     _add(m, b, "pooling_charge", charge_rows)
@@ -707,7 +837,10 @@ def add_reference_deviation(m, b: BuildInfo, D: AllocationData) -> None:
         return
     allx = _domain_terms(m, b, D)
     R = D.reference
-    ref = {(g, p, d): float(v) for g, p, d, v in zip(R["gemeente"].tolist(), R["population"].tolist(), R["domain"].tolist(), R["reference_eur"].tolist())}
+    ref = {
+        (g, p, d): float(v)
+        for g, p, d, v in zip(R["gemeente"].tolist(), R["population"].tolist(), R["domain"].tolist(), R["reference_eur"].tolist())
+    }
     rows = {}
     above, below = dict(m.deviation_above_reference.items()), dict(m.deviation_below_reference.items())
     for k in above:
@@ -723,7 +856,9 @@ def _builders() -> tuple[tuple, ...]:
     orphans = sorted(n for n in globals() if n.startswith("add_") and n not in names)
     missing = sorted(n for n in names if n not in globals())
     if orphans or missing:
-        raise ImportError(f"models/manifest.py and models/allocation.py disagree: builders without a family {orphans}, families without a builder {missing}")
+        raise ImportError(
+            f"models/manifest.py and models/allocation.py disagree: builders without a family {orphans}, families without a builder {missing}"
+        )
     return tuple((f, globals()[f.builder]) for f in FAMILIES)
 
 
@@ -752,7 +887,9 @@ def _objectives(m, b: BuildInfo, D: AllocationData, o) -> None:
         stages[Stage.unmet_statutory] = weighted_unmet(True)
     stages[Stage.unmet] = weighted_unmet(False)
     if len(m.deviation_above_reference):
-        stages[Stage.deviation] = linear([(1.0, v) for k in m.deviation_above_reference for v in (m.deviation_above_reference[k], m.deviation_below_reference[k])])
+        stages[Stage.deviation] = linear(
+            [(1.0, v) for k in m.deviation_above_reference for v in (m.deviation_above_reference[k], m.deviation_below_reference[k])]
+        )
     stages[Stage.spend] = linear([(1.0, x) for x in b.x.values()] + [(1.0, g) for g in m.onderbenutting_gap.values()])
     if o.mode == "weighted":
         m.objective_weighted = pyo.Objective(expr=sum(o.weights.get(s.value, 0.0) * e for s, e in stages.items()), sense=pyo.minimize)

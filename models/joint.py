@@ -90,7 +90,7 @@ def add_reserve_block(m: pyo.ConcreteModel, b, K: np.ndarray, gemeenten: list[st
     m.reserve = pyo.Var(gemeenten, domain=pyo.Reals, doc="required reserve of g: CVaR of its overspend (EUR)")
     m.tail = pyo.Var([(g, s) for g in gemeenten for s in range(S)], domain=pyo.NonNegativeReals)
     terms = defaultdict(list)
-    for (g, p, l), x in b.x.items():
+    for (g, _p, l), x in b.x.items():
         if (g, l) not in D.pooled:
             terms[g].append(x)
     for (g, _pool), v in m.pooled_charge.items():
@@ -135,7 +135,12 @@ def solve_group(inst: Instance, gemeenten: list[str], K: np.ndarray, alpha: floa
     out = session.solve(["objective_joint"])
     t3 = time.perf_counter()
     if out.status != "optimal":
-        return JointResult(pd.DataFrame(), float("nan"), out.status, {"build_seconds": t1 - t0, "translate_seconds": t2 - t1, "highs_seconds": out.highs_seconds})
+        return JointResult(
+            pd.DataFrame(),
+            float("nan"),
+            out.status,
+            {"build_seconds": t1 - t0, "translate_seconds": t2 - t1, "highs_seconds": out.highs_seconds},
+        )
     val = {}
     for j, (comp, idx) in enumerate(zip(lp.col_component, lp.col_index)):
         if comp in ("pays", "eta", "reserve"):
@@ -144,11 +149,21 @@ def solve_group(inst: Instance, gemeenten: list[str], K: np.ndarray, alpha: floa
 
     pays = np.array([val[("pays", g)] for g in gemeenten])
     _var, cvar = var_cvar(K - pays, alpha)
-    table = pd.DataFrame({
-        "gemeente": gemeenten, "pays_eur": pays, "eta_eur": [val[("eta", g)] for g in gemeenten],
-        "reserve_eur": [val[("reserve", g)] for g in gemeenten], "empirical_cvar_eur": cvar,
-    })
-    return JointResult(table, out.stages[-1].objective, "optimal", {"build_seconds": t1 - t0, "translate_seconds": t2 - t1, "highs_seconds": out.highs_seconds, "solve_seconds": t3 - t2})
+    table = pd.DataFrame(
+        {
+            "gemeente": gemeenten,
+            "pays_eur": pays,
+            "eta_eur": [val[("eta", g)] for g in gemeenten],
+            "reserve_eur": [val[("reserve", g)] for g in gemeenten],
+            "empirical_cvar_eur": cvar,
+        }
+    )
+    return JointResult(
+        table,
+        out.stages[-1].objective,
+        "optimal",
+        {"build_seconds": t1 - t0, "translate_seconds": t2 - t1, "highs_seconds": out.highs_seconds, "solve_seconds": t3 - t2},
+    )
 
 
 def _work(args) -> list[JointResult]:
@@ -176,7 +191,11 @@ def solve_joint(inst: Instance, K: np.ndarray, gemeenten: list[str], alpha: floa
         with ProcessPoolExecutor(max_workers=n, mp_context=ctx) as ex:
             parts = [r for res in ex.map(_work, [(inst, c, alpha, reference) for c in chunks if c]) for r in res]
     status = "optimal" if all(p.status == "optimal" for p in parts) else next(p.status for p in parts if p.status != "optimal")
-    table = pd.concat([p.table for p in parts if len(p.table)], ignore_index=True).sort_values("gemeente", kind="stable").reset_index(drop=True) if parts else pd.DataFrame()
+    table = (
+        pd.concat([p.table for p in parts if len(p.table)], ignore_index=True).sort_values("gemeente", kind="stable").reset_index(drop=True)
+        if parts
+        else pd.DataFrame()
+    )
     timings: dict[str, float] = defaultdict(float)
     for p in parts:
         for k, v in p.timings.items():
@@ -201,8 +220,17 @@ class KeyWeightResult:
     status: str
 
 
-def optimise_key_weight(inst: Instance, planned_cost: np.ndarray, rule_name: str, bounds: tuple[float, float], scenarios: int, seed: int,
-                        alpha: float = 0.9, pools: list[str] | None = None, no_worse_than_alone: bool = True) -> KeyWeightResult:
+def optimise_key_weight(
+    inst: Instance,
+    planned_cost: np.ndarray,
+    rule_name: str,
+    bounds: tuple[float, float],
+    scenarios: int,
+    seed: int,
+    alpha: float = 0.9,
+    pools: list[str] | None = None,
+    no_worse_than_alone: bool = True,
+) -> KeyWeightResult:
     r"""The own-cost weight w of a mixed rule, within agreed ``bounds``, that minimises the sum of
     the gemeenten's required reserves (CVaR) for a given allocation -- optionally with no gemeente
     needing more than alone (profijt).
@@ -244,10 +272,16 @@ def optimise_key_weight(inst: Instance, planned_cost: np.ndarray, rule_name: str
             return [[name if n == rule_name else n for n in s.agreed] for s in setups]
         return [[name] * len(s.ctx.regions) if (pools is None or s.ctx.pool in pools) else list(s.agreed) for s in setups]
 
-    sets = [RuleSet("profijt", [["profijt"] * len(s.ctx.regions) for s in setups]), RuleSet("w0", variant(r0.name)), RuleSet("w1", variant(r1.name))]
+    sets = [
+        RuleSet("profijt", [["profijt"] * len(s.ctx.regions) for s in setups]),
+        RuleSet("w0", variant(r0.name)),
+        RuleSet("w1", variant(r1.name)),
+    ]
     run = run_reserves(inst, planned_cost, scenarios, seed, sets=sets, extra_rules={r0.name: r0, r1.name: r1})
     A, B = run.overspend["w0"], run.overspend["w1"] - run.overspend["w0"]
-    involved = sorted({g for s, names in zip(setups, sets[1].per_setup) for i, g in enumerate(s.ctx.gemeenten) if names[s.ctx.region_index[i]] == r0.name})
+    involved = sorted(
+        {g for s, names in zip(setups, sets[1].per_setup) for i, g in enumerate(s.ctx.gemeenten) if names[s.ctx.region_index[i]] == r0.name}
+    )
     cols = [run.gemeenten.index(g) for g in involved]
     A, B = A[:, cols], B[:, cols]
     _v, alone = var_cvar(run.overspend["profijt"][:, cols], alpha)
@@ -262,7 +296,9 @@ def optimise_key_weight(inst: Instance, planned_cost: np.ndarray, rule_name: str
     c = 1.0 / ((1.0 - alpha) * S)
     m.ru_reserve = pyo.Constraint(involved, rule=lambda _m, g: m.r[g] - m.eta[g] - c * sum(m.tail[g, s] for s in range(S)) == 0)
     if no_worse_than_alone:
-        m.no_worse_than_alone = pyo.Constraint(involved, rule=lambda _m, g: m.r[g] <= float(alone[involved.index(g)]) + 1e-6 * max(1.0, abs(float(alone[involved.index(g)]))))
+        m.no_worse_than_alone = pyo.Constraint(
+            involved, rule=lambda _m, g: m.r[g] <= float(alone[involved.index(g)]) + 1e-6 * max(1.0, abs(float(alone[involved.index(g)])))
+        )
     m.total_reserve = pyo.Objective(expr=sum(m.r[g] for g in involved), sense=pyo.minimize)
     lp = compile_model(m, ["total_reserve"])
     out = HighsSession(lp).solve(["total_reserve"])
@@ -271,5 +307,12 @@ def optimise_key_weight(inst: Instance, planned_cost: np.ndarray, rule_name: str
     w = float(out.x[lp.col_component.index("w")])
     _v, at_opt = var_cvar(A + w * B, alpha)
     _v, at_agreed = var_cvar(A + rule.w_own * B, alpha)
-    table = pd.DataFrame({"gemeente": involved, "required_alone_eur": alone, "required_instance_weight_eur": at_agreed, "required_optimal_weight_eur": at_opt})
+    table = pd.DataFrame(
+        {
+            "gemeente": involved,
+            "required_alone_eur": alone,
+            "required_instance_weight_eur": at_agreed,
+            "required_optimal_weight_eur": at_opt,
+        }
+    )
     return KeyWeightResult(rule_name, w, rule.w_own, bounds, table, float(out.stages[-1].objective), "optimal")

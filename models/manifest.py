@@ -78,8 +78,13 @@ FAMILIES: tuple[Family, ...] = (
     _f("specialist_reduction_goal", "goal", ("goal", "need", "tariff"), "specialist budget at most (1 - delta) x baseline"),
     _f("vierkant_band", "goal", ("goal",), "each vierkant category within its planned share +- shift"),
     _f("reference_deviation", "balance", ("reference",), "deviation from the reference allocation"),
-    _f("pooling_charge", "balance", ("key_weight", "tariff", "budget"), "risicoverevening: pooled charges replace own use in the budget row",
-       ("pooled_total", "onderbenutting_minimum", "pooling_charge")),
+    _f(
+        "pooling_charge",
+        "balance",
+        ("key_weight", "tariff", "budget"),
+        "risicoverevening: pooled charges replace own use in the budget row",
+        ("pooled_total", "onderbenutting_minimum", "pooling_charge"),
+    ),
 )
 FAMILY: dict[str, Family] = {f.name: f for f in FAMILIES}
 #: Pyomo constraint component -> the family that adds it.
@@ -126,7 +131,7 @@ class Stage(str, Enum):
         return float(options.tolerance_rel), float(options.tolerance_abs_eur)
 
     @classmethod
-    def of_objective(cls, name: str) -> "Stage":
+    def of_objective(cls, name: str) -> Stage:
         """The stage of an objective component name (``objective_unmet`` -> Stage.unmet)."""
         return cls(name.removeprefix(OBJECTIVE_PREFIX))
 

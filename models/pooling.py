@@ -35,7 +35,7 @@ model builds its expressions from the same coefficients.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -116,13 +116,25 @@ class PoolContext:
             k += w / total_w * self.shares(self._amounts(basis, rule), basis)
         return k
 
-    def subset(self, regions: list[int]) -> "PoolContext":
+    def subset(self, regions: list[int]) -> PoolContext:
         """The context of some of the regions (by position in ``regions``), members in the same order."""
         m = np.isin(self.region_index, regions)
         remap = {r: i for i, r in enumerate(regions)}
-        return PoolContext(self.pool, self.lots, self.domain, [self.regions[r] for r in regions], [g for g, k in zip(self.gemeenten, m) if k],
-                           np.array([remap[r] for r in self.region_index[m]], dtype=int), self.inhabitants[m], {b: v[m] for b, v in self.raw_keys.items()},
-                           self.expected_eur[m], self.expected_by_lot[m], self.tariff, {k: v[m] for k, v in self.history.items()}, self.cost_per_client)
+        return PoolContext(
+            self.pool,
+            self.lots,
+            self.domain,
+            [self.regions[r] for r in regions],
+            [g for g, k in zip(self.gemeenten, m) if k],
+            np.array([remap[r] for r in self.region_index[m]], dtype=int),
+            self.inhabitants[m],
+            {b: v[m] for b, v in self.raw_keys.items()},
+            self.expected_eur[m],
+            self.expected_by_lot[m],
+            self.tariff,
+            {k: v[m] for k, v in self.history.items()},
+            self.cost_per_client,
+        )
 
     def _amounts(self, basis: str, rule: Rule) -> np.ndarray:
         if basis == "history":
@@ -195,7 +207,9 @@ def split_lots(text: str) -> tuple[str, ...]:
     return tuple(sorted({x.strip() for x in text.split(";") if x.strip()}))
 
 
-def build_context(inst: Instance, pool: str, lots: tuple[str, ...], regions: list[str], reference: pd.DataFrame | None = None) -> PoolContext:
+def build_context(
+    inst: Instance, pool: str, lots: tuple[str, ...], regions: list[str], reference: pd.DataFrame | None = None
+) -> PoolContext:
     # plain lists and dicts: per-call pandas overhead (indexing, reindex, groupby) dominates at this size
     L = inst.lots
     lot_domain = dict(zip(L["lot"].tolist(), L["domain"].tolist()))
@@ -205,8 +219,13 @@ def build_context(inst: Instance, pool: str, lots: tuple[str, ...], regions: lis
     by_region: dict[str, list[str]] = {}
     iu: dict[str, float] = {}
     total: dict[str, float] = {}
-    for g, d, R, b, o in zip(bud["gemeente"].tolist(), bud["domain"].tolist(), bud["region"].tolist(),
-                             bud["budget_eur"].astype(float).tolist(), bud["own_funds_eur"].astype(float).tolist()):
+    for g, d, R, b, o in zip(
+        bud["gemeente"].tolist(),
+        bud["domain"].tolist(),
+        bud["region"].tolist(),
+        bud["budget_eur"].astype(float).tolist(),
+        bud["own_funds_eur"].astype(float).tolist(),
+    ):
         if d == domain:
             by_region.setdefault(R, []).append(g)
             iu[g], total[g] = b, b + o
@@ -235,13 +254,29 @@ def build_context(inst: Instance, pool: str, lots: tuple[str, ...], regions: lis
     exp = np.zeros((len(gem), len(lots)))
     pos = {g: i for i, g in enumerate(gem)}
     lpos = {l: j for j, l in enumerate(lots)}
-    cells = [(pos[g], lpos[l], float(v) * tariff[l]) for g, l, v in zip(nl["gemeente"].tolist(), nl["lot"].tolist(), nl["volume"].tolist()) if g in pos]
+    cells = [
+        (pos[g], lpos[l], float(v) * tariff[l])
+        for g, l, v in zip(nl["gemeente"].tolist(), nl["lot"].tolist(), nl["volume"].tolist())
+        if g in pos
+    ]
     if cells:  # np.add.at adds in row order, like a loop
         r, c, v = zip(*cells)
         np.add.at(exp, (np.array(r), np.array(c)), np.array(v, dtype=float))
     upc = dict(zip(inst.demand["lot"], inst.demand["units_per_client"].astype(float))) if len(inst.demand) else {}
-    ctx = PoolContext(pool, lots, domain, list(regions), gem, ridx, raw["inhabitants"], raw, exp.sum(1), exp, np.array([tariff[l] for l in lots]),
-                      cost_per_client=np.array([tariff[l] * upc.get(l, 1.0) for l in lots]))
+    ctx = PoolContext(
+        pool,
+        lots,
+        domain,
+        list(regions),
+        gem,
+        ridx,
+        raw["inhabitants"],
+        raw,
+        exp.sum(1),
+        exp,
+        np.array([tariff[l] for l in lots]),
+        cost_per_client=np.array([tariff[l] * upc.get(l, 1.0) for l in lots]),
+    )
     hist = inst.use_history
     h = hist[hist["lot"].isin(lots)] if len(hist) else hist
     if len(h):
@@ -249,7 +284,11 @@ def build_context(inst: Instance, pool: str, lots: tuple[str, ...], regions: lis
         present = sorted(set(h["year"].astype(int).tolist()))
         ypos = {y: k for k, y in enumerate(present)}
         by_year = {m: np.zeros((len(gem), len(present))) for m in ("clients", "cost_eur")}
-        cells = [(pos[g], ypos[int(y)], float(c), float(e)) for g, y, c, e in zip(h["gemeente"].tolist(), h["year"].tolist(), h["clients"].tolist(), h["cost_eur"].tolist()) if g in pos]
+        cells = [
+            (pos[g], ypos[int(y)], float(c), float(e))
+            for g, y, c, e in zip(h["gemeente"].tolist(), h["year"].tolist(), h["clients"].tolist(), h["cost_eur"].tolist())
+            if g in pos
+        ]
         if cells:
             r, yc, c, e = zip(*cells)
             at = (np.array(r), np.array(yc))
@@ -265,7 +304,9 @@ def build_context(inst: Instance, pool: str, lots: tuple[str, ...], regions: lis
     return ctx
 
 
-def rule_problems(inst: Instance, rule: Rule, setup: PoolSetup, where: tuple[str, int | None, str], regions: list[int] | None = None) -> list[Problem]:
+def rule_problems(
+    inst: Instance, rule: Rule, setup: PoolSetup, where: tuple[str, int | None, str], regions: list[int] | None = None
+) -> list[Problem]:
     """Why ``rule`` cannot be applied to this pool (missing history years, a zero key...) in
     ``regions`` (positions in setup.ctx.regions; default all)."""
     loc, row, col = where
@@ -275,10 +316,26 @@ def rule_problems(inst: Instance, rule: Rule, setup: PoolSetup, where: tuple[str
         if basis == "history":
             if (rule.years, rule.history_measure) not in ctx.history:
                 need = ", ".join(str(y) for y in range(inst.meta.year - rule.years, inst.meta.year))
-                out.append(Problem("use_history.csv", None, "year", f"pool {ctx.pool}, rule {rule.name}", f"use history of lots {', '.join(ctx.lots)} for every year {need} (uitgesteld profijt over {rule.years} year(s) before {inst.meta.year})"))
+                out.append(
+                    Problem(
+                        "use_history.csv",
+                        None,
+                        "year",
+                        f"pool {ctx.pool}, rule {rule.name}",
+                        f"use history of lots {', '.join(ctx.lots)} for every year {need} (uitgesteld profijt over {rule.years} year(s) before {inst.meta.year})",
+                    )
+                )
                 continue
         if basis == "reference" and "reference" not in ctx.raw_keys:
-            out.append(Problem(loc, row, col, rule.name, "a basis other than 'reference': this instance has no reference allocation (maatstaven, bedragen)"))
+            out.append(
+                Problem(
+                    loc,
+                    row,
+                    col,
+                    rule.name,
+                    "a basis other than 'reference': this instance has no reference allocation (maatstaven, bedragen)",
+                )
+            )
             continue
         try:
             ctx.shares(ctx._amounts(basis, rule), basis)
@@ -344,7 +401,13 @@ def check_pool_names(setups: list[PoolSetup], pools: list[str]) -> None:
         raise InstanceError([Problem("--pool", None, None, p, f"a pool of pools.csv ({', '.join(sorted(known))})") for p in unknown])
 
 
-def settle(inst: Instance, cost: pd.DataFrame, rule_names: list[str] | None = None, per_client: pd.DataFrame | None = None, pools: list[str] | None = None) -> pd.DataFrame:
+def settle(
+    inst: Instance,
+    cost: pd.DataFrame,
+    rule_names: list[str] | None = None,
+    per_client: pd.DataFrame | None = None,
+    pools: list[str] | None = None,
+) -> pd.DataFrame:
     """Settlement statement: per rule, pool and gemeente the charge, the profijt charge and the
     solidarity transfer (charge - profijt). ``cost``: columns gemeente, lot, cost_eur.
     ``rule_names``: candidate rules applied to every pool; default: the agreed rules and profijt.
@@ -367,21 +430,32 @@ def settle(inst: Instance, cost: pd.DataFrame, rule_names: list[str] | None = No
             C[pos[g], lpos[l]] += float(v)
         candidates = [("agreed", None)] + [("candidate", n) for n in (rule_names or ["profijt"])]
         profijt = C.sum(1)
-        for how, name in candidates:
+        for _how, name in candidates:
             names = s.agreed if name is None else [name] * len(ctx.regions)
             excess_fn = (lambda rule, sub: _excess(rule, sub, per_client)) if per_client is not None else None
             ch = pool_charges(ctx, names, rules, C, excess_fn)
             charge, payout, contrib, pooled = ch.charge, ch.payout, ch.contribution, ch.pooled_total
             for i, g in enumerate(ctx.gemeenten):
                 rname = names[ctx.region_index[i]]
-                rows.append({
-                    "region": ctx.regions[ctx.region_index[i]], "gemeente": g, "pool": ctx.pool, "lot": ";".join(ctx.lots),
-                    "rule": rname, "rule_set": "agreed" if name is None else "candidate",
-                    "charge_eur": charge[i], "profijt_eur": profijt[i], "transfer_eur": charge[i] - profijt[i],
-                    "payout_eur": payout[i], "contribution_eur": contrib[i], "inhabitants": int(ctx.inhabitants[i]),
-                    "charge_per_inhabitant_eur": charge[i] / ctx.inhabitants[i], "transfer_per_inhabitant_eur": (charge[i] - profijt[i]) / ctx.inhabitants[i],
-                    "region_pooled_eur": pooled[ctx.region_index[i]],
-                })
+                rows.append(
+                    {
+                        "region": ctx.regions[ctx.region_index[i]],
+                        "gemeente": g,
+                        "pool": ctx.pool,
+                        "lot": ";".join(ctx.lots),
+                        "rule": rname,
+                        "rule_set": "agreed" if name is None else "candidate",
+                        "charge_eur": charge[i],
+                        "profijt_eur": profijt[i],
+                        "transfer_eur": charge[i] - profijt[i],
+                        "payout_eur": payout[i],
+                        "contribution_eur": contrib[i],
+                        "inhabitants": int(ctx.inhabitants[i]),
+                        "charge_per_inhabitant_eur": charge[i] / ctx.inhabitants[i],
+                        "transfer_per_inhabitant_eur": (charge[i] - profijt[i]) / ctx.inhabitants[i],
+                        "region_pooled_eur": pooled[ctx.region_index[i]],
+                    }
+                )
     df = pd.DataFrame(rows)
     if df.empty:
         return df

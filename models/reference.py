@@ -33,8 +33,18 @@ from verdeelmodel.instance.validate import Instance
 SCOPE_KEYS = {"domain": ["domain"], "region": ["domain", "region"], "gemeente": ["domain", "gemeente"]}
 
 COLUMNS = [
-    "gemeente", "population", "domain", "region", "maatstaf_sum_eur", "uitkeringsfactor",
-    "objective_eur", "historical_eur", "historical_scaled_eur", "blended_eur", "ingroeipad_cap_eur", "reference_eur",
+    "gemeente",
+    "population",
+    "domain",
+    "region",
+    "maatstaf_sum_eur",
+    "uitkeringsfactor",
+    "objective_eur",
+    "historical_eur",
+    "historical_scaled_eur",
+    "blended_eur",
+    "ingroeipad_cap_eur",
+    "reference_eur",
 ]
 
 
@@ -48,7 +58,11 @@ def reference_allocation(inst: Instance) -> pd.DataFrame:
 
     m = maat[["gemeente", "population", "maatstaf", "value"]].merge(bed[["maatstaf", "domain", "bedrag_eur"]], on="maatstaf")
     m["amount"] = m["value"].astype(float) * m["bedrag_eur"].astype(float)
-    raw = m.groupby(["gemeente", "population", "domain"], as_index=False, sort=True)["amount"].sum().rename(columns={"amount": "maatstaf_sum_eur"})
+    raw = (
+        m.groupby(["gemeente", "population", "domain"], as_index=False, sort=True)["amount"]
+        .sum()
+        .rename(columns={"amount": "maatstaf_sum_eur"})
+    )
 
     hist = inst.historical[["gemeente", "population", "domain", "historical_eur"]].astype({"historical_eur": float})
     df = raw.merge(hist, on=["gemeente", "population", "domain"], how="outer").fillna({"maatstaf_sum_eur": 0.0, "historical_eur": 0.0})
@@ -61,7 +75,9 @@ def reference_allocation(inst: Instance) -> pd.DataFrame:
     df["objective_eur"] = df["maatstaf_sum_eur"] * df["uitkeringsfactor"]
 
     hist_total = df.groupby(keys)["historical_eur"].transform("sum")
-    df["historical_scaled_eur"] = np.where(hist_total > 0, df["historical_eur"] / hist_total.where(hist_total > 0, 1.0) * df["available_eur"], 0.0)
+    df["historical_scaled_eur"] = np.where(
+        hist_total > 0, df["historical_eur"] / hist_total.where(hist_total > 0, 1.0) * df["available_eur"], 0.0
+    )
     lam = opts.blend_lambda
     df["blended_eur"] = lam * df["objective_eur"] + (1 - lam) * df["historical_scaled_eur"] if lam < 1 else df["objective_eur"]
 
@@ -70,7 +86,11 @@ def reference_allocation(inst: Instance) -> pd.DataFrame:
         df["ingroeipad_cap_eur"] = np.nan
         df["reference_eur"] = df["blended_eur"]
     else:
-        inh = df.merge(inst.populations[["gemeente", "population", "inhabitants"]], on=["gemeente", "population"], how="left")["inhabitants"].fillna(0).to_numpy(float)
+        inh = (
+            df.merge(inst.populations[["gemeente", "population", "inhabitants"]], on=["gemeente", "population"], how="left")["inhabitants"]
+            .fillna(0)
+            .to_numpy(float)
+        )
         df["ingroeipad_cap_eur"] = cap * inh
         df["reference_eur"] = df["historical_scaled_eur"] + _capped_change(df, keys)
     df = df.sort_values(["domain", "gemeente", "population"], kind="stable").reset_index(drop=True)

@@ -33,7 +33,14 @@ from .pooling import PoolSetup, Rule, check_pool_names, pool_charges, pool_setup
 from .scenarios import DemandModel, demand_model, sample
 
 #: (lower bound of the ratio, score, rating): the NAR table used by nearly all gemeenten.
-RATINGS = ((2.0, "A", "uitstekend"), (1.4, "B", "ruim voldoende"), (1.0, "C", "voldoende"), (0.8, "D", "matig"), (0.6, "E", "onvoldoende"), (-math.inf, "F", "ruim onvoldoende"))
+RATINGS = (
+    (2.0, "A", "uitstekend"),
+    (1.4, "B", "ruim voldoende"),
+    (1.0, "C", "voldoende"),
+    (0.8, "D", "matig"),
+    (0.6, "E", "onvoldoende"),
+    (-math.inf, "F", "ruim onvoldoende"),
+)
 
 
 def rating(ratio: float) -> tuple[str, str]:
@@ -96,9 +103,11 @@ def _charges(dm: DemandModel, setups: list[PoolSetup], rs: RuleSet, rules: dict[
         C = cost[..., gi, :][..., li]
         fn = None
         if excess is not None:  # a high-cost pool's per-client excess, summed over the pool's lots
+
             def fn(rule, sub, li=li):
                 rows = [gpos[g] for g in sub.gemeenten]
                 return excess(rule.threshold_eur)[..., rows, :][..., li].sum(-1)
+
         ch = pool_charges(ctx, names, rules, C, fn)
         total[..., gi] += ch.charge
     total += np.where(pooled_cells, 0.0, cost).sum(-1)
@@ -108,11 +117,26 @@ def _charges(dm: DemandModel, setups: list[PoolSetup], rs: RuleSet, rules: dict[
 def _thresholds(rules: dict[str, Rule], sets: list[RuleSet]) -> tuple[float, ...]:
     """The high-cost thresholds H of the rules in use: per-client excess is drawn only for these."""
     used = {name for rs in sets for names in rs.per_setup for name in names}
-    return tuple(sorted({float(rules[n].threshold_eur) for n in used if rules[n].kind_spec.per_client_threshold and rules[n].threshold_eur is not None}))
+    return tuple(
+        sorted(
+            {float(rules[n].threshold_eur) for n in used if rules[n].kind_spec.per_client_threshold and rules[n].threshold_eur is not None}
+        )
+    )
 
 
-def run_reserves(inst: Instance, planned_cost: np.ndarray, scenarios: int, seed: int, candidates: list[str] | None = None, chunk: int = 1000, progress=None, pools: list[str] | None = None, bootstrap: bool = False,
-                 sets: list[RuleSet] | None = None, extra_rules: dict[str, Rule] | None = None) -> ReserveRun:
+def run_reserves(
+    inst: Instance,
+    planned_cost: np.ndarray,
+    scenarios: int,
+    seed: int,
+    candidates: list[str] | None = None,
+    chunk: int = 1000,
+    progress=None,
+    pools: list[str] | None = None,
+    bootstrap: bool = False,
+    sets: list[RuleSet] | None = None,
+    extra_rules: dict[str, Rule] | None = None,
+) -> ReserveRun:
     """Overspend samples [S, G] per rule set. ``planned_cost`` [G, L]: the plan per gemeente and lot.
     ``pools``: apply the candidate rules only to these pools. ``sets``/``extra_rules``: explicit
     rule sets, with rules that are not in the instance (e.g. variants of a mixed rule)."""
@@ -134,7 +158,7 @@ def run_reserves(inst: Instance, planned_cost: np.ndarray, scenarios: int, seed:
         n = min(chunk, scenarios - done)
         batch = sample(dm, n, seed, c, thresholds, bootstrap=bootstrap)
         for rs in sets:
-            out[rs.name][done:done + n] = _charges(dm, setups, rs, rules, batch.cost, batch.excess) - planned[rs.name]
+            out[rs.name][done : done + n] = _charges(dm, setups, rs, rules, batch.cost, batch.excess) - planned[rs.name]
         done += n
         c += 1
         if progress is not None:
@@ -158,11 +182,22 @@ def reserve_table(inst: Instance, run: ReserveRun, confidences: list[float], mea
             for i, g in enumerate(run.gemeenten):
                 ratio = avail[i] / req[i] if req[i] > 0 else math.inf
                 score, word = rating(ratio)
-                rows.append({
-                    "gemeente": g, "rule": rule, "confidence": a, "expected_overspend_eur": mean[i], "var_eur": var[i], "cvar_eur": cvar[i],
-                    "required_eur": req[i], "available_eur": avail[i], "ratio": ratio, "rating": score, "rating_label": word,
-                    "pooling_benefit_eur": np.nan,
-                })
+                rows.append(
+                    {
+                        "gemeente": g,
+                        "rule": rule,
+                        "confidence": a,
+                        "expected_overspend_eur": mean[i],
+                        "var_eur": var[i],
+                        "cvar_eur": cvar[i],
+                        "required_eur": req[i],
+                        "available_eur": avail[i],
+                        "ratio": ratio,
+                        "rating": score,
+                        "rating_label": word,
+                        "pooling_benefit_eur": np.nan,
+                    }
+                )
     df = pd.DataFrame(rows)
     base = {(r["gemeente"], r["confidence"]): r["required_eur"] for r in rows if r["rule"] == "profijt"}
     df["pooling_benefit_eur"] = [base[(g, a)] - q for g, a, q in zip(df["gemeente"], df["confidence"], df["required_eur"])]
@@ -185,7 +220,7 @@ def scenario_charges(inst: Instance, scenarios: int, seed: int, chunk: int = 100
     while done < scenarios:
         n = min(chunk, scenarios - done)
         batch = sample(dm, n, seed, c, thresholds)
-        K[done:done + n] = _charges(dm, setups, rs, rules, batch.cost, batch.excess)
+        K[done : done + n] = _charges(dm, setups, rs, rules, batch.cost, batch.excess)
         done += n
         c += 1
     return K, dm.gemeenten

@@ -50,13 +50,13 @@ class Rule:
     label: str = ""
 
     @classmethod
-    def from_row(cls, row: dict) -> "Rule":
+    def from_row(cls, row: dict) -> Rule:
         kw = {f.name: row[f.name] for f in fields(cls) if f.name in row and f.name != "name"}
         kw = {k: (None if isinstance(v, float) and v != v else v) for k, v in kw.items()}
         return cls(name=row["rule"], **kw)
 
     @property
-    def kind_spec(self) -> "Kind":
+    def kind_spec(self) -> Kind:
         return KIND[self.kind]
 
     @property
@@ -216,7 +216,9 @@ class Mixed(Kind):
 
     def linear_charge(self, rule: Rule, ctx) -> LinearCharge:
         L, G = len(ctx.lots), ctx.n
-        return LinearCharge(np.ones(L) * rule.w_own, np.ones(L) * (1 - rule.w_own), ctx.key(rule) if rule.w_own < 1 else np.zeros(G), np.zeros(G))
+        return LinearCharge(
+            np.ones(L) * rule.w_own, np.ones(L) * (1 - rule.w_own), ctx.key(rule) if rule.w_own < 1 else np.zeros(G), np.zeros(G)
+        )
 
 
 class Onderbenutting(Kind):
@@ -315,7 +317,10 @@ class ThresholdFund(Kind):
 
 
 #: The registry: every kind once, by name, in the order the docs list them.
-KIND: dict[str, Kind] = {k.name: k for k in (Profijt(), Solidariteit(), UitgesteldProfijt(), VastVariabel(), Onderbenutting(), Mixed(), HighCostPool(), ThresholdFund())}
+KIND: dict[str, Kind] = {
+    k.name: k
+    for k in (Profijt(), Solidariteit(), UitgesteldProfijt(), VastVariabel(), Onderbenutting(), Mixed(), HighCostPool(), ThresholdFund())
+}
 KIND_NAMES: tuple[str, ...] = tuple(KIND)
 
 

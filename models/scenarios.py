@@ -70,7 +70,9 @@ def demand_model(inst: Instance) -> DemandModel:
     for g, l, v in zip(need["gemeente"].tolist(), need["lot"].tolist(), need["volume"].tolist()):
         lam[gpos[g], lpos[l]] += float(v)
     lam /= upc
-    region_of = {(g, dd): R for g, dd, R in zip(inst.budgets["gemeente"].tolist(), inst.budgets["domain"].tolist(), inst.budgets["region"].tolist())}
+    region_of = {
+        (g, dd): R for g, dd, R in zip(inst.budgets["gemeente"].tolist(), inst.budgets["domain"].tolist(), inst.budgets["region"].tolist())
+    }
     groups: dict[tuple, int] = {}
     shock_group = -np.ones((len(gem), L), dtype=np.int64)
     for j, l in enumerate(lots):
@@ -115,7 +117,9 @@ class ScenarioBatch:
         return self._excess[float(threshold)]
 
 
-def sample(dm: DemandModel, n: int, seed: int, chunk: int = 0, thresholds: tuple[float, ...] = (), bootstrap: bool = False) -> ScenarioBatch:
+def sample(
+    dm: DemandModel, n: int, seed: int, chunk: int = 0, thresholds: tuple[float, ...] = (), bootstrap: bool = False
+) -> ScenarioBatch:
     """``n`` scenarios; ``chunk`` numbers independent batches of the same seed.
 
     ``bootstrap``: where use_history.csv has the cell, each scenario first draws one of the
@@ -152,17 +156,20 @@ def sample(dm: DemandModel, n: int, seed: int, chunk: int = 0, thresholds: tuple
         s2 = np.log1p(dm.cv[j] ** 2)
         # float32 draws (cents of precision on a client's cost), summed per cell in float64 by
         # contiguous segments: a cell's clients are consecutive in the draw
-        per_client = np.exp(rng.standard_normal(total, dtype=np.float32) * np.float32(np.sqrt(s2)) + np.float32(np.log(dm.mean_cost[j]) - s2 / 2))
+        per_client = np.exp(
+            rng.standard_normal(total, dtype=np.float32) * np.float32(np.sqrt(s2)) + np.float32(np.log(dm.mean_cost[j]) - s2 / 2)
+        )
         starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-        has = counts > 0
-
-        def per_cell(values: np.ndarray) -> np.ndarray:
-            out = np.zeros(counts.size)
-            if has.any():
-                out[has] = np.add.reduceat(values, starts[has], dtype=np.float64)
-            return out.reshape(n, G)
-
-        cost[:, :, j] = per_cell(per_client)
+        cost[:, :, j] = _per_cell(per_client, counts, starts, (n, G))
         for H in excess:
-            excess[H][:, :, j] = per_cell(np.maximum(per_client - np.float32(H), np.float32(0.0)))
+            excess[H][:, :, j] = _per_cell(np.maximum(per_client - np.float32(H), np.float32(0.0)), counts, starts, (n, G))
     return ScenarioBatch(clients, cost, excess)
+
+
+def _per_cell(values: np.ndarray, counts: np.ndarray, starts: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Sum per-client values per cell (a cell's clients are consecutive), in float64."""
+    out = np.zeros(counts.size)
+    has = counts > 0
+    if has.any():
+        out[has] = np.add.reduceat(values, starts[has], dtype=np.float64)
+    return out.reshape(shape)

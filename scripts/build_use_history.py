@@ -6,6 +6,7 @@ Usage: python scripts/build_use_history.py instances/nijmegen-2018 nijmegen-2018
 clients[g, l, t] = round(volume[g, l] (need.csv, instance year) x trend[l, t] x var[g, l, t], digits)
 cost_eur[g, l, t] = round(clients x tariff[l] / 1.02 ** (year - t))
 """
+
 import sys
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -18,39 +19,59 @@ def half_up(x: float, digits: int) -> float:
 
 SPECS = {
     "nijmegen-2018": dict(
-        year=2018, digits=1, source="use_history_2015_2017",
+        year=2018,
+        digits=1,
+        source="use_history_2015_2017",
         trend={  # region trend, relative to the instance year's need
             "jeugd_jeugdzorg_plus": {2015: 1.10, 2016: 1.05, 2017: 1.00},
             "jeugd_verblijf": {2015: 0.94, 2016: 0.97, 2017: 0.99},
         },
         var={  # gemeente variation per year (2015, 2016, 2017)
             "jeugd_jeugdzorg_plus": {
-                "Berg en Dal": (0.50, 1.50, 1.00), "Beuningen": (1.20, 0.60, 1.20), "Druten": (0.00, 0.80, 0.80),
-                "Heumen": (2.20, 1.10, 1.10), "Mook en Middelaar": (2.50, 0.00, 0.50), "Nijmegen": (1.00, 1.05, 1.00),
+                "Berg en Dal": (0.50, 1.50, 1.00),
+                "Beuningen": (1.20, 0.60, 1.20),
+                "Druten": (0.00, 0.80, 0.80),
+                "Heumen": (2.20, 1.10, 1.10),
+                "Mook en Middelaar": (2.50, 0.00, 0.50),
+                "Nijmegen": (1.00, 1.05, 1.00),
                 "Wijchen": (1.10, 0.80, 0.90),
             },
             "jeugd_verblijf": {
-                "Berg en Dal": (0.95, 1.05, 1.00), "Beuningen": (1.10, 0.95, 1.00), "Druten": (0.85, 0.90, 0.95),
-                "Heumen": (1.15, 1.10, 1.05), "Mook en Middelaar": (1.30, 0.80, 1.10), "Nijmegen": (1.00, 1.00, 1.00),
+                "Berg en Dal": (0.95, 1.05, 1.00),
+                "Beuningen": (1.10, 0.95, 1.00),
+                "Druten": (0.85, 0.90, 0.95),
+                "Heumen": (1.15, 1.10, 1.05),
+                "Mook en Middelaar": (1.30, 0.80, 1.10),
+                "Nijmegen": (1.00, 1.00, 1.00),
                 "Wijchen": (0.95, 1.00, 1.05),
             },
         },
     ),
     "westfriesland-2021": dict(
-        year=2021, digits=0, source="use_history_2018_2020",
+        year=2021,
+        digits=0,
+        source="use_history_2018_2020",
         trend={
             "jeugd_C_hoogcomplex_verblijf": {2018: 0.96, 2019: 0.98, 2020: 1.00},
             "wmo_C_hoogcomplex": {2018: 0.90, 2019: 0.95, 2020: 0.98},
         },
         var={
             "jeugd_C_hoogcomplex_verblijf": {
-                "Drechterland": (0.80, 0.90, 1.00), "Enkhuizen": (1.30, 1.20, 1.10), "Hoorn": (1.00, 1.00, 1.00),
-                "Koggenland": (0.70, 0.80, 0.90), "Medemblik": (1.05, 1.00, 1.00), "Opmeer": (1.50, 0.70, 1.20),
+                "Drechterland": (0.80, 0.90, 1.00),
+                "Enkhuizen": (1.30, 1.20, 1.10),
+                "Hoorn": (1.00, 1.00, 1.00),
+                "Koggenland": (0.70, 0.80, 0.90),
+                "Medemblik": (1.05, 1.00, 1.00),
+                "Opmeer": (1.50, 0.70, 1.20),
                 "Stede Broec": (0.90, 1.10, 1.00),
             },
             "wmo_C_hoogcomplex": {
-                "Drechterland": (1.30, 1.00, 1.00), "Enkhuizen": (0.80, 1.00, 1.20), "Hoorn": (1.00, 1.00, 1.00),
-                "Koggenland": (1.00, 0.50, 0.80), "Medemblik": (1.10, 1.00, 1.00), "Opmeer": (2.00, 1.00, 1.50),
+                "Drechterland": (1.30, 1.00, 1.00),
+                "Enkhuizen": (0.80, 1.00, 1.20),
+                "Hoorn": (1.00, 1.00, 1.00),
+                "Koggenland": (1.00, 0.50, 0.80),
+                "Medemblik": (1.10, 1.00, 1.00),
+                "Opmeer": (2.00, 1.00, 1.50),
                 "Stede Broec": (0.80, 1.00, 1.20),
             },
         },

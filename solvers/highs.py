@@ -52,7 +52,9 @@ class SparseMatrix:
         return int(len(self.data))
 
     @classmethod
-    def from_triplets(cls, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, shape: tuple[int, int], rowwise: bool = False) -> "SparseMatrix":
+    def from_triplets(
+        cls, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, shape: tuple[int, int], rowwise: bool = False
+    ) -> SparseMatrix:
         """Sum duplicate (row, col) entries in the order given (a stable sort), then compress."""
         n_rows, n_cols = shape
         major, minor, n_major, n_minor = (rows, cols, n_rows, n_cols) if rowwise else (cols, rows, n_cols, n_rows)
@@ -71,10 +73,10 @@ class SparseMatrix:
         major = np.repeat(np.arange(len(self.indptr) - 1), np.diff(self.indptr))
         return (major, self.indices, self.data) if self.rowwise else (self.indices, major, self.data)
 
-    def tocsr(self) -> "SparseMatrix":
+    def tocsr(self) -> SparseMatrix:
         return self if self.rowwise else SparseMatrix.from_triplets(*self.triplets(), self.shape, rowwise=True)
 
-    def tocsc(self) -> "SparseMatrix":
+    def tocsc(self) -> SparseMatrix:
         return self if not self.rowwise else SparseMatrix.from_triplets(*self.triplets(), self.shape, rowwise=False)
 
     def row(self, r: int) -> dict[int, float]:
@@ -174,10 +176,21 @@ def compile_model(m: pyo.ConcreteModel, objective_names: list[str]) -> CompiledL
             costs[name] = c if obj.sense == pyo.minimize else -c
             offsets[name] = const if obj.sense == pyo.minimize else -const
     lp = CompiledLP(
-        A=A, costs=costs, offsets=offsets, col_lower=np.array(lower_c, dtype=float), col_upper=np.array(upper_c, dtype=float),
-        row_lower=rows.lower, row_upper=rows.upper, row_constant=rows.constant,
-        col_component=col_component, col_index=col_index,
-        row_component=row_component, row_index=row_index, row_data=datas, col_data=col_data, col_of=col_of,
+        A=A,
+        costs=costs,
+        offsets=offsets,
+        col_lower=np.array(lower_c, dtype=float),
+        col_upper=np.array(upper_c, dtype=float),
+        row_lower=rows.lower,
+        row_upper=rows.upper,
+        row_constant=rows.constant,
+        col_component=col_component,
+        col_index=col_index,
+        row_component=row_component,
+        row_index=row_index,
+        row_data=datas,
+        col_data=col_data,
+        col_of=col_of,
         compile_seconds=0.0,
     )
     lp.compile_seconds = time.perf_counter() - t0
@@ -238,8 +251,14 @@ def compile_rows(cons, col_of: dict[int, int]) -> CompiledRows:
         consts.append(const)
     n = len(row_lower)
     row_of_entry = np.repeat(np.arange(n, dtype=np.int64), np.diff(np.array(indptr, dtype=np.int64)))
-    return CompiledRows(row_of_entry, np.array(indices, dtype=np.int64), np.array(data, dtype=float),
-                        np.array(row_lower, dtype=float), np.array(row_upper, dtype=float), np.array(consts, dtype=float))
+    return CompiledRows(
+        row_of_entry,
+        np.array(indices, dtype=np.int64),
+        np.array(data, dtype=float),
+        np.array(row_lower, dtype=float),
+        np.array(row_upper, dtype=float),
+        np.array(consts, dtype=float),
+    )
 
 
 _NATIVE = (int, float)
@@ -353,9 +372,20 @@ class HighsSession:
         # the arrays overload of passModel (numpy buffers; filling a HighsLp attribute by
         # attribute converts element by element, about 5x slower at this size)
         status = self.h.passModel(
-            n_cols, n_rows, int(A.nnz), int(highspy.MatrixFormat.kColwise), int(highspy.ObjSense.kMinimize), 0.0,
-            np.ascontiguousarray(first, dtype=np.float64), _f64(lp.col_lower), _f64(lp.col_upper), _f64(lp.row_lower), _f64(lp.row_upper),
-            A.indptr.astype(np.int32), A.indices.astype(np.int32), _f64(A.data),
+            n_cols,
+            n_rows,
+            int(A.nnz),
+            int(highspy.MatrixFormat.kColwise),
+            int(highspy.ObjSense.kMinimize),
+            0.0,
+            np.ascontiguousarray(first, dtype=np.float64),
+            _f64(lp.col_lower),
+            _f64(lp.col_upper),
+            _f64(lp.row_lower),
+            _f64(lp.row_upper),
+            A.indptr.astype(np.int32),
+            A.indices.astype(np.int32),
+            _f64(A.data),
             np.zeros(n_cols, dtype=np.int32),  # every column continuous (an LP)
         )
         if status == highspy.HighsStatus.kError:
@@ -395,7 +425,9 @@ class HighsSession:
         n_rows, n_cols = self.lp.shape
         rowwise = a.format_ == highspy.MatrixFormat.kRowwise
         shape = (lp.num_row_, n_cols)
-        held = SparseMatrix(np.array(a.start_, dtype=np.int64), np.array(a.index_, dtype=np.int32), np.array(a.value_), shape, rowwise=rowwise)
+        held = SparseMatrix(
+            np.array(a.start_, dtype=np.int64), np.array(a.index_, dtype=np.int32), np.array(a.value_), shape, rowwise=rowwise
+        )
         r, c, v = held.triplets()
         keep = r < n_rows  # the model rows, not the rows that keep earlier stages
         return SparseMatrix.from_triplets(r[keep], c[keep], v[keep], (n_rows, n_cols))
@@ -434,7 +466,12 @@ class HighsSession:
             status = _STATUS.get(ms, h.modelStatusToString(ms).lower().replace(" ", "_"))
             info = h.getInfo()
             if status != "optimal":
-                out = SolveOutcome(status, stages + [StageResult(name, float("nan"), status, secs, int(info.simplex_iteration_count))], highs_seconds=total, message=h.modelStatusToString(ms))
+                out = SolveOutcome(
+                    status,
+                    stages + [StageResult(name, float("nan"), status, secs, int(info.simplex_iteration_count))],
+                    highs_seconds=total,
+                    message=h.modelStatusToString(ms),
+                )
                 if status == "infeasible":
                     self._iis(out)
                 return out

@@ -33,8 +33,32 @@ def base_tables() -> dict[str, list[dict]]:
         "budgets": [{"gemeente": "A", "domain": "jeugd", "region": "R", "budget_eur": 100, "own_funds_eur": 0, "source": "test"}],
         "populations": [{"gemeente": "A", "population": "jeugd", "kind": "target_group", "inhabitants": 100, "source": "test"}],
         "lots": [
-            {"lot": "basis", "label": "Basis", "domain": "jeugd", "echelon": "basis", "funding_form": "taak", "scope": "local", "tariff_eur": 1, "unit": "eur", "priority_weight": 1, "statutory": "false", "source": "test"},
-            {"lot": "spec", "label": "Specialistisch", "domain": "jeugd", "echelon": "specialist", "funding_form": "inspanning", "scope": "regional", "tariff_eur": 10, "unit": "hour", "priority_weight": 2, "statutory": "true", "source": "test"},
+            {
+                "lot": "basis",
+                "label": "Basis",
+                "domain": "jeugd",
+                "echelon": "basis",
+                "funding_form": "taak",
+                "scope": "local",
+                "tariff_eur": 1,
+                "unit": "eur",
+                "priority_weight": 1,
+                "statutory": "false",
+                "source": "test",
+            },
+            {
+                "lot": "spec",
+                "label": "Specialistisch",
+                "domain": "jeugd",
+                "echelon": "specialist",
+                "funding_form": "inspanning",
+                "scope": "regional",
+                "tariff_eur": 10,
+                "unit": "hour",
+                "priority_weight": 2,
+                "statutory": "true",
+                "source": "test",
+            },
         ],
         "need": [
             {"gemeente": "A", "population": "jeugd", "lot": "basis", "volume": 30, "source": "test"},
@@ -93,9 +117,24 @@ def pooled_tables(rule: str) -> dict:
     """Three gemeenten in region R; lot `verblijf` (tariff 1, statutory) pooled under `rule`."""
     t = base_tables()
     t["gemeenten"] += [{"gemeente": "B", "inhabitants": 3000, "source": "test"}, {"gemeente": "C", "inhabitants": 6000, "source": "test"}]
-    t["budgets"] += [{"gemeente": g, "domain": "jeugd", "region": "R", "budget_eur": b, "source": "test"} for g, b in (("B", 60), ("C", 150))]
+    t["budgets"] += [
+        {"gemeente": g, "domain": "jeugd", "region": "R", "budget_eur": b, "source": "test"} for g, b in (("B", 60), ("C", 150))
+    ]
     t["populations"] += [{"gemeente": g, "population": "jeugd", "inhabitants": 100, "source": "test"} for g in "BC"]
-    t["lots"].append({"lot": "verblijf", "domain": "jeugd", "echelon": "hoogspecialistisch", "funding_form": "output", "scope": "regional", "tariff_eur": 1, "unit": "client_year", "statutory": "true", "priority_weight": 3, "source": "test"})
+    t["lots"].append(
+        {
+            "lot": "verblijf",
+            "domain": "jeugd",
+            "echelon": "hoogspecialistisch",
+            "funding_form": "output",
+            "scope": "regional",
+            "tariff_eur": 1,
+            "unit": "client_year",
+            "statutory": "true",
+            "priority_weight": 3,
+            "source": "test",
+        }
+    )
     t["need"] += [
         {"gemeente": "A", "population": "jeugd", "lot": "verblijf", "volume": 50, "source": "test"},
         {"gemeente": "B", "population": "jeugd", "lot": "verblijf", "volume": 10, "source": "test"},
@@ -105,8 +144,11 @@ def pooled_tables(rule: str) -> dict:
     ]
     t["pooling_rules"] = [{"rule": name, **spec, "source": "test"} for name, spec in POOL_RULES.items()]
     t["pools"] = [{"region": "R", "pool": "verblijf", "lots": "verblijf", "rule": rule, "source": "test"}]
-    t["use_history"] = [{"gemeente": g, "lot": "verblijf", "year": y, "clients": c + y - 2021, "cost_eur": 0, "source": "test"}
-                        for g, c in (("A", 4), ("B", 1), ("C", 2)) for y in (2021, 2022, 2023)]
+    t["use_history"] = [
+        {"gemeente": g, "lot": "verblijf", "year": y, "clients": c + y - 2021, "cost_eur": 0, "source": "test"}
+        for g, c in (("A", 4), ("B", 1), ("C", 2))
+        for y in (2021, 2022, 2023)
+    ]
     return t
 
 
@@ -121,10 +163,36 @@ def build(folder: Path, gemeenten, lots, need, demand=(), pools=(), rules=(), hi
     t = {
         "sources": [{"source": src, "kind": "assumption", "description": "test data", "reference": ""}],
         "gemeenten": [{"gemeente": g[0], "inhabitants": g[2], "available_reserve_eur": g[3], "source": src} for g in gemeenten],
-        "budgets": [{"gemeente": g[0], "domain": domain, "region": g[1], "budget_eur": g[4] if len(g) > 4 else 1000, "own_funds_eur": 0, "source": src} for g in gemeenten],
-        "populations": [{"gemeente": g[0], "population": "p", "kind": "target_group", "inhabitants": 100, "source": src} for g in gemeenten],
-        "lots": [{"lot": l, "label": l, "domain": domain, "echelon": "specialist", "funding_form": "output", "scope": "regional", "tariff_eur": tar,
-                  "unit": "client_year", "priority_weight": 1, "statutory": "true", "source": src} for l, tar in lots],
+        "budgets": [
+            {
+                "gemeente": g[0],
+                "domain": domain,
+                "region": g[1],
+                "budget_eur": g[4] if len(g) > 4 else 1000,
+                "own_funds_eur": 0,
+                "source": src,
+            }
+            for g in gemeenten
+        ],
+        "populations": [
+            {"gemeente": g[0], "population": "p", "kind": "target_group", "inhabitants": 100, "source": src} for g in gemeenten
+        ],
+        "lots": [
+            {
+                "lot": l,
+                "label": l,
+                "domain": domain,
+                "echelon": "specialist",
+                "funding_form": "output",
+                "scope": "regional",
+                "tariff_eur": tar,
+                "unit": "client_year",
+                "priority_weight": 1,
+                "statutory": "true",
+                "source": src,
+            }
+            for l, tar in lots
+        ],
         "need": [{"gemeente": g, "population": "p", "lot": l, "volume": v, "source": src} for (g, l), v in need.items()],
     }
     if demand:
@@ -139,7 +207,7 @@ def build(folder: Path, gemeenten, lots, need, demand=(), pools=(), rules=(), hi
     return write_instance(folder, t)
 
 
-def one_lot(tmp_path: Path, volume: float, tariff: float = 1.0, name: str = "i", **demand) -> "object":
+def one_lot(tmp_path: Path, volume: float, tariff: float = 1.0, name: str = "i", **demand) -> object:
     """One gemeente, one lot `x` with need `volume` and the given demand.csv row (loaded instance)."""
     d = [{"lot": "x", **demand}] if demand else ()
     return load_instance(build(tmp_path / name, [("A", "R", 1000, 0)], [("x", tariff)], {("A", "x"): volume}, d))

@@ -11,12 +11,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pytest
-
 from helpers import run_main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,7 +27,15 @@ ROOT = Path(__file__).resolve().parents[1]
 def run_cli(argv: list[str], cwd: Path | None = None) -> tuple[int, str, str]:
     """The real command line in a fresh interpreter; (exit code, stdout, stderr)."""
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
-    p = subprocess.run([sys.executable, "-m", "verdeelmodel.cli", *argv], capture_output=True, text=True, encoding="utf-8", cwd=cwd or ROOT, env=env, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-m", "verdeelmodel.cli", *argv],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        cwd=cwd or ROOT,
+        env=env,
+        timeout=120,
+    )
     return p.returncode, p.stdout, p.stderr
 
 
@@ -70,7 +77,16 @@ def add_rows(table: str, *rows: dict) -> Callable[[dict], None]:
 
 
 def sub_row(**kw) -> dict:
-    row = {"from_lot": "spec", "to_lot": "basis", "ratio": 1.5, "max_share": 0.3, "gemeente": "", "population": "", "label": "", "source": "test"}
+    row = {
+        "from_lot": "spec",
+        "to_lot": "basis",
+        "ratio": 1.5,
+        "max_share": 0.3,
+        "gemeente": "",
+        "population": "",
+        "label": "",
+        "source": "test",
+    }
     row.update(kw)
     return row
 
@@ -85,8 +101,24 @@ def vierkant(t: dict) -> None:
     t["lots"][0]["category"] = "licht"
     t["lots"][1]["category"] = "zwaar"
     t["vierkant"] = [
-        {"gemeente": "A", "population": "", "domain": "jeugd", "category": "licht", "planned_share": 0.5, "max_shift": 0.05, "source": "test"},
-        {"gemeente": "A", "population": "", "domain": "jeugd", "category": "zwaar", "planned_share": 0.4, "max_shift": 0.05, "source": "test"},
+        {
+            "gemeente": "A",
+            "population": "",
+            "domain": "jeugd",
+            "category": "licht",
+            "planned_share": 0.5,
+            "max_shift": 0.05,
+            "source": "test",
+        },
+        {
+            "gemeente": "A",
+            "population": "",
+            "domain": "jeugd",
+            "category": "zwaar",
+            "planned_share": 0.4,
+            "max_shift": 0.05,
+            "source": "test",
+        },
     ]
 
 
@@ -134,46 +166,284 @@ class Case:
 
 
 CASES = [
-    Case("decimal comma in a volume", "need.csv", 2, "volume", "12,5", "a number in euros/units with '.' as decimal point", edit=set_cell("need", 0, "volume", "12,5"), subprocess=True),
-    Case("thousands separators in euros", "budgets.csv", 2, "budget_eur", "1.000.000", "no thousands separator", edit=set_cell("budgets", 0, "budget_eur", "1.000.000")),
-    Case("underscore digit separators", "budgets.csv", 2, "budget_eur", "1_000", "no thousands separator", edit=set_cell("budgets", 0, "budget_eur", "1_000")),
-    Case("currency sign in euros", "budgets.csv", 2, "budget_eur", "€100", "a number in euros", edit=set_cell("budgets", 0, "budget_eur", "€100")),
+    Case(
+        "decimal comma in a volume",
+        "need.csv",
+        2,
+        "volume",
+        "12,5",
+        "a number in euros/units with '.' as decimal point",
+        edit=set_cell("need", 0, "volume", "12,5"),
+        subprocess=True,
+    ),
+    Case(
+        "thousands separators in euros",
+        "budgets.csv",
+        2,
+        "budget_eur",
+        "1.000.000",
+        "no thousands separator",
+        edit=set_cell("budgets", 0, "budget_eur", "1.000.000"),
+    ),
+    Case(
+        "underscore digit separators",
+        "budgets.csv",
+        2,
+        "budget_eur",
+        "1_000",
+        "no thousands separator",
+        edit=set_cell("budgets", 0, "budget_eur", "1_000"),
+    ),
+    Case(
+        "currency sign in euros",
+        "budgets.csv",
+        2,
+        "budget_eur",
+        "€100",
+        "a number in euros",
+        edit=set_cell("budgets", 0, "budget_eur", "€100"),
+    ),
     Case("negative budget", "budgets.csv", 2, "budget_eur", "-5", "a number >= 0", edit=set_cell("budgets", 0, "budget_eur", -5)),
     Case("zero tariff", "lots.csv", 2, "tariff_eur", "0", "a number > 0", edit=set_cell("lots", 0, "tariff_eur", 0)),
-    Case("fractional inhabitants", "gemeenten.csv", 2, "inhabitants", "1000.5", "a whole number", edit=set_cell("gemeenten", 0, "inhabitants", "1000.5")),
+    Case(
+        "fractional inhabitants",
+        "gemeenten.csv",
+        2,
+        "inhabitants",
+        "1000.5",
+        "a whole number",
+        edit=set_cell("gemeenten", 0, "inhabitants", "1000.5"),
+    ),
     Case("NaN in a number", "need.csv", 2, "volume", "nan", "a finite number", edit=set_cell("need", 0, "volume", "nan")),
     Case("inf in a number", "budgets.csv", 2, "budget_eur", "inf", "a finite number", edit=set_cell("budgets", 0, "budget_eur", "inf")),
     Case("overflowing number", "lots.csv", 3, "tariff_eur", "1e400", "a finite number", edit=set_cell("lots", 1, "tariff_eur", "1e400")),
     Case("empty required cell", "need.csv", 3, "volume", "", "a value (this column is required)", edit=set_cell("need", 1, "volume", "")),
     Case("yes/no instead of true/false", "lots.csv", 2, "statutory", "ja", "true or false", edit=set_cell("lots", 0, "statutory", "ja")),
-    Case("unknown echelon", "lots.csv", 3, "echelon", "tweedelijns", "one of 'nulde_lijn', 'basis', 'specialist' or 'hoogspecialistisch'", edit=set_cell("lots", 1, "echelon", "tweedelijns")),
-    Case("unknown lot in need", "need.csv", 3, "lot", "spek", "a lot of lots that exists (basis, spec)", edit=set_cell("need", 1, "lot", "spek")),
-    Case("unknown population in need", "need.csv", 2, "population", "ouderen", "a population of gemeente A in populations (jeugd)", edit=set_cell("need", 0, "population", "ouderen")),
-    Case("unknown domain of a lot", "lots.csv", 2, "domain", "zorg", "a domain of instance.yaml that exists (jeugd, wmo)", edit=set_cell("lots", 0, "domain", "zorg")),
-    Case("source not in sources.csv", "need.csv", 2, "source", "cbs", "a source in sources.csv that exists (test)", edit=set_cell("need", 0, "source", "cbs")),
-    Case("duplicate key (one-column key)", "lots.csv", 4, "lot", "lot='basis'", "each (lot) once; this repeats an earlier row", edit=lambda t: t["lots"].append(dict(t["lots"][0]))),
-    Case("duplicate key (composite key)", "need.csv", 4, None, "gemeente='A', population='jeugd', lot='basis'", "each (gemeente, population, lot) once", edit=lambda t: t["need"].append(dict(t["need"][0]))),
-    Case("missing required column", "lots.csv", 1, "tariff_eur", None, "a column 'tariff_eur'", edit=lambda t: [r.pop("tariff_eur") for r in t["lots"]]),
-    Case("unknown column", "lots.csv", 1, "colour", "colour", "a column of table 'lots': source, lot, label", edit=lambda t: [r.update(colour="red") for r in t["lots"]]),
+    Case(
+        "unknown echelon",
+        "lots.csv",
+        3,
+        "echelon",
+        "tweedelijns",
+        "one of 'nulde_lijn', 'basis', 'specialist' or 'hoogspecialistisch'",
+        edit=set_cell("lots", 1, "echelon", "tweedelijns"),
+    ),
+    Case(
+        "unknown lot in need",
+        "need.csv",
+        3,
+        "lot",
+        "spek",
+        "a lot of lots that exists (basis, spec)",
+        edit=set_cell("need", 1, "lot", "spek"),
+    ),
+    Case(
+        "unknown population in need",
+        "need.csv",
+        2,
+        "population",
+        "ouderen",
+        "a population of gemeente A in populations (jeugd)",
+        edit=set_cell("need", 0, "population", "ouderen"),
+    ),
+    Case(
+        "unknown domain of a lot",
+        "lots.csv",
+        2,
+        "domain",
+        "zorg",
+        "a domain of instance.yaml that exists (jeugd, wmo)",
+        edit=set_cell("lots", 0, "domain", "zorg"),
+    ),
+    Case(
+        "source not in sources.csv",
+        "need.csv",
+        2,
+        "source",
+        "cbs",
+        "a source in sources.csv that exists (test)",
+        edit=set_cell("need", 0, "source", "cbs"),
+    ),
+    Case(
+        "duplicate key (one-column key)",
+        "lots.csv",
+        4,
+        "lot",
+        "lot='basis'",
+        "each (lot) once; this repeats an earlier row",
+        edit=lambda t: t["lots"].append(dict(t["lots"][0])),
+    ),
+    Case(
+        "duplicate key (composite key)",
+        "need.csv",
+        4,
+        None,
+        "gemeente='A', population='jeugd', lot='basis'",
+        "each (gemeente, population, lot) once",
+        edit=lambda t: t["need"].append(dict(t["need"][0])),
+    ),
+    Case(
+        "missing required column",
+        "lots.csv",
+        1,
+        "tariff_eur",
+        None,
+        "a column 'tariff_eur'",
+        edit=lambda t: [r.pop("tariff_eur") for r in t["lots"]],
+    ),
+    Case(
+        "unknown column",
+        "lots.csv",
+        1,
+        "colour",
+        "colour",
+        "a column of table 'lots': source, lot, label",
+        edit=lambda t: [r.update(colour="red") for r in t["lots"]],
+    ),
     Case("missing required table", "need.csv", None, None, None, "table 'need'", post=lambda f: (f / "need.csv").unlink()),
-    Case("required table with only a header", "need.csv", 2, None, None, "at least one row in table 'need'", post=keep_header_only("need.csv")),
-    Case("unknown table file", "needs.csv", None, None, None, "a known table name; known tables: sources, gemeenten", post=write_bytes("needs.csv", b"gemeente,volume\nA,1\n")),
-    Case("wrong number of cells in a row", "need.csv", 4, None, "6 cells", "5 cells, one per header column", post=append_text("need.csv", "A,jeugd,extra,12,5,test\n")),
-    Case("max_share above 1", "substitutions.csv", 2, "max_share", "1.5", "a number <= 1", edit=add_rows("substitutions", sub_row(max_share=1.5))),
-    Case("substitution to a heavier echelon", "substitutions.csv", 2, "to_lot", "spec", "a lot of a lighter echelon than basis (basis); spec is specialist", edit=add_rows("substitutions", sub_row(from_lot="basis", to_lot="spec"))),
-    Case("guaranteed minimum above its own plafond", "ceilings.csv", 2, "minimum_eur", "60", "a guaranteed minimum not above the plafond of the same row (ceiling_eur 50)", edit=add_rows("ceilings", ceiling_row(minimum_eur=60))),
-    Case("region in ceilings that does not exist", "ceilings.csv", 2, "region", "Q", "a region of domain jeugd in budgets (R)", edit=add_rows("ceilings", ceiling_row(region="Q"))),
-    Case("ceiling with both region and gemeente", "ceilings.csv", 2, "region", "R", "exactly one of region or gemeente filled in", edit=add_rows("ceilings", ceiling_row(gemeente="A"))),
-    Case("gemeente with need but no budget row", "need.csv", 4, "gemeente", "B", "a row for gemeente B and domain jeugd in budgets", edit=gemeente_b_with_need_only),
-    Case("vierkant shares not adding up to 1", "vierkant.csv", 3, "planned_share", "0.9 in total for gemeente=A, population=(all), domain=jeugd", "planned shares of one vierkant adding up to 1", edit=vierkant),
-    Case("goal share above 1", "goals.csv", 2, "value", "1.2", "a number <= 1", edit=add_rows("goals", {"goal": "basis_share", "domain": "jeugd", "value": 1.2, "source": "test"})),
-    Case("YAML syntax error", "instance.yaml", 3, None, None, "valid YAML", post=write_bytes("instance.yaml", b"name: tiny\nyear: [2024\n")),
-    Case("instance.yaml not a mapping", "instance.yaml", None, None, None, "a YAML mapping with keys name, year", post=write_bytes("instance.yaml", b"- name\n- year\n")),
-    Case("missing instance.yaml", "instance.yaml", None, None, None, "a file instance.yaml in", post=lambda f: (f / "instance.yaml").unlink()),
-    Case("unknown option key", "instance.yaml", None, "options.budget_scoop", "total", "no such setting (check the spelling)", meta={"options": {"budget_scoop": "total"}}),
-    Case("money in thousands of euros", "instance.yaml", None, "units.money", "kEUR", "one of 'EUR'", meta={"units": {"money": "kEUR"}}, subprocess=True),
+    Case(
+        "required table with only a header",
+        "need.csv",
+        2,
+        None,
+        None,
+        "at least one row in table 'need'",
+        post=keep_header_only("need.csv"),
+    ),
+    Case(
+        "unknown table file",
+        "needs.csv",
+        None,
+        None,
+        None,
+        "a known table name; known tables: sources, gemeenten",
+        post=write_bytes("needs.csv", b"gemeente,volume\nA,1\n"),
+    ),
+    Case(
+        "wrong number of cells in a row",
+        "need.csv",
+        4,
+        None,
+        "6 cells",
+        "5 cells, one per header column",
+        post=append_text("need.csv", "A,jeugd,extra,12,5,test\n"),
+    ),
+    Case(
+        "max_share above 1",
+        "substitutions.csv",
+        2,
+        "max_share",
+        "1.5",
+        "a number <= 1",
+        edit=add_rows("substitutions", sub_row(max_share=1.5)),
+    ),
+    Case(
+        "substitution to a heavier echelon",
+        "substitutions.csv",
+        2,
+        "to_lot",
+        "spec",
+        "a lot of a lighter echelon than basis (basis); spec is specialist",
+        edit=add_rows("substitutions", sub_row(from_lot="basis", to_lot="spec")),
+    ),
+    Case(
+        "guaranteed minimum above its own plafond",
+        "ceilings.csv",
+        2,
+        "minimum_eur",
+        "60",
+        "a guaranteed minimum not above the plafond of the same row (ceiling_eur 50)",
+        edit=add_rows("ceilings", ceiling_row(minimum_eur=60)),
+    ),
+    Case(
+        "region in ceilings that does not exist",
+        "ceilings.csv",
+        2,
+        "region",
+        "Q",
+        "a region of domain jeugd in budgets (R)",
+        edit=add_rows("ceilings", ceiling_row(region="Q")),
+    ),
+    Case(
+        "ceiling with both region and gemeente",
+        "ceilings.csv",
+        2,
+        "region",
+        "R",
+        "exactly one of region or gemeente filled in",
+        edit=add_rows("ceilings", ceiling_row(gemeente="A")),
+    ),
+    Case(
+        "gemeente with need but no budget row",
+        "need.csv",
+        4,
+        "gemeente",
+        "B",
+        "a row for gemeente B and domain jeugd in budgets",
+        edit=gemeente_b_with_need_only,
+    ),
+    Case(
+        "vierkant shares not adding up to 1",
+        "vierkant.csv",
+        3,
+        "planned_share",
+        "0.9 in total for gemeente=A, population=(all), domain=jeugd",
+        "planned shares of one vierkant adding up to 1",
+        edit=vierkant,
+    ),
+    Case(
+        "goal share above 1",
+        "goals.csv",
+        2,
+        "value",
+        "1.2",
+        "a number <= 1",
+        edit=add_rows("goals", {"goal": "basis_share", "domain": "jeugd", "value": 1.2, "source": "test"}),
+    ),
+    Case(
+        "YAML syntax error", "instance.yaml", 3, None, None, "valid YAML", post=write_bytes("instance.yaml", b"name: tiny\nyear: [2024\n")
+    ),
+    Case(
+        "instance.yaml not a mapping",
+        "instance.yaml",
+        None,
+        None,
+        None,
+        "a YAML mapping with keys name, year",
+        post=write_bytes("instance.yaml", b"- name\n- year\n"),
+    ),
+    Case(
+        "missing instance.yaml", "instance.yaml", None, None, None, "a file instance.yaml in", post=lambda f: (f / "instance.yaml").unlink()
+    ),
+    Case(
+        "unknown option key",
+        "instance.yaml",
+        None,
+        "options.budget_scoop",
+        "total",
+        "no such setting (check the spelling)",
+        meta={"options": {"budget_scoop": "total"}},
+    ),
+    Case(
+        "money in thousands of euros",
+        "instance.yaml",
+        None,
+        "units.money",
+        "kEUR",
+        "one of 'EUR'",
+        meta={"units": {"money": "kEUR"}},
+        subprocess=True,
+    ),
     Case("year that is not a number", "instance.yaml", None, "year", "twenty", "a whole number", meta={"year": "twenty"}),
-    Case("unknown constraint family", "instance.yaml", None, "options.families", None, "unknown constraint families ['ceiling_per_lot']", meta={"options": {"families": {"ceiling_per_lot": False}}}),
+    Case(
+        "unknown constraint family",
+        "instance.yaml",
+        None,
+        "options.families",
+        None,
+        "unknown constraint families ['ceiling_per_lot']",
+        meta={"options": {"families": {"ceiling_per_lot": False}}},
+    ),
     Case(
         "undecodable (non-UTF-8) file",
         "sources.csv",
@@ -211,6 +481,7 @@ def test_rejected_by_validate_and_solve(case: Case, make, tmp_path, capsys):
     assert not out_dir.exists()
 
 
+@pytest.mark.slow  # a fresh process
 @pytest.mark.parametrize("case", [c for c in CASES if c.subprocess], ids=[c.kind for c in CASES if c.subprocess])
 def test_rejected_by_the_real_command_line(case: Case, make, tmp_path):
     folder = _build(case, make)
@@ -221,12 +492,15 @@ def test_rejected_by_the_real_command_line(case: Case, make, tmp_path):
     assert not out_dir.exists()
 
 
+@pytest.mark.slow  # a fresh process
 def test_nonexistent_path(tmp_path, capsys):
     missing = tmp_path / "no-such-instance"
     for argv in (["validate", str(missing)], ["solve", str(missing), "--out", str(tmp_path / "out")]):
         rc, out, err = run_main(argv, capsys)
         assert rc == 2 and "Traceback" not in err
-        find_problem(err, str(missing), None, None, None, "an instance folder (with instance.yaml) or an .xlsx workbook; the path does not exist")
+        find_problem(
+            err, str(missing), None, None, None, "an instance folder (with instance.yaml) or an .xlsx workbook; the path does not exist"
+        )
     rc, out, err = run_cli(["solve", str(missing), "--out", str(tmp_path / "out")])
     assert rc == 2 and "Traceback" not in err and "the path does not exist" in err
     assert not (tmp_path / "out").exists()
@@ -338,4 +612,3 @@ def test_convert_of_an_invalid_instance_writes_nothing(make, tmp_path, capsys):
     assert rc == 2 and "Traceback" not in err
     find_problem(err, "need.csv", 2, "volume", "12,5", "'.' as decimal point")
     assert not target.exists() and not target.parent.exists()
-

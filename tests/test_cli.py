@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from helpers import INSTANCES, run_main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,6 +56,7 @@ def test_solve_bundled_instance_writes_the_results(name, tmp_path, capsys):
     assert (out_dir / "constraints.csv").read_text(encoding="utf-8").startswith("name,")
 
 
+@pytest.mark.slow  # a fresh process
 def test_solve_through_the_real_command_line(tmp_path):
     p = run_cli(["solve", str(INSTANCES / "westfriesland-2021"), "--out", str(tmp_path / "o"), "--quiet"])
     assert p.returncode == 0, p.stderr
@@ -97,7 +97,15 @@ def test_no_allocation_possible_exits_3_with_an_explanation(make, tmp_path, caps
         ["solve", "instances/nijmegen-2018", "--time-limit", "soon"],
         ["solve", "instances/nijmegen-2018", "--no-such-option"],
     ],
-    ids=["unknown command", "no command", "solve without instance", "validate without instance", "convert missing target", "non-numeric option", "unknown option"],
+    ids=[
+        "unknown command",
+        "no command",
+        "solve without instance",
+        "validate without instance",
+        "convert missing target",
+        "non-numeric option",
+        "unknown option",
+    ],
 )
 def test_usage_errors_exit_2(argv, capsys):
     rc, out, err = run_main(argv, capsys)
@@ -106,6 +114,7 @@ def test_usage_errors_exit_2(argv, capsys):
     assert "usage: verdeelmodel" in err and "error:" in err
 
 
+@pytest.mark.slow  # a fresh process
 def test_usage_error_through_the_real_command_line():
     p = run_cli(["frobnicate"])
     assert p.returncode == 2
@@ -179,6 +188,7 @@ def test_two_runs_give_byte_identical_outputs(tmp_path, capsys):
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
 
 
+@pytest.mark.slow  # a fresh process
 def test_runs_in_fresh_processes_with_different_hash_seeds_are_byte_identical(tmp_path):
     """Set and dict ordering of strings changes with PYTHONHASHSEED; outputs must not."""
     inst = INSTANCES / "nijmegen-2018"

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pyomo.environ as pyo
 import pytest
+from helpers import INSTANCES, pooled_tables, write_instance
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
-from helpers import INSTANCES, pooled_tables, write_instance
 from verdeelmodel import load_instance
 from verdeelmodel.models.allocation import build_allocation_model, objective_names
 from verdeelmodel.solvers.highs import INF, compile_model
@@ -55,12 +55,14 @@ def test_direct_compiler_matches_pyomo(tmp_path, source):
         assert mine.keys() == {k for k, v in coefs.items() if v != 0}, con.name
         for k, v in coefs.items():
             assert mine.get(k, 0.0) == pytest.approx(v, rel=1e-12, abs=1e-12), con.name
-        assert lp.row_lower[r] == pytest.approx(rlo, rel=1e-12, abs=1e-9) and lp.row_upper[r] == pytest.approx(rhi, rel=1e-12, abs=1e-9), con.name
+        assert lp.row_lower[r] == pytest.approx(rlo, rel=1e-12, abs=1e-9) and lp.row_upper[r] == pytest.approx(rhi, rel=1e-12, abs=1e-9), (
+            con.name
+        )
     for name in names:
         mine = {var_of_col[j]: v for j, v in enumerate(lp.costs[name]) if v != 0}
         assert mine == pytest.approx(ref_costs[name], rel=1e-12), name
     # column bounds are the variables' bounds
-    for j, vid in enumerate(var_of_col):
+    for j, _vid in enumerate(var_of_col):
         assert lp.col_lower[j] in (0.0, -INF)
     assert np.all(lp.col_upper >= lp.col_lower)
 
@@ -87,7 +89,9 @@ def test_every_expression_form_compiles_like_pyomo():
     m.w.fix(3.0)
     m.p = pyo.Param(initialize=1.5, mutable=True)
     # x twice, a constant and a fixed variable inside a LinearExpression
-    m.c1 = pyo.Constraint(expr=LinearExpression([m.x, m.x, MonomialTermExpression((2.0, m.y)), 1.0, m.w, MonomialTermExpression((0.5, m.w))]) <= 7)
+    m.c1 = pyo.Constraint(
+        expr=LinearExpression([m.x, m.x, MonomialTermExpression((2.0, m.y)), 1.0, m.w, MonomialTermExpression((0.5, m.w))]) <= 7
+    )
     m.c2 = pyo.Constraint(expr=2.0 * (m.x + 3.0 * m.y) - (m.y - m.z) + 4.0 >= 1.0)
     m.c3 = pyo.Constraint(expr=m.w * 2.0 + m.z + m.w == 5.0)  # fixed w moves to the bound
     m.c4 = pyo.Constraint(expr=m.p * m.x + m.y <= 2.0)  # a parameter coefficient: Pyomo's own path
@@ -96,8 +100,12 @@ def test_every_expression_form_compiles_like_pyomo():
     var_of_col = [id(v) for comp in m.component_objects(pyo.Var) for v in comp.values()]
     ref_rows, ref_costs = _pyomo_rows(m)
     A = lp.A.tocsr()
-    expected = {"c1": {id(m.x): 2.0, id(m.y): 2.0}, "c2": {id(m.x): 2.0, id(m.y): 5.0, id(m.z): 1.0},
-                "c3": {id(m.z): 1.0}, "c4": {id(m.x): 1.5, id(m.y): 1.0}}
+    expected = {
+        "c1": {id(m.x): 2.0, id(m.y): 2.0},
+        "c2": {id(m.x): 2.0, id(m.y): 5.0, id(m.z): 1.0},
+        "c3": {id(m.z): 1.0},
+        "c4": {id(m.x): 1.5, id(m.y): 1.0},
+    }
     for r, con in enumerate(lp.row_data):
         lo, hi = A.indptr[r], A.indptr[r + 1]
         mine = {var_of_col[j]: v for j, v in zip(A.indices[lo:hi], A.data[lo:hi]) if v != 0}

@@ -1,6 +1,7 @@
 """The generated documentation matches the code (run `verdeelmodel docs` after changing either)."""
 
 from helpers import ROOT
+
 from verdeelmodel.docs import DOCS
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
-
 from helpers import INSTANCES, run_main
+
 from verdeelmodel.cli import main
 from verdeelmodel.instance.validate import load_instance
 
@@ -31,7 +31,9 @@ def assert_same_instance(a, b) -> None:
     assert a.meta.model_dump() == b.meta.model_dump()
     assert set(a.tables) == set(b.tables)
     for name in a.tables:
-        pd.testing.assert_frame_equal(a.tables[name].reset_index(drop=True), b.tables[name].reset_index(drop=True), check_dtype=True, obj=name)
+        pd.testing.assert_frame_equal(
+            a.tables[name].reset_index(drop=True), b.tables[name].reset_index(drop=True), check_dtype=True, obj=name
+        )
 
 
 def test_convert_round_trip_gives_equal_tables(converted):
@@ -39,7 +41,9 @@ def test_convert_round_trip_gives_equal_tables(converted):
     original = load_instance(SOURCE)
     assert_same_instance(original, load_instance(xlsx))
     assert_same_instance(original, load_instance(back))
-    assert sorted(p.name for p in back.iterdir()) == sorted([f"{n}.csv" for n, df in original.tables.items() if len(df)] + ["instance.yaml"])
+    assert sorted(p.name for p in back.iterdir()) == sorted(
+        [f"{n}.csv" for n, df in original.tables.items() if len(df)] + ["instance.yaml"]
+    )
 
 
 def test_workbook_has_one_sheet_per_table_and_numbers_as_numbers(converted):
@@ -108,7 +112,9 @@ def test_error_in_a_workbook_names_sheet_row_and_column(converted, tmp_path, cap
         rc, out, err = run_main(argv, capsys)
         assert rc == 2 and "Traceback" not in err
         assert "the instance has 3 problems:" in err, err
-        assert "  - bad.xlsx[need], row 5, column 'volume': value '12,5' -- expected a number in euros/units with '.' as decimal point" in err
+        assert (
+            "  - bad.xlsx[need], row 5, column 'volume': value '12,5' -- expected a number in euros/units with '.' as decimal point" in err
+        )
         assert "  - bad.xlsx[budgets], row 3, column 'budget_eur': value '-10' -- expected a number >= 0" in err
         assert "  - bad.xlsx[lots], row 4, column 'echelon': value 'zwaar' -- expected one of 'nulde_lijn'" in err
     assert not (tmp_path / "o").exists()

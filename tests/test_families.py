@@ -76,7 +76,19 @@ def test_budget_scope_total_moves_money_between_domains(make):
     def edit(t):
         t["budgets"].append({"gemeente": "A", "domain": "wmo", "region": "R", "budget_eur": 50, "own_funds_eur": 0, "source": "test"})
         t["populations"].append({"gemeente": "A", "population": "wmo", "kind": "target_group", "inhabitants": 900, "source": "test"})
-        t["lots"].append({"lot": "hh", "label": "Huishoudelijke hulp", "domain": "wmo", "echelon": "basis", "funding_form": "inspanning", "scope": "local", "tariff_eur": 1, "unit": "hour", "source": "test"})
+        t["lots"].append(
+            {
+                "lot": "hh",
+                "label": "Huishoudelijke hulp",
+                "domain": "wmo",
+                "echelon": "basis",
+                "funding_form": "inspanning",
+                "scope": "local",
+                "tariff_eur": 1,
+                "unit": "hour",
+                "source": "test",
+            }
+        )
         t["need"].append({"gemeente": "A", "population": "wmo", "lot": "hh", "volume": 10, "source": "test"})
 
     per = run(make, edit)
@@ -107,7 +119,9 @@ def test_allocation_within_need(make):
 
 
 def _arc(t, ratio=2, share=0.5):
-    t["substitutions"] = [{"from_lot": "spec", "to_lot": "basis", "ratio": ratio, "max_share": share, "label": "expertiseschil", "source": "test"}]
+    t["substitutions"] = [
+        {"from_lot": "spec", "to_lot": "basis", "ratio": ratio, "max_share": share, "label": "expertiseschil", "source": "test"}
+    ]
 
 
 def test_substitution_and_max_share(make):
@@ -162,7 +176,9 @@ def test_substitution_funded(make):
     assert off.objective["unmet_statutory"] == pytest.approx(0, abs=ABS)
 
 
-@pytest.mark.parametrize("where,family,index", [("region", "ceiling_per_lot_region", "spec|R"), ("gemeente", "ceiling_per_lot_gemeente", "spec|A")])
+@pytest.mark.parametrize(
+    "where,family,index", [("region", "ceiling_per_lot_region", "spec|R"), ("gemeente", "ceiling_per_lot_gemeente", "spec|A")]
+)
 def test_lot_ceilings(make, where, family, index):
     # plafond 60 on spec: x_spec = 60, u_spec = 20; basis gets its 30; one more euro of
     # plafond covers one euro of spec need (weight 2): shadow price -2
@@ -177,7 +193,9 @@ def test_lot_ceilings(make, where, family, index):
     assert res.budgets["headroom_eur"].sum() == pytest.approx(10, abs=ABS)
 
 
-@pytest.mark.parametrize("where,family,index", [("region", "minimum_per_lot_region", "basis|R"), ("gemeente", "minimum_per_lot_gemeente", "basis|A")])
+@pytest.mark.parametrize(
+    "where,family,index", [("region", "minimum_per_lot_region", "basis|R"), ("gemeente", "minimum_per_lot_gemeente", "basis|A")]
+)
 def test_lot_minimums(make, where, family, index):
     # budget 90, minimum 25 on basis: x_spec <= 65 -> u_spec = 15 (weighted 30)
     def edit(t):
@@ -262,7 +280,12 @@ def test_specialist_reduction_goal(make):
     # delta 0.25 of the baseline (spec need 80): x_spec <= 60; explicit baseline 100 -> <= 75
     res = run(make, lambda t: t.update(goals=[{"goal": "specialist_reduction", "domain": "jeugd", "value": 0.25, "source": "test"}]))
     assert amt(res, "spec") == pytest.approx(60, abs=ABS)
-    res2 = run(make, lambda t: t.update(goals=[{"goal": "specialist_reduction", "domain": "jeugd", "value": 0.25, "baseline_eur": 100, "source": "test"}]))
+    res2 = run(
+        make,
+        lambda t: t.update(
+            goals=[{"goal": "specialist_reduction", "domain": "jeugd", "value": 0.25, "baseline_eur": 100, "source": "test"}]
+        ),
+    )
     assert amt(res2, "spec") == pytest.approx(75, abs=ABS)
 
 
@@ -321,7 +344,11 @@ def test_weighted_mode(make):
 
 
 def test_family_switch_off_removes_rows(make):
-    res = run(make, lambda t: t.update(ceilings=[{"lot": "spec", "region": "R", "ceiling_eur": 60, "source": "test"}]), {"options": {"families": {"ceiling_per_lot_region": False}}})
+    res = run(
+        make,
+        lambda t: t.update(ceilings=[{"lot": "spec", "region": "R", "ceiling_eur": 60, "source": "test"}]),
+        {"options": {"families": {"ceiling_per_lot_region": False}}},
+    )
     assert "ceiling_per_lot_region" not in set(res.constraints["family"])
     assert amt(res, "spec") == pytest.approx(80, abs=ABS)
 

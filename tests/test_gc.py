@@ -7,6 +7,7 @@ import gc
 import weakref
 
 from helpers import INSTANCES
+
 from verdeelmodel import AllocationModel, load_instance
 from verdeelmodel._gc import building
 

@@ -7,9 +7,11 @@ import shutil
 import subprocess
 import sys
 
+import pytest
 from helpers import INSTANCES
 
 
+@pytest.mark.slow  # a fresh process
 def test_minimums_above_lot_ceiling_explained_with_exit_3(tmp_path):
     # nijmegen-2018: plafond jeugd specialistische begeleiding EUR 4.0M (region). Raise the two
     # providers' guaranteed minimums to 2.5M + 1.6M = 4.1M (each still under its own contract plafond).
@@ -25,7 +27,9 @@ def test_minimums_above_lot_ceiling_explained_with_exit_3(tmp_path):
         w.writeheader()
         w.writerows(rows)
     out = tmp_path / "out"
-    p = subprocess.run([sys.executable, "-m", "verdeelmodel.cli", "solve", str(inst), "--out", str(out)], capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-m", "verdeelmodel.cli", "solve", str(inst), "--out", str(out)], capture_output=True, text=True, timeout=120
+    )
     assert p.returncode == 3, p.stderr
     assert "Traceback" not in p.stdout + p.stderr
     assert "infeasible" in p.stdout

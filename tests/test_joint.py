@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from helpers import INSTANCES, base_tables, pooled_tables, write_instance
+
 from verdeelmodel import load_instance
 from verdeelmodel.models.joint import groups, solve_group, solve_joint
 from verdeelmodel.models.reserves import scenario_charges, var_cvar
@@ -38,6 +38,7 @@ def test_hand_computed_two_scenarios(tmp_path):
     assert r.table.loc[0, "reserve_eur"] == pytest.approx(30)
 
 
+@pytest.mark.slow  # worker processes
 def test_groups_are_independent_and_parallel_equals_sequential(tmp_path):
     # two regions that share nothing: two groups; solving them apart (sequentially or in two
     # processes) gives the same reserves as one LP over both
@@ -45,7 +46,9 @@ def test_groups_are_independent_and_parallel_equals_sequential(tmp_path):
     t["gemeenten"].append({"gemeente": "D", "inhabitants": 2000, "source": "test"})
     t["budgets"].append({"gemeente": "D", "domain": "jeugd", "region": "S", "budget_eur": 70, "source": "test"})
     t["populations"].append({"gemeente": "D", "population": "jeugd", "inhabitants": 100, "source": "test"})
-    t["need"] += [{"gemeente": "D", "population": "jeugd", "lot": l, "volume": v, "source": "test"} for l, v in (("basis", 30), ("verblijf", 20))]
+    t["need"] += [
+        {"gemeente": "D", "population": "jeugd", "lot": l, "volume": v, "source": "test"} for l, v in (("basis", 30), ("verblijf", 20))
+    ]
     inst = load_instance(write_instance(tmp_path / "i", t))
     assert groups(inst) == [["A", "B", "C"], ["D"]]
     K, gem = scenario_charges(inst, 200, seed=5)
@@ -64,15 +67,16 @@ def _sum_cvar_at(inst, planned, rule, w, S, seed, alpha):
     """Total required reserve with the rule's own weight set to w, by the engine (no LP)."""
     from dataclasses import replace
 
-    from verdeelmodel.models.pooling import BASES, rules_of
+    from verdeelmodel.models.pooling import BASES, pool_setups, rules_of
     from verdeelmodel.models.reserves import RuleSet, run_reserves
-    from verdeelmodel.models.pooling import pool_setups
 
     r = rules_of(inst)[rule]
     tot = sum(getattr(r, f"w_{b}") for b in BASES)
     rw = replace(r, name="trial", w_own=w, **{f"w_{b}": getattr(r, f"w_{b}") / tot * (1 - w) for b in BASES})
     setups = pool_setups(inst)
-    run = run_reserves(inst, planned, S, seed, sets=[RuleSet("t", [["trial"] * len(s.ctx.regions) for s in setups])], extra_rules={"trial": rw})
+    run = run_reserves(
+        inst, planned, S, seed, sets=[RuleSet("t", [["trial"] * len(s.ctx.regions) for s in setups])], extra_rules={"trial": rw}
+    )
     return var_cvar(run.overspend["t"], alpha)[1]
 
 

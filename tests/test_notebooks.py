@@ -40,6 +40,7 @@ def test_notebooks_exist():
     assert PATHS, f"no notebooks in {NOTEBOOKS}"
 
 
+@pytest.mark.slow  # a kernel per notebook
 @pytest.mark.parametrize("path", PATHS, ids=[p.name for p in PATHS])
 def test_notebook_runs(path: Path, kernel_env):
     nb = nbformat.read(path, as_version=4)

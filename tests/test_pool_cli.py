@@ -7,7 +7,6 @@ import csv
 
 import pandas as pd
 import pytest
-
 from helpers import pooled_tables, run_main, write_instance
 
 
@@ -25,7 +24,16 @@ def test_planned_settlement_and_candidates(tmp_path, capsys):
     rc, stdout, err = run_main(["pool", str(inst), "--rule", "mix", "--rule", "profijt", "--out", str(out)], capsys)
     assert rc == 0, err
     s = pd.read_csv(out / "settlement.csv")
-    assert {"gemeente", "lot", "rule", "charge_eur", "profijt_eur", "transfer_eur", "charge_per_inhabitant_eur", "transfer_per_inhabitant_eur"} <= set(s.columns)
+    assert {
+        "gemeente",
+        "lot",
+        "rule",
+        "charge_eur",
+        "profijt_eur",
+        "transfer_eur",
+        "charge_per_inhabitant_eur",
+        "transfer_per_inhabitant_eur",
+    } <= set(s.columns)
     # planned costs = need x tariff: A 50, B 10, C 25 (T = 85); inhabitants 1000 : 3000 : 6000
     agreed = s[s.rule_set == "agreed"].set_index("gemeente")
     assert agreed.loc["A", "charge_eur"] == pytest.approx(8.5) and agreed.loc["C", "charge_eur"] == pytest.approx(51.0)
@@ -41,12 +49,15 @@ def test_realised_costs_with_per_client_rows_for_high_cost_pool(tmp_path, capsys
     # B: one client of 0.2 -> 0; C: one client of 2 -> 1.75 -> 1.4. Pool 4.2 by inhabitants 0.1/0.3/0.6:
     # A = 4 - 2.8 + 0.42 = 1.62; B = 0.2 + 1.26 = 1.46; C = 2 - 1.4 + 2.52 = 3.12; total 6.2
     inst = write_instance(tmp_path / "i", pooled_tables("hoog"))
-    costs = _write_costs(tmp_path / "costs.csv", [
-        {"gemeente": "A", "lot": "verblijf", "year": 2024, "clients": 1, "cost_eur": 3},
-        {"gemeente": "A", "lot": "verblijf", "year": 2024, "clients": 1, "cost_eur": 1},
-        {"gemeente": "B", "lot": "verblijf", "year": 2024, "clients": 1, "cost_eur": 0.2},
-        {"gemeente": "C", "lot": "verblijf", "year": 2024, "clients": 1, "cost_eur": 2},
-    ])
+    costs = _write_costs(
+        tmp_path / "costs.csv",
+        [
+            {"gemeente": "A", "lot": "verblijf", "year": 2024, "clients": 1, "cost_eur": 3},
+            {"gemeente": "A", "lot": "verblijf", "year": 2024, "clients": 1, "cost_eur": 1},
+            {"gemeente": "B", "lot": "verblijf", "year": 2024, "clients": 1, "cost_eur": 0.2},
+            {"gemeente": "C", "lot": "verblijf", "year": 2024, "clients": 1, "cost_eur": 2},
+        ],
+    )
     out = tmp_path / "out"
     rc, stdout, err = run_main(["pool", str(inst), "--costs", str(costs), "--out", str(out)], capsys)
     assert rc == 0, err
@@ -61,10 +72,13 @@ def test_realised_costs_with_per_client_rows_for_high_cost_pool(tmp_path, capsys
 
 def test_bad_costs_file_is_a_user_error(tmp_path, capsys):
     inst = write_instance(tmp_path / "i", pooled_tables("solidair"))
-    costs = _write_costs(tmp_path / "costs.csv", [
-        {"gemeente": "Z", "lot": "verblijf", "year": 2024, "clients": 1, "cost_eur": 3},
-        {"gemeente": "A", "lot": "verblijf", "year": 2024, "clients": 1, "cost_eur": "3,5"},
-    ])
+    costs = _write_costs(
+        tmp_path / "costs.csv",
+        [
+            {"gemeente": "Z", "lot": "verblijf", "year": 2024, "clients": 1, "cost_eur": 3},
+            {"gemeente": "A", "lot": "verblijf", "year": 2024, "clients": 1, "cost_eur": "3,5"},
+        ],
+    )
     rc, _out, err = run_main(["pool", str(inst), "--costs", str(costs), "--out", str(tmp_path / "out")], capsys)
     assert rc == 2
     assert "costs.csv, row 2, column 'gemeente': value 'Z'" in err

@@ -15,8 +15,8 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-
 from helpers import ROOT, write_instance
+
 from verdeelmodel import load_instance, solve
 from verdeelmodel.instance.problems import InstanceError
 from verdeelmodel.models.pooling import KINDS, check_pooling, linear_charge, pool_setups, rules_of, settle
@@ -48,17 +48,51 @@ def _csv_block(tag: str) -> list[dict]:
 def _tables(gemeenten: list[str], tariff: float = TARIFF, pools: list[dict] | None = None, history: dict | None = None) -> dict:
     history = HISTORY if history is None else history
     return {
-        "sources": [{"source": "example", "kind": "assumption", "description": "worked example of docs/pooling.md", "reference": "docs/pooling.md"}],
+        "sources": [
+            {"source": "example", "kind": "assumption", "description": "worked example of docs/pooling.md", "reference": "docs/pooling.md"}
+        ],
         "gemeenten": [{"gemeente": g, "inhabitants": INHABITANTS[g], "source": "example"} for g in gemeenten],
-        "budgets": [{"gemeente": g, "domain": "jeugd", "region": "R", "budget_eur": IU[g], "own_funds_eur": 0, "source": "example"} for g in gemeenten],
-        "populations": [{"gemeente": g, "population": "jeugd", "kind": "target_group", "inhabitants": INHABITANTS[g] // 5, "source": "example"} for g in gemeenten],
-        "lots": [{"lot": "jeugdzorg_plus", "label": "Jeugdzorg Plus", "domain": "jeugd", "echelon": "hoogspecialistisch", "funding_form": "inspanning",
-                  "scope": "regional", "tariff_eur": tariff, "unit": "client_year", "priority_weight": 3, "statutory": "true", "source": "example"}],
-        "need": [{"gemeente": g, "population": "jeugd", "lot": "jeugdzorg_plus", "volume": EXPECTED_CLIENTS[g], "source": "example"} for g in gemeenten],
+        "budgets": [
+            {"gemeente": g, "domain": "jeugd", "region": "R", "budget_eur": IU[g], "own_funds_eur": 0, "source": "example"}
+            for g in gemeenten
+        ],
+        "populations": [
+            {"gemeente": g, "population": "jeugd", "kind": "target_group", "inhabitants": INHABITANTS[g] // 5, "source": "example"}
+            for g in gemeenten
+        ],
+        "lots": [
+            {
+                "lot": "jeugdzorg_plus",
+                "label": "Jeugdzorg Plus",
+                "domain": "jeugd",
+                "echelon": "hoogspecialistisch",
+                "funding_form": "inspanning",
+                "scope": "regional",
+                "tariff_eur": tariff,
+                "unit": "client_year",
+                "priority_weight": 3,
+                "statutory": "true",
+                "source": "example",
+            }
+        ],
+        "need": [
+            {"gemeente": g, "population": "jeugd", "lot": "jeugdzorg_plus", "volume": EXPECTED_CLIENTS[g], "source": "example"}
+            for g in gemeenten
+        ],
         "pooling_rules": _csv_block("pooling_rules"),
         "pools": pools if pools is not None else _csv_block("pools"),
-        "use_history": [{"gemeente": g, "lot": "jeugdzorg_plus", "year": 2021 + i, "clients": history[g][i], "cost_eur": history[g][i] * TARIFF, "source": "example"}
-                        for g in gemeenten for i in range(3)],
+        "use_history": [
+            {
+                "gemeente": g,
+                "lot": "jeugdzorg_plus",
+                "year": 2021 + i,
+                "clients": history[g][i],
+                "cost_eur": history[g][i] * TARIFF,
+                "source": "example",
+            }
+            for g in gemeenten
+            for i in range(3)
+        ],
     }
 
 
@@ -103,7 +137,13 @@ def _examples() -> list[tuple[dict, list[str], list[list[str]]]]:
 
 
 EXAMPLES = _examples()
-COLUMNS = {"charge": "charge_eur", "profijt": "profijt_eur", "transfer": "transfer_eur", "payout": "payout_eur", "contribution": "contribution_eur"}
+COLUMNS = {
+    "charge": "charge_eur",
+    "profijt": "profijt_eur",
+    "transfer": "transfer_eur",
+    "payout": "payout_eur",
+    "contribution": "contribution_eur",
+}
 
 
 def test_the_page_has_worked_examples_for_every_kind():
@@ -113,7 +153,9 @@ def test_the_page_has_worked_examples_for_every_kind():
     assert shown == set(KINDS)
 
 
-@pytest.mark.parametrize("attrs,header,rows", EXAMPLES, ids=[f"{a['rule']}-{a['costs']}-{a.get('gemeenten', 'ABC')}" for a, _, _ in EXAMPLES])
+@pytest.mark.parametrize(
+    "attrs,header,rows", EXAMPLES, ids=[f"{a['rule']}-{a['costs']}-{a.get('gemeenten', 'ABC')}" for a, _, _ in EXAMPLES]
+)
 def test_worked_example_matches_engine(tmp_path, attrs, header, rows):
     gemeenten = list(attrs.get("gemeenten", "ABC"))
     inst = _instance(tmp_path, gemeenten)
@@ -132,7 +174,7 @@ def test_worked_example_matches_engine(tmp_path, attrs, header, rows):
 
 
 def test_setup_tables_state_the_example_data():
-    sec = TEXT[TEXT.index("## 2. The example region"):TEXT.index("## 3. The rules")]
+    sec = TEXT[TEXT.index("## 2. The example region") : TEXT.index("## 3. The rules")]
     for g in "ABC":
         row = next(line for line in sec.splitlines() if line.startswith(f"| {g} | {INHABITANTS[g]:,} |"))
         cells = [c.strip() for c in row.strip("|").split("|")]
@@ -201,7 +243,12 @@ def test_transfers_add_up_to_what_the_region_pays_on_top_of_use(tmp_path):
     cost = _costs("base", list("ABC"))
     st = settle(inst, cost, names, per_client=cost)
     st = st[st["rule_set"] == "candidate"]
-    extra = {"vast_variabel_eur": 200_000, "onderbenutting_inwoners": 200_000, "onderbenutting_budget": 200_000, "onderbenutting_opslag": 200_000}
+    extra = {
+        "vast_variabel_eur": 200_000,
+        "onderbenutting_inwoners": 200_000,
+        "onderbenutting_budget": 200_000,
+        "onderbenutting_opslag": 200_000,
+    }
     for name, grp in st.groupby("rule"):
         assert grp["transfer_eur"].sum() == pytest.approx(extra.get(name, 0.0), abs=0.05), name
         assert np.isclose(grp["charge_eur"].sum(), grp["region_pooled_eur"].iloc[0], atol=0.05), name

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import INSTANCES, pooled_tables, write_instance
+from helpers import POOL_RULES as RULES
 
-from helpers import INSTANCES, POOL_RULES as RULES, pooled_tables, write_instance
 from verdeelmodel import load_instance, solve
 from verdeelmodel.models.pooling import evaluate, pool_setups, rules_of
+
 
 @pytest.mark.parametrize("rule", sorted(RULES))
 def test_model_charges_equal_engine(tmp_path, rule):
@@ -60,7 +62,7 @@ def test_bundled_instances_charges_equal_engine(name):
     for s in pool_setups(inst):
         ctx = s.ctx
         C = np.array([[a.get((g, l), 0.0) for l in ctx.lots] for g in ctx.gemeenten])
-        for i, region in enumerate(ctx.regions):
+        for i, _region in enumerate(ctx.regions):
             rule = rules[s.agreed[i]]
             if rule.kind == "threshold_fund":
                 rule = rules["profijt"]

@@ -46,8 +46,20 @@ def random_ctx(rng: np.random.Generator, max_regions: int = 4) -> PoolContext:
     hist = {(y, m): amounts(100.0 if m == "clients" else 1e6) for y in (1, 2, 3) for m in ("clients", "cost_eur")}
     tariff = 10 ** rng.uniform(1, 5, L)
     exp_by_lot = rng.uniform(0, 1e6, (G, L)) * (rng.uniform(size=(G, L)) > 0.3)
-    return PoolContext("p", tuple(f"l{j}" for j in range(L)), "jeugd", [f"R{r}" for r in range(R)], [f"g{i}" for i in range(G)], ridx, inh, raw,
-                       exp_by_lot.sum(1), exp_by_lot, tariff, hist)
+    return PoolContext(
+        "p",
+        tuple(f"l{j}" for j in range(L)),
+        "jeugd",
+        [f"R{r}" for r in range(R)],
+        [f"g{i}" for i in range(G)],
+        ridx,
+        inh,
+        raw,
+        exp_by_lot.sum(1),
+        exp_by_lot,
+        tariff,
+        hist,
+    )
 
 
 def random_cost(rng: np.random.Generator, ctx: PoolContext, lead: tuple[int, ...] = ()) -> np.ndarray:
@@ -82,11 +94,19 @@ def random_rule(rng: np.random.Generator, kind: str) -> Rule:
         w = w / w.sum()
         return Rule(kind, kind, w_own=w[0], **{f"w_{b}": w[i + 1] for i, b in enumerate(BASES)}, **common)
     if kind == "high_cost_pool":
-        return Rule(kind, kind, threshold_eur=float(10 ** rng.uniform(0, 5)), pool_share=float(rng.choice([0.0, 1.0, rng.uniform()])), **common)
+        return Rule(
+            kind, kind, threshold_eur=float(10 ** rng.uniform(0, 5)), pool_share=float(rng.choice([0.0, 1.0, rng.uniform()])), **common
+        )
     if kind == "threshold_fund":
         cap = None if rng.uniform() < 0.4 else float(rng.choice([0.0, 10 ** rng.uniform(0, 9)]))
-        return Rule(kind, kind, fund_threshold_eur_per_inhabitant=float(rng.choice([0.0, rng.uniform(0, 50)])), fund_cap_eur=cap,
-                    compensation_share=float(rng.choice([1.0, rng.uniform()])), **common)
+        return Rule(
+            kind,
+            kind,
+            fund_threshold_eur_per_inhabitant=float(rng.choice([0.0, rng.uniform(0, 50)])),
+            fund_cap_eur=cap,
+            compensation_share=float(rng.choice([1.0, rng.uniform()])),
+            **common,
+        )
     raise AssertionError(kind)
 
 
@@ -127,7 +147,7 @@ def cases(kind: str, n: int = CASES):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_conservation(kind):
-    for rng, ctx, rule, cost, excess in cases(kind):
+    for _rng, ctx, rule, cost, excess in cases(kind):
         ch = evaluate(rule, ctx, cost, excess)
         C = cost.sum(-1)
         T = per_region(ctx, C)
@@ -143,7 +163,7 @@ def test_conservation(kind):
 
 @pytest.mark.parametrize("kind", ["high_cost_pool", "threshold_fund"])
 def test_payouts_equal_contributions(kind):
-    for rng, ctx, rule, cost, excess in cases(kind):
+    for _rng, ctx, rule, cost, excess in cases(kind):
         ch = evaluate(rule, ctx, cost, excess)
         scale = float(cost.sum())
         assert_close(per_region(ctx, ch.payout), per_region(ctx, ch.contribution), scale)
@@ -163,7 +183,7 @@ def test_payouts_equal_contributions(kind):
 
 
 def test_profijt_charges_own_cost():
-    for rng, ctx, rule, cost, excess in cases("profijt"):
+    for _rng, ctx, rule, cost, _excess in cases("profijt"):
         ch = evaluate(rule, ctx, cost)
         np.testing.assert_array_equal(ch.charge, cost.sum(-1))
 
@@ -171,7 +191,7 @@ def test_profijt_charges_own_cost():
 @pytest.mark.parametrize("kind", [k for k in KINDS if k != "threshold_fund"])
 def test_linear_rules_follow_their_coefficients(kind):
     """evaluate() = sum_l own_l C_gl + key_g sum_l shared_l T_Rl + constant_g + gap_key_g max(0, M - T_R), by loops."""
-    for rng, ctx, rule, cost, excess in cases(kind, CASES // 4):
+    for _rng, ctx, rule, cost, _excess in cases(kind, CASES // 4):
         if not is_linear(rule):
             continue
         lc = linear_charge(rule, ctx)
@@ -180,7 +200,9 @@ def test_linear_rules_follow_their_coefficients(kind):
         for r in range(len(ctx.regions)):  # keys add up to 1 (or 0 when unused) per region; constants to F
             m = ctx.region_index == r
             assert lc.key[m].sum() == pytest.approx(1.0) or not lc.key.any()
-            assert lc.constant[m].sum() == pytest.approx(rule.fixed_eur if rule.kind == "vast_variabel" and rule.fixed_share is None else 0.0)
+            assert lc.constant[m].sum() == pytest.approx(
+                rule.fixed_eur if rule.kind == "vast_variabel" and rule.fixed_share is None else 0.0
+            )
         flat = cost.reshape(-1, ctx.n, len(ctx.lots))
         got = evaluate(rule, ctx, cost).charge.reshape(-1, ctx.n)
         for s in range(flat.shape[0]):
@@ -199,11 +221,13 @@ def test_linear_rules_follow_their_coefficients(kind):
 def test_only_region_totals_matter_without_own_part(kind):
     """With w_own = 0 (fixed_share = 1) the charges depend on the region totals, not on who used the care."""
     n = 0
-    for rng, ctx, rule, cost, excess in cases(kind):
+    for rng, ctx, rule, cost, _excess in cases(kind):
         if kind == "mixed":
             w = {f"w_{b}": getattr(rule, f"w_{b}") for b in BASES}
             tot = sum(w.values())
-            rule = Rule("m", "mixed", years=rule.years, history_measure=rule.history_measure, w_own=0.0, **{k: v / tot for k, v in w.items()})
+            rule = Rule(
+                "m", "mixed", years=rule.years, history_measure=rule.history_measure, w_own=0.0, **{k: v / tot for k, v in w.items()}
+            )
         if kind == "vast_variabel":
             rule = Rule("v", "vast_variabel", basis=rule.basis, years=rule.years, history_measure=rule.history_measure, fixed_share=1.0)
         # split each region's per-lot total over its gemeenten at random
@@ -238,7 +262,7 @@ def test_regions_never_cross(kind):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_scenario_axes_equal_per_scenario(kind):
-    for rng, ctx, rule, cost, excess in cases(kind, CASES // 4):
+    for _rng, ctx, rule, cost, excess in cases(kind, CASES // 4):
         if cost.ndim == 2:
             continue
         big = evaluate(rule, ctx, cost, excess)
@@ -258,8 +282,20 @@ def test_one_region_context_equals_its_part_of_a_larger_one():
         cost = random_cost(rng, ctx)
         r = int(rng.integers(len(ctx.regions)))
         m = ctx.region_index == r
-        sub = PoolContext(ctx.pool, ctx.lots, ctx.domain, [ctx.regions[r]], [g for g, k in zip(ctx.gemeenten, m) if k], np.zeros(m.sum(), int), ctx.inhabitants[m],
-                          {b: v[m] for b, v in ctx.raw_keys.items()}, ctx.expected_eur[m], ctx.expected_by_lot[m], ctx.tariff, {k: v[m] for k, v in ctx.history.items()})
+        sub = PoolContext(
+            ctx.pool,
+            ctx.lots,
+            ctx.domain,
+            [ctx.regions[r]],
+            [g for g, k in zip(ctx.gemeenten, m) if k],
+            np.zeros(m.sum(), int),
+            ctx.inhabitants[m],
+            {b: v[m] for b, v in ctx.raw_keys.items()},
+            ctx.expected_eur[m],
+            ctx.expected_by_lot[m],
+            ctx.tariff,
+            {k: v[m] for k, v in ctx.history.items()},
+        )
         np.testing.assert_allclose(evaluate(rule, ctx, cost).charge[m], evaluate(rule, sub, cost[m]).charge, rtol=1e-12, atol=1e-6)
 
 
@@ -268,9 +304,20 @@ def test_order_of_gemeenten_does_not_matter(kind):
     """Shuffling the members (so regions are no longer contiguous slices) permutes the charges."""
     for rng, ctx, rule, cost, excess in cases(kind, CASES // 8):
         p = rng.permutation(ctx.n)
-        shuffled = PoolContext(ctx.pool, ctx.lots, ctx.domain, ctx.regions, [ctx.gemeenten[i] for i in p], ctx.region_index[p], ctx.inhabitants[p],
-                               {b: v[p] for b, v in ctx.raw_keys.items()}, ctx.expected_eur[p], ctx.expected_by_lot[p], ctx.tariff,
-                               {k: v[p] for k, v in ctx.history.items()})
+        shuffled = PoolContext(
+            ctx.pool,
+            ctx.lots,
+            ctx.domain,
+            ctx.regions,
+            [ctx.gemeenten[i] for i in p],
+            ctx.region_index[p],
+            ctx.inhabitants[p],
+            {b: v[p] for b, v in ctx.raw_keys.items()},
+            ctx.expected_eur[p],
+            ctx.expected_by_lot[p],
+            ctx.tariff,
+            {k: v[p] for k, v in ctx.history.items()},
+        )
         a = evaluate(rule, ctx, cost, excess)
         b = evaluate(rule, shuffled, cost[..., p, :], None if excess is None else excess[..., p])
         scale = float(cost.sum()) + (rule.fixed_eur or 0) + (rule.minimum_eur or 0)

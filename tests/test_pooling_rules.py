@@ -55,7 +55,9 @@ def ctx3(tariff=(1000.0,), expected=(4000.0, 3000.0, 2000.0), lots=None, inhabit
         (3, "clients"): np.array([1.0, 1.0, 2.0]),
         (1, "cost_eur"): np.array([1.0, 1.0, 8.0]),
     }
-    return PoolContext("pool", lots, "jeugd", ["R"], ["A", "B", "C"], np.zeros(3, int), inh, raw, exp, exp_by_lot, np.asarray(tariff, float), hist)
+    return PoolContext(
+        "pool", lots, "jeugd", ["R"], ["A", "B", "C"], np.zeros(3, int), inh, raw, exp, exp_by_lot, np.asarray(tariff, float), hist
+    )
 
 
 def ctx_one(cost_expected=100.0) -> PoolContext:
@@ -63,8 +65,20 @@ def ctx_one(cost_expected=100.0) -> PoolContext:
     one = np.array([1.0])
     raw = {b: one.copy() for b in ("iu", "budget", "reference")}
     raw["inhabitants"] = np.array([5000.0])
-    return PoolContext("pool", ("x",), "jeugd", ["S"], ["Z"], np.zeros(1, int), raw["inhabitants"], raw, np.array([cost_expected]), np.array([[cost_expected]]), np.array([1000.0]),
-                       {(1, "clients"): one.copy(), (3, "clients"): one.copy()})
+    return PoolContext(
+        "pool",
+        ("x",),
+        "jeugd",
+        ["S"],
+        ["Z"],
+        np.zeros(1, int),
+        raw["inhabitants"],
+        raw,
+        np.array([cost_expected]),
+        np.array([[cost_expected]]),
+        np.array([1000.0]),
+        {(1, "clients"): one.copy(), (3, "clients"): one.copy()},
+    )
 
 
 def ctx_two_regions() -> PoolContext:
@@ -79,7 +93,9 @@ def ctx_two_regions() -> PoolContext:
     }
     hist = {k: np.concatenate([v, [1.0, 1.0]]) for k, v in c.history.items()}
     exp = np.array([4000.0, 3000.0, 2000.0, 0.0, 0.0])
-    return PoolContext("pool", ("x",), "jeugd", ["R", "S"], list("ABCDE"), np.array([0, 0, 0, 1, 1]), inh, raw, exp, exp[:, None], np.array([1000.0]), hist)
+    return PoolContext(
+        "pool", ("x",), "jeugd", ["R", "S"], list("ABCDE"), np.array([0, 0, 0, 1, 1]), inh, raw, exp, exp[:, None], np.array([1000.0]), hist
+    )
 
 
 def charge(rule: Rule, ctx=None, cost=COST, excess=None) -> np.ndarray:
@@ -400,12 +416,14 @@ def test_client_exactly_at_threshold_has_no_excess():
 def test_excess_ignores_other_lots_gemeenten_and_empty_rows():
     ctx = ctx3()
     r = Rule("h", "high_cost_pool", threshold_eur=1000.0, pool_share=1.0)
-    per_client = pd.DataFrame({
-        "gemeente": ["A", "A", "B", "Q", "C"],
-        "lot": ["x", "other", "x", "x", "x"],
-        "clients": [2, 1, 0, 1, 1],
-        "cost_eur": [5000.0, 9000.0, 9000.0, 9000.0, 1500.0],
-    })
+    per_client = pd.DataFrame(
+        {
+            "gemeente": ["A", "A", "B", "Q", "C"],
+            "lot": ["x", "other", "x", "x", "x"],
+            "clients": [2, 1, 0, 1, 1],
+            "cost_eur": [5000.0, 9000.0, 9000.0, 9000.0, 1500.0],
+        }
+    )
     # A: 2 clients at 2,500 on average -> 2 x 1,500 = 3,000; the 'other' lot, gemeente Q and B's 0-client row do not count
     close(_excess(r, ctx, per_client), [3000, 0, 500])
 
@@ -466,8 +484,20 @@ def test_interleaved_regions_by_hand():
     # members need not be ordered by region: order A, D, B, E, C with R = {A, B, C}, S = {D, E}
     c = ctx_two_regions()
     p = [0, 3, 1, 4, 2]
-    ctx = PoolContext("pool", ("x",), "jeugd", ["R", "S"], [c.gemeenten[i] for i in p], c.region_index[p], c.inhabitants[p],
-                      {b: v[p] for b, v in c.raw_keys.items()}, c.expected_eur[p], c.expected_by_lot[p], c.tariff, {k: v[p] for k, v in c.history.items()})
+    ctx = PoolContext(
+        "pool",
+        ("x",),
+        "jeugd",
+        ["R", "S"],
+        [c.gemeenten[i] for i in p],
+        c.region_index[p],
+        c.inhabitants[p],
+        {b: v[p] for b, v in c.raw_keys.items()},
+        c.expected_eur[p],
+        c.expected_by_lot[p],
+        c.tariff,
+        {k: v[p] for k, v in c.history.items()},
+    )
     cost = np.array([[6000.0], [400.0], [3000.0], [0.0], [1000.0]])
     # as test_two_regions_by_hand, in the interleaved order: A 1,000, D 100, B 3,000, E 300, C 6,000
     close(charge(Rule("s", "solidariteit"), ctx, cost), [1000, 100, 3000, 300, 6000])
@@ -483,10 +513,22 @@ def test_scenario_axes(rule):
     ctx = ctx_two_regions()
     cost = rng.uniform(0, 10_000, size=(4, 3, 5, 2)) * (rng.uniform(size=(4, 3, 5, 2)) > 0.3)
     cost[0, 0] = 0.0  # one scenario without any cost
-    ctx = PoolContext(ctx.pool, ("x", "y"), ctx.domain, ctx.regions, ctx.gemeenten, ctx.region_index, ctx.inhabitants, ctx.raw_keys,
-                      ctx.expected_eur, np.c_[ctx.expected_by_lot, np.zeros(5)], np.array([1000.0, 8000.0]), ctx.history)
+    ctx = PoolContext(
+        ctx.pool,
+        ("x", "y"),
+        ctx.domain,
+        ctx.regions,
+        ctx.gemeenten,
+        ctx.region_index,
+        ctx.inhabitants,
+        ctx.raw_keys,
+        ctx.expected_eur,
+        np.c_[ctx.expected_by_lot, np.zeros(5)],
+        np.array([1000.0, 8000.0]),
+        ctx.history,
+    )
     excess = rng.uniform(0, 3000, size=(4, 3, 5)) if rule.kind == "high_cost_pool" else None
-    for ex in ([None, excess] if excess is not None else [None]):
+    for ex in [None, excess] if excess is not None else [None]:
         big = evaluate(rule, ctx, cost, ex)
         for i in range(4):
             for j in range(3):
@@ -521,7 +563,16 @@ def test_linear_rules_and_their_coefficients():
 
 
 def test_rule_from_row_blank_cells_become_none():
-    row = {"rule": "v", "kind": "vast_variabel", "basis": "iu", "fixed_eur": float("nan"), "fixed_share": 0.25, "years": 1, "label": "x", "source": "test"}
+    row = {
+        "rule": "v",
+        "kind": "vast_variabel",
+        "basis": "iu",
+        "fixed_eur": float("nan"),
+        "fixed_share": 0.25,
+        "years": 1,
+        "label": "x",
+        "source": "test",
+    }
     r = Rule.from_row(row)
     assert r.name == "v" and r.fixed_eur is None and r.fixed_share == 0.25 and r.basis == "iu"
 
@@ -557,7 +608,9 @@ def _pooled_instance(t):
     t["use_history"] = [{"gemeente": g, "lot": "spec", "year": 2023, "clients": c, "source": "test"} for g, c in zip("ABC", (1, 1, 2))]
 
 
-COST_DF = pd.DataFrame({"gemeente": ["A", "B", "C", "A"], "lot": ["spec", "spec", "spec", "basis"], "cost_eur": [600.0, 300.0, 100.0, 55.0]})
+COST_DF = pd.DataFrame(
+    {"gemeente": ["A", "B", "C", "A"], "lot": ["spec", "spec", "spec", "basis"], "cost_eur": [600.0, 300.0, 100.0, 55.0]}
+)
 
 
 def test_build_context_from_instance(make):
@@ -575,8 +628,23 @@ def test_build_context_from_instance(make):
 def test_settle_agreed_and_profijt(make):
     inst = load_instance(make(_pooled_instance))
     df = settle(inst, COST_DF)
-    for col in ("region", "gemeente", "pool", "lot", "rule", "rule_set", "charge_eur", "profijt_eur", "transfer_eur", "payout_eur", "contribution_eur",
-                "inhabitants", "charge_per_inhabitant_eur", "transfer_per_inhabitant_eur", "region_pooled_eur"):
+    for col in (
+        "region",
+        "gemeente",
+        "pool",
+        "lot",
+        "rule",
+        "rule_set",
+        "charge_eur",
+        "profijt_eur",
+        "transfer_eur",
+        "payout_eur",
+        "contribution_eur",
+        "inhabitants",
+        "charge_per_inhabitant_eur",
+        "transfer_per_inhabitant_eur",
+        "region_pooled_eur",
+    ):
         assert col in df.columns, col
     assert len(df) == 6  # (agreed, profijt) x 3 gemeenten; the basis lot is not pooled
     agreed = df[df["rule_set"] == "agreed"].set_index("gemeente")
@@ -585,7 +653,9 @@ def test_settle_agreed_and_profijt(make):
     close(agreed["profijt_eur"], [600, 300, 100])
     close(agreed["transfer_eur"], [-500, 0, 500])
     close(agreed["charge_per_inhabitant_eur"], [0.1, 0.1, 0.1])
-    np.testing.assert_allclose(agreed["transfer_per_inhabitant_eur"], [-0.5, 0, 500 / 6000], atol=0.005)  # -500 / 1,000; 0; 500 / 6,000 (rounded)
+    np.testing.assert_allclose(
+        agreed["transfer_per_inhabitant_eur"], [-0.5, 0, 500 / 6000], atol=0.005
+    )  # -500 / 1,000; 0; 500 / 6,000 (rounded)
     assert (agreed["rule"] == "solid").all()
     close(agreed["region_pooled_eur"], [1000] * 3)
     cand = df[df["rule_set"] == "candidate"].set_index("gemeente")

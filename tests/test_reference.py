@@ -35,7 +35,9 @@ def _two(t, hist=None, inh=(1000, 1000)):
         {"maatstaf": "laag_inkomen", "domain": "jeugd", "bedrag_eur": 100, "source": "test"},
     ]
     if hist:
-        t["historical"] = [{"gemeente": g, "population": "jeugd", "domain": "jeugd", "historical_eur": v, "source": "test"} for g, v in hist.items()]
+        t["historical"] = [
+            {"gemeente": g, "population": "jeugd", "domain": "jeugd", "historical_eur": v, "source": "test"} for g, v in hist.items()
+        ]
 
 
 def ref(make, meta=None, **kw):

@@ -18,10 +18,9 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import build, one_lot, per_client_draws, pooled_tables, run_main, write_instance
 from scipy import stats
 
-from helpers import pooled_tables, run_main, write_instance
-from helpers import build, one_lot, per_client_draws
 from verdeelmodel.instance.validate import load_instance
 from verdeelmodel.models.pooling import rules_of
 from verdeelmodel.models.reserves import RATINGS, rating, reserve_table, run_reserves, var_cvar
@@ -104,15 +103,25 @@ def test_var_cvar_matches_brute_force_rockafellar_uryasev():
 # --------------------------------------------------------------------------- rating table
 
 
-@pytest.mark.parametrize("ratio, score", [
-    (math.inf, "A"), (5.0, "A"), (2.0001, "A"),
-    (2.0, "B"),  # A is "> 2.0" (DOMAIN.md): 2.0 itself is B
-    (1.7, "B"), (1.4, "B"),  # the bands B..E include their lower bound
-    (1.3999, "C"), (1.0, "C"),  # capacity equal to the risk: voldoende
-    (0.9999, "D"), (0.8, "D"),
-    (0.7999, "E"), (0.6, "E"),  # F is "< 0.6" (DOMAIN.md): 0.6 itself is E
-    (0.5999, "F"), (0.0, "F"),
-])
+@pytest.mark.parametrize(
+    "ratio, score",
+    [
+        (math.inf, "A"),
+        (5.0, "A"),
+        (2.0001, "A"),
+        (2.0, "B"),  # A is "> 2.0" (DOMAIN.md): 2.0 itself is B
+        (1.7, "B"),
+        (1.4, "B"),  # the bands B..E include their lower bound
+        (1.3999, "C"),
+        (1.0, "C"),  # capacity equal to the risk: voldoende
+        (0.9999, "D"),
+        (0.8, "D"),
+        (0.7999, "E"),
+        (0.6, "E"),  # F is "< 0.6" (DOMAIN.md): 0.6 itself is E
+        (0.5999, "F"),
+        (0.0, "F"),
+    ],
+)
 def test_rating_table_boundaries(ratio, score):
     words = {s: w for _, s, w in RATINGS}
     assert rating(ratio) == (score, words[score])
@@ -246,8 +255,11 @@ def test_deterministic_demand_gives_zero_overspend_under_every_rule(tmp_path):
     # fixed client counts and units_per_client 10 (a client costs 10 x tariff): the plan is met
     # exactly, so no rule -- the high-cost pool included -- may show an overspend
     t = pooled_tables("hoog")
-    t["demand"] = [{"lot": "verblijf", "distribution": "fixed", "units_per_client": 10, "source": "test"},
-                   {"lot": "basis", "distribution": "fixed", "source": "test"}, {"lot": "spec", "distribution": "fixed", "source": "test"}]
+    t["demand"] = [
+        {"lot": "verblijf", "distribution": "fixed", "units_per_client": 10, "source": "test"},
+        {"lot": "basis", "distribution": "fixed", "source": "test"},
+        {"lot": "spec", "distribution": "fixed", "source": "test"},
+    ]
     for r in t["need"]:
         r["volume"] = {"A": 50, "B": 10, "C": 30}[r["gemeente"]] if r["lot"] == "verblijf" else r["volume"]
     inst = load_instance(write_instance(tmp_path / "i", t))
@@ -275,8 +287,14 @@ def _random_pooled_instance(rng, folder):
     demand = []
     for lot in "ab":
         dist = rng.choice(["poisson", "negbin", "fixed"], p=[0.45, 0.45, 0.1])
-        row = {"lot": lot, "distribution": str(dist), "cost_cv": float(rng.choice([0.0, 0.5, 2.0])), "units_per_client": float(rng.choice([1, 4])),
-               "shock_sd": float(rng.choice([0.0, 0.3])), "shock_scope": str(rng.choice(["region", "lot"]))}
+        row = {
+            "lot": lot,
+            "distribution": str(dist),
+            "cost_cv": float(rng.choice([0.0, 0.5, 2.0])),
+            "units_per_client": float(rng.choice([1, 4])),
+            "shock_sd": float(rng.choice([0.0, 0.3])),
+            "shock_scope": str(rng.choice(["region", "lot"])),
+        }
         if dist == "negbin":
             row["dispersion"] = float(rng.choice([0.5, 2.0, 10.0]))
         demand.append(row)
@@ -342,8 +360,17 @@ def test_own_unpooled_risk_can_make_a_pooled_rule_need_more_reserve(tmp_path):
     gem = [("A", "R", 1000, 0), ("B", "R", 1000, 0)]
     need = {("A", "a"): 400, ("A", "c"): 400, ("B", "a"): 0}
     demand = [{"lot": "a", "distribution": "poisson"}, {"lot": "c", "distribution": "poisson"}]
-    inst = load_instance(build(tmp_path / "i", gem, [("a", 1.0), ("c", 1.0)], need, demand,
-                               [("R", "p", "a", "sol")], [{"rule": "sol", "kind": "solidariteit", "basis": "inhabitants"}]))
+    inst = load_instance(
+        build(
+            tmp_path / "i",
+            gem,
+            [("a", 1.0), ("c", 1.0)],
+            need,
+            demand,
+            [("R", "p", "a", "sol")],
+            [{"rule": "sol", "kind": "solidariteit", "basis": "inhabitants"}],
+        )
+    )
     run = run_reserves(inst, demand_model(inst).expected_cost, 20_000, seed=1)
     req = {r: np.maximum(0.0, var_cvar(O, 0.9)[1]).sum() for r, O in run.overspend.items()}
     # MC: a normal CVaR_0.9 estimate from 20,000 samples has relative se 0.8%; the ratio of the two
@@ -396,8 +423,25 @@ def pooled_instance(tmp_path):
 
 def test_cli_writes_reserves_csv_and_three_pngs(pooled_instance, tmp_path, capsys):
     out = tmp_path / "out"
-    rc, stdout, err = run_main(["reserves", str(pooled_instance), "--scenarios", "2000", "--seed", "3", "--rule", "mix",
-                                "--confidence", "0.8", "--confidence", "0.95", "--out", str(out)], capsys)
+    rc, stdout, err = run_main(
+        [
+            "reserves",
+            str(pooled_instance),
+            "--scenarios",
+            "2000",
+            "--seed",
+            "3",
+            "--rule",
+            "mix",
+            "--confidence",
+            "0.8",
+            "--confidence",
+            "0.95",
+            "--out",
+            str(out),
+        ],
+        capsys,
+    )
     assert rc == 0, err
     df = pd.read_csv(out / "reserves.csv")
     assert set(COLUMNS) <= set(df.columns) and list(df.columns[:3]) == ["gemeente", "rule", "confidence"]
@@ -425,7 +469,9 @@ def test_cli_writes_reserves_csv_and_three_pngs(pooled_instance, tmp_path, capsy
 def test_cli_same_seed_same_bytes_other_seed_other_numbers(pooled_instance, tmp_path, capsys):
     def run(seed, name):
         out = tmp_path / name
-        rc, _, err = run_main(["reserves", str(pooled_instance), "--scenarios", "2000", "--seed", str(seed), "--no-plots", "--out", str(out)], capsys)
+        rc, _, err = run_main(
+            ["reserves", str(pooled_instance), "--scenarios", "2000", "--seed", str(seed), "--no-plots", "--out", str(out)], capsys
+        )
         assert rc == 0, err
         assert not list(out.glob("*.png"))
         return (out / "reserves.csv").read_bytes()
@@ -437,7 +483,10 @@ def test_cli_same_seed_same_bytes_other_seed_other_numbers(pooled_instance, tmp_
 
 def test_cli_plan_need_has_zero_expected_overspend_on_average(pooled_instance, tmp_path, capsys):
     out = tmp_path / "out"
-    rc, _, err = run_main(["reserves", str(pooled_instance), "--scenarios", "4000", "--plan", "need", "--no-plots", "--measure", "var", "--out", str(out)], capsys)
+    rc, _, err = run_main(
+        ["reserves", str(pooled_instance), "--scenarios", "4000", "--plan", "need", "--no-plots", "--measure", "var", "--out", str(out)],
+        capsys,
+    )
     assert rc == 0, err
     df = pd.read_csv(out / "reserves.csv")
     assert np.allclose(df["required_eur"], np.maximum(0.0, df["var_eur"]), atol=0.005)
@@ -450,14 +499,17 @@ def test_cli_plan_need_has_zero_expected_overspend_on_average(pooled_instance, t
     assert df[df.rule == "profijt"]["expected_overspend_eur"].sum() == pytest.approx(tot.mean(), abs=0.05)
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["--confidence", "1.5"], "--confidence"),
-    (["--confidence", "0.3"], "--confidence"),
-    (["--scenarios", "0"], "--scenarios"),
-    (["--rule", "nonexistent"], "nonexistent"),
-    (["--measure", "mean"], "--measure"),
-    (["--scenarios", "many"], "--scenarios"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--confidence", "1.5"], "--confidence"),
+        (["--confidence", "0.3"], "--confidence"),
+        (["--scenarios", "0"], "--scenarios"),
+        (["--rule", "nonexistent"], "nonexistent"),
+        (["--measure", "mean"], "--measure"),
+        (["--scenarios", "many"], "--scenarios"),
+    ],
+)
 def test_cli_bad_arguments_exit_2_without_traceback(pooled_instance, tmp_path, capsys, args, needle):
     rc, _, err = run_main(["reserves", str(pooled_instance), "--no-plots", "--out", str(tmp_path / "out"), *args], capsys)
     assert rc == 2, err

@@ -13,25 +13,18 @@ exact distribution (a two-sided 5-sigma band: a correct sampler fails it with pr
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import build, one_lot, per_client_draws
 from scipy import stats
 
-from helpers import build, one_lot, per_client_draws, write_instance
 from verdeelmodel.instance.validate import load_instance
 from verdeelmodel.models.scenarios import demand_model, sample
 
 Z = 5.0  # standard errors allowed by every Monte Carlo assertion
 
 # --------------------------------------------------------------------------- instance builder
-
-
-
-
-
-
 
 
 def _var_se(sigma2: float, excess_kurtosis: float, n: int) -> float:
@@ -164,7 +157,10 @@ def test_lots_sharing_a_region_shock_keep_their_own_sd(tmp_path):
 
 
 def test_no_shock_when_sd_zero_or_scope_none(tmp_path):
-    demand = [{"lot": "x", "distribution": "poisson", "shock_sd": 0.4, "shock_scope": "none"}, {"lot": "y", "distribution": "poisson", "shock_sd": 0}]
+    demand = [
+        {"lot": "x", "distribution": "poisson", "shock_sd": 0.4, "shock_scope": "none"},
+        {"lot": "y", "distribution": "poisson", "shock_sd": 0},
+    ]
     dm = _three_gemeenten(tmp_path, demand, lots=(("x", 1.0), ("y", 1.0)))
     assert dm.n_shocks == 0 and np.all(dm.shock_group == -1)
 
@@ -195,9 +191,6 @@ def test_same_seed_same_draws_other_seed_or_chunk_other_draws(tmp_path):
     assert np.array_equal(sample(dm, 300, seed=7, chunk=4).cost, sample(dm, 300, seed=7, chunk=4).cost)
 
 
-
-
-
 def test_high_cost_excess_equals_a_per_client_recomputation(tmp_path):
     demand = [{"lot": "x", "distribution": "poisson", "cost_cv": 1.5}, {"lot": "y", "distribution": "poisson"}]
     dm = _three_gemeenten(tmp_path, demand, lots=(("x", 100.0), ("y", 30.0)), vol=3.0)
@@ -222,7 +215,9 @@ def test_historical_bootstrap_draws_a_history_year(make):
     from verdeelmodel.models.scenarios import demand_model, sample
 
     def edit(t):
-        t["use_history"] = [{"gemeente": "A", "lot": "basis", "year": y, "clients": c, "source": "test"} for y, c in ((2022, 20), (2023, 40))]
+        t["use_history"] = [
+            {"gemeente": "A", "lot": "basis", "year": y, "clients": c, "source": "test"} for y, c in ((2022, 20), (2023, 40))
+        ]
         t["demand"] = [{"lot": "basis", "distribution": "fixed", "source": "test"}]
 
     inst = load_instance(make(edit))

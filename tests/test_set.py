@@ -10,8 +10,8 @@ import re
 
 import numpy as np
 import pytest
-
 from helpers import INSTANCES, ROOT, base_tables, pooled_tables, write_instance
+
 from verdeelmodel import AllocationModel, load_instance, solve
 from verdeelmodel.instance.problems import InstanceError
 from verdeelmodel.models.allocation import objective_names
@@ -53,13 +53,30 @@ def test_demand_tariff_budget_limit_equal_a_rebuilt_model():
     lot = "jeugd_ggz"
     t0 = float(inst.lots.set_index("lot").loc[lot, "tariff_eur"])
     model.set({"demand:wmo": 1.07, f"tariff:{lot}": 1.2 * t0})
-    model.set({"budget:Druten|jeugd": 4_000_000, "limit:ceiling_per_lot_region:jeugd_specialistische_begeleiding|rijk_van_nijmegen": 4_500_000})
-    assert set(model.parameters) == {"demand:wmo", f"tariff:{lot}", "budget:Druten|jeugd", "limit:ceiling_per_lot_region:jeugd_specialistische_begeleiding|rijk_van_nijmegen"}
+    model.set(
+        {"budget:Druten|jeugd": 4_000_000, "limit:ceiling_per_lot_region:jeugd_specialistische_begeleiding|rijk_van_nijmegen": 4_500_000}
+    )
+    assert set(model.parameters) == {
+        "demand:wmo",
+        f"tariff:{lot}",
+        "budget:Druten|jeugd",
+        "limit:ceiling_per_lot_region:jeugd_specialistische_begeleiding|rijk_van_nijmegen",
+    }
     res = model.solve()
     i2 = _edit(inst, "need", "volume", lambda r: r["volume"] * 1.07 if r["lot"].startswith("wmo_") else r["volume"])
     i2 = _edit(i2, "lots", "tariff_eur", lambda r: 1.2 * t0 if r["lot"] == lot else r["tariff_eur"])
-    i2 = _edit(i2, "budgets", "own_funds_eur", lambda r: 4_000_000 - r["budget_eur"] if (r["gemeente"], r["domain"]) == ("Druten", "jeugd") else r["own_funds_eur"])
-    i2 = _edit(i2, "ceilings", "ceiling_eur", lambda r: 4_500_000 if (r["lot"], r["region"]) == ("jeugd_specialistische_begeleiding", "rijk_van_nijmegen") else r["ceiling_eur"])
+    i2 = _edit(
+        i2,
+        "budgets",
+        "own_funds_eur",
+        lambda r: 4_000_000 - r["budget_eur"] if (r["gemeente"], r["domain"]) == ("Druten", "jeugd") else r["own_funds_eur"],
+    )
+    i2 = _edit(
+        i2,
+        "ceilings",
+        "ceiling_eur",
+        lambda r: 4_500_000 if (r["lot"], r["region"]) == ("jeugd_specialistische_begeleiding", "rijk_van_nijmegen") else r["ceiling_eur"],
+    )
     ref = solve(i2)
     _same_objectives(res, ref)
     # the tables report the changed need and budget, not the instance's
@@ -94,11 +111,31 @@ def test_key_weight_tariff_and_budget_key_of_pools_equal_rebuilt_models(tmp_path
     """Parameters that move pooling coefficients: the mixed weight, the tariff of a high-cost
     pool's lot (its excess share depends on it) and the budget of a budget-keyed rule."""
     for rule, params, edit in [
-        ("mix", {"w_own:mix": 0.1}, lambda i: _edit(_edit(_edit(i, "pooling_rules", "w_own", lambda r: 0.1 if r["rule"] == "mix" else r["w_own"]),
-                                                          "pooling_rules", "w_inhabitants", lambda r: 0.35 / 0.6 * 0.9 if r["rule"] == "mix" else r["w_inhabitants"]),
-                                                    "pooling_rules", "w_budget", lambda r: 0.25 / 0.6 * 0.9 if r["rule"] == "mix" else r["w_budget"])),
-        ("hoog", {"tariff:verblijf": 0.5}, lambda i: _edit(i, "lots", "tariff_eur", lambda r: 0.5 if r["lot"] == "verblijf" else r["tariff_eur"])),
-        ("vast_share", {"budget:B|jeugd": 90}, lambda i: _edit(i, "budgets", "own_funds_eur", lambda r: 30 if r["gemeente"] == "B" else r["own_funds_eur"])),
+        (
+            "mix",
+            {"w_own:mix": 0.1},
+            lambda i: _edit(
+                _edit(
+                    _edit(i, "pooling_rules", "w_own", lambda r: 0.1 if r["rule"] == "mix" else r["w_own"]),
+                    "pooling_rules",
+                    "w_inhabitants",
+                    lambda r: 0.35 / 0.6 * 0.9 if r["rule"] == "mix" else r["w_inhabitants"],
+                ),
+                "pooling_rules",
+                "w_budget",
+                lambda r: 0.25 / 0.6 * 0.9 if r["rule"] == "mix" else r["w_budget"],
+            ),
+        ),
+        (
+            "hoog",
+            {"tariff:verblijf": 0.5},
+            lambda i: _edit(i, "lots", "tariff_eur", lambda r: 0.5 if r["lot"] == "verblijf" else r["tariff_eur"]),
+        ),
+        (
+            "vast_share",
+            {"budget:B|jeugd": 90},
+            lambda i: _edit(i, "budgets", "own_funds_eur", lambda r: 30 if r["gemeente"] == "B" else r["own_funds_eur"]),
+        ),
     ]:
         inst = load_instance(write_instance(tmp_path / rule, pooled_tables(rule)))
         model = AllocationModel(inst)
@@ -144,19 +181,22 @@ def test_demand_multipliers_compose(tmp_path):
     assert model.solve().totals["need"] == pytest.approx(340 * 0.25)
 
 
-@pytest.mark.parametrize("name,value,expected", [
-    ("demand:nowhere", 1.1, "demand:<lot>"),
-    ("tariff:nolot", 3, "a lot of lots.csv"),
-    ("budget:Z|jeugd", 5, "budget:<gemeente>|<domain>"),
-    ("limit:need_coverage:A|jeugd|spec", 5, "limit:<family>:<index>"),
-    ("goal:basis_share:wmo", 0.2, "goals.csv has"),
-    ("w_own:nomix", 0.2, "a mixed rule"),
-    ("demand:*", float("nan"), "a finite number >= 0"),
-    ("demand:*", float("inf"), "a finite number >= 0"),
-    ("budget:A|jeugd", -1, "a finite number >= 0"),
-    ("goal:basis_share:jeugd", 1.5, "a share between 0 and 1"),
-    ("bogus", 1, "demand:, tariff:"),
-])
+@pytest.mark.parametrize(
+    "name,value,expected",
+    [
+        ("demand:nowhere", 1.1, "demand:<lot>"),
+        ("tariff:nolot", 3, "a lot of lots.csv"),
+        ("budget:Z|jeugd", 5, "budget:<gemeente>|<domain>"),
+        ("limit:need_coverage:A|jeugd|spec", 5, "limit:<family>:<index>"),
+        ("goal:basis_share:wmo", 0.2, "goals.csv has"),
+        ("w_own:nomix", 0.2, "a mixed rule"),
+        ("demand:*", float("nan"), "a finite number >= 0"),
+        ("demand:*", float("inf"), "a finite number >= 0"),
+        ("budget:A|jeugd", -1, "a finite number >= 0"),
+        ("goal:basis_share:jeugd", 1.5, "a share between 0 and 1"),
+        ("bogus", 1, "demand:, tariff:"),
+    ],
+)
 def test_bad_parameters_are_refused_and_change_nothing(tmp_path, name, value, expected):
     t = base_tables()
     t["goals"] = [{"goal": "basis_share", "domain": "jeugd", "value": 0.3, "source": "test"}]
@@ -174,6 +214,8 @@ def test_no_highspy_outside_solvers():
     offenders = []
     for path in [*ROOT.glob("verdeelmodel/**/*.py"), *ROOT.glob("models/*.py")]:
         text = path.read_text(encoding="utf-8")
-        if re.search(r"^\s*(import|from) highspy\b", text, re.M) or re.search(r"session\.h\b|\.h\.(change|get|run|set|pass|add|delete)", text):
+        if re.search(r"^\s*(import|from) highspy\b", text, re.M) or re.search(
+            r"session\.h\b|\.h\.(change|get|run|set|pass|add|delete)", text
+        ):
             offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from helpers import INSTANCES, pooled_tables, run_main, write_instance
+
 from verdeelmodel import load_instance, solve
 from verdeelmodel.instance.problems import InstanceError
 from verdeelmodel.sweep import Sweep, grid_from_specs
@@ -42,6 +42,7 @@ def test_substitution_and_specialist_goal_follow_demand(tmp_path):
     def edit(t):
         t["substitutions"] = [{"from_lot": "spec", "to_lot": "basis", "ratio": 2, "max_share": 0.5, "source": "test"}]
         t["goals"] = [{"goal": "specialist_reduction", "domain": "jeugd", "value": 0.1, "source": "test"}]
+
     from helpers import base_tables
 
     t = base_tables()
@@ -58,13 +59,29 @@ def test_tariff_budget_and_limit_points(tmp_path):
     sw = Sweep(inst)
     lot = "jeugd_ggz"
     t0 = float(inst.lots.set_index("lot").loc[lot, "tariff_eur"])
-    sw.apply({f"tariff:{lot}": t0 * 1.2, "budget:Druten|jeugd": 4_000_000.0, "limit:ceiling_per_lot_region:jeugd_specialistische_begeleiding|rijk_van_nijmegen": 4_500_000.0})
+    sw.apply(
+        {
+            f"tariff:{lot}": t0 * 1.2,
+            "budget:Druten|jeugd": 4_000_000.0,
+            "limit:ceiling_per_lot_region:jeugd_specialistische_begeleiding|rijk_van_nijmegen": 4_500_000.0,
+        }
+    )
     point = sw.solve_point()
     i2 = inst.copy()
     i2.tables["lots"] = i2.lots.assign(tariff_eur=[v * 1.2 if l == lot else v for l, v in zip(i2.lots["lot"], i2.lots["tariff_eur"])])
     # the budget parameter moves the money in the budget row: own funds (the IU and its keys stay)
-    i2.tables["budgets"] = i2.budgets.assign(own_funds_eur=[4_000_000.0 - b if (g, d) == ("Druten", "jeugd") else o for g, d, b, o in zip(i2.budgets["gemeente"], i2.budgets["domain"], i2.budgets["budget_eur"], i2.budgets["own_funds_eur"])])
-    i2.tables["ceilings"] = i2.ceilings.assign(ceiling_eur=[4_500_000.0 if (l, r) == ("jeugd_specialistische_begeleiding", "rijk_van_nijmegen") else c for l, r, c in zip(i2.ceilings["lot"], i2.ceilings["region"], i2.ceilings["ceiling_eur"])])
+    i2.tables["budgets"] = i2.budgets.assign(
+        own_funds_eur=[
+            4_000_000.0 - b if (g, d) == ("Druten", "jeugd") else o
+            for g, d, b, o in zip(i2.budgets["gemeente"], i2.budgets["domain"], i2.budgets["budget_eur"], i2.budgets["own_funds_eur"])
+        ]
+    )
+    i2.tables["ceilings"] = i2.ceilings.assign(
+        ceiling_eur=[
+            4_500_000.0 if (l, r) == ("jeugd_specialistische_begeleiding", "rijk_van_nijmegen") else c
+            for l, r, c in zip(i2.ceilings["lot"], i2.ceilings["region"], i2.ceilings["ceiling_eur"])
+        ]
+    )
     _objectives_equal(point, solve(i2))
     sw.apply({})  # back to the base instance
     _objectives_equal(sw.solve_point(), solve(inst))
@@ -78,10 +95,12 @@ def test_key_weight_points(tmp_path):
         point = sw.solve_point()
         i2 = inst.copy()
         rest = {"w_inhabitants": 0.35 / 0.6 * (1 - w), "w_budget": 0.25 / 0.6 * (1 - w)}
-        i2.tables["pooling_rules"] = i2.pooling_rules.assign(**{
-            "w_own": [w if r == "mix" else v for r, v in zip(i2.pooling_rules["rule"], i2.pooling_rules["w_own"])],
-            **{c: [x if r == "mix" else v for r, v in zip(i2.pooling_rules["rule"], i2.pooling_rules[c])] for c, x in rest.items()},
-        })
+        i2.tables["pooling_rules"] = i2.pooling_rules.assign(
+            **{
+                "w_own": [w if r == "mix" else v for r, v in zip(i2.pooling_rules["rule"], i2.pooling_rules["w_own"])],
+                **{c: [x if r == "mix" else v for r, v in zip(i2.pooling_rules["rule"], i2.pooling_rules[c])] for c, x in rest.items()},
+            }
+        )
         _objectives_equal(point, solve(i2))
 
 

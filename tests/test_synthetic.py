@@ -67,7 +67,19 @@ def test_instance_is_labelled_synthetic(fresh):
     assert meta["synthetic"] is True and "SYNTHETIC" in meta["description"]
     sources = _rows(fresh, "sources")
     assert [(s["source"], s["kind"]) for s in sources] == [("synthetic", "synthetic")]
-    for table in ("gemeenten", "budgets", "populations", "lots", "need", "ceilings", "contracts", "pooling_rules", "pools", "use_history", "demand"):
+    for table in (
+        "gemeenten",
+        "budgets",
+        "populations",
+        "lots",
+        "need",
+        "ceilings",
+        "contracts",
+        "pooling_rules",
+        "pools",
+        "use_history",
+        "demand",
+    ):
         assert {r["source"] for r in _rows(fresh, table)} == {"synthetic"}, table
 
 
@@ -124,7 +136,9 @@ def test_every_region_pools_its_hoogspecialistisch_lots_under_varying_rules(fres
 
 def test_pooling_rules_have_the_agreed_parameters(fresh):
     rules = {r["rule"]: r for r in _rows(fresh, "pooling_rules")}
-    assert {r: rules[r]["kind"] for r in rules} == {r: r for r in ("solidariteit", "uitgesteld_profijt", "mixed", "high_cost_pool", "threshold_fund")}
+    assert {r: rules[r]["kind"] for r in rules} == {
+        r: r for r in ("solidariteit", "uitgesteld_profijt", "mixed", "high_cost_pool", "threshold_fund")
+    }
     assert rules["solidariteit"]["basis"] == "inhabitants"
     assert int(rules["uitgesteld_profijt"]["years"]) == 3
     assert float(rules["mixed"]["w_own"]) == 0.5 and float(rules["mixed"]["w_inhabitants"]) == 0.5
@@ -141,7 +155,9 @@ def test_use_history_covers_three_years_of_every_pooled_lot(fresh):
     gemeenten = {g["gemeente"] for g in _rows(fresh, "gemeenten")}
     hist = _rows(fresh, "use_history")
     pooled = {p["lots"] for p in _rows(fresh, "pools")}
-    assert {(h["gemeente"], h["lot"], int(h["year"])) for h in hist} == {(g, l, y) for g in gemeenten for l in pooled for y in range(year - 3, year)}
+    assert {(h["gemeente"], h["lot"], int(h["year"])) for h in hist} == {
+        (g, l, y) for g in gemeenten for l in pooled for y in range(year - 3, year)
+    }
     assert len(hist) == len(gemeenten) * len(pooled) * 3
     assert all(float(h["clients"]) >= 0 and float(h["cost_eur"]) >= 0 for h in hist)
     # derived from the need: national use in the last year within 15 % of the need in client-years
@@ -188,5 +204,7 @@ def test_demand_scenarios_reproduce_the_expected_cost_of_fixed_lots(fresh):
     fixed = dm.dist == scenarios.DIST["fixed"]
     assert fixed.any()
     # the technical unit (0.01 fte) reproduces the need volume exactly: no spurious overspend
-    np.testing.assert_allclose(batch.cost[:, :, fixed], np.broadcast_to(dm.expected_cost[:, fixed], batch.cost[:, :, fixed].shape), rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(
+        batch.cost[:, :, fixed], np.broadcast_to(dm.expected_cost[:, fixed], batch.cost[:, :, fixed].shape), rtol=1e-9, atol=1e-6
+    )
     assert (batch.cost[:, :, ~fixed].std(axis=0).sum(axis=1) > 0).all()  # every gemeente fluctuates

@@ -44,7 +44,15 @@ def eur(v: float) -> str:
 class Result(Summarised):
     """Everything a solve produced, as labelled tables."""
 
-    TABLES: ClassVar[tuple[str, ...]] = ("allocation", "substitutions", "provider_budgets", "budgets", "constraints", "reference", "pooling")
+    TABLES: ClassVar[tuple[str, ...]] = (
+        "allocation",
+        "substitutions",
+        "provider_budgets",
+        "budgets",
+        "constraints",
+        "reference",
+        "pooling",
+    )
     EXTRA_FILES: ClassVar[tuple[str, ...]] = ("explanation.txt",)
 
     instance: str

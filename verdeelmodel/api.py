@@ -1,22 +1,21 @@
 """The Python API: load -> AllocationModel (built and compiled once) -> solve -> Result.
 
-    >>> import verdeelmodel as vm
-    >>> inst = vm.load_instance("instances/nijmegen-2018")
-    >>> model = vm.AllocationModel(inst)
-    >>> res = model.solve()
-    >>> res.allocation.head()            # pandas DataFrames, one per table
-    >>> model.set({"limit:ceiling_per_lot_region:jeugd_specialistische_begeleiding|rijk_van_nijmegen": 5e6})
-    >>> res2 = model.solve()             # re-solved without rebuilding (warm start)
+>>> import verdeelmodel as vm
+>>> inst = vm.load_instance("instances/nijmegen-2018")
+>>> model = vm.AllocationModel(inst)
+>>> res = model.solve()
+>>> res.allocation.head()            # pandas DataFrames, one per table
+>>> model.set({"limit:ceiling_per_lot_region:jeugd_specialistische_begeleiding|rijk_van_nijmegen": 5e6})
+>>> res2 = model.solve()             # re-solved without rebuilding (warm start)
 """
 
 from __future__ import annotations
 
 import functools
 import time
-from types import SimpleNamespace
 from collections import defaultdict
-from dataclasses import dataclass, field
-from typing import ClassVar
+from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -25,7 +24,7 @@ from verdeelmodel._gc import building
 from verdeelmodel._results import Result
 from verdeelmodel.instance.validate import Instance
 from verdeelmodel.models.allocation import AllocationData, BuildInfo, build_allocation_model, eur, objective_names, prepare
-from verdeelmodel.models.manifest import BUSINESS_KINDS, DUAL_STAGE, Stage, budget_group, kind_of
+from verdeelmodel.models.manifest import DUAL_STAGE, Stage, budget_group, kind_of
 from verdeelmodel.solvers.highs import INF, CompiledLP, HighsSession, SolveOutcome, compile_model
 
 #: Slack below which a ceiling or minimum counts as binding (euros).
@@ -60,7 +59,9 @@ class AllocationModel:
             self.load_seconds = time.perf_counter() - t1
         self._frames = _ColumnFrames(self.lp)
         lp = self.lp
-        self._base = SimpleNamespace(row_lower=lp.row_lower.copy(), row_upper=lp.row_upper.copy(), col_lower=lp.col_lower.copy(), col_upper=lp.col_upper.copy())
+        self._base = SimpleNamespace(
+            row_lower=lp.row_lower.copy(), row_upper=lp.row_upper.copy(), col_lower=lp.col_lower.copy(), col_upper=lp.col_upper.copy()
+        )
         self._params: dict = {}
         self._need_now: np.ndarray | None = None  # None: the instance's need
         self._budget_now: dict | None = None
@@ -133,13 +134,16 @@ class AllocationModel:
         clo, chi = base.col_lower.copy(), base.col_upper.copy()
         budget_now = dict(D.budget)
         rebuild: set[str] = set()
-        needs_instance = False
         pooled_lots = {l for mp in D.pools for l in mp.lots}
         pool_rules = {mp.rule for mp in D.pools}
         rules = self._rules
         for p, v in params.items():
             if p.kind == "demand":
-                mask = np.ones(len(mult), dtype=bool) if p.target == "*" else (L.cell_lot == p.target) | (L.cell_domain == p.target) | (L.cell_gemeente == p.target)
+                mask = (
+                    np.ones(len(mult), dtype=bool)
+                    if p.target == "*"
+                    else (L.cell_lot == p.target) | (L.cell_domain == p.target) | (L.cell_gemeente == p.target)
+                )
                 if not mask.any():
                     raise P.bad(p.name, P.SYNTAX["demand"])
                 mult[mask] *= v
@@ -150,7 +154,11 @@ class AllocationModel:
                 if p.target in pooled_lots and any(rules[mp.rule].kind_spec.tariff_dependent and p.target in mp.lots for mp in D.pools):
                     rebuild.add("pooling_charge")
             elif p.kind in ("budget", "limit"):
-                comp, idx = ("budget_per_gemeente", p.index) if p.kind == "budget" else (p.target.partition(":")[0], _index(p.target.partition(":")[2]))
+                comp, idx = (
+                    ("budget_per_gemeente", p.index)
+                    if p.kind == "budget"
+                    else (p.target.partition(":")[0], _index(p.target.partition(":")[2]))
+                )
                 r = rows.get((comp, idx))
                 kind = kind_of(comp)
                 if r is None or kind not in ("ceiling", "minimum"):
@@ -165,7 +173,10 @@ class AllocationModel:
                         rebuild.add("pooling_charge")
             elif p.kind == "goal":
                 if P.goal_key(p) not in self._goal_keys:
-                    raise P.bad(p.name, f"{P.SYNTAX['goal']}; goals.csv has {', '.join(':'.join(k[:2]) + ('|' + '|'.join(k[2:]) if any(k[2:]) else '') for k in sorted(self._goal_keys)) or 'none'}")
+                    raise P.bad(
+                        p.name,
+                        f"{P.SYNTAX['goal']}; goals.csv has {', '.join(':'.join(k[:2]) + ('|' + '|'.join(k[2:]) if any(k[2:]) else '') for k in sorted(self._goal_keys)) or 'none'}",
+                    )
                 rebuild.update(f.name for f in FAMILIES if "goal" in f.scales)
             elif p.kind == "w_own":
                 rule = rules.get(p.target)
@@ -272,7 +283,9 @@ class AllocationModel:
                 cols = cols or self.lp.cols_of()
                 out[id(nb)] = np.array([cols[(nb.component, k)] for k in nb.keys], dtype=np.int64)
             else:
-                out[id(nb)] = np.array([self._rows[(nb.component, k if not (isinstance(k, tuple) and len(k) == 1) else k[0])] for k in nb.keys], dtype=np.int64)
+                out[id(nb)] = np.array(
+                    [self._rows[(nb.component, k if not (isinstance(k, tuple) and len(k) == 1) else k[0])] for k in nb.keys], dtype=np.int64
+                )
         return out
 
     @functools.cached_property
@@ -320,9 +333,16 @@ class AllocationModel:
         L, x = self._layout, out.x
         need = L.need if self._need_now is None else self._need_now
         budget = sum(self.data.budget.values()) if self._budget_now is None else sum(self._budget_now.values())
-        objective = {Stage.of_objective(st.name).value if st.name != "objective_weighted" else "weighted": st.objective for st in out.stages}
+        objective = {
+            Stage.of_objective(st.name).value if st.name != "objective_weighted" else "weighted": st.objective for st in out.stages
+        }
         empty = pd.DataFrame()
-        totals = {"budget": float(budget), "need": float(need.sum()), "allocated": float(x[L.x_col].sum()), "unmet": float(x[L.u_col].sum())}
+        totals = {
+            "budget": float(budget),
+            "need": float(need.sum()),
+            "allocated": float(x[L.x_col].sum()),
+            "unmet": float(x[L.u_col].sum()),
+        }
         return Result(self.instance.name, out.status, objective, {}, empty, empty, empty, empty, empty, empty, totals=totals)
 
     def _result(self, out: SolveOutcome, dual_stage: str) -> Result:
@@ -332,7 +352,11 @@ class AllocationModel:
         if out.status != "optimal":
             from verdeelmodel.explain import explain_infeasible
 
-            expl = explain_infeasible(self.lp, self.info.labels, out) if out.status == "infeasible" else [f"HiGHS stopped: {out.message} ({out.status}); no allocation is reported."]
+            expl = (
+                explain_infeasible(self.lp, self.info.labels, out)
+                if out.status == "infeasible"
+                else [f"HiGHS stopped: {out.message} ({out.status}); no allocation is reported."]
+            )
             return Result(inst.name, out.status, objective, {}, empty, empty, empty, empty, empty, D.reference, expl, out.message)
         L, x = self._layout, out.x
         n = len(L.need)
@@ -376,7 +400,7 @@ class AllocationModel:
         cons = self._constraint_table(out, dual_stage)
         ref = D.reference.copy()
         if len(ref):
-            ref["allocated_eur"] = _group_sum(L.x_ref_group, amount, len(ref) + 1)[:len(ref)]
+            ref["allocated_eur"] = _group_sum(L.x_ref_group, amount, len(ref) + 1)[: len(ref)]
             ref["deviation_eur"] = ref["allocated_eur"] - ref["reference_eur"]
 
         pooling = L.pooling.copy()
@@ -385,8 +409,13 @@ class AllocationModel:
             pooling["profijt_eur"] = _group_sum(L.pool_x_row, amount[L.pool_x], len(pooling))
             pooling["transfer_eur"] = pooling["charge_eur"] - pooling["profijt_eur"]
             pooling = _clean(pooling)
-        totals = {"budget": float(budgets["budget_eur"].sum()), "need": float(alloc["need_eur"].sum()), "allocated": float(alloc["amount_eur"].sum()),
-                  "unmet": float(alloc["unmet_eur"].sum()), "headroom": float(budgets["headroom_eur"].sum())}
+        totals = {
+            "budget": float(budgets["budget_eur"].sum()),
+            "need": float(alloc["need_eur"].sum()),
+            "allocated": float(alloc["amount_eur"].sum()),
+            "unmet": float(alloc["unmet_eur"].sum()),
+            "headroom": float(budgets["headroom_eur"].sum()),
+        }
         return Result(inst.name, "optimal", objective, {}, alloc, subs, _clean(pb), budgets, cons, ref, pooling=pooling, totals=totals)
 
     def _constraint_table(self, out: SolveOutcome, dual_stage: str) -> pd.DataFrame:
@@ -426,10 +455,17 @@ class _Layout:
         self.cell_lot = np.array(l_, dtype=object)
         self.cell_domain = np.array(domain, dtype=object)
         self.cell_gemeente = np.array(g_, dtype=object)
-        self.alloc = pd.DataFrame({
-            "gemeente": list(g_), "population": list(p_), "lot": list(l_), "label": [D.lot_label[l] for l in l_],
-            "domain": domain, "region": [D.region_of.get((g, d), "") for g, d in zip(g_, domain)], "need_eur": self.need,
-        })
+        self.alloc = pd.DataFrame(
+            {
+                "gemeente": list(g_),
+                "population": list(p_),
+                "lot": list(l_),
+                "label": [D.lot_label[l] for l in l_],
+                "domain": domain,
+                "region": [D.region_of.get((g, d), "") for g, d in zip(g_, domain)],
+                "need_eur": self.need,
+            }
+        )
 
         arcs = sorted(D.arcs)
         sc = cols["substitution"]
@@ -469,7 +505,11 @@ class _Layout:
 
         # reference rows per (g, p, d); allocations outside the reference go to a spare bin
         ref = D.reference
-        ref_of = {k: i for i, k in enumerate(zip(ref["gemeente"].tolist(), ref["population"].tolist(), ref["domain"].tolist()))} if len(ref) else {}
+        ref_of = (
+            {k: i for i, k in enumerate(zip(ref["gemeente"].tolist(), ref["population"].tolist(), ref["domain"].tolist()))}
+            if len(ref)
+            else {}
+        )
         spare = len(ref)
         self.x_ref_group = np.array([ref_of.get((g, p, d), spare) for g, p, d in zip(g_, p_, domain)], dtype=np.int64)
 
@@ -501,12 +541,14 @@ class _Layout:
         labels = info.labels
         fam = lp.row_component
         kinds = {f: kind_of(f) for f in set(fam)}
-        self.constraints = pd.DataFrame({
-            "name": [labels.rows[f][i] for f, i in zip(fam, lp.row_index)],
-            "family": fam,
-            "kind": [kinds[f] for f in fam],
-            "index": [_index_text(i) for i in lp.row_index],
-        })
+        self.constraints = pd.DataFrame(
+            {
+                "name": [labels.rows[f][i] for f, i in zip(fam, lp.row_index)],
+                "family": fam,
+                "kind": [kinds[f] for f in fam],
+                "index": [_index_text(i) for i in lp.row_index],
+            }
+        )
 
 
 class _LazyColumns(dict):
@@ -526,7 +568,7 @@ def _columns_of(lp: CompiledLP, pos: dict[str, np.ndarray], comp: str, keys: lis
     """LP columns of ``comp[k]`` for k in ``keys``: the component's own column order when it
     matches ``keys`` (a variable indexed by exactly these keys), else looked up one by one."""
     j = pos.get(comp, np.array([], dtype=np.int64))
-    if len(j) == len(keys) and (len(j) == 0 or (j[-1] - j[0] == len(j) - 1 and lp.col_index[j[0]:j[-1] + 1] == keys)):
+    if len(j) == len(keys) and (len(j) == 0 or (j[-1] - j[0] == len(j) - 1 and lp.col_index[j[0] : j[-1] + 1] == keys)):
         return j
     c = cols[comp]
     return np.array([c[k] for k in keys], dtype=np.int64)

@@ -57,24 +57,30 @@ def run_benchmark(instance: str | None = None, repeat: int = 3) -> int:
         rewall = time.perf_counter() - t1
         rows.append((res.timings, wall, res2.timings, rewall))
     n_rows, n_cols = model.lp.shape
-    print(f"benchmark {inst.name}: {len(inst.gemeenten)} gemeenten, {inst.budgets['region'].nunique()} regions, "
-          f"{len(inst.need)} need rows; LP {n_rows} rows x {n_cols} columns, {model.lp.A.nnz} nonzeros, "
-          f"{len(model.lp.costs)} stages; status {res.status}")
+    print(
+        f"benchmark {inst.name}: {len(inst.gemeenten)} gemeenten, {inst.budgets['region'].nunique()} regions, "
+        f"{len(inst.need)} need rows; LP {n_rows} rows x {n_cols} columns, {model.lp.A.nnz} nonzeros, "
+        f"{len(model.lp.costs)} stages; status {res.status}"
+    )
     print(f"load + validate: {load_s:.3f} s")
     hdr = f"{'run':>4} {'build':>8} {'translate':>10} {'HiGHS':>8} {'extract':>8} {'total':>8} {'total/HiGHS':>12} {'w/o build':>10} | {'re-solve':>9} {'HiGHS':>8} {'ratio':>6}"
     print(hdr)
     for i, (t, wall, t2, rewall) in enumerate(rows, 1):
-        print(f"{i:>4} {t['build_seconds']:>8.3f} {t['translate_seconds']:>10.3f} {t['highs_seconds']:>8.3f} {t['extract_seconds']:>8.3f} "
-              f"{wall:>8.3f} {wall / t['highs_seconds']:>12.2f} {(wall - t['build_seconds']) / t['highs_seconds']:>10.2f} | {rewall:>9.3f} {t2['highs_seconds']:>8.3f} {rewall / t2['highs_seconds']:>6.2f}")
+        print(
+            f"{i:>4} {t['build_seconds']:>8.3f} {t['translate_seconds']:>10.3f} {t['highs_seconds']:>8.3f} {t['extract_seconds']:>8.3f} "
+            f"{wall:>8.3f} {wall / t['highs_seconds']:>12.2f} {(wall - t['build_seconds']) / t['highs_seconds']:>10.2f} | {rewall:>9.3f} {t2['highs_seconds']:>8.3f} {rewall / t2['highs_seconds']:>6.2f}"
+        )
     med = lambda xs: statistics.median(xs)  # noqa: E731
     # ratios are taken within a run (wall and HiGHS of the same solve), then summarised: on a
     # noisy machine the ratio of two medians would pair times of different runs
     ratio = [r[1] / r[0]["highs_seconds"] for r in rows]
     nobuild = [(r[1] - r[0]["build_seconds"]) / r[0]["highs_seconds"] for r in rows]
     reratio = [r[3] / r[2]["highs_seconds"] for r in rows]
-    print(f"median: first solve {med([r[1] for r in rows]):.3f} s wall, HiGHS {med([r[0]['highs_seconds'] for r in rows]):.3f} s; "
-          f"total/HiGHS {med(ratio):.2f} (runs {min(ratio):.2f}-{max(ratio):.2f}), {med(nobuild):.2f} without the Pyomo build; "
-          f"re-solve {med([r[3] for r in rows]):.3f} s wall = {med(reratio):.2f} x HiGHS; peak memory {_peak_mb():.0f} MB")
+    print(
+        f"median: first solve {med([r[1] for r in rows]):.3f} s wall, HiGHS {med([r[0]['highs_seconds'] for r in rows]):.3f} s; "
+        f"total/HiGHS {med(ratio):.2f} (runs {min(ratio):.2f}-{max(ratio):.2f}), {med(nobuild):.2f} without the Pyomo build; "
+        f"re-solve {med([r[3] for r in rows]):.3f} s wall = {med(reratio):.2f} x HiGHS; peak memory {_peak_mb():.0f} MB"
+    )
     return 0
 
 
@@ -123,14 +129,20 @@ def run_pooling_benchmark(instance: str | None = None, scenarios: int = 10_000, 
         done += s
     wall = time.perf_counter() - t0
     cells = scenarios * G * len(ctxs)
-    print(f"pooling benchmark {inst.name}: {scenarios} scenarios x {G} gemeenten x {len(ctxs)} lots x {len(rules)} rules "
-          f"({cells * len(rules) / 1e6:.0f} M charges), chunks of {chunk}")
-    print(f"setup {setup:.3f} s; scenario costs {gen_s:.3f} s; charges {eval_s:.3f} s; total {wall:.3f} s; "
-          f"peak memory {_peak_mb():.0f} MB; worst relative conservation error {worst:.1e}")
+    print(
+        f"pooling benchmark {inst.name}: {scenarios} scenarios x {G} gemeenten x {len(ctxs)} lots x {len(rules)} rules "
+        f"({cells * len(rules) / 1e6:.0f} M charges), chunks of {chunk}"
+    )
+    print(
+        f"setup {setup:.3f} s; scenario costs {gen_s:.3f} s; charges {eval_s:.3f} s; total {wall:.3f} s; "
+        f"peak memory {_peak_mb():.0f} MB; worst relative conservation error {worst:.1e}"
+    )
     return 0
 
 
-def run_issue4_benchmark(instance: str | None = None, scenarios: int = 10_000, joint_scenarios: int = 1_000, sweep_points: int = 100) -> int:
+def run_issue4_benchmark(
+    instance: str | None = None, scenarios: int = 10_000, joint_scenarios: int = 1_000, sweep_points: int = 100
+) -> int:
     """Reserves (given allocation), the joint sizing LP and a parametric sweep on one instance,
     with wall time, HiGHS time and peak memory for each."""
     import numpy as np
@@ -154,23 +166,29 @@ def run_issue4_benchmark(instance: str | None = None, scenarios: int = 10_000, j
     run = run_reserves(inst, planned, scenarios, seed=1, candidates=rules)
     table = reserve_table(inst, run, [0.9])
     t2 = time.perf_counter()
-    print(f"reserves: {scenarios:,} scenarios x {len(dm.gemeenten)} gemeenten x {len(run.overspend)} rule sets ({', '.join(run.overspend)}): "
-          f"{t2 - t1:.2f} s (+ allocation solve {t1 - t0:.2f} s); peak memory so far {_peak_mb():.0f} MB; {len(table)} rows")
+    print(
+        f"reserves: {scenarios:,} scenarios x {len(dm.gemeenten)} gemeenten x {len(run.overspend)} rule sets ({', '.join(run.overspend)}): "
+        f"{t2 - t1:.2f} s (+ allocation solve {t1 - t0:.2f} s); peak memory so far {_peak_mb():.0f} MB; {len(table)} rows"
+    )
     t3 = time.perf_counter()
     K, gem = scenario_charges(inst, joint_scenarios, seed=1)
     j = solve_joint(inst, K, gem, 0.9)
     t4 = time.perf_counter()
     tm = j.timings
-    print(f"joint sizing LP: {joint_scenarios:,} scenarios, {int(tm['groups'])} independent groups in {int(tm['processes'])} processes: "
-          f"{t4 - t3:.2f} s wall (build {tm['build_seconds']:.2f} s, translate {tm['translate_seconds']:.2f} s, HiGHS {tm['highs_seconds']:.2f} s summed over groups); status {j.status}")
+    print(
+        f"joint sizing LP: {joint_scenarios:,} scenarios, {int(tm['groups'])} independent groups in {int(tm['processes'])} processes: "
+        f"{t4 - t3:.2f} s wall (build {tm['build_seconds']:.2f} s, translate {tm['translate_seconds']:.2f} s, HiGHS {tm['highs_seconds']:.2f} s summed over groups); status {j.status}"
+    )
     sw = Sweep(inst)
     grid = [{"demand:*": float(m)} for m in np.linspace(0.9, 1.1, sweep_points)]
     t5 = time.perf_counter()
     out = sw.run(grid)
     t6 = time.perf_counter()
     highs = float(out["highs_seconds"].sum())
-    print(f"sweep: {sweep_points} points of the national allocation without rebuilding: {t6 - t5:.2f} s wall, HiGHS {highs:.2f} s: "
-          f"per-solve overhead {(t6 - t5) / highs:.2f} x HiGHS's own time; peak memory {_peak_mb():.0f} MB")
+    print(
+        f"sweep: {sweep_points} points of the national allocation without rebuilding: {t6 - t5:.2f} s wall, HiGHS {highs:.2f} s: "
+        f"per-solve overhead {(t6 - t5) / highs:.2f} x HiGHS's own time; peak memory {_peak_mb():.0f} MB"
+    )
     return 0
 
 
@@ -195,7 +213,9 @@ def run_startup_benchmark(instance: str | None = None, repeat: int = 5) -> int:
     base = [exe] if exe else [sys.executable, "-m", "verdeelmodel.cli"]
     out = tempfile.mkdtemp(prefix="verdeelmodel-startup-")
     commands = {"--help": ["--help"], "validate": ["validate", str(path)], "solve": ["solve", str(path), "--out", out, "--quiet"]}
-    print(f"startup benchmark: {' '.join(base)} on {path.name}, {repeat} runs each; load average before {_loadavg()} ({os.cpu_count()} CPUs)")
+    print(
+        f"startup benchmark: {' '.join(base)} on {path.name}, {repeat} runs each; load average before {_loadavg()} ({os.cpu_count()} CPUs)"
+    )
     print(f"{'command':>10} {'wall median':>12} {'wall range':>16} {'CPU median':>11}")
     for name, args in commands.items():
         walls, cpus = [], []

@@ -42,33 +42,85 @@ def _parser() -> argparse.ArgumentParser:
 
     pl = sub.add_parser("pool", help="settle pooled costs (risicoverevening): charges per gemeente under the agreed and candidate rules")
     pl.add_argument("instance", help="instance folder or .xlsx workbook with pools.csv")
-    pl.add_argument("--costs", type=Path, default=None, help="realised costs CSV (gemeente, lot, year, clients, cost_eur); default: planned costs from need.csv")
-    pl.add_argument("--year", type=int, default=None, help="year of --costs to settle (default: the file's only year, else the instance year)")
-    pl.add_argument("--rule", action="append", default=None, metavar="NAME", help="a candidate rule to compare (repeatable); profijt is built in")
-    pl.add_argument("--pool", action="append", default=None, metavar="POOL", help="only this pool (repeatable): for candidate rules whose amounts (minimum, fixed costs, fund cap) belong to one pool")
+    pl.add_argument(
+        "--costs",
+        type=Path,
+        default=None,
+        help="realised costs CSV (gemeente, lot, year, clients, cost_eur); default: planned costs from need.csv",
+    )
+    pl.add_argument(
+        "--year", type=int, default=None, help="year of --costs to settle (default: the file's only year, else the instance year)"
+    )
+    pl.add_argument(
+        "--rule", action="append", default=None, metavar="NAME", help="a candidate rule to compare (repeatable); profijt is built in"
+    )
+    pl.add_argument(
+        "--pool",
+        action="append",
+        default=None,
+        metavar="POOL",
+        help="only this pool (repeatable): for candidate rules whose amounts (minimum, fixed costs, fund cap) belong to one pool",
+    )
     pl.add_argument("--out", type=Path, default=None, help="output folder (default: out/<instance name>-pool)")
 
-    rv = sub.add_parser("reserves", help="size the reserves (weerstandsvermogen) each gemeente needs under each pooling rule, by Monte Carlo")
+    rv = sub.add_parser(
+        "reserves", help="size the reserves (weerstandsvermogen) each gemeente needs under each pooling rule, by Monte Carlo"
+    )
     rv.add_argument("instance")
     rv.add_argument("--scenarios", type=int, default=10_000, help="Monte Carlo scenarios (default 10000)")
     rv.add_argument("--confidence", type=float, action="append", default=None, help="confidence level(s), e.g. 0.9 (default) 0.8 0.95 0.99")
-    rv.add_argument("--rule", action="append", default=None, metavar="NAME", help="a candidate rule to compare with profijt and the agreed rules (repeatable)")
-    rv.add_argument("--pool", action="append", default=None, metavar="POOL", help="apply the candidate rules only to this pool (repeatable); other pools keep their agreed rule")
+    rv.add_argument(
+        "--rule",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="a candidate rule to compare with profijt and the agreed rules (repeatable)",
+    )
+    rv.add_argument(
+        "--pool",
+        action="append",
+        default=None,
+        metavar="POOL",
+        help="apply the candidate rules only to this pool (repeatable); other pools keep their agreed rule",
+    )
     rv.add_argument("--seed", type=int, default=20261122, help="random seed: the same seed gives the same numbers")
-    rv.add_argument("--plan", choices=["allocation", "need"], default="allocation", help="what the gemeenten budgeted: the optimal allocation (default) or the expected cost of need")
-    rv.add_argument("--bootstrap", action="store_true", help="historical bootstrap: scale demand by a year drawn from use_history.csv (lots with history)")
+    rv.add_argument(
+        "--plan",
+        choices=["allocation", "need"],
+        default="allocation",
+        help="what the gemeenten budgeted: the optimal allocation (default) or the expected cost of need",
+    )
+    rv.add_argument(
+        "--bootstrap",
+        action="store_true",
+        help="historical bootstrap: scale demand by a year drawn from use_history.csv (lots with history)",
+    )
     rv.add_argument("--measure", choices=["cvar", "var"], default="cvar", help="required reserve = CVaR (default) or VaR of the overspend")
     rv.add_argument("--region", default=None, help="region to plot (default: all gemeenten when 16 or fewer, else the first region)")
     rv.add_argument("--no-plots", action="store_true")
-    rv.add_argument("--joint", action="store_true", help="also choose allocation and reserves together (Rockafellar-Uryasev LP per independent region group) -> joint.csv")
+    rv.add_argument(
+        "--joint",
+        action="store_true",
+        help="also choose allocation and reserves together (Rockafellar-Uryasev LP per independent region group) -> joint.csv",
+    )
     rv.add_argument("--processes", type=int, default=None, help="worker processes for --joint (default: CPUs)")
-    rv.add_argument("--optimise-key", default=None, metavar="RULE=LO:HI", help="choose the own-cost weight of a mixed rule within agreed bounds that minimises the total reserve, no gemeente worse off than alone -> key_weight.csv")
+    rv.add_argument(
+        "--optimise-key",
+        default=None,
+        metavar="RULE=LO:HI",
+        help="choose the own-cost weight of a mixed rule within agreed bounds that minimises the total reserve, no gemeente worse off than alone -> key_weight.csv",
+    )
     rv.add_argument("--out", type=Path, default=None, help="output folder (default: out/<instance name>-reserves)")
 
     sw = sub.add_parser("sweep", help="re-solve the allocation over a grid of inputs without rebuilding the model")
     sw.add_argument("instance")
-    sw.add_argument("--param", action="append", required=True, metavar="NAME=START:STOP:POINTS",
-                    help="demand:<lot|domain|*>, tariff:<lot>, budget:<gemeente>|<domain>, limit:<family>:<index>, w_own:<rule>; values START:STOP:POINTS or V1,V2,... (repeat for a full grid)")
+    sw.add_argument(
+        "--param",
+        action="append",
+        required=True,
+        metavar="NAME=START:STOP:POINTS",
+        help="demand:<lot|domain|*>, tariff:<lot>, budget:<gemeente>|<domain>, limit:<family>:<index>, w_own:<rule>; values START:STOP:POINTS or V1,V2,... (repeat for a full grid)",
+    )
     sw.add_argument("--out", type=Path, default=None, help="output folder (default: out/<instance name>-sweep)")
 
     c = sub.add_parser("convert", help="convert an instance folder to one .xlsx workbook, or a workbook to a folder")
@@ -80,8 +132,16 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--repeat", type=int, default=3)
     b.add_argument("--pooling", action="store_true", help="time the risicoverevening engine on scenarios instead of the allocation solve")
     b.add_argument("--scenarios", type=int, default=10_000, help="scenarios for --pooling and --reserves")
-    b.add_argument("--reserves", action="store_true", help="time reserves (given allocation), the joint sizing LP (1,000 scenarios) and a 100-point sweep")
-    b.add_argument("--startup", action="store_true", help="time the command line itself (--help, validate, solve) as fresh processes; default instance nijmegen-2018")
+    b.add_argument(
+        "--reserves",
+        action="store_true",
+        help="time reserves (given allocation), the joint sizing LP (1,000 scenarios) and a 100-point sweep",
+    )
+    b.add_argument(
+        "--startup",
+        action="store_true",
+        help="time the command line itself (--help, validate, solve) as fresh processes; default instance nijmegen-2018",
+    )
 
     d = sub.add_parser("docs", help="regenerate docs/instance-format.md and docs/formulation.md from the code")
     d.add_argument("--out", type=Path, default=Path("docs"))
@@ -120,7 +180,10 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         msg = str(e)
         msg = msg if len(msg) <= 300 else msg[:300] + " ..."
-        print(f"verdeelmodel: internal error: {type(e).__name__}: {msg}" + ("" if args.debug else " (run with --debug for the traceback)"), file=sys.stderr)
+        print(
+            f"verdeelmodel: internal error: {type(e).__name__}: {msg}" + ("" if args.debug else " (run with --debug for the traceback)"),
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL
     finally:
         resume_gc()  # main() may be called in-process (tests, notebooks): leave the collector as found
@@ -128,7 +191,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _print_problems(e) -> None:
     n = len(e.problems)
-    what = "the command line has" if all(p.location in ("--param", "parameter", "--rule", "--pool") for p in e.problems) else "the instance has"
+    what = (
+        "the command line has"
+        if all(p.location in ("--param", "parameter", "--rule", "--pool") for p in e.problems)
+        else "the instance has"
+    )
     print(f"verdeelmodel: {what} {n} problem{'s' if n != 1 else ''}:", file=sys.stderr)
     for p in e.problems:
         print(f"  - {p}", file=sys.stderr)
@@ -199,7 +266,9 @@ def _solve(args) -> int:
     man = manifest(inst, "solve", {"time_limit": args.time_limit, "threads": args.threads})
     files = write_all(res, out_dir, man)
     t = res.timings
-    print(f"{inst.name}: {res.status}  (build {t.get('build_seconds', 0):.2f} s, translate {t.get('translate_seconds', 0):.2f} s, HiGHS {t.get('highs_seconds', 0):.2f} s)")
+    print(
+        f"{inst.name}: {res.status}  (build {t.get('build_seconds', 0):.2f} s, translate {t.get('translate_seconds', 0):.2f} s, HiGHS {t.get('highs_seconds', 0):.2f} s)"
+    )
     if inst.meta.synthetic:
         print("  note: this instance is synthetic; its numbers are generated, not real.")
     print(f"  provenance of the input rows: {provenance_summary(inst)} (see sources.csv)")
@@ -214,7 +283,10 @@ def _solve(args) -> int:
     with pd.option_context("display.width", 160, "display.max_rows", 60, "display.float_format", "{:,.0f}".format):
         b = res.budgets.copy()
         un = res.allocation.groupby(["gemeente", "domain"] if "domain" in b else ["gemeente"])["unmet_eur"].sum()
-        b["unmet_eur"] = [float(un.get(k if len(k) > 1 else k[0], 0.0)) for k in b[[c for c in b.columns if c in ("gemeente", "domain")]].itertuples(index=False, name=None)]
+        b["unmet_eur"] = [
+            float(un.get(k if len(k) > 1 else k[0], 0.0))
+            for k in b[[c for c in b.columns if c in ("gemeente", "domain")]].itertuples(index=False, name=None)
+        ]
         print("\nbudget vs allocation per gemeente (EUR):")
         print(b.to_string(index=False))
         u = res.unmet_by_lot()
@@ -226,15 +298,22 @@ def _solve(args) -> int:
     if len(res.pooling):
         pl = res.pooling
         rules = pl.drop_duplicates(["pool", "region"])["rule"].value_counts().sort_index()
-        print(f"\nrisicoverevening: {pl[['pool', 'region']].drop_duplicates().shape[0]} pool(s) x region; agreed rules: "
-              + ", ".join(f"{r} {n}" for r, n in rules.items()) + " (charge replaces own use in the budget row)")
+        print(
+            f"\nrisicoverevening: {pl[['pool', 'region']].drop_duplicates().shape[0]} pool(s) x region; agreed rules: "
+            + ", ".join(f"{r} {n}" for r, n in rules.items())
+            + " (charge replaces own use in the budget row)"
+        )
         top = pl.reindex(pl["transfer_eur"].abs().sort_values(ascending=False, kind="stable").index).head(5)
         for r in top.itertuples(index=False):
             sign = "pays" if r.transfer_eur > 0 else "receives"
-            print(f"  - {r.gemeente} {sign} {eur(abs(r.transfer_eur))} for {r.pool} ({r.rule}): charge {eur(r.charge_eur)} against own use {eur(r.profijt_eur)}")
+            print(
+                f"  - {r.gemeente} {sign} {eur(abs(r.transfer_eur))} for {r.pool} ({r.rule}): charge {eur(r.charge_eur)} against own use {eur(r.profijt_eur)}"
+            )
         print("  (all gemeenten in pooling.csv; settle realised costs or compare rules with `verdeelmodel pool`)")
     tot = res.allocation
-    print(f"\ntotal need {eur(tot['need_eur'].sum())}, allocated {eur(tot['amount_eur'].sum())}, unmet {eur(tot['unmet_eur'].sum())}, headroom {eur(res.budgets['headroom_eur'].sum())}")
+    print(
+        f"\ntotal need {eur(tot['need_eur'].sum())}, allocated {eur(tot['amount_eur'].sum())}, unmet {eur(tot['unmet_eur'].sum())}, headroom {eur(res.budgets['headroom_eur'].sum())}"
+    )
     print(f"wrote {', '.join(files)} to {out_dir}")
     return EXIT_OK
 
@@ -249,7 +328,9 @@ def _pool(args) -> int:
     resume_gc()
     result = pool(inst, costs=args.costs, rules=args.rule, pools=args.pool, year=args.year)
     out_dir = args.out or Path("out") / f"{inst.name}-pool"
-    man = manifest(inst, "pool", {"costs": str(args.costs) if args.costs else None, "year": result.year, "rules": args.rule, "pools": args.pool})
+    man = manifest(
+        inst, "pool", {"costs": str(args.costs) if args.costs else None, "year": result.year, "rules": args.rule, "pools": args.pool}
+    )
     files = write_all(result, out_dir, man)
     print(f"{inst.name}: settlement of pooled costs on {result.basis}")
     for line in settlement_text(result.settlement):
@@ -289,9 +370,21 @@ def _reserves(args) -> int:
     conf = sorted(set(args.confidence or [0.9]))
     resume_gc()
     try:
-        rv = reserves(inst, scenarios=args.scenarios, seed=args.seed, confidence=conf, rules=args.rule, pools=args.pool, plan=args.plan,
-                      bootstrap=args.bootstrap, measure=args.measure, joint=args.joint, processes=args.processes, optimise_key=key_args,
-                      progress=_progress("scenarios"))
+        rv = reserves(
+            inst,
+            scenarios=args.scenarios,
+            seed=args.seed,
+            confidence=conf,
+            rules=args.rule,
+            pools=args.pool,
+            plan=args.plan,
+            bootstrap=args.bootstrap,
+            measure=args.measure,
+            joint=args.joint,
+            processes=args.processes,
+            optimise_key=key_args,
+            progress=_progress("scenarios"),
+        )
     except NoAllocation as e:
         print(f"{inst.name}: no allocation possible ({e.result.status}); use --plan need, or see `verdeelmodel solve`")
         for line in e.result.explanation:
@@ -301,11 +394,26 @@ def _reserves(args) -> int:
     if joint is not None and joint.status != "optimal":
         print(f"{inst.name}: the joint sizing LP is {joint.status}; reserves below are for the given plan only")
     out_dir = args.out or Path("out") / f"{inst.name}-reserves"
-    man = manifest(inst, "reserves", {"scenarios": args.scenarios, "confidence": conf, "rules": args.rule, "pools": args.pool, "plan": args.plan, "measure": args.measure, "bootstrap": args.bootstrap}, seed=args.seed)
+    man = manifest(
+        inst,
+        "reserves",
+        {
+            "scenarios": args.scenarios,
+            "confidence": conf,
+            "rules": args.rule,
+            "pools": args.pool,
+            "plan": args.plan,
+            "measure": args.measure,
+            "bootstrap": args.bootstrap,
+        },
+        seed=args.seed,
+    )
     files = write_all(rv, out_dir, man, inst=inst, plots=not args.no_plots, region=args.region)
     a = conf[0]
     t = table[table["confidence"] == a]
-    print(f"{inst.name}: reserves from {args.scenarios:,} scenarios (seed {args.seed}), required = {args.measure.upper()} at {a:.0%}, plan = {args.plan}  ({secs:.2f} s)")
+    print(
+        f"{inst.name}: reserves from {args.scenarios:,} scenarios (seed {args.seed}), required = {args.measure.upper()} at {a:.0%}, plan = {args.plan}  ({secs:.2f} s)"
+    )
     import pandas as pd
 
     piv = t.pivot_table(index="gemeente", columns="rule", values="required_eur", sort=False)
@@ -313,26 +421,36 @@ def _reserves(args) -> int:
     for r in [c for c in piv.columns if c != "available"]:
         piv[f"rating {r}"] = t[t["rule"] == r].set_index("gemeente")["rating"]
     piv.loc["total"] = piv.sum(numeric_only=True)
-    with pd.option_context("display.width", 200, "display.max_rows", 40, "display.max_columns", 20, "display.float_format", "{:,.0f}".format):
+    with pd.option_context(
+        "display.width", 200, "display.max_rows", 40, "display.max_columns", 20, "display.float_format", "{:,.0f}".format
+    ):
         print(piv.head(40).to_string())
     tot = t.groupby("rule", sort=False)["required_eur"].sum()
     if "profijt" in tot:
         for r, v in tot.items():
             if r != "profijt":
-                print(f"pooling benefit of {r}: EUR {tot['profijt'] - v:,.0f} less reserve in total than profijt (EUR {tot['profijt']:,.0f})")
+                print(
+                    f"pooling benefit of {r}: EUR {tot['profijt'] - v:,.0f} less reserve in total than profijt (EUR {tot['profijt']:,.0f})"
+                )
     if key is not None:
         if key.status == "optimal":
             kt = key.table
-            print(f"key weight of {key.rule}: w_own = {key.weight:.4f} within [{key.bounds[0]:g}, {key.bounds[1]:g}] (instance: {key.agreed_weight:g}); "
-                  f"total reserve EUR {kt['required_optimal_weight_eur'].sum():,.0f} against EUR {kt['required_instance_weight_eur'].sum():,.0f} at the instance's weight "
-                  f"and EUR {kt['required_alone_eur'].sum():,.0f} alone; no gemeente worse off than alone; per gemeente in key_weight.csv")
+            print(
+                f"key weight of {key.rule}: w_own = {key.weight:.4f} within [{key.bounds[0]:g}, {key.bounds[1]:g}] (instance: {key.agreed_weight:g}); "
+                f"total reserve EUR {kt['required_optimal_weight_eur'].sum():,.0f} against EUR {kt['required_instance_weight_eur'].sum():,.0f} at the instance's weight "
+                f"and EUR {kt['required_alone_eur'].sum():,.0f} alone; no gemeente worse off than alone; per gemeente in key_weight.csv"
+            )
         else:
-            print(f"key weight of {key.rule}: no weight in [{key.bounds[0]:g}, {key.bounds[1]:g}] leaves every gemeente no worse off than alone ({key.status})")
+            print(
+                f"key weight of {key.rule}: no weight in [{key.bounds[0]:g}, {key.bounds[1]:g}] leaves every gemeente no worse off than alone ({key.status})"
+            )
     if joint is not None and joint.status == "optimal":
         jt = joint.table
         tm = joint.timings
-        print(f"joint sizing (allocation and reserves chosen together, CVaR at {conf[0]:.0%}): total reserve EUR {jt['reserve_eur'].sum():,.0f} "
-              f"in {tm['wall_seconds']:.1f} s ({int(tm['groups'])} independent groups, {int(tm['processes'])} processes); per gemeente in joint.csv")
+        print(
+            f"joint sizing (allocation and reserves chosen together, CVaR at {conf[0]:.0%}): total reserve EUR {jt['reserve_eur'].sum():,.0f} "
+            f"in {tm['wall_seconds']:.1f} s ({int(tm['groups'])} independent groups, {int(tm['processes'])} processes); per gemeente in joint.csv"
+        )
     print(f"wrote {', '.join(files)} to {out_dir}")
     return EXIT_OK
 
@@ -354,11 +472,15 @@ def _sweep(args) -> int:
     files = write_all(sw, out_dir, man)
     highs = float(table["highs_seconds"].sum())
     per_point = float(table["wall_seconds"].sum())
-    print(f"{inst.name}: {len(grid)} points, model built once in {build:.2f} s; {wall:.2f} s in all; "
-          f"per point {per_point / len(grid):.3f} s wall vs HiGHS {highs / len(grid):.3f} s ({per_point / max(highs, 1e-9):.2f}x)")
+    print(
+        f"{inst.name}: {len(grid)} points, model built once in {build:.2f} s; {wall:.2f} s in all; "
+        f"per point {per_point / len(grid):.3f} s wall vs HiGHS {highs / len(grid):.3f} s ({per_point / max(highs, 1e-9):.2f}x)"
+    )
     import pandas as pd
 
-    cols = [c for c in table.columns if ":" in c] + [c for c in ("status", "objective_unmet_statutory", "objective_unmet", "allocated_eur", "unmet_eur") if c in table.columns]
+    cols = [c for c in table.columns if ":" in c] + [
+        c for c in ("status", "objective_unmet_statutory", "objective_unmet", "allocated_eur", "unmet_eur") if c in table.columns
+    ]
     with pd.option_context("display.width", 200, "display.max_rows", 30, "display.float_format", "{:,.2f}".format):
         print(table[cols].to_string(index=False, max_rows=30))
     print(f"wrote {', '.join(files)} to {out_dir}")

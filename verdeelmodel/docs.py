@@ -7,6 +7,8 @@ checks the committed documents are up to date (``verdeelmodel docs`` rewrites th
 from __future__ import annotations
 
 import inspect
+import types
+import typing
 from pathlib import Path
 
 from verdeelmodel.instance.schema import COSTS_SPEC, FAMILIES, TABLES, InstanceMeta, ObjectiveOptions, Options, ReferenceOptions
@@ -22,11 +24,13 @@ def _default(f) -> str:
 
 
 def _type(f) -> str:
+    """A column's type in words; an optional number (``float | None``) is a number that may be blank."""
     ann = f.annotation
+    args = [a for a in typing.get_args(ann) if a is not type(None)] if typing.get_origin(ann) in (typing.Union, types.UnionType) else [ann]
+    ann = args[0] if len(args) == 1 else ann
+    if typing.get_origin(ann) is typing.Literal:
+        return "one of " + ", ".join(f"`{a}`" for a in typing.get_args(ann))
     txt = getattr(ann, "__name__", None) or str(ann)
-    txt = txt.replace("typing.", "").replace("Optional[", "").rstrip("]") if "Optional" in str(ann) else txt
-    if "Literal" in str(ann):
-        txt = "one of " + ", ".join(f"`{a}`" for a in ann.__args__)
     return {"str": "text", "float": "number", "int": "whole number", "bool": "true/false"}.get(txt, txt)
 
 
@@ -70,7 +74,20 @@ def instance_format() -> str:
     for spec in (*TABLES, COSTS_SPEC):
         if spec is COSTS_SPEC:
             out += ["## Realised costs (not part of an instance)", "", "The file given to `verdeelmodel pool --costs FILE`.", ""]
-        out += [f"## {spec.name}.csv ({'required' if spec.required else 'optional'})", "", spec.doc, "", (f"Key: {', '.join(spec.key)} (each combination once)." if spec.key else "No key: several rows per gemeente, lot and year are allowed (one per client)."), "", "| column | type | unit | default | meaning |", "|---|---|---|---|---|"]
+        out += [
+            f"## {spec.name}.csv ({'required' if spec.required else 'optional'})",
+            "",
+            spec.doc,
+            "",
+            (
+                f"Key: {', '.join(spec.key)} (each combination once)."
+                if spec.key
+                else "No key: several rows per gemeente, lot and year are allowed (one per client)."
+            ),
+            "",
+            "| column | type | unit | default | meaning |",
+            "|---|---|---|---|---|",
+        ]
         for name, f in spec.row.model_fields.items():
             out.append(f"| `{name}` | {_type(f)} | {_unit(f)} | {_default(f)} | {f.description or ''} |")
         out.append("")

@@ -24,8 +24,12 @@ def explain_infeasible(lp: CompiledLP, labels: Labels, out: SolveOutcome) -> lis
     """Turn HiGHS's irreducible infeasible subsystem into sentences with business names
     (``labels``: the model's row labels and the rules kept as variable bounds)."""
     if not out.iis_rows and not out.iis_cols:
-        return [f"No allocation satisfies all rules, and HiGHS gave no conflicting subset ({out.message}). Check plafonds against guaranteed minimums and budgets."]
-    lines = ["No allocation satisfies all rules. HiGHS found this irreducible set of conflicting rules (drop or relax any one of them and the rest can hold):"]
+        return [
+            f"No allocation satisfies all rules, and HiGHS gave no conflicting subset ({out.message}). Check plafonds against guaranteed minimums and budgets."
+        ]
+    lines = [
+        "No allocation satisfies all rules. HiGHS found this irreducible set of conflicting rules (drop or relax any one of them and the rest can hold):"
+    ]
     ceilings, minimums = [], []
     for r, _bound in out.iis_rows:
         fam, idx = lp.row_component[r], lp.row_index[r]

@@ -30,7 +30,14 @@ from verdeelmodel.instance.problems import InstanceError, Problem
 
 KINDS = ("demand", "tariff", "budget", "limit", "goal", "w_own")
 #: the formulation inputs (manifest.INPUTS) each kind of parameter changes
-INPUTS_OF = {"demand": {"need"}, "tariff": {"need", "tariff"}, "budget": {"budget"}, "limit": {"plafond", "minimum"}, "goal": {"goal"}, "w_own": {"key_weight"}}
+INPUTS_OF = {
+    "demand": {"need"},
+    "tariff": {"need", "tariff"},
+    "budget": {"budget"},
+    "limit": {"plafond", "minimum"},
+    "goal": {"goal"},
+    "w_own": {"key_weight"},
+}
 SYNTAX = {
     "demand": "demand:<lot>, demand:<domain>, demand:<gemeente> or demand:*",
     "tariff": "tariff:<lot>",
@@ -98,13 +105,25 @@ def changed_instance(inst, params: dict[Parameter, float]):
         elif p.kind == "budget":
             key = p.index if isinstance(p.index, tuple) else (p.index,)
             if len(key) != 2:
-                raise bad(p.name, "budget:<gemeente>|<domain> where a pooling key uses the budget (change own_funds_eur in budgets.csv when budget_scope is total)")
+                raise bad(
+                    p.name,
+                    "budget:<gemeente>|<domain> where a pooling key uses the budget (change own_funds_eur in budgets.csv when budget_scope is total)",
+                )
             b = T["budgets"]
-            T["budgets"] = b.assign(own_funds_eur=[v - iu if (g, d) == key else o for g, d, iu, o in zip(b["gemeente"], b["domain"], b["budget_eur"], b["own_funds_eur"])])
+            T["budgets"] = b.assign(
+                own_funds_eur=[
+                    v - iu if (g, d) == key else o for g, d, iu, o in zip(b["gemeente"], b["domain"], b["budget_eur"], b["own_funds_eur"])
+                ]
+            )
         elif p.kind == "goal":
             k = goal_key(p)
             g = T["goals"]
-            T["goals"] = g.assign(value=[v if (a, b, c, d) == k else x for a, b, c, d, x in zip(g["goal"], g["domain"], g["gemeente"], g["population"], g["value"])])
+            T["goals"] = g.assign(
+                value=[
+                    v if (a, b, c, d) == k else x
+                    for a, b, c, d, x in zip(g["goal"], g["domain"], g["gemeente"], g["population"], g["value"])
+                ]
+            )
         elif p.kind == "w_own":
             rule = rules_of(inst)[p.target]
             others = {c: getattr(rule, c) for c in rule.kind_spec.weight_columns if c != "w_own"}

@@ -36,7 +36,9 @@ def _eur_axis(ax, axis: str = "y") -> None:
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(FuncFormatter(fmt))
 
 
-def overspend_distribution(overspend: dict[str, np.ndarray], gemeenten: list[str], table: pd.DataFrame, confidence: float, path: Path, title: str) -> None:
+def overspend_distribution(
+    overspend: dict[str, np.ndarray], gemeenten: list[str], table: pd.DataFrame, confidence: float, path: Path, title: str
+) -> None:
     """One panel per gemeente: histogram of overspend under profijt and the agreed rule, with the reserve lines."""
     plt = _plt()
     rules = [r for r in ("profijt", "agreed") if r in overspend] or list(overspend)[:2]
@@ -106,7 +108,9 @@ def pooling_benefit(table: pd.DataFrame, confidence: float, path: Path, title: s
     ax.set_xticklabels([r.replace("_", "_\n", 1) if len(r) > 14 else r for r in tot.index], rotation=20, ha="right", fontsize=8)
     _eur_axis(ax)
     ax.set_ylabel("sum of required reserves (euros)")
-    ax.set_title(f"{title}\nSum of the gemeenten's required reserves at {confidence:.0%}\n(the difference with profijt is the pooling benefit)")
+    ax.set_title(
+        f"{title}\nSum of the gemeenten's required reserves at {confidence:.0%}\n(the difference with profijt is the pooling benefit)"
+    )
     ax.margins(y=0.2)
     fig.tight_layout()
     fig.savefig(path)

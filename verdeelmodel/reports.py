@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import platform
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 
@@ -14,7 +15,7 @@ from verdeelmodel._atomic import atomic_dir
 from verdeelmodel._results import Result
 from verdeelmodel.instance.validate import Instance
 
-PACKAGES = ("verdeelmodel", "pyomo", "highspy", "pandas", "numpy", "scipy", "pydantic")
+PACKAGES = ("verdeelmodel", "pyomo", "highspy", "pandas", "numpy", "pydantic")
 
 
 def versions() -> dict[str, str]:
@@ -109,7 +110,9 @@ def output_files() -> set[str]:
     return out
 
 
-def write_all(result, out_dir: str | Path, man: dict[str, Any], *, inst: Instance | None = None, plots: bool = True, region: str | None = None) -> list[str]:
+def write_all(
+    result, out_dir: str | Path, man: dict[str, Any], *, inst: Instance | None = None, plots: bool = True, region: str | None = None
+) -> list[str]:
     """Write a result's tables (``to_frames``, each as ``<name>.csv``), its summary.json, the
     manifest and, for reserves, the PNG plots, all at once into ``out_dir`` (nothing partial on
     failure); files of earlier runs that this run did not produce are removed."""
@@ -156,7 +159,9 @@ def _reserve_plots(rv, inst: Instance, region: str | None) -> dict[str, Callable
     idx = [rv.gemeenten.index(g) for g in gem]
     a, table = rv.confidences[0], rv.table
     return {
-        "overspend_distribution.png": lambda path: P.overspend_distribution({r: o[:, idx] for r, o in rv.overspend.items()}, gem, table, a, path, where),
+        "overspend_distribution.png": lambda path: P.overspend_distribution(
+            {r: o[:, idx] for r, o in rv.overspend.items()}, gem, table, a, path, where
+        ),
         "reserves_by_rule.png": lambda path: P.reserves_by_rule(table, gem, a, path, where),
         "pooling_benefit.png": lambda path: P.pooling_benefit(table[table["gemeente"].isin(gem)], a, path, where),
     }

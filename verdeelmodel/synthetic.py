@@ -46,8 +46,8 @@ import math
 import pathlib
 import statistics
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -112,21 +112,142 @@ class LotSpec:
 #: GGZ trajectory equals westfriesland-2021's light arrangement; jeugd verblijf lies
 #: between nijmegen-2018's verblijf (48k) and Jeugdzorg Plus (175k) per client-year.
 LOTS: tuple[LotSpec, ...] = (
-    LotSpec("jeugd_basis_wijkteam", "Jeugd - basis (wijkteam)", "jeugd", "basis", "taak", "local", 85_000.00, "fte", 1.0, False, 0.10, 0.06),
+    LotSpec(
+        "jeugd_basis_wijkteam", "Jeugd - basis (wijkteam)", "jeugd", "basis", "taak", "local", 85_000.00, "fte", 1.0, False, 0.10, 0.06
+    ),
     LotSpec("jeugd_begeleiding", "Jeugd - begeleiding", "jeugd", "basis", "inspanning", "local", 60.00, "hour", 1.0, True, 0.12, 0.08),
     LotSpec("jeugd_ggz", "Jeugd - GGZ", "jeugd", "specialist", "output", "regional", 3_900.00, "trajectory", 2.0, True, 0.13, 0.10),
-    LotSpec("jeugd_dagbesteding", "Jeugd - dagbesteding", "jeugd", "specialist", "inspanning", "regional", 48.00, "dagdeel", 2.0, True, 0.06, 0.12),
-    LotSpec("jeugd_specialistische_begeleiding", "Jeugd - specialistische begeleiding", "jeugd", "specialist", "inspanning", "regional", 75.00, "hour", 2.0, True, 0.14, 0.10),
-    LotSpec("jeugd_behandeling", "Jeugd - behandeling", "jeugd", "specialist", "inspanning", "regional", 95.00, "hour", 2.0, True, 0.13, 0.10),
-    LotSpec("jeugd_kortdurend_verblijf", "Jeugd - kortdurend verblijf", "jeugd", "specialist", "inspanning", "regional", 160.00, "etmaal", 2.0, True, 0.05, 0.20),
-    LotSpec("jeugd_verblijf_hoogspecialistisch", "Jeugd - verblijf / jeugdzorg plus (hoogspecialistisch)", "jeugd", "hoogspecialistisch", "output", "regional", 80_000.00, "client_year", 3.0, True, 0.27, 0.25),
-    LotSpec("wmo_basis", "Wmo - basis (wijkteam, algemene voorziening)", "wmo", "basis", "taak", "local", 85_000.00, "fte", 1.0, False, 0.10, 0.06),
-    LotSpec("wmo_huishoudelijke_ondersteuning", "Wmo - huishoudelijke ondersteuning", "wmo", "basis", "inspanning", "local", 27.50, "hour", 1.0, True, 0.30, 0.06),
+    LotSpec(
+        "jeugd_dagbesteding",
+        "Jeugd - dagbesteding",
+        "jeugd",
+        "specialist",
+        "inspanning",
+        "regional",
+        48.00,
+        "dagdeel",
+        2.0,
+        True,
+        0.06,
+        0.12,
+    ),
+    LotSpec(
+        "jeugd_specialistische_begeleiding",
+        "Jeugd - specialistische begeleiding",
+        "jeugd",
+        "specialist",
+        "inspanning",
+        "regional",
+        75.00,
+        "hour",
+        2.0,
+        True,
+        0.14,
+        0.10,
+    ),
+    LotSpec(
+        "jeugd_behandeling", "Jeugd - behandeling", "jeugd", "specialist", "inspanning", "regional", 95.00, "hour", 2.0, True, 0.13, 0.10
+    ),
+    LotSpec(
+        "jeugd_kortdurend_verblijf",
+        "Jeugd - kortdurend verblijf",
+        "jeugd",
+        "specialist",
+        "inspanning",
+        "regional",
+        160.00,
+        "etmaal",
+        2.0,
+        True,
+        0.05,
+        0.20,
+    ),
+    LotSpec(
+        "jeugd_verblijf_hoogspecialistisch",
+        "Jeugd - verblijf / jeugdzorg plus (hoogspecialistisch)",
+        "jeugd",
+        "hoogspecialistisch",
+        "output",
+        "regional",
+        80_000.00,
+        "client_year",
+        3.0,
+        True,
+        0.27,
+        0.25,
+    ),
+    LotSpec(
+        "wmo_basis",
+        "Wmo - basis (wijkteam, algemene voorziening)",
+        "wmo",
+        "basis",
+        "taak",
+        "local",
+        85_000.00,
+        "fte",
+        1.0,
+        False,
+        0.10,
+        0.06,
+    ),
+    LotSpec(
+        "wmo_huishoudelijke_ondersteuning",
+        "Wmo - huishoudelijke ondersteuning",
+        "wmo",
+        "basis",
+        "inspanning",
+        "local",
+        27.50,
+        "hour",
+        1.0,
+        True,
+        0.30,
+        0.06,
+    ),
     LotSpec("wmo_begeleiding", "Wmo - begeleiding", "wmo", "basis", "inspanning", "local", 55.00, "hour", 1.0, True, 0.22, 0.08),
     LotSpec("wmo_dagbesteding", "Wmo - dagbesteding", "wmo", "basis", "inspanning", "local", 42.00, "dagdeel", 1.0, True, 0.14, 0.08),
-    LotSpec("wmo_hulpmiddelen", "Wmo - hulpmiddelen en woonvoorzieningen", "wmo", "specialist", "output", "local", 1_850.00, "voorziening", 2.0, True, 0.08, 0.10),
-    LotSpec("wmo_specialistische_begeleiding", "Wmo - specialistische begeleiding", "wmo", "specialist", "inspanning", "regional", 70.00, "hour", 2.0, True, 0.08, 0.10),
-    LotSpec("wmo_beschermd_wonen", "Wmo - beschermd wonen (hoogspecialistisch)", "wmo", "hoogspecialistisch", "output", "regional", 135.00, "etmaal", 3.0, True, 0.08, 0.25),
+    LotSpec(
+        "wmo_hulpmiddelen",
+        "Wmo - hulpmiddelen en woonvoorzieningen",
+        "wmo",
+        "specialist",
+        "output",
+        "local",
+        1_850.00,
+        "voorziening",
+        2.0,
+        True,
+        0.08,
+        0.10,
+    ),
+    LotSpec(
+        "wmo_specialistische_begeleiding",
+        "Wmo - specialistische begeleiding",
+        "wmo",
+        "specialist",
+        "inspanning",
+        "regional",
+        70.00,
+        "hour",
+        2.0,
+        True,
+        0.08,
+        0.10,
+    ),
+    LotSpec(
+        "wmo_beschermd_wonen",
+        "Wmo - beschermd wonen (hoogspecialistisch)",
+        "wmo",
+        "hoogspecialistisch",
+        "output",
+        "regional",
+        135.00,
+        "etmaal",
+        3.0,
+        True,
+        0.08,
+        0.25,
+    ),
 )
 LOT_BY_NAME = {lot.lot: lot for lot in LOTS}
 
@@ -141,7 +262,9 @@ REGION_LIMITS = (
     ("wmo_beschermd_wonen", "ceiling", 0.90, 1.08, 0.5),
 )
 #: The expertiseschil: GGZ specialists at GPs and schools replace referrals to jeugd-GGZ.
-SUBSTITUTION = dict(from_lot="jeugd_ggz", to_lot="jeugd_basis_wijkteam", ratio=1.5, label="Expertiseschil (jeugd-GGZ-specialist bij huisarts en school)")
+SUBSTITUTION = dict(
+    from_lot="jeugd_ggz", to_lot="jeugd_basis_wijkteam", ratio=1.5, label="Expertiseschil (jeugd-GGZ-specialist bij huisarts en school)"
+)
 
 #: Risicoverevening: every region pools its hoogspecialistisch lots, one pool per lot.
 POOLS = (
@@ -162,21 +285,57 @@ HISTORY_AR = 0.5
 #: that it lies between a client-year of beschermd wonen (135 x 365 = 49,275) and one of jeugd
 #: verblijf (80,000): with the generator's tariffs a 100,000 threshold would never be reached.
 POOLING_RULES = (
-    dict(rule="high_cost_pool", kind="high_cost_pool", basis="inhabitants", threshold_eur=60_000, pool_share=0.8,
-         label="Hoge-kostenpool: 80 % van de kosten per client boven EUR 60.000, gedeeld naar inwoners"),
-    dict(rule="mixed", kind="mixed", w_own=0.5, w_inhabitants=0.5,
-         label="Gemengde sleutel: 50 % eigen gebruik (profijt), 50 % naar inwoners"),
-    dict(rule="solidariteit", kind="solidariteit", basis="inhabitants",
-         label="Solidariteit: totale kosten naar inwoners"),
-    dict(rule="threshold_fund", kind="threshold_fund", basis="inhabitants", fund_threshold_eur_per_inhabitant=40, compensation_share=1.0,
-         label="Tekortfonds: tekort boven EUR 40 per inwoner gecompenseerd, fonds gevuld naar inwoners"),
-    dict(rule="uitgesteld_profijt", kind="uitgesteld_profijt", basis="history", years=3, history_measure="clients",
-         label="Uitgesteld profijt: naar gemiddeld aantal cliënten over de drie voorgaande jaren"),
+    dict(
+        rule="high_cost_pool",
+        kind="high_cost_pool",
+        basis="inhabitants",
+        threshold_eur=60_000,
+        pool_share=0.8,
+        label="Hoge-kostenpool: 80 % van de kosten per client boven EUR 60.000, gedeeld naar inwoners",
+    ),
+    dict(
+        rule="mixed", kind="mixed", w_own=0.5, w_inhabitants=0.5, label="Gemengde sleutel: 50 % eigen gebruik (profijt), 50 % naar inwoners"
+    ),
+    dict(rule="solidariteit", kind="solidariteit", basis="inhabitants", label="Solidariteit: totale kosten naar inwoners"),
+    dict(
+        rule="threshold_fund",
+        kind="threshold_fund",
+        basis="inhabitants",
+        fund_threshold_eur_per_inhabitant=40,
+        compensation_share=1.0,
+        label="Tekortfonds: tekort boven EUR 40 per inwoner gecompenseerd, fonds gevuld naar inwoners",
+    ),
+    dict(
+        rule="uitgesteld_profijt",
+        kind="uitgesteld_profijt",
+        basis="history",
+        years=3,
+        history_measure="clients",
+        label="Uitgesteld profijt: naar gemiddeld aantal cliënten over de drie voorgaande jaren",
+    ),
 )
 POOLING_RULE_COLUMNS = (
-    "rule", "kind", "basis", "years", "history_measure", "w_own", "w_inhabitants", "w_iu", "w_budget", "w_reference", "w_history",
-    "fixed_eur", "fixed_share", "minimum_eur", "gap_basis", "threshold_eur", "pool_share", "fund_threshold_eur_per_inhabitant",
-    "fund_cap_eur", "compensation_share", "label",
+    "rule",
+    "kind",
+    "basis",
+    "years",
+    "history_measure",
+    "w_own",
+    "w_inhabitants",
+    "w_iu",
+    "w_budget",
+    "w_reference",
+    "w_history",
+    "fixed_eur",
+    "fixed_share",
+    "minimum_eur",
+    "gap_basis",
+    "threshold_eur",
+    "pool_share",
+    "fund_threshold_eur_per_inhabitant",
+    "fund_cap_eur",
+    "compensation_share",
+    "label",
 )
 #: The rules regions agree on, a third of the regions each (drawn per pool).
 AGREED_RULES = ("solidariteit", "uitgesteld_profijt", "mixed")
@@ -208,24 +367,42 @@ REGION_SHOCK_SD = 0.05
 #: millions of lognormal draws per 1,000 scenarios.
 DEMAND = {
     "jeugd_basis_wijkteam": DemandSpec("fixed", None, 0.01, 0.0, 0.0, "none", "fte capacity (taak): no volume risk in the budget year"),
-    "jeugd_begeleiding": DemandSpec("poisson", None, 80.0, 0.0, REGION_SHOCK_SD, "region", "80 hours per client a year (about 2 hours a week)"),
+    "jeugd_begeleiding": DemandSpec(
+        "poisson", None, 80.0, 0.0, REGION_SHOCK_SD, "region", "80 hours per client a year (about 2 hours a week)"
+    ),
     "jeugd_ggz": DemandSpec("poisson", None, 1.0, 0.0, REGION_SHOCK_SD, "region", "one trajectory per client, fixed price"),
-    "jeugd_dagbesteding": DemandSpec("poisson", None, 140.0, 0.0, REGION_SHOCK_SD, "region", "140 dagdelen per client a year (about 3 a week)"),
+    "jeugd_dagbesteding": DemandSpec(
+        "poisson", None, 140.0, 0.0, REGION_SHOCK_SD, "region", "140 dagdelen per client a year (about 3 a week)"
+    ),
     "jeugd_specialistische_begeleiding": DemandSpec("poisson", None, 100.0, 0.0, REGION_SHOCK_SD, "region", "100 hours per client a year"),
     "jeugd_behandeling": DemandSpec("poisson", None, 50.0, 0.0, REGION_SHOCK_SD, "region", "50 hours per client a year"),
-    "jeugd_kortdurend_verblijf": DemandSpec("poisson", None, 30.0, 0.0, REGION_SHOCK_SD, "region", "30 etmalen per client a year (logeren: a weekend a month)"),
+    "jeugd_kortdurend_verblijf": DemandSpec(
+        "poisson", None, 30.0, 0.0, REGION_SHOCK_SD, "region", "30 etmalen per client a year (logeren: a weekend a month)"
+    ),
     "jeugd_verblijf_hoogspecialistisch": DemandSpec(
-        "negbin", 30.0, 1.0, 0.6, 0.08, "lot",
+        "negbin",
+        30.0,
+        1.0,
+        0.6,
+        0.08,
+        "lot",
         "one client per client-year; placements cluster (siblings, crises): k = 30, about 18 % swing beyond chance; cost spread 0.6 over pleegzorg, residential care and Jeugdzorg Plus; own shock 8 %",
     ),
     "wmo_basis": DemandSpec("fixed", None, 0.01, 0.0, 0.0, "none", "fte capacity (taak): no volume risk in the budget year"),
-    "wmo_huishoudelijke_ondersteuning": DemandSpec("poisson", None, 130.0, 0.0, REGION_SHOCK_SD, "region", "130 hours per client a year (about 2.5 hours a week)"),
+    "wmo_huishoudelijke_ondersteuning": DemandSpec(
+        "poisson", None, 130.0, 0.0, REGION_SHOCK_SD, "region", "130 hours per client a year (about 2.5 hours a week)"
+    ),
     "wmo_begeleiding": DemandSpec("poisson", None, 100.0, 0.0, REGION_SHOCK_SD, "region", "100 hours per client a year"),
     "wmo_dagbesteding": DemandSpec("poisson", None, 120.0, 0.0, REGION_SHOCK_SD, "region", "120 dagdelen per client a year (2.5 a week)"),
     "wmo_hulpmiddelen": DemandSpec("poisson", None, 1.0, 0.0, REGION_SHOCK_SD, "region", "one voorziening per client"),
     "wmo_specialistische_begeleiding": DemandSpec("poisson", None, 120.0, 0.0, REGION_SHOCK_SD, "region", "120 hours per client a year"),
     "wmo_beschermd_wonen": DemandSpec(
-        "negbin", 50.0, 365.0, 0.4, 0.08, "lot",
+        "negbin",
+        50.0,
+        365.0,
+        0.4,
+        0.08,
+        "lot",
         "365 etmalen per client (a client-year); k = 50, about 14 % swing beyond chance; cost spread 0.4 (intensity, part-year stays); own shock 8 %",
     ),
 }
@@ -400,8 +577,19 @@ def _populations(gemeenten: list[Gemeente], seed: int) -> list[Population]:
     for g in gemeenten:
         n_areas = next((n for threshold, n in AREA_THRESHOLDS if g.inhabitants >= threshold), 0)
         if n_areas == 0:
-            pops.append(Population(g.name, "jeugd", "target_group", g.youths, {"jongeren_0_17": g.youths, "minderjarigen_laag_inkomen": g.low_income_minors}, ("jeugd",)))
-            pops.append(Population(g.name, "wmo", "target_group", g.adults, {"inwoners_18plus": g.adults, "inwoners_65plus": g.elderly}, ("wmo",)))
+            pops.append(
+                Population(
+                    g.name,
+                    "jeugd",
+                    "target_group",
+                    g.youths,
+                    {"jongeren_0_17": g.youths, "minderjarigen_laag_inkomen": g.low_income_minors},
+                    ("jeugd",),
+                )
+            )
+            pops.append(
+                Population(g.name, "wmo", "target_group", g.adults, {"inwoners_18plus": g.adults, "inwoners_65plus": g.elderly}, ("wmo",))
+            )
             continue
         weights = [1.0 + 0.6 * u for u in s.uniforms(n_areas)]
         inhabitants = _split_int(g.inhabitants, weights)
@@ -565,7 +753,16 @@ def _providers(regions: list[str], region_need, seed) -> tuple[list[dict], list[
             for i, pid in enumerate(ids):
                 share = weights[i] / wsum
                 ceiling = None if (no_cap and i == largest) else _round_down(share * need * cap_frac, 1_000)
-                contracts.append(dict(provider=pid, lot=lot, region=r, gemeente="", ceiling_eur=ceiling, minimum_eur=_round_down(share * need * min_frac, 1_000)))
+                contracts.append(
+                    dict(
+                        provider=pid,
+                        lot=lot,
+                        region=r,
+                        gemeente="",
+                        ceiling_eur=ceiling,
+                        minimum_eur=_round_down(share * need * min_frac, 1_000),
+                    )
+                )
     return providers, contracts
 
 
@@ -573,7 +770,15 @@ def _substitutions(gemeenten, seed) -> list[dict]:
     """One expertiseschil option per gemeente; how far it reaches (max_share) varies."""
     s = _Stream(seed, 10)
     return [
-        dict(from_lot=SUBSTITUTION["from_lot"], to_lot=SUBSTITUTION["to_lot"], ratio=SUBSTITUTION["ratio"], max_share=round(0.10 + 0.15 * s.uniform(), 2), gemeente=g.name, population="", label=SUBSTITUTION["label"])
+        dict(
+            from_lot=SUBSTITUTION["from_lot"],
+            to_lot=SUBSTITUTION["to_lot"],
+            ratio=SUBSTITUTION["ratio"],
+            max_share=round(0.10 + 0.15 * s.uniform(), 2),
+            gemeente=g.name,
+            population="",
+            label=SUBSTITUTION["label"],
+        )
         for g in gemeenten
     ]
 
@@ -739,7 +944,7 @@ description: >
   {HISTORY_YEARS} years of synthetic use history. Use it to test scale and reports, not
   for policy.
 units: {{money: EUR}}
-domains: {{jeugd: {DOMAINS['jeugd']}, wmo: {DOMAINS['wmo']}}}
+domains: {{jeugd: {DOMAINS["jeugd"]}, wmo: {DOMAINS["wmo"]}}}
 synthetic: true
 options:
   budget_scope: per_domain
@@ -826,7 +1031,9 @@ def _readme(seed: int, gemeenten, region_sizes, budgets, need_by_domain, deficit
         "|---|---|---|---|---|---:|---|---|---:|",
     ]
     for lot in sorted(LOTS, key=lambda l: l.lot):
-        lines.append(f"| {lot.lot} | {lot.domain} | {lot.echelon} | {lot.funding_form} | {lot.scope} | {lot.tariff_eur:,.2f} | {lot.unit} | {'yes' if lot.statutory else 'no'} | {lot.need_share:.0%} |")
+        lines.append(
+            f"| {lot.lot} | {lot.domain} | {lot.echelon} | {lot.funding_form} | {lot.scope} | {lot.tariff_eur:,.2f} | {lot.unit} | {'yes' if lot.statutory else 'no'} | {lot.need_share:.0%} |"
+        )
     lines += [
         "",
         "## Tables",
@@ -899,7 +1106,11 @@ def _readme_pooling(pools, use_history) -> list[str]:
         lines.append(f"| {region} | " + " | ".join(agreed[(region, pool)] for pool, _lot in POOLS) + " |")
     lines += ["", "| pool | " + " | ".join(AGREED_RULES) + " |", "|---|" + "---:|" * len(AGREED_RULES)]
     for pool, _lot in POOLS:
-        lines.append(f"| {pool} | " + " | ".join(str(sum(1 for r in pools if r['pool'] == pool and r['rule'] == rule)) for rule in AGREED_RULES) + " |")
+        lines.append(
+            f"| {pool} | "
+            + " | ".join(str(sum(1 for r in pools if r["pool"] == pool and r["rule"] == rule)) for rule in AGREED_RULES)
+            + " |"
+        )
     years = sorted({r["year"] for r in use_history})
     lines += [
         "",
@@ -944,7 +1155,9 @@ def _readme_demand(volume) -> list[str]:
         k = "" if d.dispersion is None else f"{d.dispersion:g}"
         clients = "" if d.distribution == "fixed" else f"{math.fsum(totals.get(lot, [])) / d.units_per_client:,.0f}"
         shock = "none" if d.shock_scope == "none" else f"{d.shock_sd:.2f} ({d.shock_scope})"
-        lines.append(f"| {lot} | {d.distribution} | {k} | {d.units_per_client:g} {LOT_BY_NAME[lot].unit} | {clients} | {d.cost_cv:g} | {shock} | {d.why} |")
+        lines.append(
+            f"| {lot} | {d.distribution} | {k} | {d.units_per_client:g} {LOT_BY_NAME[lot].unit} | {clients} | {d.cost_cv:g} | {shock} | {d.why} |"
+        )
     lines += [
         "",
         "Try it: `verdeelmodel reserves instances/nl-synthetic --scenarios 2000` sizes each gemeente's",
@@ -998,18 +1211,55 @@ def generate(out_dir: pathlib.Path, seed: int = DEFAULT_SEED) -> None:
         [[g.name, d, g.region, *budgets[(g.name, d)], S] for g in sorted(gemeenten, key=lambda g: g.name) for d in sorted(DOMAINS)],
     )
     pops_sorted = sorted(pops, key=lambda p: (p.gemeente, p.name))
-    tables["populations"] = _csv(["gemeente", "population", "kind", "inhabitants", "source"], [[p.gemeente, p.name, p.kind, p.inhabitants, S] for p in pops_sorted])
+    tables["populations"] = _csv(
+        ["gemeente", "population", "kind", "inhabitants", "source"], [[p.gemeente, p.name, p.kind, p.inhabitants, S] for p in pops_sorted]
+    )
     tables["maatstaven"] = _csv(
         ["gemeente", "population", "maatstaf", "value", "source"],
         [[p.gemeente, p.name, m, int(p.maatstaven[m]), S] for p in pops_sorted for m in sorted(p.maatstaven)],
     )
-    tables["bedragen"] = _csv(["maatstaf", "domain", "bedrag_eur", "source"], [[m, d, float(b), S] for (m, d), b in sorted(bedragen.items())])
-    tables["historical"] = _csv(["gemeente", "population", "domain", "historical_eur", "source"], [[g, p, d, v, S] for (g, p, d), v in sorted(historical.items())])
-    tables["lots"] = _csv(
-        ["lot", "label", "domain", "echelon", "funding_form", "scope", "tariff_eur", "unit", "priority_weight", "statutory", "category", "source"],
-        [[l.lot, l.label, l.domain, l.echelon, l.funding_form, l.scope, float(l.tariff_eur), l.unit, float(l.priority_weight), l.statutory, "", S] for l in sorted(LOTS, key=lambda l: l.lot)],
+    tables["bedragen"] = _csv(
+        ["maatstaf", "domain", "bedrag_eur", "source"], [[m, d, float(b), S] for (m, d), b in sorted(bedragen.items())]
     )
-    tables["need"] = _csv(["gemeente", "population", "lot", "volume", "source"], [[g, p, l, float(v), S] for (g, p, l), v in sorted(volume.items())])
+    tables["historical"] = _csv(
+        ["gemeente", "population", "domain", "historical_eur", "source"], [[g, p, d, v, S] for (g, p, d), v in sorted(historical.items())]
+    )
+    tables["lots"] = _csv(
+        [
+            "lot",
+            "label",
+            "domain",
+            "echelon",
+            "funding_form",
+            "scope",
+            "tariff_eur",
+            "unit",
+            "priority_weight",
+            "statutory",
+            "category",
+            "source",
+        ],
+        [
+            [
+                l.lot,
+                l.label,
+                l.domain,
+                l.echelon,
+                l.funding_form,
+                l.scope,
+                float(l.tariff_eur),
+                l.unit,
+                float(l.priority_weight),
+                l.statutory,
+                "",
+                S,
+            ]
+            for l in sorted(LOTS, key=lambda l: l.lot)
+        ],
+    )
+    tables["need"] = _csv(
+        ["gemeente", "population", "lot", "volume", "source"], [[g, p, l, float(v), S] for (g, p, l), v in sorted(volume.items())]
+    )
     h = ["provider", "label", "ceiling_eur", "minimum_eur"]
     tables["providers"] = _csv(h + ["source"], [row + [S] for row in _dict_rows(providers, h, ("provider",))])
     h = ["provider", "lot", "region", "gemeente", "ceiling_eur", "minimum_eur"]
@@ -1017,7 +1267,9 @@ def generate(out_dir: pathlib.Path, seed: int = DEFAULT_SEED) -> None:
     h = ["lot", "region", "gemeente", "ceiling_eur", "minimum_eur"]
     tables["ceilings"] = _csv(h + ["source"], [row + [S] for row in _dict_rows(ceilings, h, ("lot", "region", "gemeente"))])
     h = ["from_lot", "to_lot", "ratio", "max_share", "gemeente", "population", "label"]
-    tables["substitutions"] = _csv(h + ["source"], [row + [S] for row in _dict_rows(substitutions, h, ("from_lot", "to_lot", "gemeente", "population"))])
+    tables["substitutions"] = _csv(
+        h + ["source"], [row + [S] for row in _dict_rows(substitutions, h, ("from_lot", "to_lot", "gemeente", "population"))]
+    )
     tables["pooling_rules"] = _csv(list(POOLING_RULE_COLUMNS) + ["source"], [row + [S] for row in _pooling_rule_rows()])
     h = ["region", "pool", "lots", "rule"]
     tables["pools"] = _csv(h + ["source"], [row + [S] for row in _dict_rows(pools, h, ("region", "pool"))])
@@ -1025,7 +1277,10 @@ def generate(out_dir: pathlib.Path, seed: int = DEFAULT_SEED) -> None:
     tables["use_history"] = _csv(h + ["source"], [row + [S] for row in _dict_rows(use_history, h, ("gemeente", "lot", "year"))])
     tables["demand"] = _csv(
         list(DEMAND_COLUMNS) + ["source"],
-        [[lot, d.distribution, d.dispersion, d.units_per_client, d.cost_cv, d.shock_sd, d.shock_scope, S] for lot, d in sorted(DEMAND.items())],
+        [
+            [lot, d.distribution, d.dispersion, d.units_per_client, d.cost_cv, d.shock_sd, d.shock_scope, S]
+            for lot, d in sorted(DEMAND.items())
+        ],
     )
 
     need_by_domain = {d: math.fsum(v for k, v in need_eur.items() if LOT_BY_NAME[k[2]].domain == d) for d in DOMAINS}
@@ -1040,15 +1295,21 @@ def generate(out_dir: pathlib.Path, seed: int = DEFAULT_SEED) -> None:
     region_sizes = [sum(1 for g in gemeenten if g.region == r) for r in regions]
 
     _write(out_dir / "instance.yaml", _instance_yaml(seed))
-    _write(out_dir / "README.md", _readme(seed, gemeenten, region_sizes, budgets, need_by_domain, deficits, counts, pools, use_history, volume))
+    _write(
+        out_dir / "README.md", _readme(seed, gemeenten, region_sizes, budgets, need_by_domain, deficits, counts, pools, use_history, volume)
+    )
     for name, text in tables.items():
         _write(out_dir / f"{name}.csv", text)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m verdeelmodel.synthetic", description="Write the synthetic national instance (342 gemeenten, 42 regions).")
+    parser = argparse.ArgumentParser(
+        prog="python -m verdeelmodel.synthetic", description="Write the synthetic national instance (342 gemeenten, 42 regions)."
+    )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
-    parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("instances") / INSTANCE_NAME, help="output folder (default instances/nl-synthetic)")
+    parser.add_argument(
+        "--out", type=pathlib.Path, default=pathlib.Path("instances") / INSTANCE_NAME, help="output folder (default instances/nl-synthetic)"
+    )
     args = parser.parse_args(argv)
     start = time.perf_counter()
     generate(args.out, args.seed)

@@ -15,9 +15,10 @@ a result object whose tables are DataFrames, with a short summary as its repr an
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -70,11 +71,20 @@ class PoolResult(Summarised):
             return [f"{self.instance}: nothing pooled"]
         agreed = s[s["rule_set"] == "agreed"]
         moved = float(agreed["transfer_eur"].clip(lower=0).sum())
-        return [f"{self.instance}: settlement of {self.basis}", f"{s['pool'].nunique()} pool(s), {s['gemeente'].nunique()} gemeenten, "
-                f"rules {', '.join(sorted(s['rule'].unique()))}", f"agreed rules move {eur(moved)} between gemeenten"]
+        return [
+            f"{self.instance}: settlement of {self.basis}",
+            f"{s['pool'].nunique()} pool(s), {s['gemeente'].nunique()} gemeenten, rules {', '.join(sorted(s['rule'].unique()))}",
+            f"agreed rules move {eur(moved)} between gemeenten",
+        ]
 
 
-def pool(inst: Instance, costs: str | Path | pd.DataFrame | None = None, rules: list[str] | None = None, pools: list[str] | None = None, year: int | None = None) -> PoolResult:
+def pool(
+    inst: Instance,
+    costs: str | Path | pd.DataFrame | None = None,
+    rules: list[str] | None = None,
+    pools: list[str] | None = None,
+    year: int | None = None,
+) -> PoolResult:
     """Settle pooled costs under the agreed rules and candidate ``rules`` (profijt is built in).
 
     ``costs``: realised costs (a CSV path with gemeente, lot, year, clients, cost_eur -- one row
@@ -100,10 +110,14 @@ def pool(inst: Instance, costs: str | Path | pd.DataFrame | None = None, rules: 
             name = Path(costs).name
         basis = f"realised costs {name}, year {year}"
         table = settle(inst, c, rules, per_client=c, pools=pools)
-    comp = table.pivot_table(index=["pool", "region", "gemeente"], columns=["rule_set", "rule"], values="charge_eur", aggfunc="sum", sort=True)
+    comp = table.pivot_table(
+        index=["pool", "region", "gemeente"], columns=["rule_set", "rule"], values="charge_eur", aggfunc="sum", sort=True
+    )
     comp.columns = [f"{rule}_eur" if rs == "candidate" else f"{rule}_agreed_eur" for rs, rule in comp.columns]
     comp = comp.reset_index()
-    totals = table.groupby(["rule_set", "rule", "pool"], as_index=False)[["charge_eur", "profijt_eur", "payout_eur", "contribution_eur"]].sum()
+    totals = table.groupby(["rule_set", "rule", "pool"], as_index=False)[
+        ["charge_eur", "profijt_eur", "payout_eur", "contribution_eur"]
+    ].sum()
     return PoolResult(inst.name, basis, int(year), table, comp, totals)
 
 
@@ -180,18 +194,35 @@ class ReservesResult(Summarised):
     def summary_lines(self) -> list[str]:
         a = self.confidences[0]
         tot = self.total_required(a)
-        lines = [f"{self.instance}: {self.scenarios:,} scenarios (seed {self.seed}), required = {self.measure.upper()} at {a:.0%}, plan = {self.plan}",
-                 "total required: " + ", ".join(f"{r} {eur(v)}" for r, v in tot.items())]
+        lines = [
+            f"{self.instance}: {self.scenarios:,} scenarios (seed {self.seed}), required = {self.measure.upper()} at {a:.0%}, plan = {self.plan}",
+            "total required: " + ", ".join(f"{r} {eur(v)}" for r, v in tot.items()),
+        ]
         if self.joint is not None:
             lines.append(f"joint sizing: {self.joint.status}")
         if self.key is not None:
-            lines.append(f"key weight of {self.key.rule}: {self.key.status}" + (f", w_own = {self.key.weight:.4f}" if self.key.status == "optimal" else ""))
+            lines.append(
+                f"key weight of {self.key.rule}: {self.key.status}"
+                + (f", w_own = {self.key.weight:.4f}" if self.key.status == "optimal" else "")
+            )
         return lines
 
 
-def reserves(inst: Instance, scenarios: int = 10_000, seed: int = 20261122, confidence: float | list[float] = 0.9, rules: list[str] | None = None,
-             pools: list[str] | None = None, plan: str | np.ndarray = "allocation", bootstrap: bool = False, measure: str = "cvar", joint: bool = False,
-             processes: int | None = None, optimise_key: tuple[str, float, float] | None = None, progress: Callable[[int, int], None] | None = None) -> ReservesResult:
+def reserves(
+    inst: Instance,
+    scenarios: int = 10_000,
+    seed: int = 20261122,
+    confidence: float | list[float] = 0.9,
+    rules: list[str] | None = None,
+    pools: list[str] | None = None,
+    plan: str | np.ndarray = "allocation",
+    bootstrap: bool = False,
+    measure: str = "cvar",
+    joint: bool = False,
+    processes: int | None = None,
+    optimise_key: tuple[str, float, float] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ReservesResult:
     """Size the reserves each gemeente needs under profijt, the agreed rules and candidate ``rules``.
 
     ``plan``: what the gemeenten budgeted -- ``"allocation"`` (the optimal allocation; raises
@@ -250,8 +281,22 @@ def reserves(inst: Instance, scenarios: int = 10_000, seed: int = 20261122, conf
         except ValueError as e:
             raise UsageError(f"--optimise-key: {e}") from None
     plan_df = pd.DataFrame({"gemeente": dm.gemeenten, "expected_cost_eur": dm.expected_cost.sum(1), "planned_eur": planned.sum(1)})
-    return ReservesResult(inst.name, scenarios, seed, conf, measure, plan if isinstance(plan, str) else "given", table, run.overspend, run.gemeenten,
-                          plan_df, secs, alloc, jr, key)
+    return ReservesResult(
+        inst.name,
+        scenarios,
+        seed,
+        conf,
+        measure,
+        plan if isinstance(plan, str) else "given",
+        table,
+        run.overspend,
+        run.gemeenten,
+        plan_df,
+        secs,
+        alloc,
+        jr,
+        key,
+    )
 
 
 # --------------------------------------------------------------------------- sweep
@@ -278,7 +323,10 @@ class SweepResult(Summarised):
     def summary_lines(self) -> list[str]:
         n = len(self.table)
         ok = int((self.table["status"] == "optimal").sum()) if n else 0
-        return [f"{self.instance}: {n} points ({ok} optimal)", f"model built once in {self.build_seconds:.2f} s; {self.wall_seconds:.2f} s in all"]
+        return [
+            f"{self.instance}: {n} points ({ok} optimal)",
+            f"model built once in {self.build_seconds:.2f} s; {self.wall_seconds:.2f} s in all",
+        ]
 
 
 def sweep(inst: Instance, grid: list[dict[str, float]], progress: Callable[[int, int], None] | None = None, options=None) -> SweepResult:

@@ -37,7 +37,9 @@ def load_costs(path: str | Path, inst: Instance, year: int | None = None) -> tup
     if year is None:
         year = years[0] if len(years) == 1 else inst.meta.year
     if not problems and year not in years:
-        problems.append(Problem(p.name, None, "year", ", ".join(map(str, years)) or "(no rows)", f"rows for year {year} (choose with --year)"))
+        problems.append(
+            Problem(p.name, None, "year", ", ".join(map(str, years)) or "(no rows)", f"rows for year {year} (choose with --year)")
+        )
     if problems:
         raise InstanceError(problems)
     return df[df["year"].astype(int) == year].reset_index(drop=True), year

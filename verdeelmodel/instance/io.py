@@ -76,7 +76,9 @@ def _read_folder(folder: Path) -> RawInstance:
     meta = None
     meta_path = folder / META_FILE
     if not meta_path.is_file():
-        problems.append(Problem(META_FILE, None, None, None, f"a file {META_FILE} in {folder} (name, year, description, units, domains, options)"))
+        problems.append(
+            Problem(META_FILE, None, None, None, f"a file {META_FILE} in {folder} (name, year, description, units, domains, options)")
+        )
     else:
         data = meta_path.read_bytes()
         files.append((META_FILE, data))
@@ -139,7 +141,15 @@ def _parse_csv(data: bytes, name: str, location: str, problems: list[Problem]) -
         if not any(c.strip() for c in cells):
             continue  # blank line
         if len(cells) != len(header):
-            problems.append(Problem(location, i, None, f"{len(cells)} cells", f"{len(header)} cells, one per header column (check for a stray comma or a decimal comma)"))
+            problems.append(
+                Problem(
+                    location,
+                    i,
+                    None,
+                    f"{len(cells)} cells",
+                    f"{len(header)} cells, one per header column (check for a stray comma or a decimal comma)",
+                )
+            )
             continue
         row = dict(zip(header, cells))
         if undecodable and any("\ufffd" in c for c in cells):
@@ -189,7 +199,15 @@ def _read_workbook(path: Path) -> RawInstance:
             meta = _meta_from_sheet(values, loc, problems)
             continue
         if ws.title not in TABLE_BY_NAME:
-            problems.append(Problem(loc, None, None, None, f"a sheet named after a known table or '{META_SHEET}'; known tables: {', '.join(t.name for t in TABLES)}"))
+            problems.append(
+                Problem(
+                    loc,
+                    None,
+                    None,
+                    None,
+                    f"a sheet named after a known table or '{META_SHEET}'; known tables: {', '.join(t.name for t in TABLES)}",
+                )
+            )
             continue
         if not values or not any(c.strip() for c in values[0]):
             problems.append(Problem(loc, 1, None, None, "a header row with the table's column names"))
@@ -202,7 +220,7 @@ def _read_workbook(path: Path) -> RawInstance:
             cells = (cells + [""] * len(header))[: max(len(header), len(cells))]
             if not any(c.strip() for c in cells):
                 continue
-            if any(c.strip() for c in cells[len(header):]):
+            if any(c.strip() for c in cells[len(header) :]):
                 problems.append(Problem(loc, i, None, None, f"no cells beyond the {len(header)} header columns"))
                 continue
             rows.append(dict(zip(header, cells[: len(header)])))
@@ -210,7 +228,11 @@ def _read_workbook(path: Path) -> RawInstance:
         tables[ws.title] = RawTable(ws.title, loc, header, rows, numbers)
     wb.close()
     if meta is None and not any(p.location.endswith(f"[{META_SHEET}]") for p in problems):
-        problems.append(Problem(path.name, None, None, None, f"a sheet '{META_SHEET}' with columns key, value (e.g. name, year, description, domains.jeugd)"))
+        problems.append(
+            Problem(
+                path.name, None, None, None, f"a sheet '{META_SHEET}' with columns key, value (e.g. name, year, description, domains.jeugd)"
+            )
+        )
     return RawInstance(path, meta, f"{path.name}[{META_SHEET}]", tables, _hash_files(files), [path.name], problems)
 
 

@@ -13,7 +13,7 @@ Every table has a ``source`` column naming a row of ``sources.csv``; a column
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Optional
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -44,51 +44,83 @@ class Row(BaseModel):
 class SourceRow(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
     source: str = Field(..., **_ID, description="Identifier used by the `source` columns of the other tables.")
-    kind: SourceKind = Field(..., description="public (published figure), derived (computed from public figures by a stated rule), assumption (a stated choice), synthetic (generated).")
+    kind: SourceKind = Field(
+        ...,
+        description="public (published figure), derived (computed from public figures by a stated rule), assumption (a stated choice), synthetic (generated).",
+    )
     description: str = Field(..., min_length=1, description="What the source is and, for derived or assumed numbers, the rule used.")
     reference: str = Field("", description="Citation: document, table, page or URL.")
 
 
 class GemeenteRow(Row):
     gemeente: str = Field(..., **_ID, description="Name of the gemeente (as the CBS spells it).")
-    inhabitants: int = Field(..., gt=0, description="Inhabitants on 1 January of the instance year.", json_schema_extra=_unit("inhabitants"))
-    available_reserve_eur: float = Field(0.0, ge=0, description="Beschikbare weerstandscapaciteit available for the social domain.", json_schema_extra=_unit("eur"))
+    inhabitants: int = Field(
+        ..., gt=0, description="Inhabitants on 1 January of the instance year.", json_schema_extra=_unit("inhabitants")
+    )
+    available_reserve_eur: float = Field(
+        0.0, ge=0, description="Beschikbare weerstandscapaciteit available for the social domain.", json_schema_extra=_unit("eur")
+    )
     cbs_code: str = Field("", description="CBS gemeentecode (GMxxxx), optional.")
 
 
 class BudgetRow(Row):
     gemeente: str = Field(..., **_ID, description="Gemeente (key into gemeenten).")
     domain: str = Field(..., **_ID, description="Domain (a key of `domains` in instance.yaml).")
-    region: str = Field(..., **_ID, description="Region the gemeente belongs to for this domain: the community that shares regional lots and pools risk.")
-    budget_eur: float = Field(..., ge=0, description="Integratie-uitkering (Rijk's money) for this gemeente and domain.", json_schema_extra=_unit("eur"))
+    region: str = Field(
+        ..., **_ID, description="Region the gemeente belongs to for this domain: the community that shares regional lots and pools risk."
+    )
+    budget_eur: float = Field(
+        ..., ge=0, description="Integratie-uitkering (Rijk's money) for this gemeente and domain.", json_schema_extra=_unit("eur")
+    )
     own_funds_eur: float = Field(0.0, ge=0, description="Own funds the gemeente adds to the domain budget.", json_schema_extra=_unit("eur"))
 
 
 class PopulationRow(Row):
     gemeente: str = Field(..., **_ID, description="Gemeente (key into gemeenten).")
-    population: str = Field(..., **_ID, description="Population name, unique within the gemeente: an area (wijk, gebied) or a target group (jeugd 0-18, Wmo 18+).")
+    population: str = Field(
+        ...,
+        **_ID,
+        description="Population name, unique within the gemeente: an area (wijk, gebied) or a target group (jeugd 0-18, Wmo 18+).",
+    )
     kind: Literal["area", "target_group"] = Field("target_group", description="area or target_group.")
-    inhabitants: int = Field(0, ge=0, description="Inhabitants of the population (used by the ingroeipad cap per inhabitant).", json_schema_extra=_unit("inhabitants"))
+    inhabitants: int = Field(
+        0,
+        ge=0,
+        description="Inhabitants of the population (used by the ingroeipad cap per inhabitant).",
+        json_schema_extra=_unit("inhabitants"),
+    )
 
 
 class MaatstafRow(Row):
     gemeente: str = Field(..., **_ID, description="Gemeente.")
     population: str = Field(..., **_ID, description="Population of that gemeente.")
     maatstaf: str = Field(..., **_ID, description="Distribution characteristic (e.g. jongeren_0_17, minderjarigen_laag_inkomen).")
-    value: float = Field(..., ge=0, description="Number of units of the maatstaf in the population.", json_schema_extra=_unit("units of the maatstaf"))
+    value: float = Field(
+        ..., ge=0, description="Number of units of the maatstaf in the population.", json_schema_extra=_unit("units of the maatstaf")
+    )
 
 
 class BedragRow(Row):
     maatstaf: str = Field(..., **_ID, description="Maatstaf (key used in maatstaven).")
     domain: str = Field(..., **_ID, description="Domain whose reference budget the maatstaf feeds.")
-    bedrag_eur: float = Field(..., ge=0, description="Bedrag per eenheid: euros per unit of the maatstaf before the uitkeringsfactor.", json_schema_extra=_unit("eur per unit"))
+    bedrag_eur: float = Field(
+        ...,
+        ge=0,
+        description="Bedrag per eenheid: euros per unit of the maatstaf before the uitkeringsfactor.",
+        json_schema_extra=_unit("eur per unit"),
+    )
 
 
 class HistoricalRow(Row):
     gemeente: str = Field(..., **_ID, description="Gemeente.")
     population: str = Field(..., **_ID, description="Population of that gemeente.")
     domain: str = Field(..., **_ID, description="Domain.")
-    historical_eur: float = Field(..., ge=0, description="Historical spending (or budget) of the population in the domain; its share feeds the historical blend and the ingroeipad.", json_schema_extra=_unit("eur"))
+    historical_eur: float = Field(
+        ...,
+        ge=0,
+        description="Historical spending (or budget) of the population in the domain; its share feeds the historical blend and the ingroeipad.",
+        json_schema_extra=_unit("eur"),
+    )
 
 
 class LotRow(Row):
@@ -96,9 +128,13 @@ class LotRow(Row):
     label: str = Field("", description="Business name shown in reports; defaults to `lot`.")
     domain: str = Field(..., **_ID, description="Domain of the lot.")
     echelon: Echelon = Field(..., description="nulde_lijn, basis, specialist or hoogspecialistisch (light to heavy).")
-    funding_form: FundingForm = Field(..., description="inspanning (price x volume), output (price per arrangement/trajectory) or taak (lumpsum).")
+    funding_form: FundingForm = Field(
+        ..., description="inspanning (price x volume), output (price per arrangement/trajectory) or taak (lumpsum)."
+    )
     scope: Scope = Field(..., description="local (contracted per gemeente) or regional (contracted by the region).")
-    tariff_eur: float = Field(..., gt=0, description="Tariff in euros per unit; need in euros = volume x tariff.", json_schema_extra=_unit("eur per unit"))
+    tariff_eur: float = Field(
+        ..., gt=0, description="Tariff in euros per unit; need in euros = volume x tariff.", json_schema_extra=_unit("eur per unit")
+    )
     unit: str = Field(..., min_length=1, description="Unit of volume: hour, day, client_year, arrangement, trajectory, lumpsum ...")
     priority_weight: float = Field(1.0, ge=0, description="Weight of one euro of unmet need of this lot in stage 1 of the objective.")
     statutory: bool = Field(False, description="A statutory task (wettelijke taak): its unmet need is minimised first.")
@@ -109,14 +145,23 @@ class NeedRow(Row):
     gemeente: str = Field(..., **_ID, description="Gemeente.")
     population: str = Field(..., **_ID, description="Population of that gemeente.")
     lot: str = Field(..., **_ID, description="Lot.")
-    volume: float = Field(..., ge=0, description="Expected volume in the lot's unit; need in euros = volume x tariff_eur.", json_schema_extra=_unit("lot unit"))
+    volume: float = Field(
+        ...,
+        ge=0,
+        description="Expected volume in the lot's unit; need in euros = volume x tariff_eur.",
+        json_schema_extra=_unit("lot unit"),
+    )
 
 
 class ProviderRow(Row):
     provider: str = Field(..., **_ID, description="Provider (aanbieder) identifier.")
     label: str = Field("", description="Business name; defaults to `provider`.")
-    ceiling_eur: Optional[float] = Field(None, ge=0, description="Plafond over all the provider's contracts; blank = none.", json_schema_extra=_unit("eur"))
-    minimum_eur: Optional[float] = Field(None, ge=0, description="Guaranteed minimum over all the provider's contracts; blank = none.", json_schema_extra=_unit("eur"))
+    ceiling_eur: float | None = Field(
+        None, ge=0, description="Plafond over all the provider's contracts; blank = none.", json_schema_extra=_unit("eur")
+    )
+    minimum_eur: float | None = Field(
+        None, ge=0, description="Guaranteed minimum over all the provider's contracts; blank = none.", json_schema_extra=_unit("eur")
+    )
 
 
 class ContractRow(Row):
@@ -124,16 +169,26 @@ class ContractRow(Row):
     lot: str = Field(..., **_ID, description="Lot contracted.")
     region: str = Field("", description="Region of a regional contract (blank when `gemeente` is given).")
     gemeente: str = Field("", description="Gemeente of a local contract (blank when `region` is given).")
-    ceiling_eur: Optional[float] = Field(None, ge=0, description="Plafond of the provider on this lot; blank = none.", json_schema_extra=_unit("eur"))
-    minimum_eur: Optional[float] = Field(None, ge=0, description="Guaranteed minimum of the provider on this lot; blank = none.", json_schema_extra=_unit("eur"))
+    ceiling_eur: float | None = Field(
+        None, ge=0, description="Plafond of the provider on this lot; blank = none.", json_schema_extra=_unit("eur")
+    )
+    minimum_eur: float | None = Field(
+        None, ge=0, description="Guaranteed minimum of the provider on this lot; blank = none.", json_schema_extra=_unit("eur")
+    )
 
 
 class CeilingRow(Row):
     lot: str = Field(..., **_ID, description="Lot.")
-    region: str = Field("", description="Region: the limit applies to the lot's budget summed over the region (blank when `gemeente` is given).")
-    gemeente: str = Field("", description="Gemeente: the limit applies to the lot's budget of this gemeente (blank when `region` is given).")
-    ceiling_eur: Optional[float] = Field(None, ge=0, description="Plafond; blank = none.", json_schema_extra=_unit("eur"))
-    minimum_eur: Optional[float] = Field(None, ge=0, description="Guaranteed minimum (volume guarantee); blank = none.", json_schema_extra=_unit("eur"))
+    region: str = Field(
+        "", description="Region: the limit applies to the lot's budget summed over the region (blank when `gemeente` is given)."
+    )
+    gemeente: str = Field(
+        "", description="Gemeente: the limit applies to the lot's budget of this gemeente (blank when `region` is given)."
+    )
+    ceiling_eur: float | None = Field(None, ge=0, description="Plafond; blank = none.", json_schema_extra=_unit("eur"))
+    minimum_eur: float | None = Field(
+        None, ge=0, description="Guaranteed minimum (volume guarantee); blank = none.", json_schema_extra=_unit("eur")
+    )
 
 
 class SubstitutionRow(Row):
@@ -147,12 +202,20 @@ class SubstitutionRow(Row):
 
 
 class GoalRow(Row):
-    goal: Literal["basis_share", "specialist_reduction"] = Field(..., description="basis_share: basis-echelon share of a population's domain budget >= value; specialist_reduction: specialist budget <= (1 - value) x baseline.")
+    goal: Literal["basis_share", "specialist_reduction"] = Field(
+        ...,
+        description="basis_share: basis-echelon share of a population's domain budget >= value; specialist_reduction: specialist budget <= (1 - value) x baseline.",
+    )
     domain: str = Field(..., **_ID, description="Domain.")
     value: float = Field(..., ge=0, le=1, description="sigma (basis_share) or delta (specialist_reduction), as a share.")
     gemeente: str = Field("", description="Only for this gemeente; blank = every gemeente.")
     population: str = Field("", description="Only for this population; blank = every population.")
-    baseline_eur: Optional[float] = Field(None, ge=0, description="specialist_reduction baseline per population; blank = the population's specialist need.", json_schema_extra=_unit("eur"))
+    baseline_eur: float | None = Field(
+        None,
+        ge=0,
+        description="specialist_reduction baseline per population; blank = the population's specialist need.",
+        json_schema_extra=_unit("eur"),
+    )
 
 
 class VierkantRow(Row):
@@ -160,8 +223,12 @@ class VierkantRow(Row):
     population: str = Field("", description="Population; blank = every population of the gemeente.")
     domain: str = Field(..., **_ID, description="Domain of the lumpsum.")
     category: str = Field(..., **_ID, description="Category (lots.category); at most 4 per vierkant.")
-    planned_share: float = Field(..., ge=0, le=1, description="Planned share of the lumpsum for the category; shares of a vierkant add up to 1.")
-    max_shift: float = Field(..., ge=0, le=1, description="Allowed shift in share points (0.05 = the category may be 5 points above or below plan).")
+    planned_share: float = Field(
+        ..., ge=0, le=1, description="Planned share of the lumpsum for the category; shares of a vierkant add up to 1."
+    )
+    max_shift: float = Field(
+        ..., ge=0, le=1, description="Allowed shift in share points (0.05 = the category may be 5 points above or below plan)."
+    )
 
 
 PoolingKind = Literal[KIND_NAMES]  # the registry of rule kinds, models/rules.py
@@ -171,24 +238,60 @@ KeyBasis = Literal[BASES]
 class PoolingRuleRow(Row):
     rule: str = Field(..., **_ID, description="Rule name (used by pools.csv and by `verdeelmodel pool --rule`). `profijt` is built in.")
     kind: PoolingKind = Field(..., description=f"{', '.join(KIND_NAMES[:-1])} or {KIND_NAMES[-1]} (see docs/pooling.md).")
-    basis: KeyBasis = Field("inhabitants", description="Key for the shared part: inhabitants, iu (share of budgets.budget_eur), budget (budget + own funds), reference (reference allocation), history (use in earlier years, see `years`).")
-    years: int = Field(1, ge=1, le=10, description="N: years of use history averaged (uitgesteld_profijt, or basis=history); 1 = use in t-1.")
-    history_measure: Literal["clients", "cost_eur"] = Field("clients", description="What counts as use in the history: clients or cost_eur.")
+    basis: KeyBasis = Field(
+        "inhabitants",
+        description="Key for the shared part: inhabitants, iu (share of budgets.budget_eur), budget (budget + own funds), reference (reference allocation), history (use in earlier years, see `years`).",
+    )
+    years: int = Field(
+        1, ge=1, le=10, description="N: years of use history averaged (uitgesteld_profijt, or basis=history); 1 = use in t-1."
+    )
+    history_measure: Literal["clients", "cost_eur"] = Field(
+        "clients", description="What counts as use in the history: clients or cost_eur."
+    )
     w_own: float = Field(0.0, ge=0, le=1, description="mixed: weight of the gemeente's own cost (profijt part).")
     w_inhabitants: float = Field(0.0, ge=0, le=1, description="mixed: weight of the inhabitants key.")
     w_iu: float = Field(0.0, ge=0, le=1, description="mixed: weight of the IU-share key.")
     w_budget: float = Field(0.0, ge=0, le=1, description="mixed: weight of the budget-share key.")
     w_reference: float = Field(0.0, ge=0, le=1, description="mixed: weight of the reference-allocation key.")
     w_history: float = Field(0.0, ge=0, le=1, description="mixed: weight of the use-history key (over `years`).")
-    fixed_eur: Optional[float] = Field(None, ge=0, description="vast_variabel: fixed costs of the pool per region (e.g. availability of beds), shared by the key on top of use.", json_schema_extra=_unit("eur"))
-    fixed_share: Optional[float] = Field(None, ge=0, le=1, description="vast_variabel: alternatively, the share of the pooled cost that is fixed and shared by the key.")
-    minimum_eur: Optional[float] = Field(None, ge=0, description="onderbenutting: guaranteed minimum the region pays for the pool per year.", json_schema_extra=_unit("eur"))
-    gap_basis: Literal["inhabitants", "budget", "surcharge"] = Field("inhabitants", description="onderbenutting: the gap below the minimum is shared by inhabitants, by budget, or as an equal % surcharge on each gemeente's use.")
-    threshold_eur: Optional[float] = Field(None, ge=0, description="high_cost_pool: H, the cost per client above which the pool pays.", json_schema_extra=_unit("eur per client"))
-    pool_share: Optional[float] = Field(None, ge=0, le=1, description="high_cost_pool: q, the share of the cost above H the pool pays.")
-    fund_threshold_eur_per_inhabitant: Optional[float] = Field(None, ge=0, description="threshold_fund: X, the deficit per inhabitant above which a gemeente is compensated.", json_schema_extra=_unit("eur per inhabitant"))
-    fund_cap_eur: Optional[float] = Field(None, ge=0, description="threshold_fund: size cap of the fund per region; claims above it are scaled pro rata. Blank = no cap.", json_schema_extra=_unit("eur"))
-    compensation_share: float = Field(1.0, ge=0, le=1, description="threshold_fund: share of the deficit above the threshold that is compensated.")
+    fixed_eur: float | None = Field(
+        None,
+        ge=0,
+        description="vast_variabel: fixed costs of the pool per region (e.g. availability of beds), shared by the key on top of use.",
+        json_schema_extra=_unit("eur"),
+    )
+    fixed_share: float | None = Field(
+        None, ge=0, le=1, description="vast_variabel: alternatively, the share of the pooled cost that is fixed and shared by the key."
+    )
+    minimum_eur: float | None = Field(
+        None, ge=0, description="onderbenutting: guaranteed minimum the region pays for the pool per year.", json_schema_extra=_unit("eur")
+    )
+    gap_basis: Literal["inhabitants", "budget", "surcharge"] = Field(
+        "inhabitants",
+        description="onderbenutting: the gap below the minimum is shared by inhabitants, by budget, or as an equal % surcharge on each gemeente's use.",
+    )
+    threshold_eur: float | None = Field(
+        None,
+        ge=0,
+        description="high_cost_pool: H, the cost per client above which the pool pays.",
+        json_schema_extra=_unit("eur per client"),
+    )
+    pool_share: float | None = Field(None, ge=0, le=1, description="high_cost_pool: q, the share of the cost above H the pool pays.")
+    fund_threshold_eur_per_inhabitant: float | None = Field(
+        None,
+        ge=0,
+        description="threshold_fund: X, the deficit per inhabitant above which a gemeente is compensated.",
+        json_schema_extra=_unit("eur per inhabitant"),
+    )
+    fund_cap_eur: float | None = Field(
+        None,
+        ge=0,
+        description="threshold_fund: size cap of the fund per region; claims above it are scaled pro rata. Blank = no cap.",
+        json_schema_extra=_unit("eur"),
+    )
+    compensation_share: float = Field(
+        1.0, ge=0, le=1, description="threshold_fund: share of the deficit above the threshold that is compensated."
+    )
     label: str = Field("", description="Business name of the rule.")
 
 
@@ -213,7 +316,12 @@ class RealisedCostRow(Row):
     gemeente: str = Field(..., **_ID, description="Gemeente whose clients incurred the cost.")
     lot: str = Field(..., **_ID, description="Lot.")
     year: int = Field(..., ge=2000, le=2100, description="Year of the cost.")
-    clients: float = Field(..., ge=0, description="Clients on this row; one row per client is allowed (needed for an exact high-cost pool).", json_schema_extra=_unit("clients"))
+    clients: float = Field(
+        ...,
+        ge=0,
+        description="Clients on this row; one row per client is allowed (needed for an exact high-cost pool).",
+        json_schema_extra=_unit("clients"),
+    )
     cost_eur: float = Field(..., ge=0, description="Cost of these clients in the year.", json_schema_extra=_unit("eur"))
     source: str = Field("", description="Optional: where the figure comes from (e.g. the gemeente's administration).")
 
@@ -222,12 +330,32 @@ class DemandRow(Row):
     """How demand for a lot fluctuates between scenarios (Monte Carlo)."""
 
     lot: str = Field(..., **_ID, description="Lot.")
-    distribution: Literal["poisson", "negbin", "fixed"] = Field("poisson", description="Client count around the expected volume: poisson, negbin (overdispersed) or fixed.")
-    dispersion: Optional[float] = Field(None, gt=0, description="negbin: size k (variance = mean + mean^2 / k); smaller k, wilder swings.")
-    units_per_client: float = Field(1.0, gt=0, description="Volume units per client (e.g. hours per client per year); expected clients = volume / units_per_client.", json_schema_extra=_unit("lot units per client"))
-    cost_cv: float = Field(0.0, ge=0, le=5, description="Coefficient of variation of the cost per client (lognormal, mean = tariff x units_per_client); 0 = every client costs the mean. Use for high-cost lots.")
-    shock_sd: float = Field(0.0, ge=0, le=2, description="Standard deviation of a common shock on demand (lognormal multiplier with mean 1), shared by the gemeenten of a region in a scenario: correlation.")
-    shock_scope: Literal["region", "lot", "none"] = Field("region", description="region: one shock per region and scenario shared by the lots with a shock; lot: one per region, lot and scenario.")
+    distribution: Literal["poisson", "negbin", "fixed"] = Field(
+        "poisson", description="Client count around the expected volume: poisson, negbin (overdispersed) or fixed."
+    )
+    dispersion: float | None = Field(None, gt=0, description="negbin: size k (variance = mean + mean^2 / k); smaller k, wilder swings.")
+    units_per_client: float = Field(
+        1.0,
+        gt=0,
+        description="Volume units per client (e.g. hours per client per year); expected clients = volume / units_per_client.",
+        json_schema_extra=_unit("lot units per client"),
+    )
+    cost_cv: float = Field(
+        0.0,
+        ge=0,
+        le=5,
+        description="Coefficient of variation of the cost per client (lognormal, mean = tariff x units_per_client); 0 = every client costs the mean. Use for high-cost lots.",
+    )
+    shock_sd: float = Field(
+        0.0,
+        ge=0,
+        le=2,
+        description="Standard deviation of a common shock on demand (lognormal multiplier with mean 1), shared by the gemeenten of a region in a scenario: correlation.",
+    )
+    shock_scope: Literal["region", "lot", "none"] = Field(
+        "region",
+        description="region: one shock per region and scenario shared by the lots with a shock; lot: one per region, lot and scenario.",
+    )
 
 
 @dataclass(frozen=True)
@@ -241,28 +369,94 @@ class TableSpec:
 
 #: The manifest: every input table once, in load order.
 TABLES: tuple[TableSpec, ...] = (
-    TableSpec("sources", SourceRow, ("source",), True, "Provenance of every number: one row per source, labelled public, derived, assumption or synthetic."),
+    TableSpec(
+        "sources",
+        SourceRow,
+        ("source",),
+        True,
+        "Provenance of every number: one row per source, labelled public, derived, assumption or synthetic.",
+    ),
     TableSpec("gemeenten", GemeenteRow, ("gemeente",), True, "The gemeenten of the instance."),
     TableSpec("budgets", BudgetRow, ("gemeente", "domain"), True, "Budget B per gemeente and domain, and the region per domain."),
     TableSpec("populations", PopulationRow, ("gemeente", "population"), True, "Populations per gemeente: areas or target groups."),
-    TableSpec("maatstaven", MaatstafRow, ("gemeente", "population", "maatstaf"), False, "Maatstaven per population: the reference allocation's characteristics."),
-    TableSpec("bedragen", BedragRow, ("maatstaf", "domain"), False, "Bedrag per eenheid of each maatstaf per domain (Gemeentefonds arithmetic)."),
-    TableSpec("historical", HistoricalRow, ("gemeente", "population", "domain"), False, "Historical spending per population and domain (historical blend, ingroeipad)."),
+    TableSpec(
+        "maatstaven",
+        MaatstafRow,
+        ("gemeente", "population", "maatstaf"),
+        False,
+        "Maatstaven per population: the reference allocation's characteristics.",
+    ),
+    TableSpec(
+        "bedragen", BedragRow, ("maatstaf", "domain"), False, "Bedrag per eenheid of each maatstaf per domain (Gemeentefonds arithmetic)."
+    ),
+    TableSpec(
+        "historical",
+        HistoricalRow,
+        ("gemeente", "population", "domain"),
+        False,
+        "Historical spending per population and domain (historical blend, ingroeipad).",
+    ),
     TableSpec("lots", LotRow, ("lot",), True, "Lots (percelen)."),
     TableSpec("need", NeedRow, ("gemeente", "population", "lot"), True, "Expected need per gemeente x population x lot, as volume."),
     TableSpec("providers", ProviderRow, ("provider",), False, "Providers (aanbieders) with their overall plafond and guaranteed minimum."),
-    TableSpec("contracts", ContractRow, ("provider", "lot", "region", "gemeente"), False, "Provider contracts per lot, per region or gemeente, with plafond and minimum."),
-    TableSpec("ceilings", CeilingRow, ("lot", "region", "gemeente"), False, "Plafonds and guaranteed minimums per lot, per region or per gemeente."),
-    TableSpec("substitutions", SubstitutionRow, ("from_lot", "to_lot", "gemeente", "population"), False, "Substitution options from a heavier to a lighter lot."),
-    TableSpec("goals", GoalRow, ("goal", "domain", "gemeente", "population"), False, "Substitution goals: basis share and specialist reduction."),
-    TableSpec("vierkant", VierkantRow, ("gemeente", "population", "domain", "category"), False, "Vierkant lumpsums: planned split over at most 4 categories with an allowed shift."),
-    TableSpec("pooling_rules", PoolingRuleRow, ("rule",), False, "Pooling rules (risicoverevening) with their parameters; `profijt` needs no row."),
+    TableSpec(
+        "contracts",
+        ContractRow,
+        ("provider", "lot", "region", "gemeente"),
+        False,
+        "Provider contracts per lot, per region or gemeente, with plafond and minimum.",
+    ),
+    TableSpec(
+        "ceilings",
+        CeilingRow,
+        ("lot", "region", "gemeente"),
+        False,
+        "Plafonds and guaranteed minimums per lot, per region or per gemeente.",
+    ),
+    TableSpec(
+        "substitutions",
+        SubstitutionRow,
+        ("from_lot", "to_lot", "gemeente", "population"),
+        False,
+        "Substitution options from a heavier to a lighter lot.",
+    ),
+    TableSpec(
+        "goals", GoalRow, ("goal", "domain", "gemeente", "population"), False, "Substitution goals: basis share and specialist reduction."
+    ),
+    TableSpec(
+        "vierkant",
+        VierkantRow,
+        ("gemeente", "population", "domain", "category"),
+        False,
+        "Vierkant lumpsums: planned split over at most 4 categories with an allowed shift.",
+    ),
+    TableSpec(
+        "pooling_rules", PoolingRuleRow, ("rule",), False, "Pooling rules (risicoverevening) with their parameters; `profijt` needs no row."
+    ),
     TableSpec("pools", PoolRow, ("region", "pool"), False, "Which lots each region pools, and under which agreed rule."),
-    TableSpec("use_history", UseHistoryRow, ("gemeente", "lot", "year"), False, "Use in earlier years per gemeente and lot (uitgesteld profijt, history keys)."),
-    TableSpec("demand", DemandRow, ("lot",), False, "How demand per lot fluctuates in Monte Carlo scenarios; lots without a row: Poisson on volume as clients."),
+    TableSpec(
+        "use_history",
+        UseHistoryRow,
+        ("gemeente", "lot", "year"),
+        False,
+        "Use in earlier years per gemeente and lot (uitgesteld profijt, history keys).",
+    ),
+    TableSpec(
+        "demand",
+        DemandRow,
+        ("lot",),
+        False,
+        "How demand per lot fluctuates in Monte Carlo scenarios; lots without a row: Poisson on volume as clients.",
+    ),
 )
 TABLE_BY_NAME = {t.name: t for t in TABLES}
-COSTS_SPEC = TableSpec("costs", RealisedCostRow, (), True, "Realised costs per gemeente, lot and year (rows per client allowed), for `verdeelmodel pool --costs`.")
+COSTS_SPEC = TableSpec(
+    "costs",
+    RealisedCostRow,
+    (),
+    True,
+    "Realised costs per gemeente, lot and year (rows per client allowed), for `verdeelmodel pool --costs`.",
+)
 
 #: Constraint families the instance can switch off in instance.yaml (options.families): the
 #: formulation's manifest, models/manifest.py.
@@ -278,16 +472,31 @@ class ReferenceOptions(Strict):
         "region",
         description="Where the uitkeringsfactor scales the references to the money available: per domain over the whole instance, per region and domain, or per gemeente and domain (splitting each gemeente's IU over its populations).",
     )
-    blend_lambda: float = Field(1.0, ge=0, le=1, description="lambda: weight of the objective model; 1 - lambda goes by historical share (needs historical.csv when < 1).")
-    ingroeipad_eur_per_inhabitant: Optional[float] = Field(
-        None, ge=0, description="Cap on the change of a population's reference against its historical amount, in euros per inhabitant per year (needs historical.csv); blank = no cap."
+    blend_lambda: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="lambda: weight of the objective model; 1 - lambda goes by historical share (needs historical.csv when < 1).",
+    )
+    ingroeipad_eur_per_inhabitant: float | None = Field(
+        None,
+        ge=0,
+        description="Cap on the change of a population's reference against its historical amount, in euros per inhabitant per year (needs historical.csv); blank = no cap.",
     )
 
 
 class ObjectiveOptions(Strict):
-    mode: Literal["lexicographic", "weighted"] = Field("lexicographic", description="lexicographic (default): need first, then reference deviation, then spend. weighted: one objective with `weights`.")
+    mode: Literal["lexicographic", "weighted"] = Field(
+        "lexicographic",
+        description="lexicographic (default): need first, then reference deviation, then spend. weighted: one objective with `weights`.",
+    )
     statutory_first: bool = Field(True, description="Cover statutory lots' need in a stage before the other lots.")
-    tolerance_rel: float = Field(1e-9, ge=0, le=0.1, description="Each later stage keeps earlier stage objectives within opt x (1 + tolerance_rel) + tolerance_abs_eur.")
+    tolerance_rel: float = Field(
+        1e-9,
+        ge=0,
+        le=0.1,
+        description="Each later stage keeps earlier stage objectives within opt x (1 + tolerance_rel) + tolerance_abs_eur.",
+    )
     tolerance_abs_eur: float = Field(1e-6, ge=0, description="Absolute tolerance in euros for keeping earlier stages.")
     weights: dict[str, float] = Field(
         default_factory=lambda: {s.value: s.default_weight for s in Stage},
@@ -306,7 +515,10 @@ class ObjectiveOptions(Strict):
 
 
 class Options(Strict):
-    budget_scope: Literal["per_domain", "total"] = Field("per_domain", description="per_domain: a budget constraint per gemeente and domain; total: one per gemeente over all domains (money may move between domains).")
+    budget_scope: Literal["per_domain", "total"] = Field(
+        "per_domain",
+        description="per_domain: a budget constraint per gemeente and domain; total: one per gemeente over all domains (money may move between domains).",
+    )
     reference: ReferenceOptions = Field(default_factory=ReferenceOptions)
     objective: ObjectiveOptions = Field(default_factory=ObjectiveOptions)
     families: dict[str, bool] = Field(default_factory=dict, description="Switch constraint families off (false) or on (true, the default).")

@@ -9,17 +9,19 @@ from __future__ import annotations
 import copy
 import math
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import pandas as pd
 from pydantic import ValidationError
 
+from verdeelmodel.models.rules import KIND, Rule
+
 from .io import RawInstance, RawTable, numeric_columns, read_raw
 from .problems import InstanceError, Problem
 from .schema import ECHELON_ORDER, TABLE_BY_NAME, TABLES, InstanceMeta
-from verdeelmodel.models.rules import KIND, Rule
 
 SOURCE_PREFIX = "source_"
 
@@ -51,9 +53,15 @@ class Instance:
     def options(self):
         return self.meta.options
 
-    def copy(self) -> "Instance":
+    def copy(self) -> Instance:
         """A deep copy whose tables can be edited (what-if analysis) without touching this one."""
-        return Instance(self.meta.model_copy(deep=True), {k: v.copy() for k, v in self.tables.items()}, self.path, self.input_hash, list(self.input_files))
+        return Instance(
+            self.meta.model_copy(deep=True),
+            {k: v.copy() for k, v in self.tables.items()},
+            self.path,
+            self.input_hash,
+            list(self.input_files),
+        )
 
 
 def load_instance(path: str | Path) -> Instance:
@@ -142,7 +150,7 @@ def _validate_table(raw: RawTable, problems: list[Problem], rejected: list[dict[
         seen.add(col)
         if col in fields:
             header_ok.append(col)
-        elif col.startswith(SOURCE_PREFIX) and col[len(SOURCE_PREFIX):] in fields:
+        elif col.startswith(SOURCE_PREFIX) and col[len(SOURCE_PREFIX) :] in fields:
             header_ok.append(col)
         else:
             problems.append(Problem(raw.location, 1, col, col, f"a column of table '{raw.name}': {', '.join(fields)} (or source_<column>)"))
@@ -198,7 +206,15 @@ def _validate(raw: RawInstance, problems: list[Problem]) -> Instance | None:
             for err in e.errors():
                 col = ".".join(str(x) for x in err["loc"])
                 value = _dig(raw.meta, err["loc"])
-                problems.append(Problem(raw.meta_location, None, col, None if value is _MISSING else str(value), _expected(err) if err["type"] != "extra_forbidden" else "no such setting (check the spelling)"))
+                problems.append(
+                    Problem(
+                        raw.meta_location,
+                        None,
+                        col,
+                        None if value is _MISSING else str(value),
+                        _expected(err) if err["type"] != "extra_forbidden" else "no such setting (check the spelling)",
+                    )
+                )
             checks_meta = _meta_without(raw.meta, [err["loc"] for err in e.errors()])
     tables: dict[str, pd.DataFrame] = {}
     locations: dict[str, str] = {}
@@ -210,11 +226,15 @@ def _validate(raw: RawInstance, problems: list[Problem]) -> Instance | None:
             tables[spec.name] = _validate_table(t, problems, rejected[spec.name])
             locations[spec.name] = t.location
             if spec.required and not t.rows and not rejected[spec.name]:
-                problems.append(Problem(t.location, 2, None, None, f"at least one row in table '{spec.name}' ({spec.doc}); the file has only a header"))
+                problems.append(
+                    Problem(t.location, 2, None, None, f"at least one row in table '{spec.name}' ({spec.doc}); the file has only a header")
+                )
         else:
             tables[spec.name] = _empty(spec.name)
             locations[spec.name] = _default_location(raw, spec.name)
-            if spec.required and raw.meta is not None and not any(p.location == locations[spec.name] for p in problems):  # an unreadable file is reported once
+            if (
+                spec.required and raw.meta is not None and not any(p.location == locations[spec.name] for p in problems)
+            ):  # an unreadable file is reported once
                 problems.append(Problem(locations[spec.name], None, None, None, f"table '{spec.name}' ({spec.doc})"))
     if checks_meta is not None:  # report the tables' problems too, not only the settings'
         _cross_checks(checks_meta, tables, locations, problems, rejected)
@@ -267,7 +287,9 @@ class _Reporter:
         self.tables, self.locations, self.problems = tables, locations, problems
 
     def add(self, table: str, row: int | None, column: str | None, value: Any, expected: str) -> None:
-        self.problems.append(Problem(self.locations[table], None if row is None else int(row), column, None if value is None else str(value), expected))
+        self.problems.append(
+            Problem(self.locations[table], None if row is None else int(row), column, None if value is None else str(value), expected)
+        )
 
     def foreign_key(self, table: str, column: str, allowed: set, what: str, optional: bool = False) -> None:
         df = self.tables[table]
@@ -298,7 +320,11 @@ def _some(values: set, n: int = 8) -> str:
 
 
 def _cross_checks(
-    meta: InstanceMeta, tables: dict[str, pd.DataFrame], locations: dict[str, str], problems: list[Problem], rejected: dict[str, list[dict[str, str]]] | None = None
+    meta: InstanceMeta,
+    tables: dict[str, pd.DataFrame],
+    locations: dict[str, str],
+    problems: list[Problem],
+    rejected: dict[str, list[dict[str, str]]] | None = None,
 ) -> None:
     r = _Reporter(tables, locations, problems)
     T = tables
@@ -365,7 +391,13 @@ def _cross_checks(
     r.foreign_key("bedragen", "maatstaf", used, "maatstaf that some population has in maatstaven")
     opts = meta.options.reference
     if (opts.blend_lambda < 1 or opts.ingroeipad_eur_per_inhabitant is not None) and T["historical"].empty:
-        r.add("historical", None, None, None, "historical spending per population (options.reference.blend_lambda < 1 or an ingroeipad needs it)")
+        r.add(
+            "historical",
+            None,
+            None,
+            None,
+            "historical spending per population (options.reference.blend_lambda < 1 or an ingroeipad needs it)",
+        )
 
     # lots and need
     lots = T["lots"]
@@ -380,7 +412,13 @@ def _cross_checks(
         d = lot_domain.get(lot)
         if d in domains and g in gemeenten and (g, d) not in budget_keys and (g, d) not in reported_budget:
             reported_budget.add((g, d))
-            r.add("need", row, "gemeente", g, f"a row for gemeente {g} and domain {d} in budgets (its budget and region), because it has need in lot {lot}")
+            r.add(
+                "need",
+                row,
+                "gemeente",
+                g,
+                f"a row for gemeente {g} and domain {d} in budgets (its budget and region), because it has need in lot {lot}",
+            )
 
     # reference arithmetic possible: in every scope with money, some maatstaf x bedrag > 0
     if not bed.empty and not maat.empty:
@@ -397,13 +435,25 @@ def _cross_checks(
             elif g and g not in gemeenten:
                 r.add(table, row, "gemeente", g, f"a gemeente of gemeenten ({_some(gemeenten)})")
             elif reg and lot in lot_domain and reg not in regions_by_domain.get(lot_domain[lot], set()):
-                r.add(table, row, "region", reg, f"a region of domain {lot_domain[lot]} in budgets ({_some(regions_by_domain.get(lot_domain[lot], all_regions))})")
+                r.add(
+                    table,
+                    row,
+                    "region",
+                    reg,
+                    f"a region of domain {lot_domain[lot]} in budgets ({_some(regions_by_domain.get(lot_domain[lot], all_regions))})",
+                )
     r.foreign_key("contracts", "provider", provs, "provider of providers")
     for table in ("providers", "contracts", "ceilings"):
         df = T[table]
         for row, lo, hi in zip(df["_row"], df["minimum_eur"], df["ceiling_eur"]):
             if _num(lo) and _num(hi) and lo > hi:
-                r.add(table, row, "minimum_eur", _fmt(lo), f"a guaranteed minimum not above the plafond of the same row (ceiling_eur {_fmt(hi)})")
+                r.add(
+                    table,
+                    row,
+                    "minimum_eur",
+                    _fmt(lo),
+                    f"a guaranteed minimum not above the plafond of the same row (ceiling_eur {_fmt(hi)})",
+                )
     # one lot's contracts are either regional or per gemeente within a region
     con = T["contracts"]
     if not con.empty:
@@ -417,7 +467,13 @@ def _cross_checks(
             levels[(lot, R)].setdefault("region" if reg else "gemeente", row)
         for (lot, R), lv in levels.items():
             if len(lv) == 2:
-                r.add("contracts", max(lv.values()), None, f"lot={lot}, region={R}", "contracts of one lot in one region either all regional or all per gemeente, not both")
+                r.add(
+                    "contracts",
+                    max(lv.values()),
+                    None,
+                    f"lot={lot}, region={R}",
+                    "contracts of one lot in one region either all regional or all per gemeente, not both",
+                )
 
     # substitutions: same domain, to a strictly lighter echelon
     sub = T["substitutions"]
@@ -456,12 +512,26 @@ def _cross_checks(
             s = float(grp["planned_share"].sum())
             where = f"gemeente={g}, population={p or '(all)'}, domain={d}"
             if abs(s - 1) > 1e-6:
-                r.add("vierkant", int(grp["_row"].iloc[-1]), "planned_share", f"{s:g} in total for {where}", "planned shares of one vierkant adding up to 1")
+                r.add(
+                    "vierkant",
+                    int(grp["_row"].iloc[-1]),
+                    "planned_share",
+                    f"{s:g} in total for {where}",
+                    "planned shares of one vierkant adding up to 1",
+                )
             if len(grp) > 4:
-                r.add("vierkant", int(grp["_row"].iloc[4]), "category", f"{len(grp)} categories for {where}", "at most 4 categories in one vierkant")
+                r.add(
+                    "vierkant",
+                    int(grp["_row"].iloc[4]),
+                    "category",
+                    f"{len(grp)} categories for {where}",
+                    "at most 4 categories in one vierkant",
+                )
 
 
-def _check_pooling(meta: InstanceMeta, T: dict[str, pd.DataFrame], r: "_Reporter", lot_domain: dict, regions_by_domain: dict, gemeenten: set, lot_ids: set) -> None:
+def _check_pooling(
+    meta: InstanceMeta, T: dict[str, pd.DataFrame], r: _Reporter, lot_domain: dict, regions_by_domain: dict, gemeenten: set, lot_ids: set
+) -> None:
     """Rule parameters per kind, pools referring to existing lots/regions/rules, history keys."""
     pr, pools = T["pooling_rules"], T["pools"]
     r.foreign_key("use_history", "gemeente", gemeenten, "gemeente")
@@ -513,7 +583,13 @@ def _check_reference_possible(meta: InstanceMeta, T: dict[str, pd.DataFrame], r:
         if avail > 0 and float(weight.get(k, 0.0)) <= 0:
             kk = k if isinstance(k, tuple) else (k,)
             where = ", ".join(f"{a}={b}" for a, b in zip(keys, kk))
-            r.add("maatstaven", None, None, where, f"some maatstaf x bedrag > 0 in {where}, so the uitkeringsfactor can scale EUR {avail:,.0f} of budget (options.reference.scale={scale})")
+            r.add(
+                "maatstaven",
+                None,
+                None,
+                where,
+                f"some maatstaf x bedrag > 0 in {where}, so the uitkeringsfactor can scale EUR {avail:,.0f} of budget (options.reference.scale={scale})",
+            )
 
 
 def _num(v: Any) -> bool:
