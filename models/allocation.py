@@ -39,7 +39,7 @@ from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpressio
 
 from verdeelmodel.instance.validate import Instance
 
-from .manifest import FAMILIES, FAMILY_OF_COMPONENT, Stage, budget_group
+from .manifest import FAMILIES, FAMILY_OF_COMPONENT, WEIGHTED_OBJECTIVE, Stage, budget_group
 from .reference import reference_allocation
 
 BASIS_ECHELONS = ("nulde_lijn", "basis")
@@ -892,7 +892,9 @@ def _objectives(m, b: BuildInfo, D: AllocationData, o) -> None:
         )
     stages[Stage.spend] = linear([(1.0, x) for x in b.x.values()] + [(1.0, g) for g in m.onderbenutting_gap.values()])
     if o.mode == "weighted":
-        m.objective_weighted = pyo.Objective(expr=sum(o.weights.get(s.value, 0.0) * e for s, e in stages.items()), sense=pyo.minimize)
+        m.add_component(
+            WEIGHTED_OBJECTIVE, pyo.Objective(expr=sum(o.weights.get(s.value, 0.0) * e for s, e in stages.items()), sense=pyo.minimize)
+        )
         b.stages = []
     else:
         for s, e in stages.items():
@@ -902,4 +904,4 @@ def _objectives(m, b: BuildInfo, D: AllocationData, o) -> None:
 
 def objective_names(b: BuildInfo) -> list[str]:
     """The objective components to solve, in order (one: ``objective_weighted`` in weighted mode)."""
-    return [s.objective for s in b.stages] if b.stages else ["objective_weighted"]
+    return [s.objective for s in b.stages] if b.stages else [WEIGHTED_OBJECTIVE]

@@ -28,13 +28,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from verdeelmodel.instance.validate import Instance
 
 from .allocation import build_allocation_model, prepare
-from .manifest import Stage
+from .manifest import OBJECTIVE_PREFIX, Stage
 from .reference import reference_allocation
+
+JOINT_OBJECTIVE = OBJECTIVE_PREFIX + "joint"
 
 
 def groups(inst: Instance) -> list[list[str]]:
@@ -106,7 +108,7 @@ def add_reserve_block(m: pyo.ConcreteModel, b, K: np.ndarray, gemeenten: list[st
         if obj is not None and weights.get(name):
             expr = expr + weights[name] * obj.expr
             obj.deactivate()
-    m.objective_joint = pyo.Objective(expr=expr, sense=pyo.minimize)
+    m.add_component(JOINT_OBJECTIVE, pyo.Objective(expr=expr, sense=pyo.minimize))
 
 
 @dataclass
@@ -129,10 +131,10 @@ def solve_group(inst: Instance, gemeenten: list[str], K: np.ndarray, alpha: floa
     weights = dict(inst.options.objective.weights)
     add_reserve_block(m, b, K, gemeenten, alpha, weights)
     t1 = time.perf_counter()
-    lp = compile_model(m, ["objective_joint"])
+    lp = compile_model(m, [JOINT_OBJECTIVE])
     session = HighsSession(lp)
     t2 = time.perf_counter()
-    out = session.solve(["objective_joint"])
+    out = session.solve([JOINT_OBJECTIVE])
     t3 = time.perf_counter()
     if out.status != "optimal":
         return JointResult(

@@ -137,6 +137,15 @@ class Stage(str, Enum):
 
 
 OBJECTIVE_PREFIX = "objective_"
+#: the one objective of the weighted mode (options.objective.mode = weighted)
+WEIGHTED_OBJECTIVE = OBJECTIVE_PREFIX + "weighted"
+
+
+def stage_name(objective: str) -> str:
+    """The name a result reports for an objective component: ``objective_unmet`` -> ``unmet``."""
+    return objective.removeprefix(OBJECTIVE_PREFIX)
+
+
 _STAGE_SUMMARY = {
     Stage.unmet_statutory: "priority-weighted unmet need of statutory lots",
     Stage.unmet: "priority-weighted unmet need of all lots",

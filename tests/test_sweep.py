@@ -8,7 +8,8 @@ from helpers import INSTANCES, pooled_tables, run_main, write_instance
 
 from verdeelmodel import load_instance, solve
 from verdeelmodel.instance.problems import InstanceError
-from verdeelmodel.sweep import Sweep, grid_from_specs
+from verdeelmodel.parameters import grid_from_specs
+from verdeelmodel.workflows import Sweep
 
 
 def _objectives_equal(point: dict, res) -> None:

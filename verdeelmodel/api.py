@@ -24,7 +24,7 @@ from verdeelmodel._gc import building
 from verdeelmodel._results import Result
 from verdeelmodel.instance.validate import Instance
 from verdeelmodel.models.allocation import AllocationData, BuildInfo, build_allocation_model, eur, objective_names, prepare
-from verdeelmodel.models.manifest import DUAL_STAGE, Stage, budget_group, kind_of
+from verdeelmodel.models.manifest import DUAL_STAGE, budget_group, kind_of, stage_name
 from verdeelmodel.solvers.highs import INF, CompiledLP, HighsSession, SolveOutcome, compile_model
 
 #: Slack below which a ceiling or minimum counts as binding (euros).
@@ -333,9 +333,7 @@ class AllocationModel:
         L, x = self._layout, out.x
         need = L.need if self._need_now is None else self._need_now
         budget = sum(self.data.budget.values()) if self._budget_now is None else sum(self._budget_now.values())
-        objective = {
-            Stage.of_objective(st.name).value if st.name != "objective_weighted" else "weighted": st.objective for st in out.stages
-        }
+        objective = {stage_name(st.name): st.objective for st in out.stages}
         empty = pd.DataFrame()
         totals = {
             "budget": float(budget),
@@ -347,7 +345,7 @@ class AllocationModel:
 
     def _result(self, out: SolveOutcome, dual_stage: str) -> Result:
         D, inst = self.data, self.instance
-        objective = {s.name.removeprefix("objective_"): s.objective for s in out.stages}
+        objective = {stage_name(s.name): s.objective for s in out.stages}
         empty = pd.DataFrame()
         if out.status != "optimal":
             from verdeelmodel.explain import explain_infeasible

@@ -151,8 +151,7 @@ def run_issue4_benchmark(
     from verdeelmodel.models.joint import solve_joint
     from verdeelmodel.models.reserves import reserve_table, run_reserves, scenario_charges
     from verdeelmodel.models.scenarios import demand_model
-    from verdeelmodel.sweep import Sweep
-    from verdeelmodel.workflows import planned_cost
+    from verdeelmodel.workflows import Sweep, planned_cost
 
     path = Path(instance) if instance else _default_instance()
     inst = load_instance(path)

@@ -459,8 +459,9 @@ def _sweep(args) -> int:
     from verdeelmodel.instance.validate import load_instance
 
     inst = load_instance(args.instance)
+    from verdeelmodel.models.manifest import Stage
+    from verdeelmodel.parameters import grid_from_specs
     from verdeelmodel.reports import manifest, write_all
-    from verdeelmodel.sweep import grid_from_specs
     from verdeelmodel.workflows import sweep
 
     grid = grid_from_specs(args.param)
@@ -479,7 +480,7 @@ def _sweep(args) -> int:
     import pandas as pd
 
     cols = [c for c in table.columns if ":" in c] + [
-        c for c in ("status", "objective_unmet_statutory", "objective_unmet", "allocated_eur", "unmet_eur") if c in table.columns
+        c for c in ("status", Stage.unmet_statutory.objective, Stage.unmet.objective, "allocated_eur", "unmet_eur") if c in table.columns
     ]
     with pd.option_context("display.width", 200, "display.max_rows", 30, "display.float_format", "{:,.2f}".format):
         print(table[cols].to_string(index=False, max_rows=30))

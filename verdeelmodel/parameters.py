@@ -23,8 +23,11 @@ family rebuilt for the changed data), so a changed model equals a rebuilt one.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
+
+import numpy as np
 
 from verdeelmodel.instance.problems import InstanceError, Problem
 
@@ -133,3 +136,33 @@ def changed_instance(inst, params: dict[Parameter, float]):
             new["w_own"] = [v if r == p.target else x for r, x in zip(pr["rule"], pr["w_own"])]
             T["pooling_rules"] = pr.assign(**new)
     return out
+
+
+def grid_from_specs(specs: list[str]) -> list[dict[str, float]]:
+    """``NAME=START:STOP:POINTS`` or ``NAME=V1,V2,...`` per parameter; the full factorial grid."""
+    axes = []
+    for spec in specs:
+        name, eq, values = spec.partition("=")
+        if not eq or not name:
+            raise _bad(spec, "NAME=START:STOP:POINTS or NAME=V1,V2,...")
+        try:
+            if ":" in values:
+                a, b, n = values.split(":")
+                vals = np.linspace(float(a), float(b), int(n)).tolist()
+            else:
+                vals = [float(v) for v in values.split(",")]
+        except ValueError:
+            raise _bad(spec, "numbers: START:STOP:POINTS (e.g. 0.8:1.2:5) or V1,V2,...") from None
+        if not vals:
+            raise _bad(spec, "at least one value")
+        for v in vals:
+            try:
+                parse(name, v)
+            except InstanceError as e:
+                raise _bad(f"{name}={v:g}", e.problems[0].expected) from None
+        axes.append([(name, v) for v in vals])
+    return [dict(p) for p in itertools.product(*axes)]
+
+
+def _bad(value: str, expected: str) -> InstanceError:
+    return InstanceError([Problem("--param", None, None, value, expected)])

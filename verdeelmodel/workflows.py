@@ -1,5 +1,8 @@
 """Workflows of the public API: pool (settle pooled costs), reserves (Monte Carlo reserve sizing,
-optionally the joint sizing LP and a key-weight choice) and sweep (parametric runs). Each returns
+optionally the joint sizing LP and a key-weight choice) and sweep (parametric runs: one loaded
+model re-solved over a grid of parameters, never rebuilt -- each point is the instance changed by
+the point's parameters, ``AllocationModel.set(point, from_base=True)``, solved warm from the
+previous point). Each returns
 a result object whose tables are DataFrames, with a short summary as its repr and
 ``to_frames()``; the command line is a thin shell over these functions, and
 ``verdeelmodel.reports.write_all`` writes any of them.
@@ -26,6 +29,7 @@ import pandas as pd
 from verdeelmodel._results import Summarised, eur
 from verdeelmodel.errors import UsageError
 from verdeelmodel.instance.validate import Instance
+from verdeelmodel.models.manifest import OBJECTIVE_PREFIX
 
 
 def planned_cost(inst: Instance, res) -> np.ndarray:
@@ -302,6 +306,47 @@ def reserves(
 # --------------------------------------------------------------------------- sweep
 
 
+class Sweep:
+    """A loaded model and the loop over points."""
+
+    def __init__(self, inst: Instance, options=None):
+        self.inst = inst
+        from verdeelmodel.api import AllocationModel
+
+        self.am = AllocationModel(inst, options)
+
+    def apply(self, params: dict[str, float]) -> None:
+        """Set the model to the base instance changed by ``params``."""
+        self.am.set(params, from_base=True)
+
+    def solve_point(self) -> dict:
+        """Solve the current point: status, stage objectives and totals (no result tables)."""
+        t0 = time.perf_counter()
+        res = self.am.solve(tables=False)
+        row = {"status": res.status, "highs_seconds": res.timings["highs_seconds"]}
+        for stage, v in res.objective.items():
+            row[OBJECTIVE_PREFIX + stage] = v
+        if res.optimal:
+            row["allocated_eur"] = res.totals["allocated"]
+            row["unmet_eur"] = res.totals["unmet"]
+            row["budget_eur"] = res.totals["budget"]
+        row["wall_seconds"] = time.perf_counter() - t0
+        return row
+
+    def run(self, grid: list[dict[str, float]], progress=None) -> pd.DataFrame:
+        rows = []
+        for i, params in enumerate(grid):
+            t0 = time.perf_counter()
+            self.apply(params)
+            r = self.solve_point()
+            r["wall_seconds"] = time.perf_counter() - t0
+            rows.append({**params, **r})
+            if progress is not None:
+                progress(i + 1, len(grid))
+        self.apply({})
+        return pd.DataFrame(rows)
+
+
 @dataclass(repr=False)
 class SweepResult(Summarised):
     """One row per point: its parameters, status, stage objectives and totals, and timings."""
@@ -332,8 +377,6 @@ class SweepResult(Summarised):
 def sweep(inst: Instance, grid: list[dict[str, float]], progress: Callable[[int, int], None] | None = None, options=None) -> SweepResult:
     """Re-solve one loaded model over ``grid``: each point a dict of parameters
     (verdeelmodel.parameters), applied to the instance (not to the previous point)."""
-    from verdeelmodel.sweep import Sweep
-
     t0 = time.perf_counter()
     sw = Sweep(inst, options)
     build = time.perf_counter() - t0
