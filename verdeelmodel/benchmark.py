@@ -211,7 +211,7 @@ def run_startup_benchmark(instance: str | None = None, repeat: int = 5) -> int:
     exe = shutil.which("verdeelmodel", path=str(Path(sys.executable).parent))
     base = [exe] if exe else [sys.executable, "-m", "verdeelmodel.cli"]
     out = tempfile.mkdtemp(prefix="verdeelmodel-startup-")
-    commands = {"--help": ["--help"], "validate": ["validate", str(path)], "solve": ["solve", str(path), "--out", out, "--quiet"]}
+    commands = {"--help": ["--help"], "validate": ["validate", str(path)], "solve": ["solve", str(path), "--out", out]}
     print(
         f"startup benchmark: {' '.join(base)} on {path.name}, {repeat} runs each; load average before {_loadavg()} ({os.cpu_count()} CPUs)"
     )
