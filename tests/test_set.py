@@ -168,6 +168,13 @@ def test_goals_equal_rebuilt_models(tmp_path):
     # the goal rows carry their new value in their business label
     assert "basisaandeel >= 45% gemeente A population jeugd jeugd" in set(res.constraints["name"])
     _in_step(model)
+    # goals back to the instance's, demand still changed: the specialist cap follows the need again
+    model.set({"demand:spec": 1.3}, from_base=True)
+    res = model.solve()
+    i3 = _edit(inst, "need", "volume", lambda r: r["volume"] * 1.3 if r["lot"] == "spec" else r["volume"])
+    _same_objectives(res, solve(i3))
+    assert "basisaandeel >= 30% gemeente A population jeugd jeugd" in set(res.constraints["name"])
+    _in_step(model)
 
 
 def test_demand_multipliers_compose(tmp_path):

@@ -1,5 +1,6 @@
-"""The result of a solve (:class:`Result`), and what every result object shares: tables by name (``to_frames``), a short summary as its repr
-(never a dump of tables into a notebook cell) and an HTML summary for Jupyter."""
+"""The result of a solve (:class:`Result`), and what every result object shares: tables by name
+(``to_frames``), a short summary as its repr (never a dump of tables into a notebook cell) and
+an HTML summary for Jupyter."""
 
 from __future__ import annotations
 

@@ -68,6 +68,7 @@ class AllocationModel:
         self._exprs: dict[int, tuple] = {}  # rows rebuilt by a parameter change: (expr, label)
         self._labels_now: dict[int, str] = {}
         self._built_exprs: dict[int, object] = {}
+        self._row_const: dict[int, float] = {}  # body constant of a rebuilt row
         self._pending_rows: set[int] = set()
         self._pending_cols: set[int] = set()
         self._pending_exprs: dict[int, object] = {}
@@ -217,6 +218,7 @@ class AllocationModel:
                     for i, (k, r) in enumerate(zip(keys, rr)):
                         new_exprs[r] = comp_rows[k]
                         coef_rows[r] = compiled.entries(i)
+                        self._row_const[r] = float(compiled.constant[i])
         # push what differs from the loaded model
         changed = np.flatnonzero((lo != lp.row_lower) | (hi != lp.row_upper))
         self.session.set_row_bounds(changed, lo[changed], hi[changed])
@@ -242,6 +244,7 @@ class AllocationModel:
         for r in set(self._exprs) - set(new_exprs):  # rows back to their built form
             self._pending_exprs[r] = None
             self._labels_now.pop(r, None)
+            self._row_const.pop(r, None)
         for r, (expr, label) in new_exprs.items():
             self._pending_exprs[r] = expr
             self._labels_now[r] = label
@@ -259,8 +262,9 @@ class AllocationModel:
             if r not in self._built_exprs:
                 self._built_exprs[r] = con.expr
             con.set_value(self._built_exprs[r] if expr is None else expr)
-        for r in self._pending_rows - set(self._pending_exprs):
-            con, c = lp.row_data[r], lp.row_constant[r]
+        # bounds from the loaded model (a restored row may still follow a changed need)
+        for r in self._pending_rows | set(self._pending_exprs):
+            con, c = lp.row_data[r], self._row_const.get(r, lp.row_constant[r])
             lo, hi = lp.row_lower[r], lp.row_upper[r]
             con.set_value((float(lo + c) if lo > -INF else None, con.body, float(hi + c) if hi < INF else None))
         for j in self._pending_cols:
