@@ -331,10 +331,12 @@ class Labels:
 @dataclass
 class NeedBound:
     """Bounds that follow need: ``value[i] = scale[i] x sum_j need[cells of target i]``, need in
-    euros over ``AllocationData.x_index``. A family states its need-dependent bounds once, as a
-    NeedBound; the builder takes its numbers from it and a parameter change
-    (``AllocationModel.set``) re-evaluates it for the changed need, vectorised."""
+    euros over ``AllocationData.x_index``. A family that scales with need (manifest) states every
+    need-dependent bound once, as a NeedBound; the builder takes its numbers from it and a
+    parameter change (``AllocationModel.set``) re-evaluates it for the changed need, vectorised.
+    Need may enter a family only this way: bounds, never coefficients."""
 
+    family: str  # the family that states the bounds (manifest)
     component: str  # constraint component (target "row") or variable component (target "col")
     target: str  # "row" | "col"
     side: str  # "lower" | "upper"
@@ -377,11 +379,12 @@ class BuildInfo:
             self.cache["cell"] = {k: i for i, k in enumerate(self.data.x_index)}
         return self.cache["cell"]
 
-    def need_bound(self, component: str, target: str, side: str, keys: list, scale, cells: list[list[int]]) -> list[float]:
+    def need_bound(self, family: str, component: str, target: str, side: str, keys: list, scale, cells: list[list[int]]) -> list[float]:
         """Register a NeedBound and return its values for the model's need (plain floats)."""
         term_target = np.repeat(np.arange(len(keys), dtype=np.int64), [len(c) for c in cells])
         term_cell = np.fromiter((j for c in cells for j in c), dtype=np.int64, count=len(term_target))
         nb = NeedBound(
+            family,
             component,
             target,
             side,
@@ -499,7 +502,7 @@ def add_need_coverage(m, b: BuildInfo, D: AllocationData) -> None:
     out, inn = _flows(m, b, D)
     xs, us, lot_label = b.x, b.u, D.lot_label
     # variables left, need right: the row's lower bound is the need (a NeedBound)
-    need = b.need_bound("need_coverage", "row", "lower", D.x_index, 1.0, [[i] for i in range(len(D.x_index))])
+    need = b.need_bound("need_coverage", "need_coverage", "row", "lower", D.x_index, 1.0, [[i] for i in range(len(D.x_index))])
     rows = {}
     for k, c in zip(D.x_index, need):
         g, p, l = k
@@ -539,11 +542,15 @@ def add_allocation_within_need(m, b: BuildInfo, D: AllocationData) -> None:
     as_bound = [k for k in D.x_index if k not in out and k not in inn]
     as_row = [k for k in D.x_index if k in out or k in inn] if (out or inn) else []
     if not b.collect:
-        for k, c in zip(as_bound, b.need_bound("allocation", "col", "upper", as_bound, 1.0, [[cell[k]] for k in as_bound])):
+        for k, c in zip(
+            as_bound, b.need_bound("allocation_within_need", "allocation", "col", "upper", as_bound, 1.0, [[cell[k]] for k in as_bound])
+        ):
             b.x[k].setub(c)
         b.labels.bound_rules["allocation"] = (set(as_bound), label)
     rows = {}
-    for k, c in zip(as_row, b.need_bound("allocation_within_need", "row", "upper", as_row, 1.0, [[cell[k]] for k in as_row])):
+    for k, c in zip(
+        as_row, b.need_bound("allocation_within_need", "allocation_within_need", "row", "upper", as_row, 1.0, [[cell[k]] for k in as_row])
+    ):
         terms = [b.x[k], *out.get(k, ())]
         terms += [MonomialTermExpression((-c_, s)) for s, c_ in inn.get(k, ())]
         rows[k] = (LinearExpression(terms) <= c, label(k))
@@ -565,7 +572,15 @@ def add_substitution_funded(m, b: BuildInfo, D: AllocationData) -> None:
 def add_substitution_max_share(m, b: BuildInfo, D: AllocationData) -> None:
     r"""Substitution: s[g,p,l->l'] <= phi[l->l'] x c[g,p,l]."""
     arcs = list(D.arcs)
-    caps = b.need_bound("substitution_max_share", "row", "upper", arcs, [D.arcs[k][1] for k in arcs], [[b.cell[k[:3]]] for k in arcs])
+    caps = b.need_bound(
+        "substitution_max_share",
+        "substitution_max_share",
+        "row",
+        "upper",
+        arcs,
+        [D.arcs[k][1] for k in arcs],
+        [[b.cell[k[:3]]] for k in arcs],
+    )
     rows = {
         k: (m.substitution[k] <= cap, f"max share substitution '{D.arcs[k][2]}' gemeente {k[0]} population {k[1]}")
         for k, cap in zip(arcs, caps)
@@ -754,6 +769,7 @@ def add_specialist_reduction_goal(m, b: BuildInfo, D: AllocationData) -> None:
         zip(
             from_need,
             b.need_bound(
+                "specialist_reduction_goal",
                 "specialist_reduction_goal",
                 "row",
                 "upper",

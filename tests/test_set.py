@@ -226,3 +226,32 @@ def test_no_highspy_outside_solvers():
         ):
             offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+@pytest.mark.parametrize("source", ["nijmegen-2018", "substitution-and-goals"])
+def test_need_enters_only_as_need_bounds(tmp_path, source):
+    """The contract set() relies on: more need changes bounds only, and exactly the bounds the
+    families declared as NeedBounds, to the values the NeedBounds give."""
+    from verdeelmodel.models.allocation import build_allocation_model
+
+    if source == "nijmegen-2018":
+        inst = load_instance(INSTANCES / source)
+    else:
+        t = base_tables()
+        t["substitutions"] = [{"from_lot": "spec", "to_lot": "basis", "ratio": 2, "max_share": 0.5, "source": "test"}]
+        t["goals"] = [{"goal": "specialist_reduction", "domain": "jeugd", "value": 0.1, "source": "test"}]
+        inst = load_instance(write_instance(tmp_path / "i", t))
+    m1, b1 = build_allocation_model(inst)
+    m2, _b2 = build_allocation_model(_edit(inst, "need", "volume", lambda r: r["volume"] * 1.3))
+    lp1, lp2 = compile_model(m1, objective_names(b1)), compile_model(m2, objective_names(b1))
+    a1, a2 = lp1.A.tocsr(), lp2.A.tocsr()
+    assert np.array_equal(a1.indptr, a2.indptr) and np.array_equal(a1.indices, a2.indices) and np.array_equal(a1.data, a2.data)
+    rows, cols = lp1.rows_of(), lp1.cols_of()
+    lo, hi, clo, chi = lp1.row_lower.copy(), lp1.row_upper.copy(), lp1.col_lower.copy(), lp1.col_upper.copy()
+    need = b1.need_vec * 1.3
+    for nb in b1.need_bounds:
+        where = [cols[(nb.component, k)] for k in nb.keys] if nb.target == "col" else [rows[(nb.component, k)] for k in nb.keys]
+        arr = (clo if nb.side == "lower" else chi) if nb.target == "col" else (lo if nb.side == "lower" else hi)
+        arr[where] = nb.values(need)
+    assert np.allclose(lo, lp2.row_lower, rtol=1e-12) and np.allclose(hi, lp2.row_upper, rtol=1e-12)
+    assert np.allclose(clo, lp2.col_lower, rtol=1e-12) and np.allclose(chi, lp2.col_upper, rtol=1e-12)

@@ -134,8 +134,6 @@ class AllocationModel:
         lo, hi = base.row_lower.copy(), base.row_upper.copy()
         clo, chi = base.col_lower.copy(), base.col_upper.copy()
         budget_now = dict(D.budget)
-        rebuild: set[str] = set()
-        pooled_lots = {l for mp in D.pools for l in mp.lots}
         pool_rules = {mp.rule for mp in D.pools}
         rules = self._rules
         for p, v in params.items():
@@ -152,8 +150,6 @@ class AllocationModel:
                 if p.target not in self._tariff:
                     raise P.bad(p.name, f"tariff:<lot>, a lot of lots.csv ({', '.join(sorted(self._tariff)[:6])} ...)")
                 mult[L.cell_lot == p.target] *= v / self._tariff[p.target]
-                if p.target in pooled_lots and any(rules[mp.rule].kind_spec.tariff_dependent and p.target in mp.lots for mp in D.pools):
-                    rebuild.add("pooling_charge")
             elif p.kind in ("budget", "limit"):
                 comp, idx = (
                     ("budget_per_gemeente", p.index)
@@ -170,22 +166,27 @@ class AllocationModel:
                     lo[r] = v
                 if p.kind == "budget":
                     budget_now[idx if isinstance(idx, tuple) else (idx,)] = v
-                    if any("budget" in rules[name].bases() for name in pool_rules):
-                        rebuild.add("pooling_charge")
             elif p.kind == "goal":
                 if P.goal_key(p) not in self._goal_keys:
                     raise P.bad(
                         p.name,
                         f"{P.SYNTAX['goal']}; goals.csv has {', '.join(':'.join(k[:2]) + ('|' + '|'.join(k[2:]) if any(k[2:]) else '') for k in sorted(self._goal_keys)) or 'none'}",
                     )
-                rebuild.update(f.name for f in FAMILIES if "goal" in f.scales)
             elif p.kind == "w_own":
                 rule = rules.get(p.target)
                 if rule is None or not rule.kind_spec.weight_columns or p.target not in pool_rules:
                     raise P.bad(p.name, "w_own:<rule>, a mixed rule agreed in pools.csv")
                 if rule.w_own >= 1:
                     raise P.bad(p.name, "a mixed rule with a shared part (w_own < 1) in the instance")
-                rebuild.add("pooling_charge")
+        # which families change beyond bounds set above: the inputs each family scales with
+        # (manifest) against the inputs these parameters change; those are rebuilt for the changed data
+        changed = set().union(*(P.INPUTS_OF[p.kind] for p in params)) if params else set()
+        direct = self._direct_families
+        rebuild = {
+            f.name
+            for f in FAMILIES
+            if D.on(f.name) and any(i not in direct.get(f.name, ()) and not self._no_effect(f.name, i, params) for i in f.scales & changed)
+        }
         need = L.need * mult
         for nb in info.need_bounds:
             vals = nb.values(need)
@@ -195,8 +196,6 @@ class AllocationModel:
             else:
                 idx = self._nb_index[id(nb)]
                 (lo if nb.side == "lower" else hi)[idx] = vals
-        # families whose coefficients (or bounds beyond need) change: rebuilt for the changed data
-        rebuild = {f for f in rebuild if D.on(f)}
         new_exprs: dict[int, tuple] = {}
         coef_rows: dict[int, dict[int, float]] = {}
         if rebuild:
@@ -272,6 +271,34 @@ class AllocationModel:
             v.setlb(float(lp.col_lower[j]) if lp.col_lower[j] > -INF else None)
             v.setub(float(lp.col_upper[j]) if lp.col_upper[j] < INF else None)
         self._pending_rows, self._pending_cols, self._pending_exprs = set(), set(), {}
+
+    @functools.cached_property
+    def _direct_families(self) -> dict[str, set[str]]:
+        """family -> the inputs whose changes it follows through bounds alone: need and tariff
+        (stated as NeedBounds), and a row's own bound for budgets, plafonds and minimums."""
+        from verdeelmodel.models.manifest import FAMILIES
+
+        out: dict[str, set[str]] = {}
+        for f in FAMILIES:
+            if "need" in f.scales:  # a family that scales with need states every such bound as a NeedBound
+                out.setdefault(f.name, set()).update({"need", "tariff"})
+            if f.kind in ("ceiling", "minimum"):
+                out.setdefault(f.name, set()).update(f.scales & {"budget", "plafond", "minimum"})
+        return out
+
+    def _no_effect(self, family: str, inp: str, params: dict) -> bool:
+        """True when a change of ``inp`` provably leaves ``family``'s rows as they are (a rebuild
+        would find nothing to change): the pooled charges depend on tariffs only through a
+        tariff-dependent kind (the high-cost pool's excess share), on budgets only through a budget key."""
+        if family != "pooling_charge":
+            return False
+        D, rules = self.data, self._rules
+        if inp == "tariff":
+            lots = {p.target for p in params if p.kind == "tariff"}
+            return not any(rules[mp.rule].kind_spec.tariff_dependent and lots & set(mp.lots) for mp in D.pools)
+        if inp == "budget":
+            return not any("budget" in rules[mp.rule].bases() for mp in D.pools)
+        return False
 
     @functools.cached_property
     def _csr(self):
