@@ -78,6 +78,7 @@ class AllocationData:
     families: dict[str, bool] = field(default_factory=dict)
     pools: list[ModelPool] = field(default_factory=list)
     specialist_from_need: dict = field(default_factory=dict)  # (g,p,d) -> 1 - delta where the baseline is the need
+    funded_goals: dict = field(default_factory=dict)  # (g,p,d,lot or "") -> protected share of non-statutory need
     pooled: set = field(default_factory=set)  # (gemeente, lot) whose cost is pooled
 
     def on(self, family: str) -> bool:
@@ -243,7 +244,7 @@ def prepare(inst: Instance, reference: pd.DataFrame | None = None) -> Allocation
     pops_by_gd: dict[tuple, set] = defaultdict(set)
     for g, p, l in x_index:
         pops_by_gd[(g, lot_domain[l])].add(p)
-    basis_goals, specialist_goals, specialist_from_need = {}, {}, {}
+    basis_goals, specialist_goals, specialist_from_need, funded_goals = {}, {}, {}, {}
     spec_goal: dict[tuple, int] = {}
     lot_echelon = dict(zip(lots["lot"], lots["echelon"]))
     for r in inst.goals.itertuples(index=False):
@@ -253,12 +254,14 @@ def prepare(inst: Instance, reference: pd.DataFrame | None = None) -> Allocation
             for p in ps:
                 if r.population and r.population != p:
                     continue
-                key, sp = (r.goal, g, p, d), _specificity(r.gemeente, r.population)
+                key, sp = (r.goal, g, p, d, r.lot), _specificity(r.gemeente, r.population)
                 if sp < spec_goal.get(key, -1):
                     continue
                 spec_goal[key] = sp
                 if r.goal == "basis_share":
                     basis_goals[(g, p, d)] = float(r.value)
+                elif r.goal == "funded_share":
+                    funded_goals[(g, p, d, r.lot)] = float(r.value)
                 else:
                     base = _opt(r.baseline_eur)
                     if base is None:
@@ -285,6 +288,7 @@ def prepare(inst: Instance, reference: pd.DataFrame | None = None) -> Allocation
         pools=pools,
         pooled=pooled,
         specialist_from_need=specialist_from_need,
+        funded_goals=funded_goals,
         need_eur=need_eur,
         x_index=x_index,
         arcs=arcs,
@@ -784,6 +788,38 @@ def add_specialist_reduction_goal(m, b: BuildInfo, D: AllocationData) -> None:
         for k in keys
     }
     _add(m, b, "specialist_reduction_goal", rows)
+
+
+def add_funded_share_goal(m, b: BuildInfo, D: AllocationData) -> None:
+    r"""Protected minimum for non-statutory care (prevention, algemene voorzieningen):
+    sum_{l in L} x[g,p,l] >= share x sum_{l in L} c[g,p,l], L = the goal's lot, or every
+    non-statutory lot of the domain. Funded even where that adds to the tekort: the policy is the
+    gemeente's (or region's) stated choice, not the model's."""
+    if not D.funded_goals:
+        return
+    by_gp: dict[tuple, list[int]] = defaultdict(list)
+    for i, (g, p, _l) in enumerate(D.x_index):
+        by_gp[(g, p)].append(i)
+    keys, shares, cells = [], [], []
+    for (g, p, d, lot), share in sorted(D.funded_goals.items()):
+        scope = [
+            i
+            for i in by_gp.get((g, p), ())
+            if (D.x_index[i][2] == lot if lot else (D.lot_domain[D.x_index[i][2]] == d and not D.lot_statutory[D.x_index[i][2]]))
+        ]
+        if scope:
+            keys.append((g, p, d, lot))
+            shares.append(share)
+            cells.append(scope)
+    bounds = b.need_bound("funded_share_goal", "funded_share_goal", "row", "lower", keys, shares, cells)
+    rows = {}
+    for (g, p, d, lot), share, scope, bound in zip(keys, shares, cells, bounds):
+        what = D.lot_label[lot] if lot else f"niet-wettelijke percelen {d}"
+        rows[(g, p, d, lot)] = (
+            _sum([b.x[D.x_index[i]] for i in scope]) >= bound,
+            f"beschermd minimum {what} >= {share:.0%} van de vraag gemeente {g} population {p}",
+        )
+    _add(m, b, "funded_share_goal", rows)
 
 
 def add_vierkant_band(m, b: BuildInfo, D: AllocationData) -> None:

@@ -76,6 +76,12 @@ FAMILIES: tuple[Family, ...] = (
     _f("minimum_per_provider", "minimum", ("minimum",), "guaranteed minimum per provider over all its contracts"),
     _f("basis_share_goal", "goal", ("goal",), "basis share of a population's budget at least sigma"),
     _f("specialist_reduction_goal", "goal", ("goal", "need", "tariff"), "specialist budget at most (1 - delta) x baseline"),
+    _f(
+        "funded_share_goal",
+        "goal",
+        ("goal", "need", "tariff"),
+        "protected minimum: at least a share of the need of non-statutory lots is funded",
+    ),
     _f("vierkant_band", "goal", ("goal",), "each vierkant category within its planned share +- shift"),
     _f("reference_deviation", "balance", ("reference",), "deviation from the reference allocation"),
     _f(

@@ -12,7 +12,12 @@ lambda_{g,l} = sum_p volume_{g,p,l} / units_per_client_l (need.csv, demand.csv).
   Gamma(k, 1/k)-distributed: variance lambda + lambda^2 / k), or fixed at lambda;
 - each client costs mean_l = tariff_l x units_per_client_l, or, with ``cost_cv > 0``, an own
   lognormal cost with that mean and coefficient of variation (per client, so a high-cost pool
-  sees each client's cost above its threshold).
+  sees each client's cost above its threshold);
+- with ``intensity_sd > 0`` the cost per client of a lot also moves for a whole region at once:
+  one standard normal per region, lot and scenario turned into a lognormal multiplier with mean 1
+  (the intensity or mix of arrangements drifting: the risk an average price per client carries,
+  the middelingsprincipe). Its draws come after the client counts and before the per-client
+  costs, and only when some lot has one, so instances without it draw exactly as before.
 
 Every draw comes from one ``numpy.random.Generator`` seeded by the user: the same seed and
 numpy version give the same numbers on every machine. Scenarios are drawn in chunks; the
@@ -43,6 +48,9 @@ class DemandModel:
     shock_group: np.ndarray  # [G, L] index of the shock each cell shares (-1: none)
     n_shocks: int
     history: np.ndarray | None = None  # [Y, G, L] use in earlier years relative to its mean (nan: no history)
+    intensity_sd: np.ndarray | None = None  # [L] sd of the common cost-per-client shock (0: none)
+    intensity_group: np.ndarray | None = None  # [G, L] index of the intensity shock a cell shares (-1: none)
+    n_intensity: int = 0
 
     @property
     def expected_cost(self) -> np.ndarray:
@@ -84,7 +92,32 @@ def demand_model(inst: Instance) -> DemandModel:
                 continue
             key = (lot_domain[l], R) if scope[j] == "region" else (lot_domain[l], R, l)
             shock_group[i, j] = groups.setdefault(key, len(groups))
-    return DemandModel(gem, lots, lam, tariff * upc, cv, dist, k, sd, shock_group, len(groups), _relative_history(inst, gpos, lpos))
+    isd = np.array([float(d[l].get("intensity_sd") or 0.0) if l in d else 0.0 for l in lots])
+    igroups: dict[tuple, int] = {}
+    intensity_group = -np.ones((len(gem), L), dtype=np.int64)
+    for j, l in enumerate(lots):
+        if isd[j] <= 0:
+            continue
+        for i, g in enumerate(gem):
+            R = region_of.get((g, lot_domain[l]))
+            if R is not None:
+                intensity_group[i, j] = igroups.setdefault((lot_domain[l], R, l), len(igroups))
+    return DemandModel(
+        gem,
+        lots,
+        lam,
+        tariff * upc,
+        cv,
+        dist,
+        k,
+        sd,
+        shock_group,
+        len(groups),
+        _relative_history(inst, gpos, lpos),
+        isd,
+        intensity_group,
+        len(igroups),
+    )
 
 
 def _relative_history(inst: Instance, gpos: dict, lpos: dict) -> np.ndarray | None:
@@ -148,8 +181,17 @@ def sample(
         k = dm.k[neg]
         lam[:, :, neg] *= rng.gamma(k, 1.0 / k, size=(n, G, int(neg.sum())))
     clients = np.where(dm.dist == 2, np.round(lam), rng.poisson(lam)).astype(np.int64)
-    cost = clients * dm.mean_cost
-    excess = {float(H): clients * np.maximum(0.0, dm.mean_cost - H) for H in thresholds}
+    if dm.n_intensity:
+        # one standard normal per (region, lot) group and scenario; lognormal multiplier with mean 1
+        z = np.zeros((n, dm.n_intensity + 1))
+        z[:, :-1] = rng.standard_normal(size=(n, dm.n_intensity))
+        has = dm.intensity_group >= 0
+        sig = np.where(has, np.sqrt(np.log1p(dm.intensity_sd**2)), 0.0)  # [G, L]
+        per_client_mean = dm.mean_cost * np.exp(sig * z[:, dm.intensity_group] - sig**2 / 2)  # [n, G, L]
+    else:
+        per_client_mean = np.broadcast_to(dm.mean_cost, clients.shape)
+    cost = clients * per_client_mean
+    excess = {float(H): clients * np.maximum(0.0, per_client_mean - H) for H in thresholds}
     for j in np.flatnonzero(dm.cv > 0):
         counts = clients[:, :, j].ravel()
         total = int(counts.sum())
@@ -159,6 +201,8 @@ def sample(
         per_client = np.exp(
             rng.standard_normal(total, dtype=np.float32) * np.float32(np.sqrt(s2)) + np.float32(np.log(dm.mean_cost[j]) - s2 / 2)
         )
+        if dm.n_intensity and dm.intensity_sd[j] > 0:  # each client's cost moves with its cell's intensity
+            per_client = per_client * np.repeat((per_client_mean[:, :, j] / dm.mean_cost[j]).ravel(), counts).astype(np.float32)
         starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
         cost[:, :, j] = _per_cell(per_client, counts, starts, (n, G))
         for H in excess:

@@ -10,8 +10,8 @@
                                  uitkeringsfactor and IU keys stay
 ``limit:<family>:<index>``       a plafond or guaranteed minimum, euros, by the family and index
                                  of constraints.csv
-``goal:<goal>:<domain>[|<gemeente>[|<population>]]``  the value (sigma, delta) of a row of
-                                 goals.csv, by its key
+``goal:<goal>:<domain>[|<gemeente>[|<population>[|<lot>]]]``  the value (sigma, delta, the
+                                 protected share) of a row of goals.csv, by its key
 ``w_own:<rule>``                 the own-cost weight of a mixed pooling rule; the other weights
                                  keep their proportions and share 1 - w_own
 ==============================  =============================================================
@@ -46,7 +46,7 @@ SYNTAX = {
     "tariff": "tariff:<lot>",
     "budget": "budget:<gemeente>|<domain> (budget:<gemeente> when budget_scope is total)",
     "limit": "limit:<family>:<index> as in constraints.csv",
-    "goal": "goal:<goal>:<domain>[|<gemeente>[|<population>]] as in goals.csv",
+    "goal": "goal:<goal>:<domain>[|<gemeente>[|<population>[|<lot>]]] as in goals.csv",
     "w_own": "w_own:<rule> of a mixed pooling rule",
 }
 
@@ -85,14 +85,14 @@ def parse(name: str, value) -> tuple[Parameter, float]:
     return Parameter(str(name), kind, target), v
 
 
-def goal_key(p: Parameter) -> tuple[str, str, str, str]:
-    """(goal, domain, gemeente, population): the key of goals.csv a goal parameter names."""
+def goal_key(p: Parameter) -> tuple[str, str, str, str, str]:
+    """(goal, domain, gemeente, population, lot): the key of goals.csv a goal parameter names."""
     goal, sep, rest = p.target.partition(":")
     parts = rest.split("|") if sep else []
-    if not sep or not 1 <= len(parts) <= 3:
+    if not sep or not 1 <= len(parts) <= 4:
         raise bad(p.name, SYNTAX["goal"])
-    parts += [""] * (3 - len(parts))
-    return goal, parts[0], parts[1], parts[2]
+    parts += [""] * (4 - len(parts))
+    return goal, parts[0], parts[1], parts[2], parts[3]
 
 
 def changed_instance(inst, params: dict[Parameter, float]):
@@ -121,12 +121,8 @@ def changed_instance(inst, params: dict[Parameter, float]):
         elif p.kind == "goal":
             k = goal_key(p)
             g = T["goals"]
-            T["goals"] = g.assign(
-                value=[
-                    v if (a, b, c, d) == k else x
-                    for a, b, c, d, x in zip(g["goal"], g["domain"], g["gemeente"], g["population"], g["value"])
-                ]
-            )
+            keys = zip(g["goal"], g["domain"], g["gemeente"], g["population"], g["lot"])
+            T["goals"] = g.assign(value=[v if key == k else x for key, x in zip(keys, g["value"])])
         elif p.kind == "w_own":
             rule = rules_of(inst)[p.target]
             others = {c: getattr(rule, c) for c in rule.kind_spec.weight_columns if c != "w_own"}

@@ -202,14 +202,22 @@ class SubstitutionRow(Row):
 
 
 class GoalRow(Row):
-    goal: Literal["basis_share", "specialist_reduction"] = Field(
+    goal: Literal["basis_share", "specialist_reduction", "funded_share"] = Field(
         ...,
-        description="basis_share: basis-echelon share of a population's domain budget >= value; specialist_reduction: specialist budget <= (1 - value) x baseline.",
+        description="basis_share: basis-echelon share of a population's domain budget >= value; specialist_reduction: specialist budget <= (1 - value) x baseline; "
+        "funded_share: a protected minimum for non-statutory care (prevention, algemene voorzieningen) -- at least this share of the need of the "
+        "non-statutory lots in scope (`lot`, or all of the domain) is funded, even where that adds to the tekort.",
     )
     domain: str = Field(..., **_ID, description="Domain.")
-    value: float = Field(..., ge=0, le=1, description="sigma (basis_share) or delta (specialist_reduction), as a share.")
+    value: float = Field(
+        ..., ge=0, le=1, description="sigma (basis_share), delta (specialist_reduction) or the protected share (funded_share), as a share."
+    )
     gemeente: str = Field("", description="Only for this gemeente; blank = every gemeente.")
     population: str = Field("", description="Only for this population; blank = every population.")
+    lot: str = Field(
+        "",
+        description="funded_share: only this (non-statutory) lot; blank = every non-statutory lot of the domain. Blank for the other goals.",
+    )
     baseline_eur: float | None = Field(
         None,
         ge=0,
@@ -352,6 +360,13 @@ class DemandRow(Row):
         le=2,
         description="Standard deviation of a common shock on demand (lognormal multiplier with mean 1), shared by the gemeenten of a region in a scenario: correlation.",
     )
+    intensity_sd: float = Field(
+        0.0,
+        ge=0,
+        le=2,
+        description="Standard deviation of a common shock on the cost per client (lognormal multiplier with mean 1), one per region and lot and scenario: "
+        "the intensity or mix of arrangements drifting for everyone at once (the middelingsprincipe's risk: heavier arrangements used more raise the price per client).",
+    )
     shock_scope: Literal["region", "lot", "none"] = Field(
         "region",
         description="region: one shock per region and scenario shared by the lots with a shock; lot: one per region, lot and scenario.",
@@ -421,7 +436,11 @@ TABLES: tuple[TableSpec, ...] = (
         "Substitution options from a heavier to a lighter lot.",
     ),
     TableSpec(
-        "goals", GoalRow, ("goal", "domain", "gemeente", "population"), False, "Substitution goals: basis share and specialist reduction."
+        "goals",
+        GoalRow,
+        ("goal", "domain", "gemeente", "population", "lot"),
+        False,
+        "Policy goals: basis share and specialist reduction (substitution), and protected minimums for non-statutory care (funded share).",
     ),
     TableSpec(
         "vierkant",

@@ -493,6 +493,31 @@ def _cross_checks(
         r.foreign_key(table, "domain", domains, "domain of instance.yaml")
         r.foreign_key(table, "gemeente", gemeenten, "gemeente", optional=(table == "goals"))
         r.foreign_key(table, "population", pop_names, "population", optional=True)
+    lot_statutory = dict(zip(lots["lot"], lots["statutory"]))
+    for row in T["goals"].to_dict("records"):
+        lot = row.get("lot", "")
+        if not lot:
+            continue
+        if row["goal"] != "funded_share":
+            r.add(
+                "goals",
+                row["_row"],
+                "lot",
+                lot,
+                f"a blank lot: only funded_share goals name a lot ({row['goal']} applies to the whole domain)",
+            )
+        elif lot not in lot_domain:
+            r.add("goals", row["_row"], "lot", lot, f"a lot of lots ({_some(set(lot_domain))})")
+        elif lot_domain[lot] != row["domain"]:
+            r.add("goals", row["_row"], "lot", lot, f"a lot of domain {row['domain']} ({lot} is {lot_domain[lot]})")
+        elif lot_statutory.get(lot):
+            r.add(
+                "goals",
+                row["_row"],
+                "lot",
+                lot,
+                "a non-statutory lot: statutory care is always provided in full, a protected share adds nothing",
+            )
     _check_pooling(meta, T, r, lot_domain, regions_by_domain, gemeenten, lot_ids)
     r.foreign_key("demand", "lot", lot_ids, "lot of lots")
     for row in T["demand"].to_dict("records"):
