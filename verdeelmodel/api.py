@@ -333,7 +333,7 @@ class AllocationModel:
     @functools.cached_property
     def _goal_keys(self) -> set[tuple]:
         g = self.instance.goals
-        return set(zip(g["goal"], g["domain"], g["gemeente"], g["population"]))
+        return set(zip(g["goal"], g["domain"], g["gemeente"], g["population"], g["lot"]))
 
     def solve(self, tables: bool = True) -> Result:
         """Solve the stages in order. ``tables=False``: status, stage objectives and totals only
