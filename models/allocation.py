@@ -7,19 +7,24 @@ Indices: g gemeente, p population, l lot, d domain, R region, k provider, a area
 (a region or a gemeente, the level at which a lot is contracted).
 
 Variables (all in euros, >= 0):
-  ``allocation[g,p,l]`` x, ``unmet_need[g,p,l]`` u, ``substitution[g,p,l,l']`` s
-  (euros of need of heavier lot l moved to lighter lot l'), ``provider_budget[k,l,a]`` y,
-  ``deviation_above_reference[g,p,d]`` e+, ``deviation_below_reference[g,p,d]`` e-.
+  ``allocation[g,p,l]`` x (for a statutory lot: the care provided, always its need after
+  substitution), ``unmet_need[g,p,l]`` u (non-statutory lots only: entitlements are open-ended,
+  Jeugdwet art. 2.3, Wmo 2015 art. 2.3.5), ``substitution[g,p,l,l']`` s (euros of need of heavier
+  lot l moved to lighter lot l'), ``provider_budget[k,l,a]`` y, ``tekort[g(,d)]`` T (what the
+  budget cannot carry), ``plafondoverschrijding[rule]`` o (care above a contract plafond on
+  statutory care), ``deviation_above_reference[g,p,d]`` e+, ``deviation_below_reference[g,p,d]`` e-.
 
 Each constraint family is a function ``add_<family>`` whose docstring gives its math;
 the component carries the family name and every row a business label used in reports
 and in infeasibility explanations.
 
 Objective stages (lexicographic by default, each kept within a tolerance by the solver):
-  1. ``unmet_statutory`` sum of w_l u over statutory lots (when ``statutory_first``);
-  2. ``unmet`` sum of w_l u over all lots;
-  3. ``deviation`` sum of e+ + e- (when a reference allocation exists);
-  4. ``spend`` sum of x.
+  1. ``tekort`` sum of T;
+  2. ``plafondoverschrijding`` sum of o (when a plafond covers statutory care);
+  3. ``unmet`` sum of w_l u over non-statutory lots;
+  4. ``deviation`` sum of e+ + e- (when a reference allocation exists);
+  5. ``spend`` sum of x;
+  6. ``equal_treatment`` sum of u^2 / c + y^2 / w (a strictly convex tie-break: unique shares).
 
 Families and stages are declared once in :mod:`~verdeelmodel.models.manifest` (name, kind,
 builder, the inputs that scale them); this module builds them. The model's own state (labels,
@@ -362,7 +367,9 @@ class BuildInfo:
     data: AllocationData
     labels: Labels = field(default_factory=Labels)
     x: dict = field(default_factory=dict)  # (g,p,l) -> allocation VarData (indexing a Pyomo Var is slow)
-    u: dict = field(default_factory=dict)  # (g,p,l) -> unmet_need VarData
+    u: dict = field(default_factory=dict)  # (g,p,l) -> unmet_need VarData (non-statutory cells)
+    tekort: dict = field(default_factory=dict)  # budget group -> tekort VarData
+    overrun: dict = field(default_factory=dict)  # (component, index text) -> plafondoverschrijding VarData
     stages: list[Stage] = field(default_factory=list)
     need_bounds: list[NeedBound] = field(default_factory=list)
     cache: dict = field(default_factory=dict)
@@ -433,6 +440,51 @@ def _sum(variables=(), scaled=()) -> LinearExpression:
     return LinearExpression(args)
 
 
+def _budget_groups(D: AllocationData) -> list[tuple]:
+    """Budget groups with something to pay: a non-pooled allocation or a pooled charge."""
+    used = {D.group(g, D.lot_domain[l]) for g, _p, l in D.x_index if (g, l) not in D.pooled}
+    used |= {D.group(g, mp.domain) for mp in D.pools for g in mp.members}
+    return sorted(grp for grp in used if grp in D.budget) if D.on("budget_per_gemeente") else []
+
+
+def index_text(index) -> str:
+    """A row index as reports write it: tuple members joined by '|'."""
+    return "|".join(map(str, index)) if isinstance(index, tuple) else str(index)
+
+
+def _overrun_keys(D: AllocationData) -> list[tuple[str, str]]:
+    """(component, index text) of every plafond that covers statutory care: there the law lets care
+    go above the plafond (a plafondoverschrijding), where for non-statutory care it is a hard limit."""
+    keys = []
+    lots_in = defaultdict(set)  # (lot, region) and (lot, gemeente) with an allocation
+    for g, _p, l in D.x_index:
+        lots_in[("gemeente", l, g)].add(g)
+        lots_in[("region", l, D.region_of.get((g, D.lot_domain[l])))].add(g)
+    if D.on("ceiling_per_lot_region"):
+        keys += [
+            ("ceiling_per_lot_region", index_text((l, R)))
+            for l, R, c, _m in D.ceilings_region
+            if c is not None and D.lot_statutory[l] and lots_in.get(("region", l, R))
+        ]
+    if D.on("ceiling_per_lot_gemeente"):
+        keys += [
+            ("ceiling_per_lot_gemeente", index_text((l, g)))
+            for l, g, c, _m in D.ceilings_gemeente
+            if c is not None and D.lot_statutory[l] and lots_in.get(("gemeente", l, g))
+        ]
+    if D.on("provider_lot_link"):
+        if D.on("ceiling_per_provider_lot"):
+            keys += [
+                ("ceiling_per_provider_lot", index_text((k, l, a)))
+                for k, l, a, c, _m in D.contracts
+                if c is not None and D.lot_statutory[l]
+            ]
+        statutory_provider = {k for k, l, _a, _c, _m in D.contracts if D.lot_statutory[l]}
+        if D.on("ceiling_per_provider"):
+            keys += [("ceiling_per_provider", k) for k, (_lab, c, _m) in D.providers.items() if c is not None and k in statutory_provider]
+    return sorted(set(keys))
+
+
 def build_allocation_model(inst: Instance, data: AllocationData | None = None) -> tuple[pyo.ConcreteModel, BuildInfo]:
     """Build the Pyomo model and its BuildInfo. All stage objectives are declared (and active):
     the solver chooses the order; Pyomo's own solvers need one active objective at a time."""
@@ -445,9 +497,14 @@ def build_allocation_model(inst: Instance, data: AllocationData | None = None) -
         initialize=D.x_index, dimen=3, ordered=True, doc="(gemeente, population, lot) with need, or need substituted into it"
     )
     m.allocation = pyo.Var(m.need_index, domain=pyo.NonNegativeReals, doc="budget per gemeente x population x lot (EUR)")
-    m.unmet_need = pyo.Var(m.need_index, domain=pyo.NonNegativeReals, doc="need not covered (EUR)")
+    m.unmet_index = pyo.Set(
+        initialize=[k for k in D.x_index if not D.lot_statutory[k[2]]], dimen=3, ordered=True, doc="cells of non-statutory lots"
+    )
+    m.unmet_need = pyo.Var(m.unmet_index, domain=pyo.NonNegativeReals, doc="need of a non-statutory lot not funded (EUR)")
     b.x = dict(m.allocation.items())
     b.u = dict(m.unmet_need.items())
+    m.tekort = pyo.Var(_budget_groups(D), domain=pyo.NonNegativeReals, doc="what the budget of g (and domain) cannot carry (EUR)")
+    b.tekort = dict(m.tekort.items())
     m.substitution = pyo.Var(
         sorted(D.arcs), domain=pyo.NonNegativeReals, doc="need of a heavier lot moved to a lighter lot (EUR of heavy need)"
     )
@@ -478,6 +535,10 @@ def build_allocation_model(inst: Instance, data: AllocationData | None = None) -
         domain=pyo.NonNegativeReals,
         doc="pooled cost of a lot in a region (EUR)",
     )
+    m.plafondoverschrijding = pyo.Var(
+        _overrun_keys(D), domain=pyo.NonNegativeReals, doc="statutory care above a plafond: what the gemeente adds to the contract (EUR)"
+    )
+    b.overrun = dict(m.plafondoverschrijding.items())
     m.onderbenutting_gap = pyo.Var(
         sorted({(mp.region, mp.pool) for mp in D.pools if mp.gap_minimum is not None}),
         domain=pyo.NonNegativeReals,
@@ -496,13 +557,15 @@ def rebuild_rows(m: pyo.ConcreteModel, b: BuildInfo, family: str, D: AllocationD
     {component: {index: (expr, label)}}, without touching the model: what a parameter change
     compares with the loaded rows. Families whose bounds follow need are not rebuilt this way
     (their NeedBounds are re-evaluated)."""
-    scratch = BuildInfo(D, x=b.x, u=b.u, collect=True)
+    scratch = BuildInfo(D, x=b.x, u=b.u, tekort=b.tekort, overrun=b.overrun, collect=True)
     dict(FAMILY_BUILDERS_BY_NAME)[family](m, scratch, D)
     return scratch.collected
 
 
 def add_need_coverage(m, b: BuildInfo, D: AllocationData) -> None:
-    r"""Need: x[g,p,l] + u[g,p,l] + sum_l' s[g,p,l->l'] >= c[g,p,l] + sum_l'' s[g,p,l''->l] / rho[l''->l]."""
+    r"""Need: x[g,p,l] + u[g,p,l] + sum_l' s[g,p,l->l'] >= c[g,p,l] + sum_l'' s[g,p,l''->l] / rho[l''->l],
+    without u for a statutory lot: its need is always provided (with allocation_within_need the
+    row holds with equality), whatever the budget or a plafond."""
     out, inn = _flows(m, b, D)
     xs, us, lot_label = b.x, b.u, D.lot_label
     # variables left, need right: the row's lower bound is the need (a NeedBound)
@@ -510,7 +573,7 @@ def add_need_coverage(m, b: BuildInfo, D: AllocationData) -> None:
     rows = {}
     for k, c in zip(D.x_index, need):
         g, p, l = k
-        terms = [xs[k], us[k]]
+        terms = [xs[k], us[k]] if k in us else [xs[k]]
         if k in out:
             terms += out[k]
         if k in inn:
@@ -593,8 +656,9 @@ def add_substitution_max_share(m, b: BuildInfo, D: AllocationData) -> None:
 
 
 def add_budget_per_gemeente(m, b: BuildInfo, D: AllocationData) -> None:
-    r"""Budget: what g pays <= B: sum of x over its non-pooled lots (of the domain, when budgets
-    are per domain) + its pooled charges (pooling_charge)."""
+    r"""Budget: what g pays <= B + T: sum of x over its non-pooled lots (of the domain, when budgets
+    are per domain) + its pooled charges (pooling_charge); T >= 0 is the tekort, what the budget
+    (IU share and own funds) cannot carry, paid from general means or reserves."""
     terms = defaultdict(list)
     for g, p, l in D.x_index:
         if (g, l) in D.pooled:
@@ -604,7 +668,7 @@ def add_budget_per_gemeente(m, b: BuildInfo, D: AllocationData) -> None:
     for (g, pool), v in m.pooled_charge.items():
         terms[D.group(g, pool_domain[pool])].append(v)
     rows = {
-        grp: (_sum(t) <= D.budget[grp], f"budget gemeente {grp[0]}" + (f" {grp[1]}" if len(grp) > 1 else ""))
+        grp: (_sum(t, [(-1.0, b.tekort[grp])]) <= D.budget[grp], f"budget gemeente {grp[0]}" + (f" {grp[1]}" if len(grp) > 1 else ""))
         for grp, t in terms.items()
         if grp in D.budget
     }
@@ -623,27 +687,54 @@ def _lot_area_terms(m, b: BuildInfo, D: AllocationData) -> tuple[dict, dict]:
     return b.cache["lot_area"]
 
 
-def _limit_rows(D, items, terms, which: int, label) -> dict:
+def _overrun_of(b: BuildInfo, component: str) -> dict:
+    """index text -> the plafondoverschrijding variable of each plafond of ``component`` that covers statutory care."""
+    return {key: v for (comp, key), v in b.overrun.items() if comp == component}
+
+
+def _bounded(variables: list, bound: float, which: int, over=None):
+    """sum(variables) <= bound (a plafond, minus its overschrijding where it has one) or >= bound (a minimum)."""
+    if which == 1:
+        return _sum(variables) >= bound
+    return (_sum(variables, [(-1.0, over)]) if over is not None else _sum(variables)) <= bound
+
+
+def _limit_rows(D, items, terms, which: int, label, over: dict | None = None) -> dict:
     rows = {}
+    over = over or {}
     for lot, area, ceiling, minimum in items:
         bound = (ceiling, minimum)[which]
         t = terms.get((lot, area))
         if bound is None or not t:
             continue
-        e = _sum(t)
-        rows[(lot, area)] = ((e <= bound) if which == 0 else (e >= bound), label(D.lot_label[lot], area))
+        rows[(lot, area)] = (_bounded(t, bound, which, over.get(index_text((lot, area)))), label(D.lot_label[lot], area))
     return rows
 
 
 def add_ceiling_per_lot_region(m, b: BuildInfo, D: AllocationData) -> None:
-    r"""Plafond per lot and region: sum_{g in R, p} x[g,p,l] <= plafond[l,R]."""
-    rows = _limit_rows(D, D.ceilings_region, _lot_area_terms(m, b, D)[0], 0, lambda lot, R: f"plafond {lot} regio {R}")
+    r"""Plafond per lot and region: sum_{g in R, p} x[g,p,l] <= plafond[l,R] (+ o[l,R], the
+    plafondoverschrijding, when the lot is statutory: the care is provided all the same)."""
+    rows = _limit_rows(
+        D,
+        D.ceilings_region,
+        _lot_area_terms(m, b, D)[0],
+        0,
+        lambda lot, R: f"plafond {lot} regio {R}",
+        _overrun_of(b, "ceiling_per_lot_region"),
+    )
     _add(m, b, "ceiling_per_lot_region", rows)
 
 
 def add_ceiling_per_lot_gemeente(m, b: BuildInfo, D: AllocationData) -> None:
-    r"""Plafond per lot and gemeente: sum_p x[g,p,l] <= plafond[l,g]."""
-    rows = _limit_rows(D, D.ceilings_gemeente, _lot_area_terms(m, b, D)[1], 0, lambda lot, g: f"plafond {lot} gemeente {g}")
+    r"""Plafond per lot and gemeente: sum_p x[g,p,l] <= plafond[l,g] (+ o[l,g] when the lot is statutory)."""
+    rows = _limit_rows(
+        D,
+        D.ceilings_gemeente,
+        _lot_area_terms(m, b, D)[1],
+        0,
+        lambda lot, g: f"plafond {lot} gemeente {g}",
+        _overrun_of(b, "ceiling_per_lot_gemeente"),
+    )
     _add(m, b, "ceiling_per_lot_gemeente", rows)
 
 
@@ -675,22 +766,27 @@ def add_provider_lot_link(m, b: BuildInfo, D: AllocationData) -> None:
     _add(m, b, "provider_lot_link", rows)
 
 
-def _contract_rows(m, D, which: int, word: str) -> dict:
+def _contract_rows(m, D, which: int, word: str, over: dict | None = None) -> dict:
     rows = {}
     if not len(m.provider_budget):
         return rows
+    over = over or {}
     for k, l, a, ceiling, minimum in D.contracts:
         bound = (ceiling, minimum)[which]
         if bound is None:
             continue
         y = m.provider_budget[k, l, a]
-        rows[(k, l, a)] = ((y <= bound) if which == 0 else (y >= bound), f"{word} aanbieder {D.providers[k][0]} {D.lot_label[l]} {a}")
+        rows[(k, l, a)] = (
+            _bounded([y], bound, which, over.get(index_text((k, l, a)))),
+            f"{word} aanbieder {D.providers[k][0]} {D.lot_label[l]} {a}",
+        )
     return rows
 
 
 def add_ceiling_per_provider_lot(m, b: BuildInfo, D: AllocationData) -> None:
-    r"""Plafond per provider and lot: y[k,l,a] <= plafond[k,l,a]."""
-    _add(m, b, "ceiling_per_provider_lot", _contract_rows(m, D, 0, "plafond"))
+    r"""Plafond per provider and lot: y[k,l,a] <= plafond[k,l,a] (+ o[k,l,a] when the lot is statutory;
+    care beyond the plafond goes first to a provider with room, stage plafondoverschrijding)."""
+    _add(m, b, "ceiling_per_provider_lot", _contract_rows(m, D, 0, "plafond", _overrun_of(b, "ceiling_per_provider_lot")))
 
 
 def add_minimum_per_provider_lot(m, b: BuildInfo, D: AllocationData) -> None:
@@ -698,23 +794,23 @@ def add_minimum_per_provider_lot(m, b: BuildInfo, D: AllocationData) -> None:
     _add(m, b, "minimum_per_provider_lot", _contract_rows(m, D, 1, "gegarandeerd minimum"))
 
 
-def _provider_rows(m, D, which: int, word: str) -> dict:
+def _provider_rows(m, D, which: int, word: str, over: dict | None = None) -> dict:
     ys = defaultdict(list)
     for k, l, a in m.provider_budget:
         ys[k].append(m.provider_budget[k, l, a])
     rows = {}
+    over = over or {}
     for k, (label, ceiling, minimum) in D.providers.items():
         bound = (ceiling, minimum)[which]
         if bound is None or not ys.get(k):
             continue
-        e = _sum(ys[k])
-        rows[k] = ((e <= bound) if which == 0 else (e >= bound), f"{word} aanbieder {label} (alle percelen)")
+        rows[k] = (_bounded(ys[k], bound, which, over.get(k)), f"{word} aanbieder {label} (alle percelen)")
     return rows
 
 
 def add_ceiling_per_provider(m, b: BuildInfo, D: AllocationData) -> None:
-    r"""Plafond per provider: sum_{l,a} y[k,l,a] <= plafond[k]."""
-    _add(m, b, "ceiling_per_provider", _provider_rows(m, D, 0, "plafond"))
+    r"""Plafond per provider: sum_{l,a} y[k,l,a] <= plafond[k] (+ o[k] when it contracts statutory care)."""
+    _add(m, b, "ceiling_per_provider", _provider_rows(m, D, 0, "plafond", _overrun_of(b, "ceiling_per_provider")))
 
 
 def add_minimum_per_provider(m, b: BuildInfo, D: AllocationData) -> None:
@@ -919,39 +1015,64 @@ FAMILY_BUILDERS_BY_NAME = tuple((f.name, fn) for f, fn in FAMILY_BUILDERS)
 
 
 def _objectives(m, b: BuildInfo, D: AllocationData, o) -> None:
+    """The stages of the objective (manifest.Stage, in its order; see STAGE_REASON)."""
+
     def linear(terms: list[tuple[float, object]]) -> LinearExpression:
         """sum of coef x var (a plain variable where the coefficient is 1)."""
         return _sum([v for c, v in terms if c == 1.0], [(c, v) for c, v in terms if c != 1.0])
-
-    def weighted_unmet(statutory_only: bool):
-        """sum_l w_l (sum of u over lot l): one term per lot, so the weights read at a glance."""
-        by_lot: dict[str, list] = defaultdict(list)
-        for k, u in b.u.items():
-            if D.lot_statutory[k[2]] or not statutory_only:
-                by_lot[k[2]].append(u)
-        return sum_product([(D.lot_weight[l], _sum(us)) for l, us in sorted(by_lot.items())])
 
     def sum_product(terms: list) -> object:
         return SumExpression([e if w == 1.0 else w * e for w, e in terms])
 
     stages: dict[Stage, object] = {}
-    if o.statutory_first and any(D.lot_statutory.get(l) for _g, _p, l in D.x_index):
-        stages[Stage.unmet_statutory] = weighted_unmet(True)
-    stages[Stage.unmet] = weighted_unmet(False)
+    if b.tekort:
+        stages[Stage.tekort] = _sum(list(b.tekort.values()))
+    if b.overrun:
+        stages[Stage.plafondoverschrijding] = _sum(list(b.overrun.values()))
+    if b.u:
+        # sum_l w_l (sum of u over lot l): one term per lot, so the weights read at a glance
+        by_lot: dict[str, list] = defaultdict(list)
+        for k, u in b.u.items():
+            by_lot[k[2]].append(u)
+        stages[Stage.unmet] = sum_product([(D.lot_weight[l], _sum(us)) for l, us in sorted(by_lot.items())])
     if len(m.deviation_above_reference):
         stages[Stage.deviation] = linear(
             [(1.0, v) for k in m.deviation_above_reference for v in (m.deviation_above_reference[k], m.deviation_below_reference[k])]
         )
     stages[Stage.spend] = linear([(1.0, x) for x in b.x.values()] + [(1.0, g) for g in m.onderbenutting_gap.values()])
+    fair = _equal_treatment_terms(m, b, D)
     if o.mode == "weighted":
         m.add_component(
             WEIGHTED_OBJECTIVE, pyo.Objective(expr=sum(o.weights.get(s.value, 0.0) * e for s, e in stages.items()), sense=pyo.minimize)
         )
         b.stages = []
     else:
+        if fair:
+            stages[Stage.equal_treatment] = SumExpression([w * v**2 for w, v in fair])
         for s, e in stages.items():
             setattr(m, s.objective, pyo.Objective(expr=e, sense=pyo.minimize))
         b.stages = list(stages)
+
+
+def _equal_treatment_terms(m, b: BuildInfo, D: AllocationData) -> list[tuple[float, object]]:
+    r"""(weight, variable) of the equal-treatment stage: sum_cells u^2 / c + sum_k y^2 / w_k.
+
+    Minimising sum u^2 / c under a shared limit gives unmet need in proportion to need (its
+    optimality conditions: 2 u / c equal for every cell the limit binds), the same funded share for
+    everyone; minimising sum y^2 / w splits a lot's budget over its providers in proportion to w,
+    their contract plafond (providers of the same lot and area without one: the mean plafond of
+    the others, or 1 when none has one). Strictly convex in u and y, so their values are unique."""
+    out = [(1.0 / max(D.need_eur[k], 1.0), u) for k, u in b.u.items()]
+    if len(m.provider_budget):
+        plafond = {(k, l, a): c for k, l, a, c, _m in D.contracts}
+        by_area = defaultdict(list)
+        for k, l, a in m.provider_budget:
+            by_area[(l, a)].append(plafond.get((k, l, a)))
+        mean = {la: (sum(v for v in cs if v) / sum(1 for v in cs if v)) if any(cs) else 1.0 for la, cs in by_area.items()}
+        for (k, l, a), y in m.provider_budget.items():
+            w = plafond.get((k, l, a)) or mean[(l, a)] or 1.0
+            out.append((1.0 / w, y))
+    return out
 
 
 def objective_names(b: BuildInfo) -> list[str]:

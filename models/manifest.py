@@ -109,13 +109,16 @@ class Stage(str, Enum):
     optimum within ``opt x (1 + tolerance_rel) + tolerance_abs_eur`` (options.objective): a
     later stage can never buy its goal with more than that of an earlier one.
 
-    Member names equal their values, so a stage is also its plain name (``Stage("unmet")``,
-    ``Stage.unmet == "unmet"``)."""
+    Member names equal their values, so a stage is also its plain name (``Stage("tekort")``,
+    ``Stage.tekort == "tekort"``). The order, as a controller can read it aloud, is in
+    :data:`STAGE_REASON`."""
 
-    unmet_statutory = "unmet_statutory"
+    tekort = "tekort"
+    plafondoverschrijding = "plafondoverschrijding"
     unmet = "unmet"
     deviation = "deviation"
     spend = "spend"
+    equal_treatment = "equal_treatment"
 
     @property
     def objective(self) -> str:
@@ -127,9 +130,18 @@ class Stage(str, Enum):
         return _STAGE_SUMMARY[self]
 
     @property
+    def reason(self) -> str:
+        return STAGE_REASON[self]
+
+    @property
     def default_weight(self) -> float:
         """Weight of the stage in the weighted mode (options.objective.weights)."""
         return _STAGE_WEIGHT[self]
+
+    @property
+    def priced(self) -> bool:
+        """Its duals are reported as shadow prices (a linear stage whose objective a rule can move)."""
+        return self in PRICE_UNIT
 
     @staticmethod
     def tolerance(options) -> tuple[float, float]:
@@ -138,7 +150,7 @@ class Stage(str, Enum):
 
     @classmethod
     def of_objective(cls, name: str) -> Stage:
-        """The stage of an objective component name (``objective_unmet`` -> Stage.unmet)."""
+        """The stage of an objective component name (``objective_tekort`` -> Stage.tekort)."""
         return cls(name.removeprefix(OBJECTIVE_PREFIX))
 
 
@@ -148,20 +160,55 @@ WEIGHTED_OBJECTIVE = OBJECTIVE_PREFIX + "weighted"
 
 
 def stage_name(objective: str) -> str:
-    """The name a result reports for an objective component: ``objective_unmet`` -> ``unmet``."""
+    """The name a result reports for an objective component: ``objective_tekort`` -> ``tekort``."""
     return objective.removeprefix(OBJECTIVE_PREFIX)
 
 
 _STAGE_SUMMARY = {
-    Stage.unmet_statutory: "priority-weighted unmet need of statutory lots",
-    Stage.unmet: "priority-weighted unmet need of all lots",
-    Stage.deviation: "deviation from the reference allocation",
-    Stage.spend: "total spend",
+    Stage.tekort: "tekort: what the budgets cannot carry, summed over gemeenten (euros)",
+    Stage.plafondoverschrijding: "plafondoverschrijding: care above contract plafonds, summed over plafonds (euros)",
+    Stage.unmet: "priority-weighted unmet need of non-statutory lots (euros x weight)",
+    Stage.deviation: "deviation from the reference allocation (euros)",
+    Stage.spend: "total spend (euros)",
+    Stage.equal_treatment: "equal treatment: sum of unmet^2 / need over non-statutory cells + provider budget^2 / plafond",
 }
-_STAGE_WEIGHT = {Stage.unmet_statutory: 1000.0, Stage.unmet: 100.0, Stage.deviation: 1.0, Stage.spend: 0.01}
+#: Why the stages come in this order, in words a council can follow.
+STAGE_REASON = {
+    Stage.tekort: "First the law: statutory care (Jeugdwet, Wmo 2015) is always provided in full. What the budget "
+    "(IU share and own funds) cannot carry is a tekort, paid from general means or reserves; the model keeps it as small "
+    "as the rules allow (substitution to lighter care, no budget above need).",
+    Stage.plafondoverschrijding: "Then the contracts: care beyond a provider's or a lot's plafond goes to a provider with "
+    "room under the same lot; what no provider can take is a plafondoverschrijding, the amount the gemeente must add to "
+    "the contracts, as small as possible. It never leaves a client without care.",
+    Stage.unmet: "Then non-statutory care (prevention, algemene voorzieningen): funded from what the budget has left, "
+    "the highest priority weight first, and never less than a protected minimum the instance states (funded_share).",
+    Stage.deviation: "Then the verdeelmodel: among the allocations that are equally good so far, the one closest to the "
+    "reference allocation (maatstaven x bedragen x uitkeringsfactor).",
+    Stage.spend: "Then the least total spend: substitute where the rules allow, place no budget that is not needed.",
+    Stage.equal_treatment: "Last, equal treatment, a tie-break that can never cost a euro of anything above: where "
+    "several allocations are equal in every earlier respect, equal cases get equal shares. A shortfall of non-statutory "
+    "care under a shared limit is spread in proportion to need (the same funded share for everyone), and a lot's budget "
+    "over its providers in proportion to their contract plafonds (equally where no plafond is given). So no result "
+    "depends on the names of gemeenten or providers, or on the order of rows.",
+}
+_STAGE_WEIGHT = {
+    Stage.tekort: 1000.0,
+    Stage.plafondoverschrijding: 500.0,
+    Stage.unmet: 100.0,
+    Stage.deviation: 1.0,
+    Stage.spend: 0.01,
+    Stage.equal_treatment: 0.0,
+}
+#: The unit of a shadow price in each stage whose duals are reported (per euro of the rule's bound).
+PRICE_UNIT = {
+    Stage.tekort: "euro tekort per euro",
+    Stage.plafondoverschrijding: "euro plafondoverschrijding per euro",
+    Stage.unmet: "euro gewogen onvervulde vraag per euro",
+    Stage.deviation: "euro afwijking van de referentieverdeling per euro",
+}
 STAGE_NAMES: tuple[str, ...] = tuple(s.value for s in Stage)
-#: The stage whose duals are reported as ``shadow_price_unmet``.
-DUAL_STAGE = Stage.unmet
+#: Stages solved as quadratic programmes (kept out of the weighted mode, solved last).
+QUADRATIC_STAGES = (Stage.equal_treatment,)
 
 
 def budget_group(gemeente: str, domain: str, scope: str) -> tuple[str, ...]:

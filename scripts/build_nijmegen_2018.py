@@ -1,13 +1,30 @@
 """Rebuilds the data tables of this instance from the assumptions stated in sources.csv.
 
 Run from anywhere: ``python scripts/build_nijmegen_2018.py``. It rewrites gemeenten, budgets, populations,
-maatstaven, bedragen, lots, need, providers, contracts, ceilings and substitutions (.csv) next
-in instances/nijmegen-2018; sources.csv, instance.yaml and README.md are written by hand. The loader ignores
-this file (it reads instance.yaml and *.csv only). Needs numpy.
+maatstaven, bedragen, lots, need, providers, contracts, ceilings, substitutions, goals and demand (.csv)
+in instances/nijmegen-2018, and the example of realised costs examples/realised-2018.csv (not part of the
+instance: the loader reads only the top folder). sources.csv, instance.yaml, README.md and the pooling tables
+(pooling_rules.csv, pools.csv; use_history.csv comes from scripts/build_use_history.py) are written by hand.
+The loader ignores this file (it reads instance.yaml and *.csv only). Needs numpy.
+
+Corrections to the seed (2026-11), each stated in the instance README and sources.csv:
+- Wijchen procures blok B itself from 2018 (seed 001, Inleiding): its jeugd blok B need sits in its own local
+  lots ``wijchen_jeugd_*`` instead of the 6 regional percelen; regional plafonds and contracts cover the other 6
+  gemeenten only (scaled by their share of the need); Wijchen has no regional Wmo plafond.
+- No volume guarantees in blok B (seed 001 ch. 5, advice 1): no minimums on blok B lots or contracts.
+- Verblijf-preventing ambulant help stays in the C1 network contract (seed 001 Blok C1, Verbeterpunt 13):
+  lot ``jeugd_verblijf_ambulant``, substitution jeugd_verblijf -> jeugd_verblijf_ambulant, network budget
+  (plafond and minimum) at provider level over both lots.
+- Blok C2 is three one-year subsidies (seed 001 Blok C2): funding_form taak, a lumpsum (tariff = the region's
+  subsidies, volume = each gemeente's share, summing to 1), demand fixed.
+- About 15,000 clients in blok B (seed 001 Inhoud blok B): units per client scaled so the 9 blok B lot kinds
+  together expect 15,000 clients (demand.csv).
+- Protected prevention (seed 001 ch. 2 Kerndoelstelling 8, Verbeterpunten 1 and 11): goals.csv funded_share.
 """
 
 import csv
 import os
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 
@@ -41,6 +58,9 @@ def split(total, key):
 
 
 budget = {"jeugd": split(IU["jeugd"], youth), "wmo": split(IU["wmo"], inh)}
+
+# blok C2: the region's three one-year subsidies to the gecertificeerde instellingen together (assumed amount)
+C2_LUMPSUM = 5_500_000
 
 # lot: label, domain, echelon, funding, scope, tariff, unit, weight, statutory, region total need (EUR), decimals
 LOTS = [
@@ -187,17 +207,17 @@ LOTS = [
     ),
     (
         "jeugd_jeugdbescherming",
-        "Jeugdbescherming en jeugdreclassering, gecertificeerde instellingen (blok C2)",
+        "Jeugdbescherming en jeugdreclassering: 3 subsidies voor 1 jaar aan gecertificeerde instellingen (blok C2, taakgericht)",
         "jeugd",
         "specialist",
-        "output",
+        "taak",
         "regional",
-        9_500,
-        "maatregel_year",
+        C2_LUMPSUM,  # one lumpsum = the region's three subsidies; a gemeente's volume is its share
+        "lumpsum",
         3.0,
         True,
-        5_500_000,
-        1,
+        C2_LUMPSUM,
+        6,
     ),
     (
         "jeugd_overig",
@@ -352,6 +372,78 @@ for (n, l), e in need_eur.items():
     v = round(e / t, dec)
     need_vol[(n, l)] = int(v) if dec == 0 else v
 
+# blok C2 is one lumpsum for the region: the gemeenten's shares add up to exactly 1 (remainder to Nijmegen)
+need_vol[("Nijmegen", "jeugd_jeugdbescherming")] = round(
+    1 - sum(need_vol[(n, "jeugd_jeugdbescherming")] for n in names if n != "Nijmegen"), 6
+)
+
+# ---------------- corrections to the seed (2026-11)
+# The 19 lots above are the lot kinds of the whole region, fitted to the region totals; two kinds of lot follow.
+BLOK_B_JEUGD = [
+    "jeugd_ggz",
+    "jeugd_dagbesteding",
+    "jeugd_begeleiding",
+    "jeugd_specialistische_begeleiding",
+    "jeugd_behandeling",
+    "jeugd_kortdurend_verblijf",
+]
+
+# Wijchen procures blok B itself from 2018 (seed 001, Inleiding): its jeugd blok B need moves from the regional
+# percelen to lots of its own (local; the same lot kinds, tariffs and weights: Wijchen's own perceel structure
+# is not in the seed). Its Wmo blok B need stays in the Wmo lots, which are percelen per gemeente anyway.
+WIJCHEN = "Wijchen"
+WIJCHEN_LOT = {l: "wijchen_" + l for l in BLOK_B_JEUGD}
+EXTRA = []  # lots outside the fit: (lot tuple as in LOTS, row source)
+for l in BLOK_B_JEUGD:
+    b = L[l]
+    label = b[1].split(" (")[0] + " (blok B, eigen inkoop Wijchen)"
+    EXTRA.append(((WIJCHEN_LOT[l], label, b[2], b[3], b[4], "local", b[6], b[7], b[8], b[9], None, b[11]), "wijchen_eigen_inkoop"))
+    need_vol[(WIJCHEN, WIJCHEN_LOT[l])] = need_vol.pop((WIJCHEN, l))
+# Blok C1: the verblijf-preventing and -shortening ambulant help is part of the network contract (seed 001,
+# Blok C1 and Verbeterpunt 13); it has no need of its own here (the seed gives no size), only the need that
+# substitution moves to it from jeugd_verblijf.
+C1_AMBULANT = "jeugd_verblijf_ambulant"
+EXTRA.append(
+    (
+        (
+            C1_AMBULANT,
+            "Verblijfvoorkomende en -verkortende ambulante hulp (blok C1, binnen het netwerkcontract verblijf)",
+            "jeugd",
+            "specialist",
+            "inspanning",
+            "regional",
+            95,
+            "hour",
+            2.0,
+            True,
+            None,
+            0,
+        ),
+        "seed_percelen",
+    )
+)
+for lot, _src in EXTRA:
+    L[lot[0]] = lot
+ALL_LOTS = LOTS + [lot for lot, _src in EXTRA]
+LOT_SOURCE = {l[0]: "seed_percelen" for l in LOTS} | {lot[0]: src for lot, src in EXTRA}
+
+# the 6 gemeenten of the regional blok B jeugd percelen: their share of each lot's need (scales regional limits)
+need_e = {k: v * L[k[1]][6] for k, v in need_vol.items()}
+share6 = {
+    l: sum(need_e[(n, l)] for n in names if n != WIJCHEN)
+    / (sum(need_e[(n, l)] for n in names if n != WIJCHEN) + need_e[(WIJCHEN, WIJCHEN_LOT[l])])
+    for l in BLOK_B_JEUGD
+}
+
+
+def r4(x):
+    """Round to 10,000 (plafonds)."""
+    return int(round(x, -4))
+
+
+def half_up(x, digits):
+    return float(Decimal(repr(float(x))).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+
 
 def w(name, header, rows):
     with open(os.path.join(OUT, name + ".csv"), "w", newline="", encoding="utf-8") as f:
@@ -421,6 +513,9 @@ w(
     ],
 )
 
+# statutory by law (Jeugdwet art. 2.3, Wmo 2015 art. 2.3.5: care once access is granted; prevention and
+# algemene voorzieningen are no individual entitlement); the basis and residual lots' flags are a modelling choice
+STATUTORY_CHOICE = {"jeugd_expertiseschil", "wmo_wijkteam", "jeugd_overig", "wmo_overig"}
 w(
     "lots",
     [
@@ -453,19 +548,19 @@ w(
             l[8],
             fmt(l[9]),
             "",
-            "seed_percelen",
-            "tariffs_assumed",
+            LOT_SOURCE[l[0]],
+            "need_2018_constructed" if l[0] == "jeugd_jeugdbescherming" else "tariffs_assumed",
             "weights_assumed",
-            "weights_assumed",
+            "weights_assumed" if l[0] in STATUTORY_CHOICE else "statutory_by_law",
         )
-        for l in LOTS
+        for l in ALL_LOTS
     ],
 )
 
 w(
     "need",
     ["gemeente", "population", "lot", "volume", "source"],
-    [(n, L[l][2], l, need_vol[(n, l)], "need_2018_constructed") for n in names for l in L],
+    [(n, L[l][2], l, need_vol[(n, l)], "need_2018_constructed") for n in names for l in L if (n, l) in need_vol],
 )
 
 PROV = [
@@ -477,47 +572,69 @@ PROV = [
     ("jeugd_klein", "Kleine jeugdhulpaanbieders (raamcontracten, gebundeld)", None, None),
     ("dyslexie_a", "Dyslexiezorgaanbieder A (EED)", None, None),
     ("dyslexie_b", "Dyslexiezorgaanbieder B (EED)", None, None),
-    ("verblijf_netwerk", "Netwerk jeugdhulp met verblijf (contract 2017-2019)", None, None),
+    # the C1 network's budget covers verblijf and the ambulant help in the contract: "binnen hun budget switchen"
+    (
+        "verblijf_netwerk",
+        "Netwerk jeugdhulp met verblijf en verblijfvoorkomende ambulante hulp (contract 2017-2019)",
+        18_000_000,
+        15_000_000,
+    ),
     ("jeugdzorg_plus_a", "Jeugdzorg Plus-instelling", None, None),
     ("wmo_sb_a", "Wmo-aanbieder A specialistische begeleiding (Nijmegen)", None, None),
     ("wmo_sb_b", "Wmo-aanbieder B specialistische begeleiding (Nijmegen)", None, None),
 ]
-w("providers", ["provider", "label", "ceiling_eur", "minimum_eur", "source"], [p + ("providers_illustrative",) for p in PROV])
 
 R = REGION
+# (provider, lot, region, gemeente, plafond, minimum) as drawn up for the 7 gemeenten; blok B has no minimums
+# (seed 001 ch. 5, advice 1: raamcontracten, "geen garanties over het productievolume")
 CON = [
-    ("ggz_a", "jeugd_ggz", R, "", 3_500_000, 2_000_000),
-    ("ggz_b", "jeugd_ggz", R, "", 2_200_000, 600_000),
+    ("ggz_a", "jeugd_ggz", R, "", 3_500_000, None),
+    ("ggz_b", "jeugd_ggz", R, "", 2_200_000, None),
     ("ggz_vrijgevestigd", "jeugd_ggz", R, "", 900_000, None),
-    ("lvb_a", "jeugd_dagbesteding", R, "", 1_400_000, 400_000),
+    ("lvb_a", "jeugd_dagbesteding", R, "", 1_400_000, None),
     ("jeugd_klein", "jeugd_dagbesteding", R, "", None, None),
-    ("jeugd_breed_a", "jeugd_begeleiding", R, "", 2_600_000, 1_000_000),
+    ("jeugd_breed_a", "jeugd_begeleiding", R, "", 2_600_000, None),
     ("jeugd_klein", "jeugd_begeleiding", R, "", None, None),
-    ("lvb_a", "jeugd_specialistische_begeleiding", R, "", 2_600_000, 1_200_000),
+    ("lvb_a", "jeugd_specialistische_begeleiding", R, "", 2_600_000, None),
     ("jeugd_breed_a", "jeugd_specialistische_begeleiding", R, "", 1_700_000, None),
-    ("jeugd_breed_a", "jeugd_behandeling", R, "", 2_000_000, 800_000),
+    ("jeugd_breed_a", "jeugd_behandeling", R, "", 2_000_000, None),
     ("jeugd_klein", "jeugd_behandeling", R, "", None, None),
     ("jeugd_breed_a", "jeugd_kortdurend_verblijf", R, "", 300_000, None),
     ("jeugd_klein", "jeugd_kortdurend_verblijf", R, "", None, None),
     ("dyslexie_a", "jeugd_dyslexie", R, "", 1_000_000, 400_000),
     ("dyslexie_b", "jeugd_dyslexie", R, "", 900_000, 200_000),
-    ("verblijf_netwerk", "jeugd_verblijf", R, "", 18_000_000, 15_000_000),
+    ("verblijf_netwerk", "jeugd_verblijf", R, "", None, None),
+    ("verblijf_netwerk", C1_AMBULANT, R, "", None, None),
     ("jeugdzorg_plus_a", "jeugd_jeugdzorg_plus", R, "", None, 2_600_000),
-    ("wmo_sb_a", "wmo_specialistische_begeleiding", "", "Nijmegen", 1_600_000, 500_000),
-    ("wmo_sb_b", "wmo_specialistische_begeleiding", "", "Nijmegen", None, 300_000),
+    ("wmo_sb_a", "wmo_specialistische_begeleiding", "", "Nijmegen", 1_600_000, None),
+    ("wmo_sb_b", "wmo_specialistische_begeleiding", "", "Nijmegen", None, None),
 ]
+# the regional blok B jeugd contracts serve 6 gemeenten (Wijchen buys its own): plafond x the 6 gemeenten' share of
+# the lot's need, rounded to 10,000; a provider's overall plafond moves with the sum of its contract plafonds
+CON = [(k, l, a, g, (r4(c * share6[l]) if c is not None and l in share6 else c), m) for k, l, a, g, c, m in CON]
+PLAFOND_7 = {  # contract plafonds before the scaling, for the providers' overall plafonds
+    "jeugd_breed_a": 2_600_000 + 1_700_000 + 2_000_000 + 300_000,
+    "lvb_a": 1_400_000 + 2_600_000,
+}
+PLAFOND_6 = {k: sum(c for kk, _l, _a, _g, c, _m in CON if kk == k and c is not None) for k in PLAFOND_7}
+PROV = [(k, lab, (r4(c * PLAFOND_6[k] / PLAFOND_7[k]) if k in PLAFOND_7 and c is not None else c), m) for k, lab, c, m in PROV]
+w("providers", ["provider", "label", "ceiling_eur", "minimum_eur", "source"], [p + ("providers_illustrative",) for p in PROV])
 w(
     "contracts",
     ["provider", "lot", "region", "gemeente", "ceiling_eur", "minimum_eur", "source"],
     [c + ("providers_illustrative",) for c in CON],
 )
 
+# lot plafonds; no minimum on kortdurend verblijf (blok B: no volume guarantee). The regional plafond on jeugd
+# specialistische begeleiding keeps its ratio to need (EUR 4.0M for the 7 gemeenten) for the 6 of the percelen;
+# Wmo specialistische begeleiding: a plafond per gemeente of the regional framework, so none for Wijchen.
 CEIL = [
-    ("jeugd_specialistische_begeleiding", R, "", 4_000_000, None, "ceilings_assumed"),
+    ("jeugd_specialistische_begeleiding", R, "", r4(4_000_000 * share6["jeugd_specialistische_begeleiding"]), None, "ceilings_assumed"),
     ("jeugd_dyslexie", R, "", 1_750_000, None, "ceilings_assumed"),
-    ("jeugd_kortdurend_verblijf", R, "", None, 500_000, "ceilings_assumed"),
 ]
 for n in names:
+    if n == WIJCHEN:
+        continue
     e = need_vol[(n, "wmo_specialistische_begeleiding")] * L["wmo_specialistische_begeleiding"][6]
     CEIL.append(("wmo_specialistische_begeleiding", "", n, int(round(e / 1.04, -4)), None, "ceilings_assumed"))
 w("ceilings", ["lot", "region", "gemeente", "ceiling_eur", "minimum_eur", "source"], CEIL)
@@ -537,13 +654,23 @@ w(
             "substitution_assumed",
         ),
         (
+            WIJCHEN_LOT["jeugd_ggz"],
+            "jeugd_expertiseschil",
+            1.5,
+            0.2,
+            WIJCHEN,
+            "",
+            "Expertiseschil: jeugd-GGZ-professional bij huisarts en school (Wijchen, eigen inkoop GGZ)",
+            "substitution_assumed",
+        ),
+        (
             "jeugd_verblijf",
-            "jeugd_behandeling",
+            C1_AMBULANT,
             1.3,
             0.1,
             "",
             "",
-            "Ambulantisering verblijf (substitutieafspraken contract C1)",
+            "Ambulantisering binnen het netwerkcontract C1 (substitutieafspraken: binnen het budget switchen naar ambulante zorg)",
             "substitution_assumed",
         ),
         (
@@ -559,4 +686,122 @@ w(
     ],
 )
 
+# protected prevention: the seed's "preventie voor curatie" (funded_share, share an assumption: full planned need)
+w(
+    "goals",
+    ["goal", "domain", "value", "gemeente", "population", "lot", "baseline_eur", "source"],
+    [
+        ("funded_share", "jeugd", 1.0, "", "", "jeugd_preventie", "", "prevention_protected"),
+        ("funded_share", "wmo", 1.0, "", "", "wmo_ontmoeting", "", "prevention_protected"),
+    ],
+)
+
+# ---------------- demand.csv
+# blok B: about 15,000 clients in the region (seed 001, Inhoud blok B). The split over the 9 lot kinds keeps the
+# relative intensities of the earlier assumption (hours, dagdelen, etmalen per client below); their level is
+# scaled so that the expected clients of the 7 gemeenten add up to 15,000, then rounded to whole units.
+BLOK_B_CLIENTS = 15_000
+UPC_RELATIVE = {
+    "jeugd_ggz": 30,
+    "jeugd_dagbesteding": 140,
+    "jeugd_begeleiding": 80,
+    "jeugd_specialistische_begeleiding": 100,
+    "jeugd_behandeling": 50,
+    "jeugd_kortdurend_verblijf": 30,
+    "wmo_dagbesteding": 120,
+    "wmo_begeleiding": 100,
+    "wmo_specialistische_begeleiding": 120,
+}
+
+
+def kind_volume(kind):
+    """Region volume of a blok B lot kind, Wijchen's own lot included."""
+    lots = {kind, WIJCHEN_LOT.get(kind, kind)}
+    return sum(v for (n, l), v in need_vol.items() if l in lots)
+
+
+scale = sum(kind_volume(k) / u for k, u in UPC_RELATIVE.items()) / BLOK_B_CLIENTS
+UPC = {k: int(half_up(u * scale, 0)) for k, u in UPC_RELATIVE.items()}
+blok_b_clients = sum(kind_volume(k) / u for k, u in UPC.items())
+CV = {
+    "jeugd_ggz": 0.8,
+    "jeugd_dagbesteding": 0.5,
+    "jeugd_begeleiding": 0.7,
+    "jeugd_specialistische_begeleiding": 0.7,
+    "jeugd_behandeling": 0.8,
+    "jeugd_kortdurend_verblijf": 0.6,
+    "wmo_dagbesteding": 0.5,
+    "wmo_begeleiding": 0.7,
+    "wmo_specialistische_begeleiding": 0.7,
+}
+KIND = {l: l for l in UPC} | {v: k for k, v in WIJCHEN_LOT.items()}
+ASSUMED = ("demand_count_assumed", "demand_units_per_client_assumed", "demand_cost_cv_assumed", "demand_shock_assumed")
+rows = []
+for l in ALL_LOTS:
+    lot = l[0]
+    if lot == "jeugd_jeugdbescherming":  # one lumpsum; technical unit: a millionth of it (volumes have 6 decimals)
+        rows.append((lot, "fixed", "", "0.000001", 0, 0, "none") + ("demand_taak_fixed",) * 4)
+    elif l[4] == "taak":  # technical unit: 0.1 fte or 1 euro
+        rows.append((lot, "fixed", "", 0.1 if l[7] == "fte" else 1, 0, 0, "none") + ("demand_taak_fixed",) * 4)
+    elif lot in KIND:
+        k = KIND[lot]
+        rows.append((lot, "poisson", "", UPC[k], CV[k], 0.05, "region", ASSUMED[0], "demand_units_per_client_blok_b") + ASSUMED[2:])
+    elif lot == "jeugd_dyslexie":
+        rows.append((lot, "poisson", "", 1, 0, 0.05, "region", ASSUMED[0], "demand_units_per_client_derived") + ASSUMED[2:])
+    elif lot == "jeugd_verblijf":
+        rows.append((lot, "negbin", 50, 1, 0.8, 0.08, "lot", ASSUMED[0], "demand_units_per_client_derived") + ASSUMED[2:])
+    elif lot == "jeugd_jeugdzorg_plus":
+        rows.append((lot, "negbin", 10, 1, 0.5, 0.1, "lot", ASSUMED[0], "demand_units_per_client_derived") + ASSUMED[2:])
+    elif lot == C1_AMBULANT:
+        rows.append((lot, "poisson", "", 100, 0.8, 0.05, "region") + ASSUMED)
+    else:
+        raise ValueError(f"no demand row for {lot}")
+w(
+    "demand",
+    [
+        "lot",
+        "distribution",
+        "dispersion",
+        "units_per_client",
+        "cost_cv",
+        "shock_sd",
+        "shock_scope",
+        "source",
+        "source_units_per_client",
+        "source_cost_cv",
+        "source_shock_sd",
+    ],
+    rows,
+)
+
+# ---------------- examples/realised-2018.csv (synthetic; `verdeelmodel pool --costs`)
+# One row per gemeente and pooled lot, 2018. Rule (realised_2018_example): realised = need.csv x a stated
+# synthetic factor per gemeente; in the C1 pool 8% of the verblijf need is replaced by ambulant help at the
+# substitution ratio 1.3 (the plan allows 10%).
+F_JZP = {"Berg en Dal": 1.0, "Beuningen": 0.6, "Druten": 1.6, "Heumen": 0.0, "Mook en Middelaar": 2.5, "Nijmegen": 1.1, "Wijchen": 0.9}
+F_VERBLIJF = {
+    "Berg en Dal": 1.02,
+    "Beuningen": 0.97,
+    "Druten": 1.08,
+    "Heumen": 0.95,
+    "Mook en Middelaar": 1.25,
+    "Nijmegen": 1.04,
+    "Wijchen": 0.98,
+}
+SUBSTITUTED = 0.08
+amb_upc = 100
+real = []
+for n in names:
+    c = half_up(need_vol[(n, "jeugd_jeugdzorg_plus")] * F_JZP[n], 1)
+    real.append((n, "jeugd_jeugdzorg_plus", 2018, c, int(half_up(c * L["jeugd_jeugdzorg_plus"][6], 0)), "realised_2018_example"))
+    v = need_vol[(n, "jeugd_verblijf")] * F_VERBLIJF[n]
+    c = half_up(v * (1 - SUBSTITUTED), 1)
+    real.append((n, "jeugd_verblijf", 2018, c, int(half_up(c * L["jeugd_verblijf"][6], 0)), "realised_2018_example"))
+    e = int(half_up(v * SUBSTITUTED * L["jeugd_verblijf"][6] / 1.3, 0))
+    real.append((n, C1_AMBULANT, 2018, int(half_up(e / (L[C1_AMBULANT][6] * amb_upc), 0)), e, "realised_2018_example"))
+os.makedirs(os.path.join(OUT, "examples"), exist_ok=True)
+w(os.path.join("examples", "realised-2018"), ["gemeente", "lot", "year", "clients", "cost_eur", "source"], real)
+
 print("tables written to", OUT)
+print(f"blok B: units per client {UPC}; expected clients {blok_b_clients:,.0f}")
+print("regional share of the 6 gemeenten per blok B jeugd lot:", {k: round(v, 4) for k, v in share6.items()})

@@ -21,7 +21,14 @@ import numpy as np
 import pyomo.core as pyo
 from pyomo.common.gc_manager import PauseGC
 from pyomo.core.base.var import VarData
-from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression, NegationExpression, ProductExpression, SumExpression
+from pyomo.core.expr.numeric_expr import (
+    LinearExpression,
+    MonomialTermExpression,
+    NegationExpression,
+    PowExpression,
+    ProductExpression,
+    SumExpression,
+)
 
 INF = highspy.kHighsInf
 
@@ -96,6 +103,7 @@ class CompiledLP:
 
     A: SparseMatrix  # column-wise (rows x cols)
     costs: dict[str, np.ndarray]  # objective name -> dense cost vector
+    hessians: dict[str, tuple[np.ndarray, np.ndarray]]  # objective name -> (columns, Q diagonal): 1/2 x'Qx + c'x
     offsets: dict[str, float]
     col_lower: np.ndarray
     col_upper: np.ndarray
@@ -163,21 +171,32 @@ def compile_model(m: pyo.ConcreteModel, objective_names: list[str]) -> CompiledL
         rows = compile_rows(datas, col_of)
         n_cols = len(col_component)
         A = SparseMatrix.from_triplets(rows.row_of_entry, rows.indices, rows.data, (len(datas), n_cols))
-        costs, offsets = {}, {}
+        costs, offsets, hessians = {}, {}, {}
         for name in objective_names:
             obj = m.component(name)
             if obj is None:
                 raise ValueError(f"objective {name} not in model")
             cols: list[int] = []
             vals: list[float] = []
-            const = _linear(obj.expr, col_of, name, cols, vals)
+            qcols: list[int] = []
+            qvals: list[float] = []
+            const = _objective(obj.expr, col_of, name, cols, vals, qcols, qvals)
+            sign = 1.0 if obj.sense == pyo.minimize else -1.0
             c = np.zeros(n_cols)
             np.add.at(c, np.array(cols, dtype=np.int64), np.array(vals, dtype=float))
-            costs[name] = c if obj.sense == pyo.minimize else -c
-            offsets[name] = const if obj.sense == pyo.minimize else -const
+            costs[name] = sign * c
+            offsets[name] = sign * const
+            if qcols:
+                q = np.zeros(n_cols)
+                np.add.at(q, np.array(qcols, dtype=np.int64), 2.0 * np.array(qvals, dtype=float))  # 1/2 x'Qx: Q = 2w for w v^2
+                if sign < 0 or np.any(q < 0):
+                    raise ValueError(f"{name}: only a convex quadratic objective (positive squares, minimised) is supported")
+                nz = np.flatnonzero(q)
+                hessians[name] = (nz, q[nz])
     lp = CompiledLP(
         A=A,
         costs=costs,
+        hessians=hessians,
         offsets=offsets,
         col_lower=np.array(lower_c, dtype=float),
         col_upper=np.array(upper_c, dtype=float),
@@ -262,6 +281,32 @@ def compile_rows(cons, col_of: dict[int, int]) -> CompiledRows:
 
 
 _NATIVE = (int, float)
+
+
+def _objective(expr, col_of, where, cols, vals, qcols, qvals) -> float:
+    """Linear terms of an objective into cols/vals and squares w x v^2 (a diagonal quadratic
+    part, what the equal-treatment stage uses) into qcols/qvals; returns the constant."""
+    args = expr._args_[: expr._nargs] if expr.__class__ is SumExpression else [expr]
+    lin = []
+    for a in args:
+        if a.__class__ is ProductExpression and a._args_[0].__class__ in _NATIVE and a._args_[1].__class__ is PowExpression:
+            w, p = a._args_[0], a._args_[1]
+        elif a.__class__ is PowExpression:
+            w, p = 1.0, a
+        else:
+            lin.append(a)
+            continue
+        v, e = p._args_
+        if e != 2 or not getattr(v, "is_variable_type", lambda: False)():
+            raise ValueError(f"{getattr(where, 'name', where)}: the model must be linear or have squares of variables in an objective")
+        if v.fixed:
+            lin.append(float(w) * v.value**2)
+            continue
+        qcols.append(col_of[id(v)])
+        qvals.append(float(w))
+    if len(lin) == len(args):
+        return _linear(expr, col_of, where, cols, vals)
+    return sum(_linear(a, col_of, where, cols, vals) for a in lin)
 
 
 def _linear(expr, col_of: dict[int, int], where, cols: list[int], vals: list[float]) -> float:
@@ -351,6 +396,21 @@ def _f64(a: np.ndarray) -> np.ndarray:
 
 
 _BOUND = {-1: "dropped", 0: "null", 1: "free", 2: "lower", 3: "upper", 4: "boxed"}
+#: The quadratic (equal-treatment) stage is solved in thousands of euros (amounts run to 1e8 euros)
+#: to a feasibility of 0.1 euro: HiGHS's active-set QP solver is accurate to about 1e-10 relative,
+#: which on a plafond of 1e7 euros is a few cents, and it checks feasibility absolutely. A rule may
+#: thus be met to within 0.1 euro in the final solution (amounts are reported in cents).
+QP_SCALE = 1e-3
+QP_FEASIBILITY_TOLERANCE = 1e-4
+#: Q of the squares added on the columns outside the stage's objective (per euro squared): 1e-12 x
+#: (1e6 euros)^2 = 1, against u^2 / c of about 1e4 -- it only decides what nothing above decided.
+QP_REGULARISATION = 1e-12
+#: What the quadratic stage may give up of each earlier stage's optimum, per independent part of the
+#: model (euros). Without it the linear solution sits exactly on the earlier stages' rows, a
+#: degenerate start on which HiGHS's active-set solver can cycle; one euro removes that.
+QP_STAGE_SLACK_EUR = 1.0
+#: A deterministic cap on the active-set iterations of one part (it never cycles then).
+QP_ITERATION_LIMIT = 100_000
 #: IIS from the LP, reduced to an irreducible set (highspy IisStrategy flags FromLp | Irreducible).
 IIS_STRATEGY = 2 | 4
 
@@ -444,10 +504,19 @@ class HighsSession:
             idx = np.arange(self.n_model_rows, n, dtype=np.int32)
             self.h.deleteRows(len(idx), idx)
 
-    def solve(self, order: list[str], *, tol_rel: float = 1e-9, tol_abs: float = 1e-6, dual_stages: tuple[str, ...] = ()) -> SolveOutcome:
+    def solve(
+        self,
+        order: list[str],
+        *,
+        tol_rel: float = 1e-9,
+        tol_abs: float = 1e-6,
+        dual_stages: tuple[str, ...] = (),
+        hold: np.ndarray | None = None,
+    ) -> SolveOutcome:
         """Solve the objectives in ``order`` lexicographically. After each stage a row
         keeps its objective within ``opt x (1 + tol_rel) + tol_abs`` (a stated tolerance:
-        later stages may give up at most that much of an earlier optimum)."""
+        later stages may give up at most that much of an earlier optimum). ``hold``: columns a
+        quadratic last stage keeps at their values from the linear stages."""
         h, lp = self.h, self.lp
         self._drop_stage_rows()
         n_cols = lp.shape[1]
@@ -457,6 +526,23 @@ class HighsSession:
         total = 0.0
         for i, name in enumerate(order):
             c = lp.costs[name]
+            if name in lp.hessians:  # a quadratic tie-break: solved per independent part of the model
+                if i != len(order) - 1:
+                    raise ValueError(f"{name}: a quadratic stage must be the last (its optimum cannot be kept by a linear row)")
+                t0 = time.perf_counter()
+                x, obj, status = self._solve_quadratic(name, [st.name for st in stages], tol_rel, tol_abs, hold)
+                secs = time.perf_counter() - t0
+                total += secs
+                if status != "optimal":
+                    return SolveOutcome(
+                        status, stages + [StageResult(name, float("nan"), status, secs, 0)], highs_seconds=total, message=status
+                    )
+                stages.append(StageResult(name, obj, status, secs, 0))
+                out = SolveOutcome("optimal", stages, highs_seconds=total)
+                out.x = x
+                out.row_activity = self._activity(x)
+                out.row_dual = duals
+                return out
             h.changeColsCost(n_cols, all_idx, np.ascontiguousarray(c, dtype=np.float64))
             t0 = time.perf_counter()
             h.run()
@@ -488,9 +574,141 @@ class HighsSession:
         out = SolveOutcome("optimal", stages, highs_seconds=total)
         out.x = np.array(sol.col_value)
         out.row_activity = np.array(sol.row_value[: self.n_model_rows])
-        duals["final"] = np.array(sol.row_dual[: self.n_model_rows])
         out.row_dual = duals
         return out
+
+    def _current_matrix(self) -> SparseMatrix:
+        """The model rows' matrix as loaded (the compiled one with coefficient changes applied)."""
+        if not self.coefs:
+            return self.lp.A
+        r, c, v = self.lp.A.triplets()
+        keep = np.ones(len(v), dtype=bool)
+        pos = {(int(a), int(b)): i for i, (a, b) in enumerate(zip(r.tolist(), c.tolist())) if (int(a), int(b)) in self.coefs}
+        for i in pos.values():
+            keep[i] = False
+        extra = list(self.coefs.items())
+        rr = np.r_[r[keep], [k[0] for k, _ in extra]].astype(np.int64)
+        cc = np.r_[c[keep], [k[1] for k, _ in extra]].astype(np.int64)
+        vv = np.r_[v[keep], [w for _, w in extra]].astype(float)
+        nz = vv != 0
+        return SparseMatrix.from_triplets(rr[nz], cc[nz], vv[nz], self.lp.shape)
+
+    def _components(self, A: SparseMatrix, free: np.ndarray) -> np.ndarray:
+        """Independent parts of the model among the ``free`` columns: the connected components
+        of the columns (two are connected when a row holds both), a component number per column
+        (held columns keep their own number)."""
+        key = (tuple(sorted((k, v != 0) for k, v in self.coefs.items())), free.tobytes())  # the matrix's pattern
+        if getattr(self, "_comp_key", None) == key:
+            return self._comp
+        n_rows, n_cols = A.shape
+        parent = np.arange(n_cols)
+
+        def find(a: int) -> int:
+            while parent[a] != a:
+                parent[a] = parent[parent[a]]
+                a = parent[a]
+            return a
+
+        csr = A.tocsr()
+        for r in range(n_rows):
+            cols = csr.indices[csr.indptr[r] : csr.indptr[r + 1]]
+            cols = cols[free[cols]]
+            if len(cols) > 1:
+                root = find(int(cols[0]))
+                for c in cols[1:].tolist():
+                    rc = find(c)
+                    if rc != root:
+                        parent[rc] = root
+        comp = np.array([find(j) for j in range(n_cols)])
+        self._comp_key, self._comp = key, comp
+        return comp
+
+    def _activity(self, x: np.ndarray) -> np.ndarray:
+        A = self._current_matrix()
+        r, c, v = A.triplets()
+        return np.bincount(r, weights=v * x[c], minlength=A.shape[0])
+
+    def _solve_quadratic(self, name: str, earlier: list[str], tol_rel: float, tol_abs: float, hold=None) -> tuple[np.ndarray, float, str]:
+        """The last, quadratic stage, solved per independent component of the model (a model
+        whose parts share no row is the sum of independent problems): each component's earlier
+        stage objectives are kept within the tolerance of their values in the linear solution, and
+        its quadratic objective minimised. Components without a quadratic term keep the linear
+        solution. Much faster than one QP over the whole model (HiGHS's active-set QP solver
+        works on the whole dimension), and the same solution."""
+        lp = self.lp
+        x = np.array(self.h.getSolution().col_value)
+        free = np.ones(lp.shape[1], dtype=bool)
+        if hold is not None:
+            free[np.asarray(hold, dtype=np.int64)] = False  # held columns leave the problem: constants
+        A = self._current_matrix()
+        comp = self._components(A, free)
+        qcols, q = lp.hessians[name]
+        csc = A if not A.rowwise else A.tocsc()
+        csr = A.tocsr()
+        qpos = dict(zip(qcols.tolist(), q.tolist()))
+        members: dict[int, list[int]] = {}
+        for j in np.flatnonzero(free).tolist():
+            members.setdefault(int(comp[j]), []).append(j)
+        for root in np.unique(comp[qcols[free[qcols]]]).tolist():
+            cols = np.array(members[root], dtype=np.int64)
+            new = {int(c): i for i, c in enumerate(cols.tolist())}
+            rows = np.unique(csc.indices[np.concatenate([np.arange(csc.indptr[c], csc.indptr[c + 1]) for c in cols.tolist()])])
+            rr, cc, vv = [], [], []
+            const = np.zeros(len(rows))  # what the columns outside the problem contribute to each row
+            for i, r in enumerate(rows.tolist()):
+                lo_, hi_ = csr.indptr[r], csr.indptr[r + 1]
+                for c, v in zip(csr.indices[lo_:hi_].tolist(), csr.data[lo_:hi_].tolist()):
+                    if c in new:
+                        rr.append(i)
+                        cc.append(new[c])
+                        vv.append(v)
+                    else:
+                        const[i] += v * x[c]
+            n_r, n_c = len(rows), len(cols)
+            sub = SparseMatrix.from_triplets(np.array(rr), np.array(cc), np.array(vv), (n_r, n_c))
+            h = highspy.Highs()
+            h.setOptionValue("output_flag", False)
+            h.setOptionValue("primal_feasibility_tolerance", QP_FEASIBILITY_TOLERANCE)
+            h.setOptionValue("qp_iteration_limit", QP_ITERATION_LIMIT)
+            for opt in ("time_limit", "threads"):
+                val = self.h.getOptionValue(opt)
+                if isinstance(val, tuple):
+                    val = val[1]
+                h.setOptionValue(opt, val)
+            status = h.passModel(
+                n_c, n_r, sub.nnz, int(highspy.MatrixFormat.kColwise), int(highspy.ObjSense.kMinimize), 0.0,
+                _f64(lp.costs[name][cols] / QP_SCALE), _f64(lp.col_lower[cols] * QP_SCALE), _f64(lp.col_upper[cols] * QP_SCALE),
+                _f64((lp.row_lower[rows] - const) * QP_SCALE), _f64((lp.row_upper[rows] - const) * QP_SCALE),
+                sub.indptr.astype(np.int32), sub.indices.astype(np.int32), _f64(sub.data), np.zeros(n_c, dtype=np.int32),
+            )  # fmt: skip
+            if status == highspy.HighsStatus.kError:
+                raise RuntimeError("HiGHS refused a component of the quadratic stage")
+            for st in earlier:  # keep this component's earlier stage objectives
+                c_st = lp.costs[st][cols]
+                nz = np.flatnonzero(c_st)
+                if len(nz):
+                    v = float(c_st[nz] @ x[cols[nz]])
+                    slack = abs(v) * tol_rel + max(tol_abs, QP_STAGE_SLACK_EUR)
+                    h.addRow(-INF, (v + slack) * QP_SCALE, len(nz), nz.astype(np.int32), c_st[nz].astype(np.float64))
+            # the stage's squares, and a tiny square on every other column: a strictly convex
+            # problem, so every variable has one optimal value (and the active-set solver no
+            # degenerate null space to cycle in)
+            diag = np.array([qpos.get(c, QP_REGULARISATION) for c in cols.tolist()], dtype=np.float64) / QP_SCALE**2
+            H = highspy.HighsHessian()
+            H.dim_ = n_c
+            H.format_ = highspy.HessianFormat.kTriangular
+            H.start_ = np.arange(n_c + 1, dtype=np.int32)
+            H.index_ = np.arange(n_c, dtype=np.int32)
+            H.value_ = diag
+            h.passHessian(H)
+            h.run()
+            ms = h.getModelStatus()
+            st_ = _STATUS.get(ms, h.modelStatusToString(ms).lower().replace(" ", "_"))
+            if st_ != "optimal":
+                return x, float("nan"), st_
+            x[cols] = np.array(h.getSolution().col_value)[:n_c] / QP_SCALE
+        total = float(lp.costs[name] @ x + 0.5 * np.sum(q * x[qcols] ** 2))
+        return x, total + lp.offsets.get(name, 0.0), "optimal"
 
     def _iis(self, out: SolveOutcome) -> None:
         """Ask HiGHS for an irreducible infeasible subsystem of the model rows."""

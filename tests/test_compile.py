@@ -8,16 +8,24 @@ import pyomo.environ as pyo
 import pytest
 from helpers import INSTANCES, pooled_tables, write_instance
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+from pyomo.repn.standard_repn import generate_standard_repn
 
 from verdeelmodel import load_instance
 from verdeelmodel.models.allocation import build_allocation_model, objective_names
+from verdeelmodel.models.manifest import QUADRATIC_STAGES
 from verdeelmodel.solvers.highs import INF, compile_model
+
+QUADRATIC = {s.objective for s in QUADRATIC_STAGES}
 
 
 def _pyomo_rows(m):
-    """{id(constraint): ({id(var): coef}, lower, upper)} from Pyomo's compiler."""
+    """{id(constraint): ({id(var): coef}, lower, upper)} from Pyomo's compiler (linear objectives;
+    the quadratic stage is checked against Pyomo's standard representation below)."""
     for o in m.component_data_objects(pyo.Objective):
         o.activate()
+    for name in QUADRATIC:
+        if m.component(name) is not None:
+            m.component(name).deactivate()
     info = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=None)
     A = info.A.tocsr()
     var_ids = [id(v) for v in info.columns]
@@ -60,6 +68,14 @@ def test_direct_compiler_matches_pyomo(tmp_path, source):
         )
     for name in names:
         mine = {var_of_col[j]: v for j, v in enumerate(lp.costs[name]) if v != 0}
+        if name in QUADRATIC:
+            # 1/2 x'Qx with Q diagonal: Q_jj = 2 x the coefficient of x_j^2 in Pyomo's representation
+            repn = generate_standard_repn(m.component(name).expr, quadratic=True)
+            ref_q = {id(a): 2 * c for (a, b), c in zip(repn.quadratic_vars, repn.quadratic_coefs) if a is b}
+            assert len(ref_q) == len(repn.quadratic_vars) and not mine
+            cols, q = lp.hessians[name]
+            assert {var_of_col[j]: v for j, v in zip(cols.tolist(), q.tolist())} == pytest.approx(ref_q, rel=1e-12)
+            continue
         assert mine == pytest.approx(ref_costs[name], rel=1e-12), name
     # column bounds are the variables' bounds
     for j, _vid in enumerate(var_of_col):

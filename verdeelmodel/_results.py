@@ -69,7 +69,10 @@ class Result(Summarised):
     explanation: list[str] = field(default_factory=list)
     message: str = ""
     pooling: pd.DataFrame = field(default_factory=pd.DataFrame)
-    totals: dict[str, float] = field(default_factory=dict)  # euros: budget, need, allocated, unmet, headroom
+    totals: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(
+        default_factory=list
+    )  # what a reader must know to read the numbers (policy choices made or not)  # euros: budget, need, allocated, unmet, headroom
 
     @property
     def optimal(self) -> bool:
@@ -99,13 +102,21 @@ class Result(Summarised):
 
     @property
     def binding(self) -> pd.DataFrame:
-        """Binding ceilings, minimums and goals with their shadow prices."""
+        """Binding plafonds, budgets, minimums and goals with their shadow prices: those with a price
+        first, by the stage where it matters (tekort, plafondoverschrijding, unmet, deviation), then by size."""
+        from verdeelmodel.models.manifest import STAGE_NAMES
+
         c = self.constraints
-        return c[c["binding"] & c["kind"].isin(BUSINESS_KINDS)].sort_values("shadow_price_unmet", kind="stable")
+        b = c[c["binding"] & c["kind"].isin(BUSINESS_KINDS)]
+        if b.empty or "shadow_price_stage" not in b:
+            return b
+        order = {s: i for i, s in enumerate(STAGE_NAMES)}
+        key = b["shadow_price_stage"].map(lambda s: order.get(s, len(order))) * 1e18 - b["shadow_price_eur"].abs()
+        return b.loc[key.sort_values(kind="stable").index]
 
     def unmet_by_lot(self) -> pd.DataFrame:
-        """Per lot: need, need moved away and added by substitution, allocation, unmet need.
-        need - substituted_out + substituted_in = amount + unmet (no budget above need)."""
+        """Per lot: need, need moved away and added by substitution, allocation, unmet need (non-statutory
+        lots only). need - substituted_out + substituted_in = amount + unmet (no budget above need)."""
         cols = ["need_eur", "substituted_out_eur", "substituted_in_eur", "amount_eur", "unmet_eur"]
         a = self.allocation
         if a.empty:

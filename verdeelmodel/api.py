@@ -24,7 +24,7 @@ from verdeelmodel._gc import building
 from verdeelmodel._results import Result
 from verdeelmodel.instance.validate import Instance
 from verdeelmodel.models.allocation import AllocationData, BuildInfo, build_allocation_model, eur, objective_names, prepare
-from verdeelmodel.models.manifest import DUAL_STAGE, budget_group, kind_of, stage_name
+from verdeelmodel.models.manifest import budget_group, kind_of, stage_name
 from verdeelmodel.solvers.highs import INF, CompiledLP, HighsSession, SolveOutcome, compile_model
 
 #: Slack below which a ceiling or minimum counts as binding (euros).
@@ -340,11 +340,11 @@ class AllocationModel:
         (a sweep point), no result tables."""
         o = self.instance.options.objective
         order = objective_names(self.info)
-        dual_stage = DUAL_STAGE.objective if DUAL_STAGE.objective in order else order[0]
+        priced = tuple(s.objective for s in self.info.stages if s.priced) if tables else ()
         t0 = time.perf_counter()
-        out = self.session.solve(order, tol_rel=o.tolerance_rel, tol_abs=o.tolerance_abs_eur, dual_stages=(dual_stage,) if tables else ())
+        out = self.session.solve(order, tol_rel=o.tolerance_rel, tol_abs=o.tolerance_abs_eur, dual_stages=priced, hold=self._layout.held)
         t1 = time.perf_counter()
-        res = self._result(out, dual_stage) if (tables or out.status != "optimal") else self._totals_only(out)
+        res = self._result(out) if (tables or out.status != "optimal") else self._totals_only(out)
         res.timings = {
             "build_seconds": self.build_seconds,
             "translate_seconds": self.translate_seconds,
@@ -371,10 +371,12 @@ class AllocationModel:
             "need": float(need.sum()),
             "allocated": float(x[L.x_col].sum()),
             "unmet": float(x[L.u_col].sum()),
+            "tekort": float(x[L.tekort_col].sum()),
+            "plafondoverschrijding": float(x[L.overrun_col].sum()),
         }
         return Result(self.instance.name, out.status, objective, {}, empty, empty, empty, empty, empty, empty, totals=totals)
 
-    def _result(self, out: SolveOutcome, dual_stage: str) -> Result:
+    def _result(self, out: SolveOutcome) -> Result:
         D, inst = self.data, self.instance
         objective = {stage_name(s.name): s.objective for s in out.stages}
         empty = pd.DataFrame()
@@ -405,10 +407,12 @@ class AllocationModel:
         if self._need_now is not None:
             alloc["need_eur"] = need
         amount = x[L.x_col]
+        unmet = np.zeros(n)
+        unmet[L.u_cell] = x[L.u_col]
         alloc["substituted_out_eur"] = sub_out
         alloc["substituted_in_eur"] = sub_in
         alloc["amount_eur"] = amount
-        alloc["unmet_eur"] = x[L.u_col]
+        alloc["unmet_eur"] = unmet
         alloc["above_need_eur"] = np.maximum(amount - (need + sub_in - sub_out), 0.0)
         alloc = _clean(alloc)
         amount = alloc["amount_eur"].to_numpy()
@@ -416,17 +420,19 @@ class AllocationModel:
         pb = L.providers.copy()
         pb["amount_eur"] = x[L.y_col]
 
-        # budgets: every euro is allocated (own lots + pooled charges) or headroom
+        # budgets: budget + tekort = allocated (own lots + pooled charges) + headroom
         charge = x[L.charge_col]
         spent = _group_sum(L.x_budget_group[L.x_paid], amount[L.x_paid], len(L.budget))
         spent += _group_sum(L.charge_budget_group, charge, len(L.budget))
         budgets = L.budgets.copy()
         budgets["budget_eur"] = budget
         budgets["allocated_eur"] = spent
-        budgets["headroom_eur"] = budget - spent
+        budgets["headroom_eur"] = np.maximum(budget - spent, 0.0)
+        budgets["tekort_eur"] = np.maximum(spent - budget, 0.0)
+        cons, over_by_group = self._constraint_table(out)
+        budgets["plafondoverschrijding_eur"] = over_by_group
         budgets = _clean(budgets)
 
-        cons = self._constraint_table(out, dual_stage)
         ref = D.reference.copy()
         if len(ref):
             ref["allocated_eur"] = _group_sum(L.x_ref_group, amount, len(ref) + 1)[: len(ref)]
@@ -444,25 +450,76 @@ class AllocationModel:
             "allocated": float(alloc["amount_eur"].sum()),
             "unmet": float(alloc["unmet_eur"].sum()),
             "headroom": float(budgets["headroom_eur"].sum()),
+            "tekort": float(budgets["tekort_eur"].sum()),
+            "plafondoverschrijding": float(cons["overrun_eur"].to_numpy()[L.overrun_row].sum()),
         }
-        return Result(inst.name, "optimal", objective, {}, alloc, subs, _clean(pb), budgets, cons, ref, pooling=pooling, totals=totals)
+        return Result(
+            inst.name,
+            "optimal",
+            objective,
+            {},
+            alloc,
+            subs,
+            _clean(pb),
+            budgets,
+            cons,
+            ref,
+            pooling=pooling,
+            totals=totals,
+            notes=self._notes(),
+        )
 
-    def _constraint_table(self, out: SolveOutcome, dual_stage: str) -> pd.DataFrame:
-        lp = self.lp
-        act = out.row_activity
+    def _notes(self) -> list[str]:
+        """What the reader must know: the policy for non-statutory care that shaped the numbers."""
+        D = self.data
+        if not any(not s for s in D.lot_statutory.values()):
+            return []
+        if D.funded_goals:
+            return [f"protected minimums for non-statutory care (goals.csv funded_share): {len(D.funded_goals)} row(s) in the model"]
+        return [
+            "no protected minimum for non-statutory care (goals.csv funded_share): prevention and algemene voorzieningen are "
+            "funded only from what the budget leaves after statutory care (the order of the stages)"
+        ]
+
+    def _constraint_table(self, out: SolveOutcome) -> tuple[pd.DataFrame, np.ndarray]:
+        """constraints.csv, and the plafondoverschrijding attributed to each budget group.
+
+        A row's activity is what its rule counts (the euros under a plafond, what a gemeente pays),
+        without the tekort or plafondoverschrijding that lets it go above its bound; ``overrun_eur``
+        is how far above it goes. Shadow prices: the dual of each priced stage, and the one of the
+        first stage where the rule matters (a nonzero price), with its stage and unit."""
+        from verdeelmodel.models.manifest import PRICE_UNIT
+
+        lp, L, x = self.lp, self._layout, out.x
+        act = out.row_activity.copy()
+        np.add.at(act, L.slack_row, x[L.slack_col])  # the row's own tekort / overschrijding back out
         lo, hi = lp.row_lower, lp.row_upper
         slack = np.minimum(np.where(hi < INF, hi - act, np.inf), np.where(lo > -INF, act - lo, np.inf))
-        df = self._layout.constraints.copy()
+        df = L.constraints.copy()
         if self._labels_now:  # rows rebuilt by a parameter change (a goal's label names its value)
             df.loc[list(self._labels_now), "name"] = list(self._labels_now.values())
         df["activity_eur"] = act
         df["lower_eur"] = np.where(lo > -INF, lo, np.nan)
         df["upper_eur"] = np.where(hi < INF, hi, np.nan)
         df["slack_eur"] = slack
-        df["shadow_price_unmet"] = out.row_dual[dual_stage]
-        df["shadow_price_final"] = out.row_dual["final"]
+        has_slack = np.zeros(len(act), dtype=bool)
+        has_slack[L.slack_row] = True  # a budget (tekort) or a plafond on statutory care (overschrijding)
+        df["overrun_eur"] = np.where(has_slack, np.maximum(act - np.where(hi < INF, hi, act), 0.0), 0.0)
         df["binding"] = df["slack_eur"] <= BINDING_TOL_EUR
-        return _clean(df)
+        price = np.zeros(len(act))
+        stage = np.full(len(act), "", dtype=object)
+        unit = np.full(len(act), "", dtype=object)
+        for st in self.info.stages:
+            if st.objective not in out.row_dual:
+                continue
+            d = out.row_dual[st.objective]
+            df[f"shadow_price_{st.value}"] = d
+            first = (stage == "") & (np.abs(d) > 1e-9)
+            price[first], stage[first], unit[first] = d[first], st.value, PRICE_UNIT[st]
+        df["shadow_price_eur"] = price
+        df["shadow_price_stage"] = stage
+        df["shadow_price_unit"] = unit
+        return _clean(df), L.overrun_by_group(x, df["overrun_eur"].to_numpy())
 
 
 class _Layout:
@@ -477,7 +534,9 @@ class _Layout:
         keys = D.x_index  # plain tuples: iterating pandas columns is slow
         row_of = {k: r for r, k in enumerate(keys)}
         self.x_col = _columns_of(lp, pos, "allocation", keys, cols)
-        self.u_col = _columns_of(lp, pos, "unmet_need", keys, cols)
+        ukeys = [k for k in keys if k in info.u]  # non-statutory cells: statutory need is always provided
+        self.u_cell = np.array([row_of[k] for k in ukeys], dtype=np.int64)
+        self.u_col = _columns_of(lp, pos, "unmet_need", ukeys, cols)
         self.need = np.array([D.need_eur[k] for k in keys], dtype=float)
         g_, p_, l_ = zip(*keys) if keys else ((), (), ())
         domain = [D.lot_domain[l] for l in l_]
@@ -492,6 +551,7 @@ class _Layout:
                 "label": [D.lot_label[l] for l in l_],
                 "domain": domain,
                 "region": [D.region_of.get((g, d), "") for g, d in zip(g_, domain)],
+                "statutory": [bool(D.lot_statutory[l]) for l in l_],
                 "need_eur": self.need,
             }
         )
@@ -567,6 +627,22 @@ class _Layout:
         self.pool_x = np.array(px, dtype=np.int64)
         self.pool_x_row = new[np.array(prow, dtype=np.int64)] if prow else np.array([], dtype=np.int64)
 
+        # what the equal-treatment stage holds at the linear stages' values: statutory care (its
+        # need is provided exactly) and substitution
+        stat = np.array([bool(D.lot_statutory[l]) for l in l_], dtype=bool)
+        self.held = np.r_[self.x_col[stat], self.arc_col].astype(np.int64)
+        # the tekort and plafondoverschrijding columns, and the one row each of them is in
+        self.tekort_col = pos.get("tekort", np.array([], dtype=np.int64))
+        self.overrun_col = pos.get("plafondoverschrijding", np.array([], dtype=np.int64))
+        A = lp.A
+        row_of_col = lambda j: int(A.indices[A.indptr[j]]) if A.indptr[j + 1] > A.indptr[j] else -1  # noqa: E731
+        self.slack_col = np.r_[self.tekort_col, self.overrun_col].astype(np.int64)
+        self.slack_row = np.array([row_of_col(j) for j in self.slack_col], dtype=np.int64)
+        keep = self.slack_row >= 0
+        self.slack_col, self.slack_row = self.slack_col[keep], self.slack_row[keep]
+        self.overrun_row = np.array([row_of_col(j) for j in self.overrun_col], dtype=np.int64)
+        self._overrun_parts = self._attribution(am, row_of, g_, l_, domain, group_of, nb)
+
         labels = info.labels
         fam = lp.row_component
         kinds = {f: kind_of(f) for f in set(fam)}
@@ -578,6 +654,48 @@ class _Layout:
                 "index": [_index_text(i) for i in lp.row_index],
             }
         )
+
+    def _attribution(self, am, row_of, g_, l_, domain, group_of, nb) -> list[tuple[int, list]]:
+        """Per plafond with an overschrijding: its row and its parts, each (budget group, allocation
+        columns) -- the euros of a gemeente under the plafond -- to attribute the overschrijding."""
+        D, lp = am.data, am.lp
+        csr = am._csr
+        x_cols = set(self.x_col.tolist())
+        cell_of_col = {int(c): i for i, c in enumerate(self.x_col.tolist())}
+        cells_of = defaultdict(list)  # (lot, area) -> cells, for a provider's contract in a region or gemeente
+        for i, (g, lot, d) in enumerate(zip(g_, l_, domain)):
+            cells_of[(lot, g)].append(i)
+            cells_of[(lot, D.region_of.get((g, d), ""))].append(i)
+        out = []
+        for r in self.overrun_row.tolist():
+            parts = []
+            for c, coef in csr.row(r).items():
+                if coef <= 0:
+                    continue  # the overschrijding itself
+                if c in x_cols:
+                    i = cell_of_col[c]
+                    parts.append((int(self.x_budget_group[i]), [c], coef))
+                elif lp.col_component[c] == "provider_budget":
+                    _k, lot, area = lp.col_index[c]
+                    for i in cells_of.get((lot, area), []):
+                        parts.append((int(self.x_budget_group[i]), [int(self.x_col[i])], coef))
+            out.append((r, [p for p in parts if p[0] < nb]))
+        return out
+
+    def overrun_by_group(self, x: np.ndarray, overrun_by_row: np.ndarray) -> np.ndarray:
+        """The plafondoverschrijding of every plafond, attributed to the budget groups (gemeente and
+        domain) in proportion to their euros under that plafond."""
+        out = np.zeros(len(self.budget))
+        for r, parts in self._overrun_parts:
+            o = overrun_by_row[r]
+            if o <= 0 or not parts:
+                continue
+            w = np.zeros(len(self.budget))
+            for grp, cols_, coef in parts:
+                w[grp] += coef * float(x[cols_].sum())
+            if w.sum() > 0:
+                out += o * w / w.sum()
+        return out
 
 
 class _LazyColumns(dict):
@@ -636,7 +754,7 @@ def _index_text(i) -> str:
 def _clean(df: pd.DataFrame) -> pd.DataFrame:
     """Round away solver noise below a cent so reports are stable and readable."""
     for c in df.columns:
-        if c.endswith("_eur") or c.startswith("shadow_price"):
+        if (c.endswith("_eur") or c.startswith("shadow_price")) and pd.api.types.is_numeric_dtype(df[c]):
             v = df[c].to_numpy(dtype=float)
             v = np.where(np.abs(v) < 1e-6, 0.0, v)
             df[c] = np.round(v, 6) if c.startswith("shadow_price") else np.round(v, 2)

@@ -280,19 +280,26 @@ def _solve(args) -> int:
     if args.quiet:
         return EXIT_OK
     print("objective per stage: " + "; ".join(f"{k} {v:,.2f}" for k, v in res.objective.items()))
+    for note in res.notes:
+        print(f"  note: {note}")
     with pd.option_context("display.width", 160, "display.max_rows", 60, "display.float_format", "{:,.0f}".format):
         b = res.budgets.copy()
-        un = res.allocation.groupby(["gemeente", "domain"] if "domain" in b else ["gemeente"])["unmet_eur"].sum()
-        b["unmet_eur"] = [
-            float(un.get(k if len(k) > 1 else k[0], 0.0))
-            for k in b[[c for c in b.columns if c in ("gemeente", "domain")]].itertuples(index=False, name=None)
-        ]
-        print("\nbudget vs allocation per gemeente (EUR):")
+        keys = [c for c in ("gemeente", "domain") if c in b.columns]
+        un = res.allocation.groupby(keys)["unmet_eur"].sum()
+        b["unmet_eur"] = [float(un.get(k if len(k) > 1 else k[0], 0.0)) for k in b[keys].itertuples(index=False, name=None)]
+        print("\nbudget, allocation, tekort and plafondoverschrijding per gemeente (EUR; unmet = non-statutory need not funded):")
         print(b.to_string(index=False))
         u = res.unmet_by_lot()
-        print("\nneed and unmet need per lot (EUR):")
-        print(u.to_string(index=False))
-    print("\nbinding plafonds, minimums and goals (shadow price = change in weighted unmet need per euro):")
+        ns = u[~u["lot"].map(dict(zip(res.allocation["lot"], res.allocation["statutory"])))]
+        if len(ns):
+            ns = ns.assign(
+                funded_pct=100
+                * ns["amount_eur"]
+                / (ns["need_eur"] + ns["substituted_in_eur"] - ns["substituted_out_eur"]).where(lambda v: v > 0)
+            )
+            print("\nnon-statutory lots (prevention, algemene voorzieningen): need, funded and unmet (EUR), funded %:")
+            print(ns[["lot", "label", "need_eur", "amount_eur", "unmet_eur", "funded_pct"]].to_string(index=False))
+    print("\nbinding rules and their shadow price, in the stage where each matters:")
     for line in describe_binding(res.constraints):
         print(line)
     if len(res.pooling):
@@ -310,9 +317,10 @@ def _solve(args) -> int:
                 f"  - {r.gemeente} {sign} {eur(abs(r.transfer_eur))} for {r.pool} ({r.rule}): charge {eur(r.charge_eur)} against own use {eur(r.profijt_eur)}"
             )
         print("  (all gemeenten in pooling.csv; settle realised costs or compare rules with `verdeelmodel pool`)")
-    tot = res.allocation
+    t = res.totals
     print(
-        f"\ntotal need {eur(tot['need_eur'].sum())}, allocated {eur(tot['amount_eur'].sum())}, unmet {eur(tot['unmet_eur'].sum())}, headroom {eur(res.budgets['headroom_eur'].sum())}"
+        f"\ntotal need {eur(t['need'])}, allocated {eur(t['allocated'])} (statutory care in full), tekort {eur(t['tekort'])}, "
+        f"plafondoverschrijding {eur(t['plafondoverschrijding'])}, unmet non-statutory need {eur(t['unmet'])}, headroom {eur(t['headroom'])}"
     )
     print(f"wrote {', '.join(files)} to {out_dir}")
     return EXIT_OK
@@ -480,7 +488,17 @@ def _sweep(args) -> int:
     import pandas as pd
 
     cols = [c for c in table.columns if ":" in c] + [
-        c for c in ("status", Stage.unmet_statutory.objective, Stage.unmet.objective, "allocated_eur", "unmet_eur") if c in table.columns
+        c
+        for c in (
+            "status",
+            Stage.tekort.objective,
+            Stage.plafondoverschrijding.objective,
+            Stage.unmet.objective,
+            "allocated_eur",
+            "unmet_eur",
+            "tekort_eur",
+        )
+        if c in table.columns
     ]
     with pd.option_context("display.width", 200, "display.max_rows", 30, "display.float_format", "{:,.2f}".format):
         print(table[cols].to_string(index=False, max_rows=30))

@@ -117,17 +117,33 @@ def formulation() -> str:
     ]
     for fam, fn in allocation.FAMILY_BUILDERS:
         out += [f"### `{fam.name}`", "", "```text", inspect.cleandoc(fn.__doc__ or ""), "```", ""]
+    from verdeelmodel.models.manifest import PRICE_UNIT, Stage
+
+    out += ["## Objective stages, in order, and why", ""]
+    for i, st in enumerate(Stage, 1):
+        out += [f"{i}. **`{st.value}`** ({st.summary}). {st.reason}", ""]
     out += [
         "## Solving",
         "",
         "Stages are solved in order with HiGHS. After each stage a row keeps its objective within",
         "`optimum x (1 + tolerance_rel) + tolerance_abs_eur` (defaults 1e-9 and EUR 0.000001): a later",
-        "stage can never buy its goal with more than that of an earlier one. Shadow prices",
-        "(`shadow_price_unmet` in constraints.csv) are the duals of the stage that minimises",
-        "priority-weighted unmet need: the change in weighted unmet need per extra euro of the row's",
-        "bound (negative: more plafond, less unmet need). `shadow_price_final` are the duals of the last stage.",
-        "A non-optimal HiGHS status is never loaded as a solution; an infeasible model is explained",
-        "from HiGHS's irreducible infeasible subsystem (IIS) in the rows' business labels.",
+        "stage can never buy its goal with more than that of an earlier one. The equal-treatment stage is a",
+        "convex quadratic programme (HiGHS's QP solver) and comes last, so no linear row has to keep it.",
+        "",
+        "Shadow prices (constraints.csv) are reported per stage: `shadow_price_<stage>` is the dual of the",
+        "row in that stage (earlier stages held), for "
+        + ", ".join(f"`{s.value}` ({u})" for s, u in PRICE_UNIT.items())
+        + ". `shadow_price_eur` is the price in the first stage where the rule matters (a nonzero dual), named",
+        "in `shadow_price_stage` with its unit in `shadow_price_unit`: the change of that stage's objective per",
+        "extra euro of the rule's bound (negative: more plafond or budget, less tekort). In that stage the",
+        "earlier stages do not move, so the price equals the finite difference of a re-solve",
+        "(tests/test_stages.py). A non-optimal HiGHS status is never loaded as a solution; an infeasible",
+        "model is explained from HiGHS's irreducible infeasible subsystem (IIS) in the rows' business labels.",
+        "",
+        "Reported per gemeente (budgets.csv): `tekort_eur` = what it pays above its budget (provided care and",
+        "pooled charges minus IU share and own funds, where positive), `headroom_eur` = what is left where",
+        "negative, and `plafondoverschrijding_eur` = the overschrijding of every plafond attributed to the",
+        "gemeenten in proportion to their euros under that plafond (constraints.csv `overrun_eur` per plafond).",
         "",
         "## Reference allocation",
         "",

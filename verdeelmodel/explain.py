@@ -65,25 +65,37 @@ def explain_infeasible(lp: CompiledLP, labels: Labels, out: SolveOutcome) -> lis
 
 
 def describe_binding(res_constraints, limit: int = 12) -> list[str]:
-    """One line per binding plafond, minimum or goal, with its shadow price in words."""
+    """One line per binding plafond, budget, minimum or goal, with its shadow price in words, in the
+    stage where it matters (what one more euro of the rule does to the tekort, the
+    plafondoverschrijding, the weighted unmet need or the deviation from the reference)."""
     c = res_constraints
     is_rule = c["binding"] & c["kind"].isin(BUSINESS_KINDS)
     b = c[is_rule].copy()
     if b.empty:
         return ["  (none)"]
-    b["abs"] = b["shadow_price_unmet"].abs()
-    b = b.sort_values(["abs", "name"], ascending=[False, True], kind="stable").head(limit)
+    words = {
+        "tekort": "the tekort",
+        "plafondoverschrijding": "the plafondoverschrijding",
+        "unmet": "weighted unmet need (non-statutory)",
+        "deviation": "the deviation from the reference allocation",
+    }
+    order = {s: i for i, s in enumerate(words)}
+    b["rank"] = b["shadow_price_stage"].map(lambda s: order.get(s, len(order)))
+    b["abs"] = b["shadow_price_eur"].abs()
+    b = b.sort_values(["rank", "abs", "name"], ascending=[True, False, True], kind="stable").head(limit)
     lines = []
     for r in b.itertuples(index=False):
         bound = r.upper_eur if r.kind != "minimum" and r.upper_eur == r.upper_eur else r.lower_eur
-        sp = r.shadow_price_unmet
-        if abs(sp) < 1e-9:
-            effect = "no effect on unmet need at the margin"
-        elif r.kind == "minimum":
-            effect = f"one euro less of this minimum lowers weighted unmet need by {abs(sp):.4g}"
+        sp, stage = r.shadow_price_eur, r.shadow_price_stage
+        if not stage or abs(sp) < 1e-9:
+            effect = "no effect at the margin"
         else:
-            effect = f"one more euro lowers weighted unmet need by {abs(sp):.4g}"
-        lines.append(f"  - {r.name}: {eur(bound)}; {effect}")
+            what = words.get(stage, stage)
+            more_or_less = "lowers" if (sp < 0) != (r.kind == "minimum") else "raises"
+            step = "one euro less of this minimum" if r.kind == "minimum" else "one more euro"
+            effect = f"{step} {more_or_less} {what} by {abs(sp):.4g}"
+        over = f", {eur(r.overrun_eur)} above it" if getattr(r, "overrun_eur", 0) > 0.5 else ""
+        lines.append(f"  - {r.name}: {eur(bound)}{over}; {effect}")
     more = int(is_rule.sum()) - len(b)
     if more > 0:
         lines.append(f"  ... and {more} more binding rules in constraints.csv")

@@ -85,6 +85,7 @@ def summary_dict(res: Result) -> dict[str, Any]:
     if res.optimal:
         d["totals_eur"] = {k: round(v, 2) for k, v in res.totals.items()}
         d["binding_constraints"] = int(res.binding.shape[0])
+        d["notes"] = list(res.notes)
     else:
         d["explanation"] = res.explanation
     return d

@@ -949,7 +949,7 @@ synthetic: true
 options:
   budget_scope: per_domain
   reference: {{scale: region, blend_lambda: 1.0}}
-  objective: {{mode: lexicographic, statutory_first: true}}
+  objective: {{mode: lexicographic}}
 """
 
 

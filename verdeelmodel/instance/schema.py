@@ -136,8 +136,14 @@ class LotRow(Row):
         ..., gt=0, description="Tariff in euros per unit; need in euros = volume x tariff.", json_schema_extra=_unit("eur per unit")
     )
     unit: str = Field(..., min_length=1, description="Unit of volume: hour, day, client_year, arrangement, trajectory, lumpsum ...")
-    priority_weight: float = Field(1.0, ge=0, description="Weight of one euro of unmet need of this lot in stage 1 of the objective.")
-    statutory: bool = Field(False, description="A statutory task (wettelijke taak): its unmet need is minimised first.")
+    priority_weight: float = Field(
+        1.0, ge=0, description="Weight of one euro of unmet need of this (non-statutory) lot in the unmet stage of the objective."
+    )
+    statutory: bool = Field(
+        False,
+        description="A statutory task (wettelijke taak: jeugdhulp, Wmo maatwerk): its need is always provided in full; what the budget cannot "
+        "carry is a tekort, care above a plafond a plafondoverschrijding. Non-statutory lots (prevention, algemene voorzieningen) may stay unfunded.",
+    )
     category: str = Field("", description="Vierkant category of the lot (for vierkant goals); blank if none.")
 
 
@@ -507,9 +513,10 @@ class ReferenceOptions(Strict):
 class ObjectiveOptions(Strict):
     mode: Literal["lexicographic", "weighted"] = Field(
         "lexicographic",
-        description="lexicographic (default): need first, then reference deviation, then spend. weighted: one objective with `weights`.",
+        description="lexicographic (default): tekort, plafondoverschrijding, unmet non-statutory need, reference deviation, spend, "
+        "equal treatment, each kept while the next is optimised (docs/formulation.md). weighted: one linear objective with `weights` "
+        "(no equal-treatment stage).",
     )
-    statutory_first: bool = Field(True, description="Cover statutory lots' need in a stage before the other lots.")
     tolerance_rel: float = Field(
         1e-9,
         ge=0,
