@@ -668,7 +668,10 @@ def add_budget_per_gemeente(m, b: BuildInfo, D: AllocationData) -> None:
     for (g, pool), v in m.pooled_charge.items():
         terms[D.group(g, pool_domain[pool])].append(v)
     rows = {
-        grp: (_sum(t, [(-1.0, b.tekort[grp])]) <= D.budget[grp], f"budget gemeente {grp[0]}" + (f" {grp[1]}" if len(grp) > 1 else ""))
+        grp: (
+            _sum(t, [(-1.0, b.tekort[grp if len(grp) > 1 else grp[0]])]) <= D.budget[grp],
+            f"budget gemeente {grp[0]}" + (f" {grp[1]}" if len(grp) > 1 else ""),
+        )
         for grp, t in terms.items()
         if grp in D.budget
     }

@@ -405,12 +405,10 @@ QP_FEASIBILITY_TOLERANCE = 1e-4
 #: Q of the squares added on the columns outside the stage's objective (per euro squared): 1e-12 x
 #: (1e6 euros)^2 = 1, against u^2 / c of about 1e4 -- it only decides what nothing above decided.
 QP_REGULARISATION = 1e-12
-#: What the quadratic stage may give up of each earlier stage's optimum, per independent part of the
-#: model (euros). Without it the linear solution sits exactly on the earlier stages' rows, a
-#: degenerate start on which HiGHS's active-set solver can cycle; one euro removes that.
-QP_STAGE_SLACK_EUR = 1.0
+#: A dual or reduced cost below this counts as zero (the optimal face of a stage).
+DUAL_ZERO = 1e-9
 #: A deterministic cap on the active-set iterations of one part (it never cycles then).
-QP_ITERATION_LIMIT = 100_000
+QP_ITERATION_LIMIT = 20_000
 #: IIS from the LP, reduced to an irreducible set (highspy IisStrategy flags FromLp | Irreducible).
 IIS_STRATEGY = 2 | 4
 
@@ -519,6 +517,7 @@ class HighsSession:
         quadratic last stage keeps at their values from the linear stages."""
         h, lp = self.h, self.lp
         self._drop_stage_rows()
+        self._faces: list[tuple[np.ndarray, np.ndarray]] = []
         n_cols = lp.shape[1]
         all_idx = np.arange(n_cols, dtype=np.int32)
         stages: list[StageResult] = []
@@ -530,7 +529,7 @@ class HighsSession:
                 if i != len(order) - 1:
                     raise ValueError(f"{name}: a quadratic stage must be the last (its optimum cannot be kept by a linear row)")
                 t0 = time.perf_counter()
-                x, obj, status = self._solve_quadratic(name, [st.name for st in stages], tol_rel, tol_abs, hold)
+                x, obj, status = self._solve_quadratic(name, hold)
                 secs = time.perf_counter() - t0
                 total += secs
                 if status != "optimal":
@@ -566,6 +565,8 @@ class HighsSession:
             sol = h.getSolution()
             if name in dual_stages:
                 duals[name] = np.array(sol.row_dual[: self.n_model_rows])
+            if lp.hessians.get(order[-1]) is not None:  # a quadratic last stage keeps each stage's optimal face
+                self._faces.append((np.array(sol.row_dual[: self.n_model_rows]), np.array(sol.col_dual)))
             if i < len(order) - 1:
                 nz = np.flatnonzero(c)
                 bound = obj - lp.offsets.get(name, 0.0)
@@ -628,7 +629,7 @@ class HighsSession:
         r, c, v = A.triplets()
         return np.bincount(r, weights=v * x[c], minlength=A.shape[0])
 
-    def _solve_quadratic(self, name: str, earlier: list[str], tol_rel: float, tol_abs: float, hold=None) -> tuple[np.ndarray, float, str]:
+    def _solve_quadratic(self, name: str, hold=None) -> tuple[np.ndarray, float, str]:
         """The last, quadratic stage, solved per independent component of the model (a model
         whose parts share no row is the sum of independent problems): each component's earlier
         stage objectives are kept within the tolerance of their values in the linear solution, and
@@ -637,9 +638,20 @@ class HighsSession:
         works on the whole dimension), and the same solution."""
         lp = self.lp
         x = np.array(self.h.getSolution().col_value)
+        self.quadratic_failures, self.quadratic_parts = [], 0
         free = np.ones(lp.shape[1], dtype=bool)
         if hold is not None:
             free[np.asarray(hold, dtype=np.int64)] = False  # held columns leave the problem: constants
+        # the optimal face of every earlier stage, by complementary slackness with its duals: a
+        # column with a reduced cost stays where it is, a row with a dual stays at its activity.
+        # Every point of that set is optimal in every earlier stage, exactly (no tolerance rows)
+        act = self._activity(x)
+        pinned_row = np.zeros(lp.shape[0], dtype=bool)
+        for row_dual, col_dual in self._faces:
+            free &= np.abs(col_dual) <= DUAL_ZERO
+            pinned_row |= np.abs(row_dual) > DUAL_ZERO
+        row_lo = np.where(pinned_row, act, lp.row_lower)
+        row_hi = np.where(pinned_row, act, lp.row_upper)
         A = self._current_matrix()
         comp = self._components(A, free)
         qcols, q = lp.hessians[name]
@@ -678,18 +690,11 @@ class HighsSession:
             status = h.passModel(
                 n_c, n_r, sub.nnz, int(highspy.MatrixFormat.kColwise), int(highspy.ObjSense.kMinimize), 0.0,
                 _f64(lp.costs[name][cols] / QP_SCALE), _f64(lp.col_lower[cols] * QP_SCALE), _f64(lp.col_upper[cols] * QP_SCALE),
-                _f64((lp.row_lower[rows] - const) * QP_SCALE), _f64((lp.row_upper[rows] - const) * QP_SCALE),
+                _f64((row_lo[rows] - const) * QP_SCALE), _f64((row_hi[rows] - const) * QP_SCALE),
                 sub.indptr.astype(np.int32), sub.indices.astype(np.int32), _f64(sub.data), np.zeros(n_c, dtype=np.int32),
             )  # fmt: skip
             if status == highspy.HighsStatus.kError:
                 raise RuntimeError("HiGHS refused a component of the quadratic stage")
-            for st in earlier:  # keep this component's earlier stage objectives
-                c_st = lp.costs[st][cols]
-                nz = np.flatnonzero(c_st)
-                if len(nz):
-                    v = float(c_st[nz] @ x[cols[nz]])
-                    slack = abs(v) * tol_rel + max(tol_abs, QP_STAGE_SLACK_EUR)
-                    h.addRow(-INF, (v + slack) * QP_SCALE, len(nz), nz.astype(np.int32), c_st[nz].astype(np.float64))
             # the stage's squares, and a tiny square on every other column: a strictly convex
             # problem, so every variable has one optimal value (and the active-set solver no
             # degenerate null space to cycle in)
@@ -703,10 +708,13 @@ class HighsSession:
             h.passHessian(H)
             h.run()
             ms = h.getModelStatus()
-            st_ = _STATUS.get(ms, h.modelStatusToString(ms).lower().replace(" ", "_"))
-            if st_ != "optimal":
-                return x, float("nan"), st_
+            if ms != highspy.HighsModelStatus.kOptimal:
+                # HiGHS's active-set solver can cycle on a degenerate part: there the linear
+                # stages' solution stands (it is optimal in every earlier stage) and it is reported
+                self.quadratic_failures.append(h.modelStatusToString(ms))
+                continue
             x[cols] = np.array(h.getSolution().col_value)[:n_c] / QP_SCALE
+            self.quadratic_parts += 1
         total = float(lp.costs[name] @ x + 0.5 * np.sum(q * x[qcols] ** 2))
         return x, total + lp.offsets.get(name, 0.0), "optimal"
 

@@ -1,9 +1,12 @@
 """Properties that must hold on every instance, checked over many random instances.
 
-- allocations never exceed budgets; budget = allocated + headroom for every gemeente;
-- every plafond and guaranteed minimum holds;
-- unmet need = need (after substitution) - allocation; every euro of need is allocated,
-  substituted away or reported unmet;
+- statutory need is always provided in full: its unmet need is zero by construction;
+- budget + tekort = allocated + headroom for every gemeente, the tekort is what it pays above
+  its budget where positive, the headroom what is left where negative;
+- every plafond holds, or (on statutory care only) is exceeded by exactly its reported
+  plafondoverschrijding; every guaranteed minimum holds;
+- unmet need = need (after substitution) - allocation, non-statutory lots only; every euro of
+  need is allocated, substituted away or reported unmet;
 - an infeasible random instance is always explained (never a bare status).
 """
 
@@ -16,7 +19,7 @@ from hypothesis import strategies as st
 from verdeelmodel import load_instance, solve
 
 ECHELONS = ["nulde_lijn", "basis", "specialist", "hoogspecialistisch"]
-TOL = 0.02  # reports are rounded to cents
+TOL = 0.12  # reports are rounded to cents; the equal-treatment stage is solved to 0.1 euro
 
 
 @st.composite
@@ -106,7 +109,7 @@ def instances(draw):
     if subs:
         t["substitutions"] = subs
     mode = draw(st.sampled_from(["lexicographic", "lexicographic", "weighted"]))
-    return t, {"options": {"objective": {"mode": mode, "statutory_first": draw(st.booleans())}}}
+    return t, {"options": {"objective": {"mode": mode}}}
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -122,24 +125,31 @@ def test_invariants_hold_on_random_instances(tmp_path_factory, case):
         assert res.explanation and "conflicting rules" in res.explanation[0]
         return
     a = res.allocation
-    # budgets: allocated <= budget, budget = allocated + headroom
+    statutory = {lot["lot"]: lot["statutory"] for lot in tables["lots"]}
+    # budgets: budget + tekort = allocated + headroom; tekort and headroom never both positive
     b = res.budgets
-    assert (b["allocated_eur"] <= b["budget_eur"] + TOL).all()
-    assert ((b["budget_eur"] - b["allocated_eur"] - b["headroom_eur"]).abs() <= TOL).all()
-    by_g = a.groupby("gemeente")["amount_eur"].sum()
-    for g, alloc in by_g.items():
-        assert alloc <= float(b.loc[b.gemeente == g, "budget_eur"].sum()) + TOL
-    # every row of the model holds (slack >= 0)
-    assert (res.constraints["slack_eur"] >= -TOL).all()
+    assert ((b["budget_eur"] + b["tekort_eur"] - b["allocated_eur"] - b["headroom_eur"]).abs() <= TOL).all()
+    assert ((b["tekort_eur"] - (b["allocated_eur"] - b["budget_eur"]).clip(lower=0)).abs() <= TOL).all()
+    assert ((b["tekort_eur"] > TOL) & (b["headroom_eur"] > TOL)).sum() == 0
+    # statutory need is provided in full
+    st_ = a[a.statutory]
+    assert (st_["unmet_eur"] == 0).all()
+    assert ((st_["need_eur"] + st_["substituted_in_eur"] - st_["substituted_out_eur"] - st_["amount_eur"]).abs() <= TOL).all()
+    # every row of the model holds, or goes above its bound by its reported tekort / overschrijding
+    c = res.constraints
+    assert ((c["slack_eur"] + c["overrun_eur"]) >= -TOL).all()
     # plafonds and minimums recomputed from the allocation table
-    for c in tables.get("ceilings", []):
-        rows = a[a.lot == c["lot"]]
-        rows = rows[rows.gemeente == c["gemeente"]] if c.get("gemeente") else rows
+    for ce in tables.get("ceilings", []):
+        rows = a[a.lot == ce["lot"]]
+        rows = rows[rows.gemeente == ce["gemeente"]] if ce.get("gemeente") else rows
         total = rows["amount_eur"].sum()
-        if c.get("ceiling_eur") is not None:
-            assert total <= c["ceiling_eur"] + TOL
-        if c.get("minimum_eur") is not None and len(rows):
-            assert total >= c["minimum_eur"] - TOL
+        if ce.get("ceiling_eur") is not None and not statutory[ce["lot"]]:
+            assert total <= ce["ceiling_eur"] + TOL
+        if ce.get("minimum_eur") is not None and len(rows):
+            assert total >= ce["minimum_eur"] - TOL
+    assert res.totals["plafondoverschrijding"] == __import__("pytest").approx(
+        c["overrun_eur"][c.family.str.startswith("ceiling_per")].sum(), abs=TOL
+    )
     # unmet need = need after substitution - allocation (no budget above need by default)
     effective = a["need_eur"] + a["substituted_in_eur"] - a["substituted_out_eur"]
     assert ((a["unmet_eur"] - (effective - a["amount_eur"]).clip(lower=0)).abs() <= TOL).all()

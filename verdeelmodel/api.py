@@ -342,7 +342,7 @@ class AllocationModel:
         order = objective_names(self.info)
         priced = tuple(s.objective for s in self.info.stages if s.priced) if tables else ()
         t0 = time.perf_counter()
-        out = self.session.solve(order, tol_rel=o.tolerance_rel, tol_abs=o.tolerance_abs_eur, dual_stages=priced, hold=self._layout.held)
+        out = self.session.solve(order, tol_rel=o.tolerance_rel, tol_abs=o.tolerance_abs_eur, dual_stages=priced)
         t1 = time.perf_counter()
         res = self._result(out) if (tables or out.status != "optimal") else self._totals_only(out)
         res.timings = {
@@ -470,7 +470,19 @@ class AllocationModel:
         )
 
     def _notes(self) -> list[str]:
-        """What the reader must know: the policy for non-statutory care that shaped the numbers."""
+        """What the reader must know: the policy for non-statutory care that shaped the numbers,
+        and an equal-treatment stage the solver could not finish everywhere."""
+        out = []
+        failed = getattr(self.session, "quadratic_failures", [])
+        if failed:
+            out.append(
+                f"equal treatment: HiGHS's quadratic solver did not finish in {len(failed)} of {len(failed) + self.session.quadratic_parts} "
+                "independent part(s) of the model; there the solution of the earlier stages stands (optimal in each of them, but where "
+                "several allocations are equally good the choice may depend on the order of rows)"
+            )
+        return out + self._policy_notes()
+
+    def _policy_notes(self) -> list[str]:
         D = self.data
         if not any(not s for s in D.lot_statutory.values()):
             return []
@@ -627,10 +639,6 @@ class _Layout:
         self.pool_x = np.array(px, dtype=np.int64)
         self.pool_x_row = new[np.array(prow, dtype=np.int64)] if prow else np.array([], dtype=np.int64)
 
-        # what the equal-treatment stage holds at the linear stages' values: statutory care (its
-        # need is provided exactly) and substitution
-        stat = np.array([bool(D.lot_statutory[l]) for l in l_], dtype=bool)
-        self.held = np.r_[self.x_col[stat], self.arc_col].astype(np.int64)
         # the tekort and plafondoverschrijding columns, and the one row each of them is in
         self.tekort_col = pos.get("tekort", np.array([], dtype=np.int64))
         self.overrun_col = pos.get("plafondoverschrijding", np.array([], dtype=np.int64))
