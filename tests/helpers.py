@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from hypothesis import strategies as st
 
 from verdeelmodel.instance.validate import load_instance
 
@@ -237,3 +238,97 @@ def per_client_draws(dm, n, seed, chunk=0):
             for g in range(G):
                 per_client[s, g, j] = [next(draws) for _ in range(int(clients[s, g, j]))]
     return clients, per_client
+
+
+ECHELONS = ["nulde_lijn", "basis", "specialist", "hoogspecialistisch"]
+
+
+@st.composite
+def random_instances(draw, modes=("lexicographic", "lexicographic", "weighted")):
+    """A small random instance: (tables, meta) for write_instance."""
+    n_g = draw(st.integers(1, 4))
+    n_lots = draw(st.integers(2, 4))
+    gem = [f"G{i}" for i in range(n_g)]
+    t = {
+        "sources": [{"source": "s", "kind": "synthetic", "description": "hypothesis", "reference": ""}],
+        "gemeenten": [{"gemeente": g, "inhabitants": draw(st.integers(1000, 200000)), "source": "s"} for g in gem],
+        "budgets": [
+            {
+                "gemeente": g,
+                "domain": "jeugd",
+                "region": "R",
+                "budget_eur": draw(st.integers(0, 5000)),
+                "own_funds_eur": draw(st.sampled_from([0, 0, 250])),
+                "source": "s",
+            }
+            for g in gem
+        ],
+        "populations": [],
+        "lots": [],
+        "need": [],
+    }
+    for g in gem:
+        for p in range(draw(st.integers(1, 2))):
+            t["populations"].append({"gemeente": g, "population": f"p{p}", "inhabitants": draw(st.integers(0, 5000)), "source": "s"})
+    echelons = {}
+    for i in range(n_lots):
+        e = draw(st.sampled_from(ECHELONS))
+        echelons[f"L{i}"] = e
+        t["lots"].append(
+            {
+                "lot": f"L{i}",
+                "domain": "jeugd",
+                "echelon": e,
+                "funding_form": "inspanning",
+                "scope": draw(st.sampled_from(["local", "regional"])),
+                "tariff_eur": draw(st.sampled_from([1, 2.5, 10, 40])),
+                "unit": "hour",
+                "priority_weight": draw(st.sampled_from([0.5, 1, 2, 3])),
+                "statutory": draw(st.booleans()),
+                "source": "s",
+            }
+        )
+    for pop in t["populations"]:
+        for lot in t["lots"]:
+            if draw(st.booleans()):
+                t["need"].append(
+                    {
+                        "gemeente": pop["gemeente"],
+                        "population": pop["population"],
+                        "lot": lot["lot"],
+                        "volume": draw(st.integers(0, 300)),
+                        "source": "s",
+                    }
+                )
+    if not t["need"]:
+        t["need"].append({"gemeente": gem[0], "population": "p0", "lot": "L0", "volume": 10, "source": "s"})
+    ceilings = []
+    for lot in t["lots"]:
+        if draw(st.booleans()):
+            ceilings.append({"lot": lot["lot"], "region": "R", "ceiling_eur": draw(st.integers(0, 4000)), "source": "s"})
+        if draw(st.integers(0, 3)) == 0:
+            g = draw(st.sampled_from(gem))
+            lo = draw(st.integers(0, 400))
+            ceilings.append(
+                {"lot": lot["lot"], "gemeente": g, "minimum_eur": lo, "ceiling_eur": lo + draw(st.integers(0, 2000)), "source": "s"}
+            )
+    if ceilings:
+        t["ceilings"] = ceilings
+    heavy = sorted(echelons, key=lambda l: ECHELONS.index(echelons[l]))
+    subs = []
+    for a in heavy:
+        for b in heavy:
+            if ECHELONS.index(echelons[b]) < ECHELONS.index(echelons[a]) and draw(st.integers(0, 2)) == 0:
+                subs.append(
+                    {
+                        "from_lot": a,
+                        "to_lot": b,
+                        "ratio": draw(st.sampled_from([1, 1.5, 3])),
+                        "max_share": draw(st.sampled_from([0.1, 0.5, 1])),
+                        "source": "s",
+                    }
+                )
+    if subs:
+        t["substitutions"] = subs
+    mode = draw(st.sampled_from(list(modes)))
+    return t, {"options": {"objective": {"mode": mode}}}

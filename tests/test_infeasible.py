@@ -12,16 +12,17 @@ from helpers import INSTANCES
 
 
 @pytest.mark.slow  # a fresh process
-def test_minimums_above_lot_ceiling_explained_with_exit_3(tmp_path):
-    # nijmegen-2018: plafond jeugd specialistische begeleiding EUR 4.0M (region). Raise the two
-    # providers' guaranteed minimums to 2.5M + 1.6M = 4.1M (each still under its own contract plafond).
+def test_minimums_above_need_explained_with_exit_3(tmp_path):
+    # nijmegen-2018: dyslexie (EED) need EUR 1,898,400 in the region. Raise the two providers'
+    # guaranteed minimums to their plafonds, 1,000,000 + 900,000 = 1,900,000: more than the need,
+    # and the model places no budget above need.
     inst = tmp_path / "nijmegen-infeasible"
     shutil.copytree(INSTANCES / "nijmegen-2018", inst)
     path = inst / "contracts.csv"
     rows = list(csv.DictReader(path.open(encoding="utf-8")))
     for r in rows:
-        if r["lot"] == "jeugd_specialistische_begeleiding":
-            r["minimum_eur"] = {"lvb_a": "2500000", "jeugd_breed_a": "1600000"}[r["provider"]]
+        if r["lot"] == "jeugd_dyslexie":
+            r["minimum_eur"] = r["ceiling_eur"]
     with path.open("w", encoding="utf-8", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
         w.writeheader()
@@ -33,9 +34,9 @@ def test_minimums_above_lot_ceiling_explained_with_exit_3(tmp_path):
     assert p.returncode == 3, p.stderr
     assert "Traceback" not in p.stdout + p.stderr
     assert "infeasible" in p.stdout
-    assert "regio rijk_van_nijmegen: <= EUR 4,000,000" in p.stdout
-    assert "gegarandeerd minimum aanbieder" in p.stdout and ">= EUR 2,500,000" in p.stdout and ">= EUR 1,600,000" in p.stdout
-    assert "= EUR 4,100,000" in p.stdout  # the sum of the minimums, in the summary line
+    assert "gegarandeerd minimum aanbieder" in p.stdout and ">= EUR 1,000,000" in p.stdout and ">= EUR 900,000" in p.stdout
+    assert "no budget above need Ernstige enkelvoudige dyslexie" in p.stdout
+    assert "= EUR 1,900,000" in p.stdout  # the sum of the minimums, in the summary line
     assert (out / "explanation.txt").exists() and (out / "summary.json").exists()
     assert not (out / "allocation.csv").exists()
 
