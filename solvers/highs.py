@@ -391,6 +391,17 @@ class SolveOutcome:
     message: str = ""
 
 
+def _ranges(indptr: np.ndarray, which: np.ndarray) -> np.ndarray:
+    """Positions of the entries of the rows (columns) ``which`` of a compressed matrix, concatenated."""
+    starts, ends = indptr[which], indptr[which + 1]
+    counts = ends - starts
+    total = int(counts.sum())
+    if not total:
+        return np.zeros(0, dtype=np.int64)
+    before = np.cumsum(counts) - counts
+    return np.arange(total) + np.repeat(starts - before, counts)
+
+
 def _f64(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.float64)
 
@@ -530,7 +541,7 @@ class HighsSession:
                     raise ValueError(f"{name}: a quadratic stage must be the last (its optimum cannot be kept by a linear row)")
                 t0 = time.perf_counter()
                 x, obj, status = self._solve_quadratic(name, hold)
-                secs = time.perf_counter() - t0
+                secs = self.quadratic_run_seconds  # HiGHS's own time; building the parts is ours
                 total += secs
                 if status != "optimal":
                     return SolveOutcome(
@@ -602,25 +613,24 @@ class HighsSession:
         if getattr(self, "_comp_key", None) == key:
             return self._comp
         n_rows, n_cols = A.shape
-        parent = np.arange(n_cols)
-
-        def find(a: int) -> int:
-            while parent[a] != a:
-                parent[a] = parent[parent[a]]
-                a = parent[a]
-            return a
-
         csr = A.tocsr()
-        for r in range(n_rows):
-            cols = csr.indices[csr.indptr[r] : csr.indptr[r + 1]]
-            cols = cols[free[cols]]
-            if len(cols) > 1:
-                root = find(int(cols[0]))
-                for c in cols[1:].tolist():
-                    rc = find(c)
-                    if rc != root:
-                        parent[rc] = root
-        comp = np.array([find(j) for j in range(n_cols)])
+        # edges: each free column of a row to the row's first free column
+        r, c = np.repeat(np.arange(n_rows), np.diff(csr.indptr)), csr.indices.astype(np.int64)
+        keep = free[c]
+        r, c = r[keep], c[keep]
+        first = np.full(n_rows, -1, dtype=np.int64)
+        first[r[::-1]] = c[::-1]  # the first free column of each row
+        a_, b_ = first[r], c
+        label = np.arange(n_cols)
+        while True:  # smallest label over each component: propagate along edges, then jump pointers
+            old = label.copy()
+            m = np.minimum(label[a_], label[b_])
+            np.minimum.at(label, a_, m)
+            np.minimum.at(label, b_, m)
+            label = label[label]
+            if np.array_equal(label, old):
+                break
+        comp = label
         self._comp_key, self._comp = key, comp
         return comp
 
@@ -638,7 +648,7 @@ class HighsSession:
         works on the whole dimension), and the same solution."""
         lp = self.lp
         x = np.array(self.h.getSolution().col_value)
-        self.quadratic_failures, self.quadratic_parts = [], 0
+        self.quadratic_failures, self.quadratic_parts, self.quadratic_run_seconds = [], 0, 0.0
         free = np.ones(lp.shape[1], dtype=bool)
         if hold is not None:
             free[np.asarray(hold, dtype=np.int64)] = False  # held columns leave the problem: constants
@@ -657,35 +667,31 @@ class HighsSession:
         qcols, q = lp.hessians[name]
         csc = A if not A.rowwise else A.tocsc()
         csr = A.tocsr()
-        qpos = dict(zip(qcols.tolist(), q.tolist()))
+        q_full = np.full(lp.shape[1], QP_REGULARISATION)
+        q_full[qcols] = q
         members: dict[int, list[int]] = {}
         for j in np.flatnonzero(free).tolist():
             members.setdefault(int(comp[j]), []).append(j)
+        local = np.full(lp.shape[1], -1, dtype=np.int64)  # global column -> position in its part
+        options = {"output_flag": False, "primal_feasibility_tolerance": QP_FEASIBILITY_TOLERANCE, "qp_iteration_limit": QP_ITERATION_LIMIT}
+        for opt in ("time_limit", "threads"):
+            val = self.h.getOptionValue(opt)
+            options[opt] = val[1] if isinstance(val, tuple) else val
         for root in np.unique(comp[qcols[free[qcols]]]).tolist():
             cols = np.array(members[root], dtype=np.int64)
-            new = {int(c): i for i, c in enumerate(cols.tolist())}
-            rows = np.unique(csc.indices[np.concatenate([np.arange(csc.indptr[c], csc.indptr[c + 1]) for c in cols.tolist()])])
-            rr, cc, vv = [], [], []
-            const = np.zeros(len(rows))  # what the columns outside the problem contribute to each row
-            for i, r in enumerate(rows.tolist()):
-                lo_, hi_ = csr.indptr[r], csr.indptr[r + 1]
-                for c, v in zip(csr.indices[lo_:hi_].tolist(), csr.data[lo_:hi_].tolist()):
-                    if c in new:
-                        rr.append(i)
-                        cc.append(new[c])
-                        vv.append(v)
-                    else:
-                        const[i] += v * x[c]
+            local[cols] = np.arange(len(cols))
+            rows = np.unique(csc.indices[_ranges(csc.indptr, cols)])
+            idx = _ranges(csr.indptr, rows)
+            row_e = np.repeat(np.arange(len(rows)), csr.indptr[rows + 1] - csr.indptr[rows])
+            col_e, val_e = csr.indices[idx].astype(np.int64), csr.data[idx]
+            mine = local[col_e] >= 0
+            # what the columns outside the part contribute to each of its rows: constants
+            const = np.bincount(row_e[~mine], weights=val_e[~mine] * x[col_e[~mine]], minlength=len(rows))
             n_r, n_c = len(rows), len(cols)
-            sub = SparseMatrix.from_triplets(np.array(rr), np.array(cc), np.array(vv), (n_r, n_c))
-            h = highspy.Highs()
-            h.setOptionValue("output_flag", False)
-            h.setOptionValue("primal_feasibility_tolerance", QP_FEASIBILITY_TOLERANCE)
-            h.setOptionValue("qp_iteration_limit", QP_ITERATION_LIMIT)
-            for opt in ("time_limit", "threads"):
-                val = self.h.getOptionValue(opt)
-                if isinstance(val, tuple):
-                    val = val[1]
+            sub = SparseMatrix.from_triplets(row_e[mine], local[col_e[mine]], val_e[mine], (n_r, n_c))
+            local[cols] = -1
+            h = highspy.Highs()  # a fresh solver per part: one reused keeps state that changes results
+            for opt, val in options.items():
                 h.setOptionValue(opt, val)
             status = h.passModel(
                 n_c, n_r, sub.nnz, int(highspy.MatrixFormat.kColwise), int(highspy.ObjSense.kMinimize), 0.0,
@@ -698,7 +704,7 @@ class HighsSession:
             # the stage's squares, and a tiny square on every other column: a strictly convex
             # problem, so every variable has one optimal value (and the active-set solver no
             # degenerate null space to cycle in)
-            diag = np.array([qpos.get(c, QP_REGULARISATION) for c in cols.tolist()], dtype=np.float64) / QP_SCALE**2
+            diag = q_full[cols] / QP_SCALE**2
             H = highspy.HighsHessian()
             H.dim_ = n_c
             H.format_ = highspy.HessianFormat.kTriangular
@@ -706,7 +712,9 @@ class HighsSession:
             H.index_ = np.arange(n_c, dtype=np.int32)
             H.value_ = diag
             h.passHessian(H)
+            t_run = time.perf_counter()
             h.run()
+            self.quadratic_run_seconds += time.perf_counter() - t_run
             ms = h.getModelStatus()
             if ms != highspy.HighsModelStatus.kOptimal:
                 # HiGHS's active-set solver can cycle on a degenerate part: there the linear
