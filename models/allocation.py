@@ -626,8 +626,19 @@ def add_allocation_within_need(m, b: BuildInfo, D: AllocationData) -> None:
 
 def add_substitution_funded(m, b: BuildInfo, D: AllocationData) -> None:
     r"""Substitution only counts when the lighter lot funds it: x[g,p,l'] >= sum_l s[g,p,l->l'] / rho[l->l'].
-    Without it, moving need to a lighter lot and leaving it unmet there would hide unmet need."""
+    Without it, moving need to a lighter lot and leaving it unmet there would hide unmet need.
+    Where the lighter lot is not statutory, its unmet need is at most its own need,
+    u[g,p,l'] <= c[g,p,l'] (a variable bound): need moved there from a statutory lot stays an
+    entitlement and is provided in full, whatever the lot's own protected share."""
     _out, inn = _flows(m, b, D)
+    light = [k for k in D.x_index if inn.get(k) and k in b.u]
+    if light and not b.collect:
+        for k, c in zip(light, b.need_bound("substitution_funded", "unmet_need", "col", "upper", light, 1.0, [[b.cell[k]] for k in light])):
+            b.u[k].setub(c)
+        b.labels.bound_rules["unmet_need"] = (
+            set(light),
+            lambda k: f"substituted statutory need is provided in full {D.lot_label[k[2]]} gemeente {k[0]} population {k[1]}",
+        )
     rows = {
         k: (_sum([b.x[k]], [(-c, s) for s, c in inn[k]]) >= 0, f"substitution funded {D.lot_label[k[2]]} gemeente {k[0]} population {k[1]}")
         for k in D.x_index
@@ -891,11 +902,13 @@ def add_specialist_reduction_goal(m, b: BuildInfo, D: AllocationData) -> None:
 
 def add_funded_share_goal(m, b: BuildInfo, D: AllocationData) -> None:
     r"""Protected minimum for non-statutory care (prevention, algemene voorzieningen):
-    sum_{l in L} x[g,p,l] >= share x sum_{l in L} c[g,p,l], L = the goal's lot, or every
+    sum_{l in L} (x[g,p,l] - sum_l'' s[g,p,l''->l] / rho) >= share x sum_{l in L} c[g,p,l] (the
+    funding of the lots' own need, beside need substituted into them), L = the goal's lot, or every
     non-statutory lot of the domain. Funded even where that adds to the tekort: the policy is the
     gemeente's (or region's) stated choice, not the model's."""
     if not D.funded_goals:
         return
+    _out, inn = _flows(m, b, D)
     by_gp: dict[tuple, list[int]] = defaultdict(list)
     for i, (g, p, _l) in enumerate(D.x_index):
         by_gp[(g, p)].append(i)
@@ -914,8 +927,10 @@ def add_funded_share_goal(m, b: BuildInfo, D: AllocationData) -> None:
     rows = {}
     for (g, p, d, lot), share, scope, bound in zip(keys, shares, cells, bounds):
         what = D.lot_label[lot] if lot else f"niet-wettelijke percelen {d}"
+        # the share counts the funding of the lot's own need: need moved into it is provided in full anyway
+        moved_in = [(-c, s_) for i in scope for s_, c in inn.get(D.x_index[i], ())]
         rows[(g, p, d, lot)] = (
-            _sum([b.x[D.x_index[i]] for i in scope]) >= bound,
+            _sum([b.x[D.x_index[i]] for i in scope], moved_in) >= bound,
             f"beschermd minimum {what} >= {share:.0%} van de vraag gemeente {g} population {p}",
         )
     _add(m, b, "funded_share_goal", rows)

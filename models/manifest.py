@@ -62,7 +62,7 @@ def _f(name: str, kind: str, scales: tuple[str, ...], summary: str, components: 
 FAMILIES: tuple[Family, ...] = (
     _f("need_coverage", "balance", ("need", "tariff"), "need of every gemeente, population and lot is allocated, substituted or unmet"),
     _f("allocation_within_need", "need_cap", ("need", "tariff"), "no budget above need"),
-    _f("substitution_funded", "balance", (), "substituted need is funded in the lighter lot"),
+    _f("substitution_funded", "balance", ("need", "tariff"), "substituted need is funded in the lighter lot"),
     _f("substitution_max_share", "substitution_limit", ("need", "tariff"), "at most a share phi of a lot's need is substituted"),
     _f("budget_per_gemeente", "ceiling", ("budget",), "what a gemeente pays stays within its budget"),
     _f("ceiling_per_lot_region", "ceiling", ("plafond",), "plafond per lot and region"),

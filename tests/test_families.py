@@ -424,3 +424,22 @@ def test_set_limit_resolves_without_rebuild(make):
     assert r1.objective["plafondoverschrijding"] - r2.objective["plafondoverschrijding"] == pytest.approx(10, abs=ABS)
     # the Pyomo model was updated too: rebuilding from it would agree
     assert model.model.ceiling_per_lot_region["spec", "R"].upper == 70
+
+
+def test_protected_share_counts_the_lots_own_need_and_moved_need_is_provided(make):
+    # spec -> basis substitution (ratio 2, up to 40 of spec's 80, adding 20 to basis), budget 70.
+    # Need moved out of statutory spec stays an entitlement in basis: at least 20 of basis is
+    # provided. Without a policy: spec 40 + basis 30 = 70, 20 of basis's own 30 unmet, no tekort.
+    # Protected at 100%: basis funds its own 30 and the moved 20 -> 50, spec 40: a tekort of 20.
+    def edit(t, share=None):
+        _arc(t)
+        t["budgets"][0]["budget_eur"] = 70
+        if share is not None:
+            t["goals"] = [{"goal": "funded_share", "domain": "jeugd", "lot": "basis", "value": share, "source": "test"}]
+
+    res = run(make, edit)
+    assert amt(res, "spec") == pytest.approx(40, abs=ABS) and amt(res, "basis") == pytest.approx(30, abs=ABS)
+    assert amt(res, "basis", col="unmet_eur") == pytest.approx(20, abs=ABS) and res.objective["tekort"] == pytest.approx(0, abs=ABS)
+    res = run(make, lambda t: edit(t, 1.0))
+    assert amt(res, "basis") == pytest.approx(50, abs=ABS) and amt(res, "basis", col="unmet_eur") == pytest.approx(0, abs=ABS)
+    assert res.objective["tekort"] == pytest.approx(20, abs=ABS)
