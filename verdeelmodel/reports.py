@@ -85,6 +85,15 @@ def summary_dict(res: Result) -> dict[str, Any]:
     if res.optimal:
         d["totals_eur"] = {k: round(v, 2) for k, v in res.totals.items()}
         d["binding_constraints"] = int(res.binding.shape[0])
+        by_g = res.budgets.groupby("gemeente", sort=True)[["tekort_eur", "plafondoverschrijding_eur", "headroom_eur"]].sum()
+        d["per_gemeente_eur"] = {
+            g: {
+                "tekort": round(float(r.tekort_eur), 2),
+                "plafondoverschrijding": round(float(r.plafondoverschrijding_eur), 2),
+                "headroom": round(float(r.headroom_eur), 2),
+            }
+            for g, r in by_g.iterrows()
+        }
         d["notes"] = list(res.notes)
     else:
         d["explanation"] = res.explanation

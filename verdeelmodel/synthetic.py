@@ -727,8 +727,9 @@ def _providers(regions: list[str], region_need, seed) -> tuple[list[dict], list[
     """A few providers per region with region-level contracts on CONTRACT_LOTS.
 
     Market shares are random; the contract plafonds add up to 95-115 % of the region's
-    need on the lot (the largest provider sometimes has none), the guaranteed minimums
-    to 40-60 % of it, so minimums always fit under plafonds and budgets."""
+    need on the lot (the largest provider sometimes has none). Raamcontracten for ambulant
+    care give no volume guarantee (seed 001, ch. 5 advice 1), so contracts carry no minimum
+    (the draw that once sized one is kept, so the other numbers stay as they were)."""
     s = _Stream(seed, 9)
     providers, contracts = [], []
     for r in regions:
@@ -747,7 +748,7 @@ def _providers(regions: list[str], region_need, seed) -> tuple[list[dict], list[
             weights = [0.3 - math.log(1.0 - u) for u in s.uniforms(len(ids))]
             wsum = math.fsum(weights)
             cap_frac = 0.95 + 0.20 * s.uniform()
-            min_frac = 0.40 + 0.20 * s.uniform()
+            _min_frac = 0.40 + 0.20 * s.uniform()  # no longer used: no volume guarantees
             no_cap = s.uniform() < 0.3
             largest = max(range(len(ids)), key=lambda i: (weights[i], -i))
             for i, pid in enumerate(ids):
@@ -760,7 +761,7 @@ def _providers(regions: list[str], region_need, seed) -> tuple[list[dict], list[
                         region=r,
                         gemeente="",
                         ceiling_eur=ceiling,
-                        minimum_eur=_round_down(share * need * min_frac, 1_000),
+                        minimum_eur=None,
                     )
                 )
     return providers, contracts
@@ -859,6 +860,8 @@ def _check(gemeenten, budgets, region_need, ceilings, contracts) -> None:
     limited = {(row["region"], row["lot"]) for row in ceilings}
     for row in contracts:
         assert (row["region"], row["lot"]) not in limited, "contract lot has a regional limit too"
+        if row["minimum_eur"] is None:
+            continue
         if row["ceiling_eur"] is not None:
             assert row["minimum_eur"] <= row["ceiling_eur"], row
         key = (row["region"], LOT_BY_NAME[row["lot"]].domain)
@@ -1049,15 +1052,16 @@ def _readme(seed: int, gemeenten, region_sizes, budgets, need_by_domain, deficit
         "## What to expect when solving",
         "",
         "- The 42 regions are independent problems (regional lots, ceilings and contracts stay inside a region).",
-        "- Need exceeds the budget by a few percent in most gemeenten, so stage 1 leaves unmet need; the",
-        "  non-statutory basis lots (wijkteams) are cut first, the expertiseschil (jeugd-GGZ to the jeugd",
-        "  wijkteam, ratio 1.5, 10-25 % of GGZ need) is used because it covers need more cheaply.",
+        "- Need exceeds the budget by a few percent in most gemeenten: statutory care is provided in full,",
+        "  so the model reports a tekort there; the non-statutory basis lots (wijkteams) are funded from",
+        "  what is left (the instance states no protected share), and the expertiseschil (jeugd-GGZ to the",
+        "  jeugd wijkteam, ratio 1.5, 10-25 % of GGZ need) is used because it provides care more cheaply.",
         "- Plafonds on jeugd specialistische begeleiding (92-106 % of the region's need, every region),",
         "  kortdurend verblijf (85-105 %) and beschermd wonen (90-108 %, each in about half of the regions)",
-        "  bind where they are below need and get shadow prices; the guaranteed minimum on jeugd verblijf",
-        "  (60-80 % of need) and the providers' minimums (40-60 % of need) fit under the budgets and",
-        "  rarely bind; contract plafonds add up to 95-115 % of need, so the jeugd-GGZ and Wmo",
-        "  specialistische begeleiding lots are capped by their providers in some regions.",
+        "  are exceeded where they are below need (a plafondoverschrijding, with its shadow price); the",
+        "  guaranteed minimum on jeugd verblijf (60-80 % of need) rarely binds; the providers' raamcontracten",
+        "  carry no volume guarantee (seed 001, ch. 5 advice 1) and their plafonds add up to 95-115 % of",
+        "  need, so jeugd-GGZ and Wmo specialistische begeleiding go above them in some regions.",
         "- Budgets are 75 % objective model and 25 % history, so the reference allocation differs",
         "  from the budgets and stage 2 has something to do.",
         "- The hoogspecialistisch lots are pooled in every region: a gemeente's budget row pays its",
