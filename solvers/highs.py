@@ -640,12 +640,14 @@ class HighsSession:
         return np.bincount(r, weights=v * x[c], minlength=A.shape[0])
 
     def _solve_quadratic(self, name: str, hold=None) -> tuple[np.ndarray, float, str]:
-        """The last, quadratic stage, solved per independent component of the model (a model
-        whose parts share no row is the sum of independent problems): each component's earlier
-        stage objectives are kept within the tolerance of their values in the linear solution, and
-        its quadratic objective minimised. Components without a quadratic term keep the linear
-        solution. Much faster than one QP over the whole model (HiGHS's active-set QP solver
-        works on the whole dimension), and the same solution."""
+        """The last, quadratic stage. Its feasible set is the optimal face of every earlier stage,
+        given by complementary slackness with that stage's duals (columns with a reduced cost and
+        rows with a dual keep their values), so every point of it is optimal in every earlier
+        stage, exactly. It is solved per independent part of the model (parts that share no row
+        are independent problems: much faster than one QP over the whole model, the same
+        solution), in thousands of euros, with a tiny square on every column (strictly convex:
+        one optimal value per variable). Parts HiGHS's active-set solver does not finish keep the
+        linear solution (counted in ``quadratic_failures``)."""
         lp = self.lp
         x = np.array(self.h.getSolution().col_value)
         self.quadratic_failures, self.quadratic_parts, self.quadratic_run_seconds = [], 0, 0.0

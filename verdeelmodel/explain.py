@@ -14,6 +14,10 @@ _VAR_WORDS = {
 }
 
 
+#: the family whose rule a variable's bound stands for
+_BOUND_FAMILY = {"allocation": "allocation_within_need", "unmet_need": "substitution_funded"}
+
+
 def _relation(lo: float, hi: float) -> str:
     if lo > -INF and hi < INF:
         return f"= {eur(hi)}" if abs(hi - lo) < 1e-9 else f"between {eur(lo)} and {eur(hi)}"
@@ -47,7 +51,7 @@ def explain_infeasible(lp: CompiledLP, labels: Labels, out: SolveOutcome) -> lis
         comp, idx = lp.col_component[c], lp.col_index[c]
         label = labels.bound(comp, idx)
         if label is not None and bound in ("upper", "boxed") and lp.col_upper[c] < INF:
-            lines.append(f"  - {label}: <= {eur(lp.col_upper[c])}   [allocation_within_need]")
+            lines.append(f"  - {label}: <= {eur(lp.col_upper[c])}   [{_BOUND_FAMILY.get(comp, comp)}]")
             ceilings.append((label, float(lp.col_upper[c])))
         if bound in ("lower", "boxed", "null", "free"):
             var_notes.add(_VAR_WORDS.get(comp, comp))
