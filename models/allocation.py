@@ -44,7 +44,7 @@ from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpressio
 
 from verdeelmodel.instance.validate import Instance
 
-from .manifest import FAMILIES, FAMILY_OF_COMPONENT, WEIGHTED_OBJECTIVE, Stage, budget_group
+from .manifest import FAMILIES, FAMILY_OF_COMPONENT, WEIGHTED_OBJECTIVE, Stage, budget_group, index_text
 from .reference import reference_allocation
 
 BASIS_ECHELONS = ("nulde_lijn", "basis")
@@ -445,11 +445,6 @@ def _budget_groups(D: AllocationData) -> list[tuple]:
     used = {D.group(g, D.lot_domain[l]) for g, _p, l in D.x_index if (g, l) not in D.pooled}
     used |= {D.group(g, mp.domain) for mp in D.pools for g in mp.members}
     return sorted(grp for grp in used if grp in D.budget) if D.on("budget_per_gemeente") else []
-
-
-def index_text(index) -> str:
-    """A row index as reports write it: tuple members joined by '|'."""
-    return "|".join(map(str, index)) if isinstance(index, tuple) else str(index)
 
 
 def _overrun_keys(D: AllocationData) -> list[tuple[str, str]]:

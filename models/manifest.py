@@ -143,16 +143,6 @@ class Stage(str, Enum):
         """Its duals are reported as shadow prices (a linear stage whose objective a rule can move)."""
         return self in PRICE_UNIT
 
-    @staticmethod
-    def tolerance(options) -> tuple[float, float]:
-        """(relative, absolute in euros) within which later stages keep this stage's optimum."""
-        return float(options.tolerance_rel), float(options.tolerance_abs_eur)
-
-    @classmethod
-    def of_objective(cls, name: str) -> Stage:
-        """The stage of an objective component name (``objective_tekort`` -> Stage.tekort)."""
-        return cls(name.removeprefix(OBJECTIVE_PREFIX))
-
 
 OBJECTIVE_PREFIX = "objective_"
 #: the one objective of the weighted mode (options.objective.mode = weighted)
@@ -209,6 +199,21 @@ PRICE_UNIT = {
 STAGE_NAMES: tuple[str, ...] = tuple(s.value for s in Stage)
 #: Stages solved as quadratic programmes (kept out of the weighted mode, solved last).
 QUADRATIC_STAGES = (Stage.equal_treatment,)
+
+
+def index_text(index) -> str:
+    """A row index as reports write it (constraints.csv, parameters): tuple members joined by '|'."""
+    if index.__class__ is tuple:
+        try:
+            return "|".join(index)
+        except TypeError:  # a member that is not a string
+            return "|".join(map(str, index))
+    return str(index)
+
+
+def index_of(text: str):
+    """A row index from its written form: 'a|b' -> ('a', 'b'), 'a' -> 'a' (index_text's inverse)."""
+    return tuple(text.split("|")) if "|" in text else text
 
 
 def budget_group(gemeente: str, domain: str, scope: str) -> tuple[str, ...]:

@@ -462,6 +462,7 @@ class HighsSession:
         self.n_model_rows = n_rows
 
         self.coefs: dict[tuple[int, int], float] = {}  # (row, col) -> coefficient changed since compile
+        self._matrix: tuple[SparseMatrix, SparseMatrix] | None = None  # _current_matrix, while no coefficient changes
 
     def set_row_bounds(self, rows, lower, upper) -> None:
         """Change the bounds of model rows (arrays), in HiGHS and in ``lp``."""
@@ -486,6 +487,7 @@ class HighsSession:
         for r, c, v in zip(np.asarray(rows).tolist(), np.asarray(cols).tolist(), np.asarray(values, dtype=float).tolist()):
             self.h.changeCoeff(int(r), int(c), float(v))
             self.coefs[(int(r), int(c))] = float(v)
+            self._matrix = None
 
     def matrix(self) -> SparseMatrix:
         """The loaded model's matrix as HiGHS holds it (column-wise), read back from HiGHS."""
@@ -520,12 +522,10 @@ class HighsSession:
         tol_rel: float = 1e-9,
         tol_abs: float = 1e-6,
         dual_stages: tuple[str, ...] = (),
-        hold: np.ndarray | None = None,
     ) -> SolveOutcome:
         """Solve the objectives in ``order`` lexicographically. After each stage a row
         keeps its objective within ``opt x (1 + tol_rel) + tol_abs`` (a stated tolerance:
-        later stages may give up at most that much of an earlier optimum). ``hold``: columns a
-        quadratic last stage keeps at their values from the linear stages."""
+        later stages may give up at most that much of an earlier optimum)."""
         h, lp = self.h, self.lp
         self._drop_stage_rows()
         self._faces: list[tuple[np.ndarray, np.ndarray]] = []
@@ -540,7 +540,7 @@ class HighsSession:
                 if i != len(order) - 1:
                     raise ValueError(f"{name}: a quadratic stage must be the last (its optimum cannot be kept by a linear row)")
                 t0 = time.perf_counter()
-                x, obj, status = self._solve_quadratic(name, hold)
+                x, obj, status = self._solve_quadratic(name)
                 secs = self.quadratic_run_seconds  # HiGHS's own time; building the parts is ours
                 total += secs
                 if status != "optimal":
@@ -589,8 +589,15 @@ class HighsSession:
         out.row_dual = duals
         return out
 
-    def _current_matrix(self) -> SparseMatrix:
-        """The model rows' matrix as loaded (the compiled one with coefficient changes applied)."""
+    def _current_matrix(self) -> tuple[SparseMatrix, SparseMatrix]:
+        """The model rows' matrix as loaded (the compiled one with coefficient changes applied),
+        column- and row-wise; kept until a coefficient changes."""
+        if self._matrix is None:
+            A = self._with_coefs()
+            self._matrix = (A, A.tocsr())
+        return self._matrix
+
+    def _with_coefs(self) -> SparseMatrix:
         if not self.coefs:
             return self.lp.A
         r, c, v = self.lp.A.triplets()
@@ -605,15 +612,14 @@ class HighsSession:
         nz = vv != 0
         return SparseMatrix.from_triplets(rr[nz], cc[nz], vv[nz], self.lp.shape)
 
-    def _components(self, A: SparseMatrix, free: np.ndarray) -> np.ndarray:
+    def _components(self, csr: SparseMatrix, free: np.ndarray) -> np.ndarray:
         """Independent parts of the model among the ``free`` columns: the connected components
         of the columns (two are connected when a row holds both), a component number per column
-        (held columns keep their own number)."""
+        (a column that is not free keeps its own number)."""
         key = (tuple(sorted((k, v != 0) for k, v in self.coefs.items())), free.tobytes())  # the matrix's pattern
         if getattr(self, "_comp_key", None) == key:
             return self._comp
-        n_rows, n_cols = A.shape
-        csr = A.tocsr()
+        n_rows, n_cols = csr.shape
         # edges: each free column of a row to the row's first free column
         r, c = np.repeat(np.arange(n_rows), np.diff(csr.indptr)), csr.indices.astype(np.int64)
         keep = free[c]
@@ -635,11 +641,12 @@ class HighsSession:
         return comp
 
     def _activity(self, x: np.ndarray) -> np.ndarray:
-        A = self._current_matrix()
-        r, c, v = A.triplets()
-        return np.bincount(r, weights=v * x[c], minlength=A.shape[0])
+        """A x for the model rows (the loaded matrix)."""
+        csr = self._current_matrix()[1]
+        r, c, v = csr.triplets()
+        return np.bincount(r, weights=v * x[c], minlength=csr.shape[0])
 
-    def _solve_quadratic(self, name: str, hold=None) -> tuple[np.ndarray, float, str]:
+    def _solve_quadratic(self, name: str) -> tuple[np.ndarray, float, str]:
         """The last, quadratic stage. Its feasible set is the optimal face of every earlier stage,
         given by complementary slackness with that stage's duals (columns with a reduced cost and
         rows with a dual keep their values), so every point of it is optimal in every earlier
@@ -652,8 +659,6 @@ class HighsSession:
         x = np.array(self.h.getSolution().col_value)
         self.quadratic_failures, self.quadratic_parts, self.quadratic_run_seconds = [], 0, 0.0
         free = np.ones(lp.shape[1], dtype=bool)
-        if hold is not None:
-            free[np.asarray(hold, dtype=np.int64)] = False  # held columns leave the problem: constants
         # the optimal face of every earlier stage, by complementary slackness with its duals: a
         # column with a reduced cost stays where it is, a row with a dual stays at its activity.
         # Every point of that set is optimal in every earlier stage, exactly (no tolerance rows)
@@ -664,11 +669,9 @@ class HighsSession:
             pinned_row |= np.abs(row_dual) > DUAL_ZERO
         row_lo = np.where(pinned_row, act, lp.row_lower)
         row_hi = np.where(pinned_row, act, lp.row_upper)
-        A = self._current_matrix()
-        comp = self._components(A, free)
+        csc, csr = self._current_matrix()
+        comp = self._components(csr, free)
         qcols, q = lp.hessians[name]
-        csc = A if not A.rowwise else A.tocsc()
-        csr = A.tocsr()
         q_full = np.full(lp.shape[1], QP_REGULARISATION)
         q_full[qcols] = q
         members: dict[int, list[int]] = {}

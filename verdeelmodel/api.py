@@ -24,7 +24,7 @@ from verdeelmodel._gc import building
 from verdeelmodel._results import Result
 from verdeelmodel.instance.validate import Instance
 from verdeelmodel.models.allocation import AllocationData, BuildInfo, build_allocation_model, eur, objective_names, prepare
-from verdeelmodel.models.manifest import budget_group, kind_of, stage_name
+from verdeelmodel.models.manifest import FAMILIES, PRICE_UNIT, budget_group, index_of, index_text, kind_of, stage_name
 from verdeelmodel.solvers.highs import INF, CompiledLP, HighsSession, SolveOutcome, compile_model
 
 #: Slack below which a ceiling or minimum counts as binding (euros).
@@ -124,7 +124,6 @@ class AllocationModel:
         """Set HiGHS (and, lazily, Pyomo) to the instance changed by ``params``."""
         from verdeelmodel import parameters as P
         from verdeelmodel.models.allocation import rebuild_rows
-        from verdeelmodel.models.manifest import FAMILIES
         from verdeelmodel.solvers.highs import compile_rows
 
         D, lp, info, rows = self.data, self.lp, self.info, self._rows
@@ -154,7 +153,7 @@ class AllocationModel:
                 comp, idx = (
                     ("budget_per_gemeente", p.index)
                     if p.kind == "budget"
-                    else (p.target.partition(":")[0], _index(p.target.partition(":")[2]))
+                    else (p.target.partition(":")[0], index_of(p.target.partition(":")[2]))
                 )
                 r = rows.get((comp, idx))
                 kind = kind_of(comp)
@@ -189,15 +188,11 @@ class AllocationModel:
         }
         need = L.need * mult
         for nb in info.need_bounds:
-            vals = nb.values(need)
-            if nb.target == "col":
-                idx = self._nb_index[id(nb)]
-                (clo if nb.side == "lower" else chi)[idx] = vals
-            else:
-                idx = self._nb_index[id(nb)]
-                (lo if nb.side == "lower" else hi)[idx] = vals
+            bounds = ((clo, chi) if nb.target == "col" else (lo, hi))[nb.side == "upper"]
+            bounds[self._nb_index[id(nb)]] = nb.values(need)
         new_exprs: dict[int, tuple] = {}
         coef_rows: dict[int, dict[int, float]] = {}
+        new_const: dict[int, float] = {}
         if rebuild:
             inst2 = P.changed_instance(self.instance, params)
             from verdeelmodel.models.allocation import prepare
@@ -217,7 +212,7 @@ class AllocationModel:
                     for i, (k, r) in enumerate(zip(keys, rr)):
                         new_exprs[r] = comp_rows[k]
                         coef_rows[r] = compiled.entries(i)
-                        self._row_const[r] = float(compiled.constant[i])
+                        new_const[r] = float(compiled.constant[i])
         # push what differs from the loaded model
         changed = np.flatnonzero((lo != lp.row_lower) | (hi != lp.row_upper))
         self.session.set_row_bounds(changed, lo[changed], hi[changed])
@@ -244,6 +239,7 @@ class AllocationModel:
             self._pending_exprs[r] = None
             self._labels_now.pop(r, None)
             self._row_const.pop(r, None)
+        self._row_const.update(new_const)
         for r, (expr, label) in new_exprs.items():
             self._pending_exprs[r] = expr
             self._labels_now[r] = label
@@ -276,8 +272,6 @@ class AllocationModel:
     def _direct_families(self) -> dict[str, set[str]]:
         """family -> the inputs whose changes it follows through bounds alone: need and tariff
         (stated as NeedBounds), and a row's own bound for budgets, plafonds and minimums."""
-        from verdeelmodel.models.manifest import FAMILIES
-
         out: dict[str, set[str]] = {}
         for f in FAMILIES:
             if "need" in f.scales:  # a family that scales with need states every such bound as a NeedBound
@@ -500,8 +494,6 @@ class AllocationModel:
         without the tekort or plafondoverschrijding that lets it go above its bound; ``overrun_eur``
         is how far above it goes. Shadow prices: the dual of each priced stage, and the one of the
         first stage where the rule matters (a nonzero price), with its stage and unit."""
-        from verdeelmodel.models.manifest import PRICE_UNIT
-
         lp, L, x = self.lp, self._layout, out.x
         act = out.row_activity.copy()
         np.add.at(act, L.slack_row, x[L.slack_col])  # the row's own tekort / overschrijding back out
@@ -659,7 +651,7 @@ class _Layout:
                 "name": [labels.rows[f][i] for f, i in zip(fam, lp.row_index)],
                 "family": fam,
                 "kind": [kinds[f] for f in fam],
-                "index": [_index_text(i) for i in lp.row_index],
+                "index": [index_text(i) for i in lp.row_index],
             }
         )
 
@@ -742,21 +734,6 @@ class _ColumnFrames:
 def _group_sum(groups: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
     """Sum of ``weights`` per group 0..n-1 (floats, also when there is nothing to add)."""
     return np.bincount(groups, weights=weights, minlength=n).astype(float, copy=False)
-
-
-def _index(text: str):
-    """A row index from its constraints.csv form: 'a|b' -> ('a', 'b'), 'a' -> 'a'."""
-    return tuple(text.split("|")) if "|" in text else text
-
-
-def _index_text(i) -> str:
-    """A row's index as constraints.csv writes it: tuple members joined by '|'."""
-    if i.__class__ is tuple:
-        try:
-            return "|".join(i)
-        except TypeError:  # a member that is not a string
-            return "|".join(map(str, i))
-    return str(i)
 
 
 def _clean(df: pd.DataFrame) -> pd.DataFrame:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from verdeelmodel.instance.problems import InstanceError, Problem
+from verdeelmodel.models.manifest import index_of
 
 KINDS = ("demand", "tariff", "budget", "limit", "goal", "w_own")
 #: the formulation inputs (manifest.INPUTS) each kind of parameter changes
@@ -60,7 +61,7 @@ class Parameter:
     @property
     def index(self):
         """The target as a row index: 'a|b' -> ('a', 'b'), 'a' -> 'a'."""
-        return tuple(self.target.split("|")) if "|" in self.target else self.target
+        return index_of(self.target)
 
 
 def bad(name: str, expected: str) -> InstanceError:
