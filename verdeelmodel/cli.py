@@ -257,6 +257,7 @@ def _solve(args) -> int:
     from verdeelmodel.api import AllocationModel, SolveOptions
     from verdeelmodel.explain import describe_binding
     from verdeelmodel.models.allocation import eur
+    from verdeelmodel.models.manifest import QUADRATIC_STAGES, Stage
     from verdeelmodel.reports import manifest, provenance_summary, write_all
 
     resume_gc()
@@ -279,7 +280,11 @@ def _solve(args) -> int:
         return EXIT_INFEASIBLE
     if args.quiet:
         return EXIT_OK
-    print("objective per stage: " + "; ".join(f"{k} {v:,.2f}" for k, v in res.objective.items()))
+    euro = {k: v for k, v in res.objective.items() if k not in QUADRATIC_STAGES}
+    print("objective per stage (EUR): " + "; ".join(f"{k} {v:,.2f}" for k, v in euro.items()))
+    for k, v in res.objective.items():
+        if k not in euro:  # a tie-break score in EUR^2/EUR, not a sum of euros
+            print(f"  {k} {v:,.0f} is a tie-break score, not euros ({Stage(k).summary})")
     for note in res.notes:
         print(f"  note: {note}")
     with pd.option_context("display.width", 160, "display.max_rows", 60, "display.float_format", "{:,.0f}".format):
