@@ -24,7 +24,7 @@ Objective stages (lexicographic by default, each kept within a tolerance by the 
   3. ``unmet`` sum of w_l u over non-statutory lots;
   4. ``deviation`` sum of e+ + e- (when a reference allocation exists);
   5. ``spend`` sum of x;
-  6. ``equal_treatment`` sum of u^2 / c + y^2 / w (a strictly convex tie-break: unique shares).
+  6. ``equal_treatment`` sum of u^2 / c + y^2 / w + s^2 / (phi c) (a strictly convex tie-break: unique shares).
 
 Families and stages are declared once in :mod:`~verdeelmodel.models.manifest` (name, kind,
 builder, the inputs that scale them); this module builds them. The model's own state (labels,
@@ -1068,22 +1068,34 @@ def _objectives(m, b: BuildInfo, D: AllocationData, o) -> None:
 
 
 def _equal_treatment_terms(m, b: BuildInfo, D: AllocationData) -> list[tuple[float, object]]:
-    r"""(weight, variable) of the equal-treatment stage: sum_cells u^2 / c + sum_k y^2 / w_k.
+    return equal_treatment_terms(m, D, D.need_eur)
+
+
+def equal_treatment_terms(m, D: AllocationData, need_eur: dict, plafond: dict | None = None) -> list[tuple[float, object]]:
+    r"""(weight, variable) of the equal-treatment stage: sum_cells u^2 / c + sum_k y^2 / w_k
+    + sum_arcs s^2 / (phi c), for the need ``need_eur`` (euros per cell) and contract plafonds
+    (``plafond``: (provider, lot, area) -> euros, where a parameter changed the instance's).
 
     Minimising sum u^2 / c under a shared limit gives unmet need in proportion to need (its
     optimality conditions: 2 u / c equal for every cell the limit binds), the same funded share for
     everyone; minimising sum y^2 / w splits a lot's budget over its providers in proportion to w,
     their contract plafond (providers of the same lot and area without one: the mean plafond of
-    the others, or 1 when none has one). Strictly convex in u and y, so their values are unique."""
-    out = [(1.0 / max(D.need_eur[k], 1.0), u) for k, u in b.u.items()]
+    the others, or 1 when none has one); minimising sum s^2 / (phi c) moves need by substitution
+    only where an earlier stage gains from it, and a limited substitution in proportion to what
+    each gemeente may move (phi c: the arc's max share of the need it leaves). Strictly convex in
+    u, y and s, so their values are unique and follow no name or row order."""
+    out = [(1.0 / max(need_eur[k], 1.0), u) for k, u in m.unmet_need.items()]
+    for k, s in m.substitution.items():
+        out.append((1.0 / max(D.arcs[k][1] * need_eur[k[:3]], 1.0), s))
     if len(m.provider_budget):
-        plafond = {(k, l, a): c for k, l, a, c, _m in D.contracts}
+        given = {(k, l, a): c for k, l, a, c, _m in D.contracts}
+        given.update(plafond or {})
         by_area = defaultdict(list)
         for k, l, a in m.provider_budget:
-            by_area[(l, a)].append(plafond.get((k, l, a)))
+            by_area[(l, a)].append(given.get((k, l, a)))
         mean = {la: (sum(v for v in cs if v) / sum(1 for v in cs if v)) if any(cs) else 1.0 for la, cs in by_area.items()}
         for (k, l, a), y in m.provider_budget.items():
-            w = plafond.get((k, l, a)) or mean[(l, a)] or 1.0
+            w = given.get((k, l, a)) or mean[(l, a)] or 1.0
             out.append((1.0 / w, y))
     return out
 

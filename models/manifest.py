@@ -160,7 +160,8 @@ _STAGE_SUMMARY = {
     Stage.unmet: "priority-weighted unmet need of non-statutory lots (euros x weight)",
     Stage.deviation: "deviation from the reference allocation (euros)",
     Stage.spend: "total spend (euros)",
-    Stage.equal_treatment: "equal treatment: sum of unmet^2 / need over non-statutory cells + provider budget^2 / plafond",
+    Stage.equal_treatment: "equal treatment: sum of unmet^2 / need over non-statutory cells + provider budget^2 / plafond "
+    "+ substituted need^2 / what may be substituted",
 }
 #: Why the stages come in this order, in words a council can follow.
 STAGE_REASON = {
@@ -178,7 +179,9 @@ STAGE_REASON = {
     Stage.equal_treatment: "Last, equal treatment, a tie-break that can never cost a euro of anything above: where "
     "several allocations are equal in every earlier respect, equal cases get equal shares. A shortfall of non-statutory "
     "care under a shared limit is spread in proportion to need (the same funded share for everyone), and a lot's budget "
-    "over its providers in proportion to their contract plafonds (equally where no plafond is given). So no result "
+    "over its providers in proportion to their contract plafonds (equally where no plafond is given). Need is moved to a "
+    "lighter lot only where that gains something above, and a limited substitution is shared in proportion to what each "
+    "gemeente may move. So no result "
     "depends on the names of gemeenten or providers, or on the order of rows.",
 }
 _STAGE_WEIGHT = {

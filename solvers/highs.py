@@ -489,6 +489,16 @@ class HighsSession:
             self.coefs[(int(r), int(c))] = float(v)
             self._matrix = None
 
+    def set_hessian(self, name: str, cols, q) -> None:
+        """Change the squares of a quadratic stage (1/2 x'Qx, Q diagonal: ``q`` on ``cols``), in
+        ``lp``; the quadratic stage is built from it at each solve."""
+        if name not in self.lp.hessians:
+            raise ValueError(f"{name}: not a quadratic stage")
+        cols, q = np.asarray(cols, dtype=np.int64), _f64(np.asarray(q, dtype=float))
+        if np.any(q < 0):
+            raise ValueError(f"{name}: only a convex quadratic objective (positive squares) is supported")
+        self.lp.hessians[name] = (cols, q)
+
     def matrix(self) -> SparseMatrix:
         """The loaded model's matrix as HiGHS holds it (column-wise), read back from HiGHS."""
         lp = self.h.getLp()

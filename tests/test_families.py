@@ -181,6 +181,41 @@ def test_substitution_funded(make):
     assert off.objective["tekort"] == pytest.approx(0, abs=ABS)
 
 
+@pytest.mark.parametrize("first,second", [("A", "B"), ("B", "A")])
+def test_a_limited_substitution_is_shared_in_proportion_to_what_each_may_move(make, first, second):
+    # Gemeenten `first` (spec need 80) and `second` (spec need 240), each with basis need 30 and a
+    # budget of 1000; spec -> basis, ratio 2, up to 50% (40 and 120). A regional plafond of 100 on
+    # basis (not statutory: hard) leaves room for 100 - 60 = 40 of added basis need, so at most
+    # s1 + s2 = 80 of spec need moves; the spend stage moves all 80 (each euro moved saves 0.5).
+    # Who moves it is a tie until equal treatment: min s1^2/40 + s2^2/120 with s1 + s2 = 80 gives
+    # s2 = 3 s1, so s1 = 20 and s2 = 60, whichever name comes first and in whatever row order.
+    def edit(t):
+        _arc(t)
+        t["gemeenten"] = [{**t["gemeenten"][0], "gemeente": g} for g in (second, first)]
+        t["budgets"] = [{**t["budgets"][0], "gemeente": g, "budget_eur": 1000} for g in (second, first)]
+        t["populations"] = [{**t["populations"][0], "gemeente": g} for g in (second, first)]
+        need = t["need"]
+        t["need"] = [{**r, "gemeente": second, "volume": 24 if r["lot"] == "spec" else r["volume"]} for r in need]
+        t["need"] += [{**r, "gemeente": first} for r in need]
+        t["ceilings"] = [{"lot": "basis", "region": "R", "ceiling_eur": 100, "source": "test"}]
+
+    res = run(make, edit)
+    assert res.objective["tekort"] == pytest.approx(0, abs=ABS)
+    assert res.objective["spend"] == pytest.approx(60 + 320 - 40, abs=ABS)
+    sub = res.substitutions.set_index("gemeente")["moved_need_eur"]
+    assert sub[first] == pytest.approx(20, abs=0.01) and sub[second] == pytest.approx(60, abs=0.01)
+    assert amt(res, "spec", gemeente=first) == pytest.approx(60, abs=0.01)
+    assert amt(res, "basis", gemeente=second) == pytest.approx(60, abs=0.01)
+
+
+def test_no_substitution_where_it_gains_nothing(make):
+    # ratio 1: moving need to basis costs as much as leaving it in spec (tariffs per euro of need),
+    # so no stage gains from it; equal treatment leaves the need where the indicatie put it
+    res = run(make, lambda t: (_arc(t, ratio=1), t["budgets"][0].update(budget_eur=1000)))
+    assert res.substitutions["moved_need_eur"].sum() == pytest.approx(0, abs=0.01)
+    assert amt(res, "spec") == pytest.approx(80, abs=0.01)
+
+
 @pytest.mark.parametrize(
     "where,family,index", [("region", "ceiling_per_lot_region", "spec|R"), ("gemeente", "ceiling_per_lot_gemeente", "spec|A")]
 )

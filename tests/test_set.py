@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 from helpers import INSTANCES, ROOT, base_tables, pooled_tables, write_instance
 
@@ -38,6 +39,50 @@ def _in_step(model: AllocationModel) -> None:
         assert a.keys() == b.keys(), (fresh.row_component[r], fresh.row_index[r])
         for c in a:
             assert a[c] == pytest.approx(b[c], rel=1e-12, abs=1e-12)
+    # the quadratic stage's squares (weights that follow need and contract plafonds)
+    assert fresh.hessians.keys() == model.lp.hessians.keys()
+    for name, (cols, q) in fresh.hessians.items():
+        held_cols, held_q = model.lp.hessians[name]
+        assert np.array_equal(cols, held_cols), name
+        assert np.allclose(q, held_q, rtol=1e-12, atol=0), name
+
+
+def _same_squares(model: AllocationModel, ref: AllocationModel) -> None:
+    assert model.lp.hessians.keys() == ref.lp.hessians.keys() and ref.lp.hessians
+    for name, (cols, q) in ref.lp.hessians.items():
+        held_cols, held_q = model.lp.hessians[name]
+        assert np.array_equal(cols, held_cols), name
+        assert np.allclose(q, held_q, rtol=1e-12, atol=0), name
+
+
+def test_contract_plafond_limit_moves_the_equal_treatment_split():
+    """A changed contract plafond changes the providers' weights in the equal-treatment stage,
+    as the same plafond written in contracts.csv would."""
+    inst = load_instance(INSTANCES / "nijmegen-2018")
+    model = AllocationModel(inst)
+    base = model.solve()
+    model.set({"limit:ceiling_per_provider_lot:ggz_b|jeugd_ggz|rijk_van_nijmegen": 2_890_000})
+    res = model.solve()
+    i2 = _edit(
+        inst,
+        "contracts",
+        "ceiling_eur",
+        lambda r: 2_890_000 if (r["provider"], r["lot"]) == ("ggz_b", "jeugd_ggz") else r["ceiling_eur"],
+    )
+    ref_model = AllocationModel(i2)
+    _same_squares(model, ref_model)
+    ref = ref_model.solve()
+    _same_objectives(res, ref)
+    _in_step(model)
+
+    def ggz(r):
+        p = r.provider_budgets
+        return p[p["lot"] == "jeugd_ggz"].set_index("provider")["amount_eur"]
+
+    pd.testing.assert_series_equal(ggz(res), ggz(ref), atol=0.05, check_exact=False)
+    assert ggz(res)["ggz_b"] > ggz(base)["ggz_b"] + 1000  # a larger plafond, a larger share
+    model.reset()
+    _same_squares(model, AllocationModel(inst))
 
 
 def _edit(inst, table: str, column: str, fn):
@@ -79,6 +124,8 @@ def test_demand_tariff_budget_limit_equal_a_rebuilt_model():
     )
     ref = solve(i2)
     _same_objectives(res, ref)
+    # the equal-treatment squares follow the changed need (1 / need), as a model built afresh
+    _same_squares(model, AllocationModel(i2))
     # the tables report the changed need and budget, not the instance's
     assert res.allocation["need_eur"].sum() == pytest.approx(ref.allocation["need_eur"].sum(), rel=1e-12)
     assert res.budgets["budget_eur"].sum() == pytest.approx(ref.budgets["budget_eur"].sum(), rel=1e-12)
@@ -167,6 +214,8 @@ def test_goals_equal_rebuilt_models(tmp_path):
     i2 = _edit(i2, "need", "volume", lambda r: r["volume"] * 1.2 if r["lot"] == "spec" else r["volume"])
     ref = solve(i2)
     _same_objectives(res, ref)
+    # the equal-treatment squares follow the changed need (1 / need), as a model built afresh
+    _same_squares(model, AllocationModel(i2))
     # the goal rows carry their new value in their business label
     assert "basisaandeel >= 45% gemeente A population jeugd jeugd" in set(res.constraints["name"])
     _in_step(model)

@@ -112,11 +112,6 @@ def _rows(res, names: dict | None = None) -> dict:
 @given(case=random_instances(modes=("lexicographic",)))
 def test_no_result_depends_on_names_row_order_or_other_regions(tmp_path_factory, case):
     tables, meta = case
-    # Known limit (issue 9 note): substitution is left out. Where two gemeenten share a limit that
-    # substitution competes for (a regional plafond on the lighter lot), the equal-treatment stage
-    # keeps each earlier stage's optimal face through the duals HiGHS returns, and a degenerate
-    # dual can fix one gemeente's substitution; that split may then follow the order of rows.
-    tables.pop("substitutions", None)
     rng = random.Random(7)
     res = AllocationModel(load_instance(write_instance(tmp_path_factory.mktemp("a"), tables, meta))).solve()
     if not res.optimal:

@@ -24,7 +24,7 @@ from verdeelmodel._gc import building
 from verdeelmodel._results import Result
 from verdeelmodel.instance.validate import Instance
 from verdeelmodel.models.allocation import AllocationData, BuildInfo, build_allocation_model, eur, objective_names, prepare
-from verdeelmodel.models.manifest import FAMILIES, PRICE_UNIT, budget_group, index_of, index_text, kind_of, stage_name
+from verdeelmodel.models.manifest import FAMILIES, PRICE_UNIT, Stage, budget_group, index_of, index_text, kind_of, stage_name
 from verdeelmodel.solvers.highs import INF, CompiledLP, HighsSession, SolveOutcome, compile_model
 
 #: Slack below which a ceiling or minimum counts as binding (euros).
@@ -72,6 +72,7 @@ class AllocationModel:
         self._pending_rows: set[int] = set()
         self._pending_cols: set[int] = set()
         self._pending_exprs: dict[int, object] = {}
+        self._pending_objective: list | None = None  # equal-treatment terms changed by set(), for Pyomo
 
     @functools.cached_property
     def _rows(self) -> dict[tuple[str, object], int]:
@@ -246,9 +247,40 @@ class AllocationModel:
         self._exprs = new_exprs
         self._need_now = need
         self._budget_now = budget_now
+        self._set_equal_treatment(need, params)
+
+    def _set_equal_treatment(self, need: np.ndarray, params: dict) -> None:
+        """The equal-treatment squares for the changed need and contract plafonds (their weights
+        are 1 / need, 1 / plafond and 1 / what may be substituted), in HiGHS and, lazily, Pyomo."""
+        from verdeelmodel.models.allocation import equal_treatment_terms
+
+        name = Stage.equal_treatment.objective
+        if name not in self.lp.hessians:
+            return
+        D = self.data
+        plafond = {
+            index_of(p.target.partition(":")[2]): v
+            for p, v in params.items()
+            if p.kind == "limit" and p.target.partition(":")[0] == "ceiling_per_provider_lot"
+        }
+        terms = equal_treatment_terms(self._model, D, dict(zip(D.x_index, need.tolist())), plafond)
+        cols = np.array([self.lp.col_of[id(v)] for _w, v in terms], dtype=np.int64)
+        q = 2.0 * np.array([w for w, _v in terms])  # 1/2 x'Qx: Q = 2w for w v^2
+        order = np.argsort(cols, kind="stable")
+        cols, q = cols[order], q[order]
+        held_cols, held_q = self.lp.hessians[name]
+        if np.array_equal(cols, held_cols) and np.array_equal(q, held_q):
+            return
+        self.session.set_hessian(name, cols, q)
+        self._pending_objective = terms
 
     def _sync(self) -> None:
         """Apply pending parameter changes to the Pyomo model (lazily: sweeps never pay for it)."""
+        if self._pending_objective is not None:
+            from pyomo.core.expr.numeric_expr import SumExpression
+
+            getattr(self._model, Stage.equal_treatment.objective).set_value(SumExpression([w * v**2 for w, v in self._pending_objective]))
+            self._pending_objective = None
         if not (self._pending_rows or self._pending_cols or self._pending_exprs):
             return
         lp = self.lp
