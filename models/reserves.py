@@ -1,28 +1,37 @@
-r"""Reserve sizing (weerstandsvermogen): what each gemeente must hold against demand swings,
-under each pooling rule.
+r"""Reserve sizing (weerstandsvermogen) as the paragraaf weerstandsvermogen reads it: what each
+gemeente must expect (structural, into the begroting) and what it must be able to absorb (risk,
+against its weerstandscapaciteit), under each pooling rule.
 
 For rule set r (``profijt``: nothing pooled; ``agreed``: pools.csv; or a candidate rule applied
 to every pool), scenario s and gemeente g:
 
-    O_{g,s} = charge_{g,s} - planned_g
+    charge_{g,d,s} = cost of g's clients in its non-pooled lots of domain d + its pool charges
+                     under r (models/pooling.py), with the plan's substitution applied and
+                     non-statutory lots at most at the plan (PlanView)
+    T_{g,s}        = sum over g's budget rows of max(0, charge - budget)      (the tekort)
 
-charge = cost of g's clients in its non-pooled lots + its charges for the pools under r
-(models/pooling.py); planned = the same computed on the plan (the allocation of a solve, or
-the expected cost). From the sorted samples, at confidence alpha:
+From the samples, at confidence alpha (VaR_alpha = the ceil(alpha S)-th smallest value,
+CVaR_alpha = VaR_alpha + mean(max(x - VaR_alpha, 0)) / (1 - alpha), Rockafellar-Uryasev):
 
-    VaR_alpha  = the alpha-quantile of O_g (the ceil(alpha S)-th smallest value)
-    CVaR_alpha = VaR_alpha + mean(max(O_g - VaR_alpha, 0)) / (1 - alpha)
+    expected tekort  E[T_g]                      structural: it belongs in the begroting
+    risk             VaR_alpha(T_g) - E[T_g]     the spread above it (NARIS: VaR at 90%);
+                     CVaR_alpha(T_g) - E[T_g]    the tail-coherent alternative (--measure cvar):
+                                                 it sees a rare large tekort that VaR misses
+                                                 and is subadditive, so pooling never adds risk
+    whole risk       the same measure of (T_g - E[T_g]) + the other risks of risks.csv
+    ratio            weerstandscapaciteit (whole, gemeenten.csv) / whole risk -> rating A-F
 
-(Rockafellar-Uryasev; for alpha S whole, the mean of the worst (1 - alpha) S scenarios).
-Required reserve (benodigde weerstandscapaciteit) = max(0, CVaR) (or VaR); ratio = available
-(gemeenten.available_reserve_eur) / required; rating A-F by the table every gemeente uses.
-Pooling benefit = required under profijt - required under the rule.
+Every figure carries a batch-means standard error (BATCHES consecutive batches); a ratio
+within 2 standard errors of a band edge is flagged. Without a whole weerstandscapaciteit
+there is no rating: the social domain alone is half the picture. Pooling benefit = risk under
+profijt - risk under the rule. ``overspend`` (charge - the plan's charge, no budgets) stays for
+the key-weight and joint LPs.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -84,17 +93,39 @@ def rule_sets(inst: Instance, setups: list[PoolSetup], candidates: list[str] | N
 
 @dataclass
 class ReserveRun:
-    overspend: dict[str, np.ndarray]  # rule set -> [S, G]
+    overspend: dict[str, np.ndarray]  # rule set -> [S, G] total charge - the plan's charge
     gemeenten: list[str]
-    planned: dict[str, np.ndarray]  # rule set -> [G]
+    planned: dict[str, np.ndarray]  # rule set -> [G] the plan's charge
+    tekort: dict[str, np.ndarray] = field(default_factory=dict)  # rule set -> [S, G] tekort per scenario
+    plan_tekort: dict[str, np.ndarray] = field(default_factory=dict)  # rule set -> [G] the plan's own tekort
+    budget: np.ndarray | None = None  # [G] budget (IU share + own funds) of the modelled lots
+    other: np.ndarray | None = None  # [S, G] the gemeente's other risks (risks.csv), drawn; None without
+    scenarios: int = 0
+    target_se: float | None = None  # the standard error asked for (--target-se), euros or relative
+    target_relative: bool = False
+    target_reached: bool | None = None
+
+    def __post_init__(self) -> None:
+        self.scenarios = self.scenarios or next(iter(self.overspend.values())).shape[0]
 
 
-def _charges(dm: DemandModel, setups: list[PoolSetup], rs: RuleSet, rules: dict[str, Rule], cost: np.ndarray, excess) -> np.ndarray:
-    """Total charge per gemeente [..., G] for costs [..., G, L] under rule set ``rs``."""
+def _charges(
+    dm: DemandModel,
+    setups: list[PoolSetup],
+    rs: RuleSet,
+    rules: dict[str, Rule],
+    cost: np.ndarray,
+    excess,
+    lot_domain: np.ndarray,
+    n_dom: int,
+) -> np.ndarray:
+    """Charge per gemeente and budget domain [..., G, n_dom] for costs [..., G, L] under rule set
+    ``rs``: the gemeente's own cost of its non-pooled lots (in the lot's domain) plus its pool
+    charges (in the pool's domain)."""
     gpos = {g: i for i, g in enumerate(dm.gemeenten)}
     lpos = {l: j for j, l in enumerate(dm.lots)}
     pooled_cells = np.zeros(cost.shape[-2:], dtype=bool)
-    total = np.zeros(cost.shape[:-1])
+    total = np.zeros(cost.shape[:-1] + (n_dom,))
     for s, names in zip(setups, rs.per_setup):
         ctx = s.ctx
         gi = np.array([gpos[g] for g in ctx.gemeenten])
@@ -109,9 +140,116 @@ def _charges(dm: DemandModel, setups: list[PoolSetup], rs: RuleSet, rules: dict[
                 return excess(rule.threshold_eur)[..., rows, :][..., li].sum(-1)
 
         ch = pool_charges(ctx, names, rules, C, fn)
-        total[..., gi] += ch.charge
-    total += np.where(pooled_cells, 0.0, cost).sum(-1)
+        total[..., gi, lot_domain[li[0]]] += ch.charge
+    own = np.where(pooled_cells, 0.0, cost)
+    for d in range(n_dom):
+        total[..., d] += own[..., lot_domain == d].sum(-1)
     return total
+
+
+@dataclass
+class PlanView:
+    """What the plan does to the scenarios, and the budgets a tekort is measured against.
+
+    - Substitution: the plan moves a share f of a gemeente's need of a heavier lot to a lighter
+      one (ratio rho: a euro of need there becomes 1/rho euro here). In every scenario the same
+      share of that lot's cost moves, so the plan's own savings are no overspend.
+    - Non-statutory lots (no individual entitlement) cost at most what the plan funds: demand
+      above it waits (a waiting list), it is no tekort. Statutory care is open-ended.
+    - Budgets per budget row (gemeente x domain, or gemeente when options.budget_scope is
+      total): IU share + own funds; a domain without a budget row has no tekort (as in the
+      allocation model)."""
+
+    sub_from: np.ndarray  # [A] lot index
+    sub_to: np.ndarray  # [A]
+    share: np.ndarray  # [G, A] share of the from-lot's cost moved
+    ratio: np.ndarray  # [A]
+    capped: np.ndarray  # [L] non-statutory
+    planned: np.ndarray  # [G, L]
+    lot_domain: np.ndarray  # [L] domain index
+    budget: np.ndarray  # [G, n_dom] (inf: no budget row)
+    total_scope: bool  # one budget per gemeente (options.budget_scope = total)
+
+    @property
+    def n_dom(self) -> int:
+        return self.budget.shape[1]
+
+    def apply(self, cost: np.ndarray, excess: dict | None = None) -> tuple[np.ndarray, dict | None]:
+        """The scenario costs [..., G, L] as the plan shapes them (and each high-cost excess)."""
+        cost = cost.copy()
+        if len(self.sub_from):
+            moved = cost[..., :, self.sub_from] * self.share  # [..., G, A]
+            keep = 1.0 - _sum_by(self.share, self.sub_from, cost.shape[-1])  # [G, L]
+            cost *= keep
+            for a in range(len(self.sub_from)):
+                cost[..., :, self.sub_to[a]] += moved[..., :, a] / self.ratio[a]
+            if excess is not None:
+                excess = {H: e * keep for H, e in excess.items()}
+        if self.capped.any():
+            cost[..., self.capped] = np.minimum(cost[..., self.capped], self.planned[:, self.capped])
+        return cost, excess
+
+    def tekort(self, charge: np.ndarray) -> np.ndarray:
+        """Tekort per gemeente [..., G] of charges [..., G, n_dom]: what the budget rows cannot carry."""
+        if self.total_scope:
+            b = np.where(np.isinf(self.budget), 0.0, self.budget).sum(-1)
+            has = ~np.all(np.isinf(self.budget), axis=-1)
+            return np.where(has, np.maximum(0.0, charge.sum(-1) - b), 0.0)
+        return np.maximum(0.0, charge - self.budget).sum(-1)
+
+    def budget_total(self) -> np.ndarray:
+        return np.where(np.isinf(self.budget), 0.0, self.budget).sum(-1)
+
+
+def _sum_by(share: np.ndarray, idx: np.ndarray, L: int) -> np.ndarray:
+    out = np.zeros((share.shape[0], L))
+    np.add.at(out.T, idx, share.T)
+    return out
+
+
+def plan_view(inst: Instance, dm: DemandModel, planned_cost: np.ndarray, substitutions: pd.DataFrame | None = None) -> PlanView:
+    """The plan's substitution shares (``substitutions``: the result table of a solve), the
+    non-statutory lots and the budgets, in the demand model's order."""
+    gpos = {g: i for i, g in enumerate(dm.gemeenten)}
+    lpos = {l: j for j, l in enumerate(dm.lots)}
+    lots = inst.lots
+    domains = sorted(set(lots["domain"]))
+    dpos = {d: i for i, d in enumerate(domains)}
+    lot_domain = np.array([dpos[d] for d in lots.set_index("lot").loc[dm.lots, "domain"]])
+    statutory = lots.set_index("lot").loc[dm.lots, "statutory"].astype(bool).to_numpy()
+    arcs, shares, ratios = [], [], []
+    if substitutions is not None and len(substitutions):
+        need = dm.expected_cost
+        sub = substitutions.groupby(["gemeente", "from_lot", "to_lot"], sort=True).agg(
+            moved=("moved_need_eur", "sum"), ratio=("ratio", "first")
+        )
+        for (fl, tl), grp in sub.groupby(level=["from_lot", "to_lot"], sort=True):
+            share = np.zeros(len(dm.gemeenten))
+            for (g, _f, _t), r in grp.iterrows():
+                n = need[gpos[g], lpos[fl]]
+                share[gpos[g]] = min(1.0, r["moved"] / n) if n > 0 else 0.0
+            arcs.append((lpos[fl], lpos[tl]))
+            shares.append(share)
+            ratios.append(float(grp["ratio"].iloc[0]))
+    scope_total = inst.options.budget_scope == "total"
+    n_dom = len(domains)
+    budget = np.full((len(dm.gemeenten), n_dom), np.inf)
+    bud = inst.budgets
+    for g, d, b, o in zip(bud["gemeente"], bud["domain"], bud["budget_eur"].astype(float), bud["own_funds_eur"].astype(float)):
+        if g in gpos and d in dpos:
+            i, j = gpos[g], dpos[d]
+            budget[i, j] = (0.0 if np.isinf(budget[i, j]) else budget[i, j]) + b + o
+    return PlanView(
+        np.array([a for a, _ in arcs], dtype=np.int64),
+        np.array([b for _, b in arcs], dtype=np.int64),
+        np.array(shares).T if shares else np.zeros((len(dm.gemeenten), 0)),
+        np.array(ratios),
+        ~statutory,
+        np.asarray(planned_cost, dtype=float),
+        lot_domain,
+        budget,
+        scope_total,
+    )
 
 
 def _thresholds(rules: dict[str, Rule], sets: list[RuleSet]) -> tuple[float, ...]:
@@ -122,6 +260,11 @@ def _thresholds(rules: dict[str, Rule], sets: list[RuleSet]) -> tuple[float, ...
             {float(rules[n].threshold_eur) for n in used if rules[n].kind_spec.per_client_threshold and rules[n].threshold_eur is not None}
         )
     )
+
+
+#: Scenarios are drawn in chunks of this size when a standard error is the target (--target-se),
+#: and the run stops at the first whole number of chunks that reaches it.
+ADAPTIVE_MAX_SCENARIOS = 200_000
 
 
 def run_reserves(
@@ -136,10 +279,23 @@ def run_reserves(
     bootstrap: bool = False,
     sets: list[RuleSet] | None = None,
     extra_rules: dict[str, Rule] | None = None,
+    substitutions: pd.DataFrame | None = None,
+    target_se: float | None = None,
+    target_relative: bool = False,
+    confidence: float = 0.9,
+    measure: str = "var",
+    max_scenarios: int = ADAPTIVE_MAX_SCENARIOS,
 ) -> ReserveRun:
-    """Overspend samples [S, G] per rule set. ``planned_cost`` [G, L]: the plan per gemeente and lot.
+    """Samples [S, G] per rule set: the charge above the plan's (``overspend``) and the tekort
+    (``tekort``: charge above the budget rows, with the plan's substitution and non-statutory
+    lots at the plan, see PlanView). ``planned_cost`` [G, L]: the plan per gemeente and lot.
     ``pools``: apply the candidate rules only to these pools. ``sets``/``extra_rules``: explicit
-    rule sets, with rules that are not in the instance (e.g. variants of a mixed rule)."""
+    rule sets, with rules that are not in the instance (e.g. variants of a mixed rule).
+
+    ``target_se``: draw chunks until every gemeente's risk figure (``measure`` at ``confidence``,
+    every rule set) has a batch-means standard error at most this (euros; a fraction of the
+    figure when ``target_relative``), from ``scenarios`` up to ``max_scenarios``. The draws of
+    chunk c depend only on (seed, c), so a run that stops at S scenarios equals a fixed run of S."""
     dm = demand_model(inst)
     setups = pool_setups(inst)
     rules = {**rules_of(inst), **(extra_rules or {})}
@@ -147,63 +303,240 @@ def run_reserves(
         check_pool_names(setups, pools)
     sets = sets if sets is not None else rule_sets(inst, setups, candidates, pools)
     thresholds = _thresholds(rules, sets)
+    view = plan_view(inst, dm, planned_cost, substitutions)
+    register = risk_register(inst, dm.gemeenten)
     # a plan's high-cost excess as the scenarios count it: planned clients (plan / cost per client)
     # each costing tariff x units_per_client (not the tariff per unit)
     planned_clients = np.asarray(planned_cost, dtype=float) / dm.mean_cost
     planned_excess = {H: planned_clients * np.maximum(0.0, dm.mean_cost - H) for H in thresholds}
-    planned = {rs.name: _charges(dm, setups, rs, rules, planned_cost, lambda H: planned_excess[float(H)]) for rs in sets}
-    out = {rs.name: np.empty((scenarios, len(dm.gemeenten))) for rs in sets}
+    args = (view.lot_domain, view.n_dom)
+    plan_charge = {rs.name: _charges(dm, setups, rs, rules, planned_cost, lambda H: planned_excess[float(H)], *args) for rs in sets}
+    planned = {k: v.sum(-1) for k, v in plan_charge.items()}
+    plan_tekort = {k: view.tekort(v) for k, v in plan_charge.items()}
+    parts: dict[str, list] = {rs.name: [] for rs in sets}
+    tparts: dict[str, list] = {rs.name: [] for rs in sets}
+    oparts: list = []
     done, c = 0, 0
-    while done < scenarios:
-        n = min(chunk, scenarios - done)
-        batch = sample(dm, n, seed, c, thresholds, bootstrap=bootstrap)
-        for rs in sets:
-            out[rs.name][done : done + n] = _charges(dm, setups, rs, rules, batch.cost, batch.excess) - planned[rs.name]
-        done += n
-        c += 1
-        if progress is not None:
-            progress(done, scenarios)
-    return ReserveRun(out, dm.gemeenten, planned)
+    goal = scenarios
+    reached = None
+    while True:
+        while done < goal:
+            n = min(chunk, goal - done)
+            batch = sample(dm, n, seed, c, thresholds, bootstrap=bootstrap)
+            cost, excess = view.apply(batch.cost, batch._excess if thresholds else None)
+            ex = (lambda H, e=excess: e[float(H)]) if excess is not None else None
+            for rs in sets:
+                ch = _charges(dm, setups, rs, rules, cost, ex, *args)
+                parts[rs.name].append(ch.sum(-1) - planned[rs.name])
+                tparts[rs.name].append(view.tekort(ch))
+            if register is not None:
+                oparts.append(register.draw(n, seed, c))
+            done += n
+            c += 1
+            if progress is not None:
+                progress(done, goal if target_se is None else max_scenarios)
+        if target_se is None:
+            break
+        T = {k: np.concatenate(v) for k, v in tparts.items()}
+        worst = max(_risk_se(t, confidence, measure, target_relative) for t in T.values())
+        reached = bool(worst <= target_se)
+        if reached or done >= max_scenarios:
+            break
+        goal = min(max_scenarios, done * 2)
+    other = np.concatenate(oparts) if oparts else None
+    return ReserveRun(
+        {k: np.concatenate(v) for k, v in parts.items()},
+        dm.gemeenten,
+        planned,
+        {k: np.concatenate(v) for k, v in tparts.items()},
+        plan_tekort,
+        view.budget_total(),
+        other,
+        done,
+        target_se,
+        target_relative,
+        reached,
+    )
 
 
-def reserve_table(inst: Instance, run: ReserveRun, confidences: list[float], measure: str = "cvar") -> pd.DataFrame:
-    """One row per gemeente x rule set x confidence: expected overspend, VaR, CVaR, required
-    reserve, available capacity, ratio, rating and pooling benefit against profijt."""
-    avail = inst.gemeenten.set_index("gemeente")["available_reserve_eur"].astype(float).reindex(run.gemeenten).to_numpy()
+# --------------------------------------------------------------------------- other risks (risks.csv)
+
+
+@dataclass
+class RiskRegister:
+    """A gemeente's other risks (risks.csv): each occurs with its probability in a scenario,
+    independently of the others and of demand, and then costs its amount (or a triangular
+    draw between low, amount and high). Drawn from its own stream of the seed, so adding a
+    register never changes the demand draws."""
+
+    gemeente: np.ndarray  # [R] index
+    amount: np.ndarray
+    probability: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    n_gemeenten: int
+
+    def draw(self, n: int, seed: int, chunk: int) -> np.ndarray:
+        rng = np.random.default_rng([seed, chunk, 1])  # [seed, chunk] is the demand stream
+        R = len(self.amount)
+        occurs = rng.random((n, R)) < self.probability
+        u = rng.random((n, R))
+        a, m, b = self.low, self.amount, self.high
+        tri = b > a
+        # inverse CDF of the triangular distribution (low a, mode m, high b)
+        fc = np.where(tri, (m - a) / np.where(tri, b - a, 1.0), 0.0)
+        left = a + np.sqrt(u * (b - a) * (m - a))
+        right = b - np.sqrt((1.0 - u) * (b - a) * (b - m))
+        size = np.where(tri, np.where(u < fc, left, right), m)
+        out = np.zeros((n, self.n_gemeenten))
+        np.add.at(out.T, self.gemeente, (occurs * size).T)
+        return out
+
+
+def risk_register(inst: Instance, gemeenten: list[str]) -> RiskRegister | None:
+    t = inst.tables.get("risks")
+    if t is None or t.empty:
+        return None
+    gpos = {g: i for i, g in enumerate(gemeenten)}
+    amount = t["amount_eur"].astype(float).to_numpy()
+    low = t["low_eur"].astype(float).fillna(pd.Series(amount)).to_numpy() if "low_eur" in t else amount.copy()
+    high = t["high_eur"].astype(float).fillna(pd.Series(amount)).to_numpy() if "high_eur" in t else amount.copy()
+    return RiskRegister(
+        np.array([gpos[g] for g in t["gemeente"]], dtype=np.int64),
+        amount,
+        t["probability"].astype(float).to_numpy(),
+        low,
+        high,
+        len(gemeenten),
+    )
+
+
+# --------------------------------------------------------------------------- figures and their standard errors
+
+#: Batch means: the samples are cut into this many consecutive batches; a figure's standard
+#: error is the spread of its batch values / sqrt(batches). Used because every figure (a
+#: quantile, a tail mean, a ratio) gets one the same way from the same draws, with no
+#: resampling and no density estimate; scenarios are independent, so batches are too.
+BATCHES = 20
+#: The rating table's band edges (ratio): a ratio within 2 standard errors of one is flagged.
+BAND_EDGES = (0.6, 0.8, 1.0, 1.4, 2.0)
+
+
+def _figures(T: np.ndarray, W: np.ndarray | None, alpha: float) -> dict[str, np.ndarray]:
+    """Per gemeente, from tekort samples T [n, G] and other risks W [n, G]: the expected tekort,
+    the risk (VaR and CVaR of T minus its mean), the other risks alone and the whole profile
+    (the spread of T above its mean plus the other risks) at ``alpha``."""
+    mean = T.mean(axis=0)
+    var, cvar = var_cvar(T, alpha)
+    out = {"expected": mean, "risk_var": var - mean, "risk_cvar": cvar - mean}
+    if W is not None:
+        ov, oc = var_cvar(W, alpha)
+        wv, wc = var_cvar(T - mean + W, alpha)
+        out.update(other_var=ov, other_cvar=oc, whole_var=wv, whole_cvar=wc)
+    return out
+
+
+def _batched(T: np.ndarray, W: np.ndarray | None, alpha: float) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each figure of _figures on all samples, with its batch-means standard error (nan when
+    there are fewer than 10 samples a batch)."""
+    full = _figures(T, W, alpha)
+    n = T.shape[0]
+    if n < 10 * BATCHES:
+        return {k: (v, np.full_like(v, np.nan)) for k, v in full.items()}
+    edges = np.linspace(0, n, BATCHES + 1).astype(int)
+    per = [_figures(T[a:b], None if W is None else W[a:b], alpha) for a, b in zip(edges[:-1], edges[1:])]
+    return {k: (v, np.std([p[k] for p in per], axis=0, ddof=1) / np.sqrt(BATCHES)) for k, v in full.items()}
+
+
+def _risk_se(T: np.ndarray, alpha: float, measure: str, relative: bool) -> float:
+    f = _batched(T, None, alpha)
+    v, se = f["risk_" + measure]
+    if relative:
+        return float(np.max(se / np.maximum(np.abs(v), 1.0)))
+    return float(np.max(se))
+
+
+def reserve_table(inst: Instance, run: ReserveRun, confidences: list[float], measure: str = "var") -> pd.DataFrame:
+    """One row per gemeente x rule set x confidence, as the paragraaf weerstandsvermogen reads
+    it: the plan's tekort and the expected tekort (structural: they belong in the begroting),
+    the risk (the spread of the tekort above its expectation at the confidence level, VaR or
+    CVaR), the other risks of risks.csv, the whole profile, and the ratio whole capacity / whole
+    risk with its NAR rating A-F, each Monte Carlo figure with its standard error."""
+    gem = inst.gemeenten.set_index("gemeente").reindex(run.gemeenten)
+    avail = gem["available_reserve_eur"].astype(float).to_numpy()
+    capacity = (
+        gem["weerstandscapaciteit_eur"].astype(float).to_numpy()
+        if "weerstandscapaciteit_eur" in gem
+        else np.full(len(run.gemeenten), np.nan)
+    )
+    W = run.other
     rows = []
-    required_profijt: dict[float, np.ndarray] = {}
-    for rule, O in run.overspend.items():
-        mean = O.mean(axis=0)
+    for rule, T in run.tekort.items():
         for a in confidences:
-            var, cvar = var_cvar(O, a)
-            req = np.maximum(0.0, cvar if measure == "cvar" else var)
-            if rule == "profijt":
-                required_profijt[a] = req
+            f = _batched(T, W, a)
+            risk, risk_se = (np.maximum(0.0, f["risk_" + measure][0]), f["risk_" + measure][1])
+            if W is not None:
+                whole, whole_se = np.maximum(0.0, f["whole_" + measure][0]), f["whole_" + measure][1]
+                other = f["other_" + measure][0]
+            else:
+                whole, whole_se, other = risk, risk_se, np.zeros(len(risk))
             for i, g in enumerate(run.gemeenten):
-                ratio = avail[i] / req[i] if req[i] > 0 else math.inf
-                score, word = rating(ratio)
                 rows.append(
                     {
                         "gemeente": g,
                         "rule": rule,
                         "confidence": a,
-                        "expected_overspend_eur": mean[i],
-                        "var_eur": var[i],
-                        "cvar_eur": cvar[i],
-                        "required_eur": req[i],
-                        "available_eur": avail[i],
-                        "ratio": ratio,
-                        "rating": score,
-                        "rating_label": word,
+                        "measure": measure,
+                        "budget_eur": run.budget[i],
+                        "plan_charge_eur": run.planned[rule][i],
+                        "plan_tekort_eur": run.plan_tekort[rule][i],
+                        "expected_tekort_eur": f["expected"][0][i],
+                        "expected_tekort_se_eur": f["expected"][1][i],
+                        "risk_var_eur": f["risk_var"][0][i],
+                        "risk_var_se_eur": f["risk_var"][1][i],
+                        "risk_cvar_eur": f["risk_cvar"][0][i],
+                        "risk_cvar_se_eur": f["risk_cvar"][1][i],
+                        "risk_eur": risk[i],
+                        "risk_se_eur": risk_se[i],
+                        "other_risks_eur": other[i],
+                        "whole_risk_eur": whole[i],
+                        "whole_risk_se_eur": whole_se[i],
+                        "social_share": math.nan,
+                        "weerstandscapaciteit_eur": capacity[i],
+                        "ratio": math.nan,
+                        "ratio_se": math.nan,
+                        "rating": "",
+                        "rating_label": "",
+                        "near_band_edge": False,
+                        "rating_basis": "none",
+                        "available_reserve_eur": avail[i],
+                        "ratio_social_domain": math.nan,
                         "pooling_benefit_eur": np.nan,
                     }
                 )
     df = pd.DataFrame(rows)
-    base = {(r["gemeente"], r["confidence"]): r["required_eur"] for r in rows if r["rule"] == "profijt"}
-    df["pooling_benefit_eur"] = [base[(g, a)] - q for g, a, q in zip(df["gemeente"], df["confidence"], df["required_eur"])]
     for c in [c for c in df.columns if c.endswith("_eur")]:
         df[c] = np.round(df[c].to_numpy(float), 2) + 0.0
-    df["ratio"] = np.round(df["ratio"].to_numpy(float), 4)
+    # the derived figures from the rounded euros, so that a controller recomputes them from the file
+    risk, whole, whole_se = df["risk_eur"].to_numpy(float), df["whole_risk_eur"].to_numpy(float), df["whole_risk_se_eur"].to_numpy(float)
+    cap, avail = df["weerstandscapaciteit_eur"].to_numpy(float), df["available_reserve_eur"].to_numpy(float)
+    has = ~np.isnan(cap)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(has, np.where(whole > 0, cap / whole, math.inf), math.nan)
+        ratio_se = np.where(has & (whole > 0), cap * whole_se / whole**2, math.nan)  # delta method
+        df["social_share"] = np.round(np.where(whole > 0, risk / whole, math.nan), 4)
+        df["ratio_social_domain"] = np.round(np.where(risk > 0, avail / risk, math.inf), 4)
+    df["ratio"] = np.round(ratio, 4)
+    df["ratio_se"] = np.round(ratio_se, 4)
+    scores = [rating(float(x)) if h else ("", "") for x, h in zip(df["ratio"], has)]
+    df["rating"] = [sc for sc, _w in scores]
+    df["rating_label"] = [w for _sc, w in scores]
+    df["rating_basis"] = np.where(has, "whole_profile", "none")
+    df["near_band_edge"] = [
+        bool(h and se == se and any(abs(x - e) <= 2 * se for e in BAND_EDGES)) for x, se, h in zip(df["ratio"], df["ratio_se"], has)
+    ]
+    base = {(g, a): q for g, a, q, r in zip(df["gemeente"], df["confidence"], df["risk_eur"], df["rule"]) if r == "profijt"}
+    df["pooling_benefit_eur"] = np.round([base.get((g, a), np.nan) - q for g, a, q in zip(df["gemeente"], df["confidence"], df["risk_eur"])], 2) + 0.0
     return df
 
 
@@ -220,7 +553,7 @@ def scenario_charges(inst: Instance, scenarios: int, seed: int, chunk: int = 100
     while done < scenarios:
         n = min(chunk, scenarios - done)
         batch = sample(dm, n, seed, c, thresholds)
-        K[done : done + n] = _charges(dm, setups, rs, rules, batch.cost, batch.excess)
+        K[done : done + n] = _charges(dm, setups, rs, rules, batch.cost, batch.excess, np.zeros(len(dm.lots), dtype=np.int64), 1)[..., 0]
         done += n
         c += 1
     return K, dm.gemeenten

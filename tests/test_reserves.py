@@ -18,7 +18,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import build, one_lot, per_client_draws, pooled_tables, run_main, write_instance
+from helpers import INSTANCES, build, one_lot, per_client_draws, pooled_tables, run_main, write_instance
 from scipy import stats
 
 from verdeelmodel.instance.validate import load_instance
@@ -235,7 +235,15 @@ def test_high_cost_pool_overspend_equals_brute_force(tmp_path):
     share = np.array([1000, 3000, 6000]) / 10000
     H, q = 0.25, 0.8
     for s in range(S):
-        own = [sum(sum(per_client[s, g, j]) for j in range(len(dm.lots)) if j != v) for g in gi]
+        # non-statutory lots (basis) cost at most the plan: demand above it waits
+        own = [
+            sum(
+                min(sum(per_client[s, g, j]), dm.expected_cost[g, j]) if dm.lots[j] == "basis" else sum(per_client[s, g, j])
+                for j in range(len(dm.lots))
+                if j != v
+            )
+            for g in gi
+        ]
         C = np.array([sum(per_client[s, g, v]) for g in gi])
         X = np.array([sum(max(0.0, c - H) for c in per_client[s, g, v]) for g in gi])
         # plan: expected clients lam each costing 1 -> excess lam (1 - 0.25)
@@ -345,10 +353,10 @@ def test_pooled_rules_never_need_more_reserve_in_total_than_profijt(tmp_path):
             solidarity = pooled_total + req["profijt"][own].sum()
             for r in ("sol_inh", "sol_iu", "sol_budget", "uitgesteld"):
                 assert req[r].sum() == pytest.approx(solidarity, rel=1e-9, abs=1e-6), (case, r, a)
-        # and in reserve_table (rounded to cents): the total pooling benefit is never negative
-        tab = reserve_table(inst, run, [0.9])
-        tot = tab.groupby("rule")["pooling_benefit_eur"].sum()
-        assert (tot >= -0.01 * len(dm.gemeenten)).all(), tot
+        # reserve_table's risk is measured on the tekort (charge above the budget), not on the
+        # charge: a budget absorbs part of a swing, so that risk is no coherent measure of the
+        # charges and pooling may raise a region's total; the charge-based CVaR above cannot rise
+        # (the fairness game, models/fairness.py, plays on the charges).
     assert checked == cases * len(alphas) * 7 and strict > checked / 2  # pooling usually helps strictly
 
 
@@ -382,34 +390,250 @@ def test_own_unpooled_risk_can_make_a_pooled_rule_need_more_reserve(tmp_path):
 # --------------------------------------------------------------------------- reserve_table
 
 
-def test_reserve_table_rows_ratio_rating_and_benefit(tmp_path):
+def test_tekort_is_charge_above_the_budget_of_the_same_draws(tmp_path):
+    # one budget row per gemeente (one domain): T = max(0, plan charge + overspend - budget)
+    inst = load_instance(write_instance(tmp_path / "i", pooled_tables("solidair")))
+    dm = demand_model(inst)
+    run = run_reserves(inst, dm.expected_cost, 1500, seed=9, candidates=["mix"])
+    budget = np.array([100.0, 60.0, 150.0])
+    assert np.allclose(run.budget, budget)
+    for rule, O in run.overspend.items():
+        charge = run.planned[rule] + O
+        assert np.allclose(run.tekort[rule], np.maximum(0.0, charge - budget)), rule
+        assert np.allclose(run.plan_tekort[rule], np.maximum(0.0, run.planned[rule] - budget)), rule
+
+
+def test_reserve_table_expected_tekort_risk_and_benefit(tmp_path):
     t = pooled_tables("solidair")
     t["gemeenten"][0]["available_reserve_eur"] = 20
     t["gemeenten"][1]["available_reserve_eur"] = 5
     inst = load_instance(write_instance(tmp_path / "i", t))
     dm = demand_model(inst)
     run = run_reserves(inst, dm.expected_cost, 3000, seed=9, candidates=["mix", "uitgesteld3"])
-    tab = reserve_table(inst, run, [0.8, 0.95])
-    assert len(tab) == 3 * 4 * 2  # gemeenten x (profijt, agreed, mix, uitgesteld3) x confidences
-    assert not tab.duplicated(["gemeente", "rule", "confidence"]).any()
-    for r in tab.itertuples():
-        O = run.overspend[r.rule][:, run.gemeenten.index(r.gemeente)]
-        var, cvar = var_cvar(O, r.confidence)
-        assert r.var_eur == pytest.approx(var, abs=0.005) and r.cvar_eur == pytest.approx(cvar, abs=0.005)
-        assert r.required_eur == pytest.approx(max(0.0, cvar), abs=0.005)
-        assert r.expected_overspend_eur == pytest.approx(O.mean(), abs=0.005)
-        ratio = r.available_eur / max(0.0, cvar) if cvar > 0 else math.inf
-        assert r.ratio == pytest.approx(ratio, rel=1e-3) and r.rating == rating(ratio)[0] and r.rating_label == rating(ratio)[1]
-    base = tab[tab.rule == "profijt"].set_index(["gemeente", "confidence"])["required_eur"]
-    for r in tab.itertuples():
-        assert r.pooling_benefit_eur == pytest.approx(base[r.gemeente, r.confidence] - r.required_eur, abs=0.011)
-    var_tab = reserve_table(inst, run, [0.9], measure="var")
-    assert np.allclose(var_tab["required_eur"], np.maximum(0.0, var_tab["var_eur"]))
+    for measure in ("var", "cvar"):
+        tab = reserve_table(inst, run, [0.8, 0.95], measure=measure)
+        assert len(tab) == 3 * 4 * 2  # gemeenten x (profijt, agreed, mix, uitgesteld3) x confidences
+        assert not tab.duplicated(["gemeente", "rule", "confidence"]).any()
+        for r in tab.itertuples():
+            T = run.tekort[r.rule][:, run.gemeenten.index(r.gemeente)]
+            var, cvar = var_cvar(T, r.confidence)
+            assert r.expected_tekort_eur == pytest.approx(T.mean(), abs=0.005)
+            assert r.risk_var_eur == pytest.approx(var - T.mean(), abs=0.01)
+            assert r.risk_cvar_eur == pytest.approx(cvar - T.mean(), abs=0.01)
+            chosen = r.risk_var_eur if measure == "var" else r.risk_cvar_eur
+            assert r.risk_eur == pytest.approx(max(0.0, chosen), abs=0.01)
+            # no risks.csv: the whole profile is the social domain; no capacity: no rating
+            assert r.whole_risk_eur == pytest.approx(r.risk_eur, abs=0.01) and r.other_risks_eur == 0
+            assert r.rating == "" and r.rating_basis == "none" and math.isnan(r.ratio)
+            expected_ratio = r.available_reserve_eur / r.risk_eur if r.risk_eur > 0 else math.inf
+            assert r.ratio_social_domain == pytest.approx(expected_ratio, rel=1e-3)
+            assert r.risk_se_eur > 0 or r.risk_eur < 1  # a figure below a euro may have se 0.00
+        base = tab[tab.rule == "profijt"].set_index(["gemeente", "confidence"])["risk_eur"]
+        for r in tab.itertuples():
+            assert r.pooling_benefit_eur == pytest.approx(base[r.gemeente, r.confidence] - r.risk_eur, abs=0.011)
+
+
+def test_deterministic_need_above_budget_is_structural_not_risk(tmp_path):
+    # need 150 for a budget of 100, no fluctuation: every scenario has a tekort of 50. It is all
+    # expected (structural: into the begroting); the risk is 0, with standard error 0.
+    inst = load_instance(
+        build(tmp_path / "i", [("A", "R", 1000, 10, 100)], [("x", 1.0)], {("A", "x"): 150}, [{"lot": "x", "distribution": "fixed"}])
+    )
+    run = run_reserves(inst, demand_model(inst).expected_cost, 400, seed=1)
+    tab = reserve_table(inst, run, [0.9])
+    r = tab[tab.rule == "profijt"].iloc[0]
+    assert r.plan_tekort_eur == 50 and r.expected_tekort_eur == 50
+    assert r.risk_eur == 0 and r.risk_se_eur == 0 and r.expected_tekort_se_eur == 0
+
+
+def test_plan_substitution_is_applied_to_every_scenario(make):
+    # spec (statutory, 80) -> basis, ratio 2, up to 50%: the plan moves 40 of spec need to
+    # basis (adding 20). With a budget of 50 the plan funds spec 40 and, of basis (non-statutory,
+    # own need 30), only the 20 substituted into it (an entitlement): tekort 40 + 20 - 50 = 10.
+    # With fixed demand each scenario costs exactly the plan: no overspend, that tekort in every
+    # scenario (without the plan's substitution each would cost 40 more).
+    from verdeelmodel.workflows import reserves
+
+    def edit(t):
+        t["substitutions"] = [{"from_lot": "spec", "to_lot": "basis", "ratio": 2, "max_share": 0.5, "source": "test"}]
+        t["budgets"][0]["budget_eur"] = 50
+        t["demand"] = [{"lot": l, "distribution": "fixed", "source": "test"} for l in ("spec", "basis")]
+
+    rv = reserves(load_instance(make(edit)), scenarios=200, seed=1)
+    assert rv.allocation.substitutions["moved_need_eur"].sum() == pytest.approx(40, abs=0.01)
+    assert np.allclose(rv.overspend["profijt"], 0.0, atol=0.02)
+    r = rv.table[rv.table.rule == "profijt"].iloc[0]
+    assert r.plan_tekort_eur == pytest.approx(10, abs=0.02) and r.expected_tekort_eur == pytest.approx(10, abs=0.02)
+    assert r.risk_eur == pytest.approx(0, abs=0.02)
+
+
+def test_non_statutory_demand_above_the_plan_waits_it_is_no_tekort(tmp_path):
+    # one non-statutory lot, need 100 against a budget of 60: the plan funds 60 (40 unmet); in
+    # the scenarios demand swings (Poisson) but the lot costs at most the plan: never a tekort
+    inst = load_instance(build(tmp_path / "i", [("A", "R", 1000, 0, 60)], [("x", 1.0)], {("A", "x"): 100}))
+    tab = inst.tables["lots"]
+    inst.tables["lots"] = tab.assign(statutory=False)
+    dm = demand_model(inst)
+    plan = np.array([[60.0]])
+    run = run_reserves(inst, plan, 500, seed=3)
+    assert np.all(run.tekort["profijt"] == 0)
+    assert run.overspend["profijt"].max() <= 0  # what it costs never exceeds the plan
+    assert dm.expected_cost[0, 0] == 100
+
+
+def _with_risks(tmp_path, risks, capacity=None, volume=1000, name="i"):
+    t_path = build(tmp_path / name, [("A", "R", 1000, 10, 5000)], [("x", 1.0)], {("A", "x"): volume})
+    import csv
+
+    with (t_path / "risks.csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, ["gemeente", "risk", "amount_eur", "probability", "low_eur", "high_eur", "source"])
+        w.writeheader()
+        for r in risks:
+            w.writerow({"gemeente": "A", "source": "test", **r})
+    if capacity is not None:
+        g = pd.read_csv(t_path / "gemeenten.csv")
+        g["weerstandscapaciteit_eur"] = capacity
+        g.to_csv(t_path / "gemeenten.csv", index=False)
+    return load_instance(t_path)
+
+
+def test_other_risks_enter_the_whole_profile_and_the_rating(tmp_path):
+    # budget 5000 >> need 1000: the social domain never has a tekort, so the whole profile is the
+    # risk register: an event of EUR 1,000 with probability 0.3 (VaR 90% = 1,000) and one of
+    # EUR 10,000 with probability 0.02 (below the 10% tail alone). VaR: 1,000 or 11,000 -> at 90%
+    # the 90th percentile of {0, 1000, 10000, 11000} with P = 0.686, 0.294, 0.014, 0.006: 1,000.
+    # CVaR: mean of the worst 10%: 0.02 of >= 10,000 and 0.08 of 1,000 -> (0.014 * 10000 + 0.006 *
+    # 11000 + 0.08 * 1000) / 0.1 = 2,860.
+    inst = _with_risks(
+        tmp_path,
+        [{"risk": "grex", "amount_eur": 1000, "probability": 0.3}, {"risk": "garantie", "amount_eur": 10000, "probability": 0.02}],
+        2500,
+    )
+    run = run_reserves(inst, demand_model(inst).expected_cost, 40_000, seed=5)
+    assert np.all(run.tekort["profijt"] == 0) and run.other.shape == (40_000, 1)
+    assert run.other.mean() == pytest.approx(0.3 * 1000 + 0.02 * 10000, rel=0.03)
+    var = reserve_table(inst, run, [0.9], measure="var").iloc[0]
+    assert var.risk_eur == 0 and var.other_risks_eur == 1000 and var.whole_risk_eur == 1000
+    assert var.ratio == pytest.approx(2.5) and var.rating == "A" and var.rating_basis == "whole_profile"
+    cvar = reserve_table(inst, run, [0.9], measure="cvar").iloc[0]
+    assert cvar.whole_risk_eur == pytest.approx(2860, abs=4 * cvar.whole_risk_se_eur + 1)
+    assert cvar.ratio == pytest.approx(2500 / cvar.whole_risk_eur, rel=1e-3)
+    assert cvar.rating == rating(cvar.ratio)[0]
+
+
+def test_triangular_risk_has_the_triangular_mean(tmp_path):
+    inst = _with_risks(tmp_path, [{"risk": "claim", "amount_eur": 3000, "probability": 1.0, "low_eur": 1000, "high_eur": 8000}])
+    run = run_reserves(inst, demand_model(inst).expected_cost, 20_000, seed=2)
+    W = run.other[:, 0]
+    assert W.min() >= 1000 and W.max() <= 8000
+    assert W.mean() == pytest.approx((1000 + 3000 + 8000) / 3, abs=Z * W.std() / math.sqrt(len(W)))
+    # the demand draws are those of a run without the register (its own stream)
+    plain = one_lot(tmp_path, 1000, name="plain")
+    assert np.array_equal(
+        run_reserves(plain, demand_model(plain).expected_cost, 20_000, seed=2).overspend["profijt"], run.overspend["profijt"]
+    )
+
+
+@pytest.mark.parametrize(
+    "row, column",
+    [
+        ({"low_eur": 5000}, "low_eur"),
+        ({"high_eur": 10}, "high_eur"),
+        ({"probability": 1.5}, "probability"),
+        ({"gemeente": "Z"}, "gemeente"),
+    ],
+)
+def test_bad_risk_rows_are_refused_with_file_row_and_column(tmp_path, row, column):
+    from verdeelmodel.errors import InstanceError
+
+    with pytest.raises(InstanceError) as e:
+        _with_risks(tmp_path, [{"risk": "claim", "amount_eur": 3000, "probability": 0.5, **row}])
+    assert "risks" in str(e.value) and column in str(e.value)
+
+
+def _spread_instance(tmp_path):
+    # three gemeenten whose demand swings (negative binomial, a common shock), budgets just under
+    # need, capacities that put one ratio close to a band edge and the others far from any
+    gemeenten = [("A", "R", 1000, 0, 950), ("B", "R", 1000, 0, 1900), ("C", "R", 1000, 0, 470)]
+    demand = [{"lot": "x", "distribution": "negbin", "dispersion": 20, "units_per_client": 10, "shock_sd": 0.1, "shock_scope": "region"}]
+    path = build(tmp_path / "s", gemeenten, [("x", 1.0)], {("A", "x"): 1000, ("B", "x"): 2000, ("C", "x"): 500}, demand)
+    g = pd.read_csv(path / "gemeenten.csv")
+    # risks ~267, ~525 and ~146 (VaR 90% of the tekort above its mean): A's ratio sits on the
+    # 1.4 edge (B/C), B's at 1.2 and C's at 1.7, each some 4 standard errors from any edge
+    g["weerstandscapaciteit_eur"] = [374.0, 630.0, 248.0]
+    g.to_csv(path / "gemeenten.csv", index=False)
+    return load_instance(path)
+
+
+def test_standard_errors_match_the_spread_over_30_seeds(tmp_path):
+    inst = _spread_instance(tmp_path)
+    plan = demand_model(inst).expected_cost
+    figures, ses, ratings, near = [], [], [], []
+    for seed in range(30):
+        tab = reserve_table(inst, run_reserves(inst, plan, 2000, seed=seed), [0.9]).query("rule == 'profijt'")
+        figures.append(tab[["expected_tekort_eur", "risk_var_eur", "risk_cvar_eur", "ratio"]].to_numpy())
+        ses.append(tab[["expected_tekort_se_eur", "risk_var_se_eur", "risk_cvar_se_eur", "ratio_se"]].to_numpy())
+        ratings.append(tab["rating"].tolist())
+        near.append(tab["near_band_edge"].tolist())
+    spread = np.std(np.array(figures), axis=0, ddof=1)  # [G, 4]: the true Monte Carlo error, measured
+    reported = np.mean(np.array(ses), axis=0)
+    # batch means with 20 batches: the se estimate itself has ~16% relative error and the
+    # spread over 30 seeds ~13%; both together stay well within a factor 1.6
+    ratio = spread / reported
+    assert np.all((ratio > 1 / 1.6) & (ratio < 1.6)), ratio
+    # only a rating flagged near a band edge changes between seeds
+    ratings, near = np.array(ratings), np.array(near)
+    for g in range(ratings.shape[1]):
+        if len(set(ratings[:, g])) > 1:
+            assert near[:, g].all(), (g, ratings[:, g], near[:, g])
+    assert len(set(ratings[:, 0])) > 1 or near[:, 0].any()  # A sits near an edge (the test would be empty otherwise)
+    for g in (1, 2):  # far from an edge: the same rating for every seed, rarely flagged
+        assert len(set(ratings[:, g])) == 1 and near[:, g].sum() <= 3, (g, ratings[:, g], near[:, g])
+
+
+def test_target_se_stops_at_the_first_whole_run_that_reaches_it(tmp_path):
+    inst = _spread_instance(tmp_path)
+    plan = demand_model(inst).expected_cost
+    run = run_reserves(inst, plan, 1000, seed=4, target_se=15.0)
+    assert run.target_reached and run.scenarios in (1000, 2000, 4000, 8000, 16000, 32000)
+    tab = reserve_table(inst, run, [0.9])
+    assert tab["risk_se_eur"].max() <= 15.0
+    # the same numbers as a fixed run of that many scenarios
+    fixed = reserve_table(inst, run_reserves(inst, plan, run.scenarios, seed=4), [0.9])
+    pd.testing.assert_frame_equal(tab, fixed)
+    if run.scenarios > 1000:  # and half of them did not reach it
+        half = reserve_table(inst, run_reserves(inst, plan, run.scenarios // 2, seed=4), [0.9])
+        assert half["risk_se_eur"].max() > 15.0
+    capped = run_reserves(inst, plan, 1000, seed=4, target_se=0.01, max_scenarios=4000)
+    assert capped.target_reached is False and capped.scenarios == 4000
+
+
+def test_plan_tekort_under_the_agreed_rules_is_the_solve_tekort():
+    # every euro traceable: the reserves' plan under the agreed pooling is the allocation
+    from verdeelmodel.workflows import reserves
+
+    rv = reserves(load_instance(INSTANCES / "nijmegen-2018"), scenarios=200, seed=1)
+    per = rv.allocation.budgets.groupby("gemeente")["tekort_eur"].sum()
+    mine = rv.table[rv.table.rule == "agreed"].set_index("gemeente")["plan_tekort_eur"]
+    assert np.allclose(mine.reindex(per.index), per, atol=0.02)
 
 
 # --------------------------------------------------------------------------- the CLI
 
-COLUMNS = ["gemeente", "rule", "confidence", "expected_overspend_eur", "var_eur", "cvar_eur", "available_eur", "ratio", "rating"]
+COLUMNS = [
+    "gemeente",
+    "rule",
+    "confidence",
+    "expected_tekort_eur",
+    "risk_var_eur",
+    "risk_cvar_eur",
+    "risk_eur",
+    "risk_se_eur",
+    "whole_risk_eur",
+    "ratio",
+    "rating",
+    "near_band_edge",
+]
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -443,34 +667,35 @@ def test_cli_writes_reserves_csv_and_three_pngs(pooled_instance, tmp_path, capsy
         capsys,
     )
     assert rc == 0, err
-    df = pd.read_csv(out / "reserves.csv")
+    df = pd.read_csv(out / "reserves.csv", keep_default_na=False, na_values=[""])
     assert set(COLUMNS) <= set(df.columns) and list(df.columns[:3]) == ["gemeente", "rule", "confidence"]
     assert len(df) == 3 * 3 * 2  # A, B, C x profijt, agreed (solidair), mix x 0.8, 0.95
     assert set(df["rule"]) == {"profijt", "agreed", "mix"} and sorted(set(df["confidence"])) == [0.8, 0.95]
     assert not df.duplicated(["gemeente", "rule", "confidence"]).any()
-    assert set(df["rating"]) <= set("ABCDEF")
-    base = df[df.rule == "profijt"].set_index(["gemeente", "confidence"])["required_eur"]
-    for r in df.itertuples():  # pooling benefit = required(profijt) - required(rule)
-        assert r.pooling_benefit_eur == pytest.approx(base[r.gemeente, r.confidence] - r.required_eur, abs=0.011)
-        assert r.required_eur == pytest.approx(max(0.0, r.cvar_eur), abs=0.005)
-        assert r.cvar_eur >= r.var_eur - 0.01
+    assert df["rating"].isna().all() and (df["rating_basis"] == "none").all()  # no whole capacity: no rating
+    base = df[df.rule == "profijt"].set_index(["gemeente", "confidence"])["risk_eur"]
+    for r in df.itertuples():  # pooling benefit = risk(profijt) - risk(rule)
+        assert r.pooling_benefit_eur == pytest.approx(base[r.gemeente, r.confidence] - r.risk_eur, abs=0.011)
+        assert r.risk_eur == pytest.approx(max(0.0, r.risk_var_eur), abs=0.005)  # VaR by default (NARIS)
+        assert r.risk_cvar_eur >= r.risk_var_eur - 0.01
     assert (df[df.rule == "profijt"]["pooling_benefit_eur"] == 0).all()
     for name in ("overspend_distribution.png", "reserves_by_rule.png", "pooling_benefit.png"):
         data = (out / name).read_bytes()
         assert data[:8] == PNG and len(data) > 10_000, name  # a real figure, not an empty canvas
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["seed"] == 3 and summary["scenarios"] == 2000
-    tot = df[df.confidence == 0.8].groupby("rule")["required_eur"].sum()
-    for rule, v in summary["total_required_eur"]["0.8"].items():
+    assert summary["seed"] == 3 and summary["scenarios"] == 2000 and summary["measure"] == "var"
+    tot = df[df.confidence == 0.8].groupby("rule")["risk_eur"].sum()
+    for rule, v in summary["total_risk_eur"]["0.8"].items():
         assert v == pytest.approx(tot[rule], abs=0.05)
     assert "pooling benefit of agreed" in stdout and "pooling benefit of mix" in stdout
+    assert "no rating" in stdout and "expected tekort" in stdout
 
 
 def test_cli_same_seed_same_bytes_other_seed_other_numbers(pooled_instance, tmp_path, capsys):
-    def run(seed, name):
+    def run(seed, name, *extra):
         out = tmp_path / name
         rc, _, err = run_main(
-            ["reserves", str(pooled_instance), "--scenarios", "2000", "--seed", str(seed), "--no-plots", "--out", str(out)], capsys
+            ["reserves", str(pooled_instance), "--scenarios", "2000", "--seed", str(seed), "--no-plots", "--out", str(out), *extra], capsys
         )
         assert rc == 0, err
         assert not list(out.glob("*.png"))
@@ -479,24 +704,34 @@ def test_cli_same_seed_same_bytes_other_seed_other_numbers(pooled_instance, tmp_
     first, again, other = run(7, "a"), run(7, "b"), run(8, "c")
     assert first == again
     assert first != other
+    # adaptive: the same bytes on a second run too
+    assert run(7, "d", "--target-se", "5%") == run(7, "e", "--target-se", "5%")
 
 
-def test_cli_plan_need_has_zero_expected_overspend_on_average(pooled_instance, tmp_path, capsys):
+def test_cli_target_se_reports_what_it_reached(pooled_instance, tmp_path, capsys):
     out = tmp_path / "out"
-    rc, _, err = run_main(
-        ["reserves", str(pooled_instance), "--scenarios", "4000", "--plan", "need", "--no-plots", "--measure", "var", "--out", str(out)],
+    rc, stdout, err = run_main(
+        [
+            "reserves",
+            str(pooled_instance),
+            "--scenarios",
+            "1000",
+            "--target-se",
+            "0.001",
+            "--max-scenarios",
+            "2000",
+            "--no-plots",
+            "--out",
+            str(out),
+        ],
         capsys,
     )
     assert rc == 0, err
-    df = pd.read_csv(out / "reserves.csv")
-    assert np.allclose(df["required_eur"], np.maximum(0.0, df["var_eur"]), atol=0.005)
-    # plan = expected cost: the mean overspend of the region is within 5 se of zero
-    inst = load_instance(pooled_instance)
-    dm = demand_model(inst)
-    run = run_reserves(inst, dm.expected_cost, 4000, seed=20261122)
-    tot = run.overspend["profijt"].sum(1)
-    assert abs(tot.mean()) <= Z * tot.std() / math.sqrt(len(tot))
-    assert df[df.rule == "profijt"]["expected_overspend_eur"].sum() == pytest.approx(tot.mean(), abs=0.05)
+    assert "NOT reached" in stdout and "2,000 scenarios" in stdout
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["options"]["scenarios_used"] == 2000 and man["options"]["target_se"] == "0.001"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["target_se"]["reached"] is False
 
 
 @pytest.mark.parametrize(
@@ -508,6 +743,9 @@ def test_cli_plan_need_has_zero_expected_overspend_on_average(pooled_instance, t
         (["--rule", "nonexistent"], "nonexistent"),
         (["--measure", "mean"], "--measure"),
         (["--scenarios", "many"], "--scenarios"),
+        (["--target-se", "abc"], "--target-se"),
+        (["--target-se", "-5"], "--target-se"),
+        (["--target-se", "100", "--max-scenarios", "500"], "--max-scenarios"),
     ],
 )
 def test_cli_bad_arguments_exit_2_without_traceback(pooled_instance, tmp_path, capsys, args, needle):

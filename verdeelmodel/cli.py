@@ -7,6 +7,7 @@ Exit codes: 0 done; 2 invalid input or usage; 3 no allocation possible (explaine
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -95,7 +96,19 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="historical bootstrap: scale demand by a year drawn from use_history.csv (lots with history)",
     )
-    rv.add_argument("--measure", choices=["cvar", "var"], default="cvar", help="required reserve = CVaR (default) or VaR of the overspend")
+    rv.add_argument(
+        "--measure",
+        choices=["var", "cvar"],
+        default="var",
+        help="risk = VaR (default, as NARIS) or CVaR (tail-coherent) of the tekort, above the expected tekort",
+    )
+    rv.add_argument(
+        "--target-se",
+        default=None,
+        metavar="EUR|PCT%",
+        help="draw scenarios (doubling from --scenarios) until every risk figure's standard error is at most this: euros, or a percentage of the figure (e.g. 1%%)",
+    )
+    rv.add_argument("--max-scenarios", type=int, default=None, help="upper limit for --target-se (default 200000)")
     rv.add_argument("--region", default=None, help="region to plot (default: all gemeenten when 16 or fewer, else the first region)")
     rv.add_argument("--no-plots", action="store_true")
     rv.add_argument(
@@ -381,6 +394,16 @@ def _reserves(args) -> int:
             raise UsageError("--optimise-key takes RULE=LO:HI, e.g. mixed_eigen_inwoners=0.2:0.8") from None
         key_args = (name, lo, hi)
     conf = sorted(set(args.confidence or [0.9]))
+    target, relative = None, False
+    if args.target_se is not None:
+        text = args.target_se.strip()
+        relative = text.endswith("%")
+        try:
+            target = float(text[:-1]) / 100.0 if relative else float(text)
+        except ValueError:
+            raise UsageError(f"--target-se takes euros (e.g. 5000) or a percentage (e.g. 1%), not {args.target_se!r}") from None
+        if not math.isfinite(target) or target <= 0:
+            raise UsageError(f"--target-se must be a positive number, not {args.target_se!r}")
     resume_gc()
     try:
         rv = reserves(
@@ -397,6 +420,9 @@ def _reserves(args) -> int:
             processes=args.processes,
             optimise_key=key_args,
             progress=_progress("scenarios"),
+            target_se=target,
+            target_relative=relative,
+            max_scenarios=args.max_scenarios,
         )
     except NoAllocation as e:
         print(f"{inst.name}: no allocation possible ({e.result.status}); use --plan need, or see `verdeelmodel solve`")
@@ -418,6 +444,9 @@ def _reserves(args) -> int:
             "plan": args.plan,
             "measure": args.measure,
             "bootstrap": args.bootstrap,
+            "target_se": args.target_se,
+            "max_scenarios": args.max_scenarios,
+            "scenarios_used": rv.scenarios,
         },
         seed=args.seed,
     )
@@ -425,26 +454,19 @@ def _reserves(args) -> int:
     a = conf[0]
     t = table[table["confidence"] == a]
     print(
-        f"{inst.name}: reserves from {args.scenarios:,} scenarios (seed {args.seed}), required = {args.measure.upper()} at {a:.0%}, plan = {args.plan}  ({secs:.2f} s)"
+        f"{inst.name}: reserves from {rv.scenarios:,} scenarios (seed {args.seed}), risk = {args.measure.upper()} at {a:.0%} of the tekort "
+        f"above its expectation, plan = {args.plan}  ({secs:.2f} s)"
     )
-    import pandas as pd
-
-    piv = t.pivot_table(index="gemeente", columns="rule", values="required_eur", sort=False)
-    piv["available"] = t.drop_duplicates("gemeente").set_index("gemeente")["available_eur"]
-    for r in [c for c in piv.columns if c != "available"]:
-        piv[f"rating {r}"] = t[t["rule"] == r].set_index("gemeente")["rating"]
-    piv.loc["total"] = piv.sum(numeric_only=True)
-    with pd.option_context(
-        "display.width", 200, "display.max_rows", 40, "display.max_columns", 20, "display.float_format", "{:,.0f}".format
-    ):
-        print(piv.head(40).to_string())
-    tot = t.groupby("rule", sort=False)["required_eur"].sum()
-    if "profijt" in tot:
-        for r, v in tot.items():
-            if r != "profijt":
-                print(
-                    f"pooling benefit of {r}: EUR {tot['profijt'] - v:,.0f} less reserve in total than profijt (EUR {tot['profijt']:,.0f})"
-                )
+    if rv.target is not None:
+        tg = rv.target
+        what = f"{tg['target_se']:.2%} of each figure" if tg["relative"] else f"EUR {tg['target_se']:,.0f}"
+        print(
+            f"  standard error target {what}: "
+            + ("reached" if tg["reached"] else f"NOT reached at the limit of {tg['max_scenarios']:,} scenarios")
+            + f" with {tg['scenarios']:,} scenarios"
+        )
+    for line in _reserve_lines(t, args.measure):
+        print(line)
     if key is not None:
         if key.status == "optimal":
             kt = key.table
@@ -466,6 +488,56 @@ def _reserves(args) -> int:
         )
     print(f"wrote {', '.join(files)} to {out_dir}")
     return EXIT_OK
+
+
+def _reserve_lines(t, measure: str) -> list[str]:
+    """The reserves table of one confidence level as a controller reads it: per gemeente the
+    structural tekort, the risk with its standard error, and the whole-profile ratio."""
+    import pandas as pd
+
+    out = []
+    rules = list(dict.fromkeys(t["rule"]))
+    cols = {}
+    for r in rules:
+        x = t[t["rule"] == r].set_index("gemeente")
+        cols[f"expected tekort {r}"] = x["expected_tekort_eur"]
+        cols[f"risk {r}"] = x["risk_eur"]
+        cols[f"se {r}"] = x["risk_se_eur"]
+    piv = pd.DataFrame(cols)
+    piv.loc["total"] = piv.sum(numeric_only=True)
+    piv.loc["total", [c for c in piv.columns if c.startswith("se ")]] = float("nan")
+    out.append(
+        f"expected tekort (structural: into the begroting) and risk ({measure.upper()} above it, se = Monte Carlo standard error), EUR:"
+    )
+    with pd.option_context(
+        "display.width", 160, "display.max_rows", 60, "display.max_columns", 30, "display.float_format", "{:,.0f}".format
+    ):
+        out += piv.head(41).to_string(na_rep="").splitlines()
+    if len(piv) > 41:
+        out.append(f"  ... {len(piv) - 41} more gemeenten in reserves.csv")
+    rated = t[t["rating_basis"] == "whole_profile"]
+    if rated.empty:
+        out.append(
+            "no rating: gemeenten.csv gives no weerstandscapaciteit_eur for the whole begroting; a rating of the social domain "
+            "alone would mislead (the ratio is whole capacity / whole risk profile, NAR)"
+        )
+    else:
+        out.append("ratio weerstandsvermogen (whole weerstandscapaciteit / whole risk: this risk + risks.csv), rating A-F:")
+        for r in rules:
+            x = rated[rated["rule"] == r]
+            parts = [
+                f"{g} {ratio:.2f} {score}" + (" (near a band edge)" if near else "")
+                for g, ratio, score, near in zip(x["gemeente"], x["ratio"], x["rating"], x["near_band_edge"])
+            ]
+            out.append(f"  {r}: " + "; ".join(parts[:20]) + (f"; ... {len(parts) - 20} more" if len(parts) > 20 else ""))
+    tot = t.groupby("rule", sort=False)["risk_eur"].sum()
+    if "profijt" in tot:
+        for r, v in tot.items():
+            if r != "profijt":
+                out.append(
+                    f"pooling benefit of {r}: EUR {tot['profijt'] - v:,.0f} less risk in total than profijt (EUR {tot['profijt']:,.0f})"
+                )
+    return out
 
 
 def _sweep(args) -> int:

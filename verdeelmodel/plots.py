@@ -39,7 +39,8 @@ def _eur_axis(ax, axis: str = "y") -> None:
 def overspend_distribution(
     overspend: dict[str, np.ndarray], gemeenten: list[str], table: pd.DataFrame, confidence: float, path: Path, title: str
 ) -> None:
-    """One panel per gemeente: histogram of overspend under profijt and the agreed rule, with the reserve lines."""
+    """One panel per gemeente: histogram of the tekort per scenario under profijt and the agreed rule,
+    with the expected tekort (dotted) and the expected tekort + risk (dashed)."""
     plt = _plt()
     rules = [r for r in ("profijt", "agreed") if r in overspend] or list(overspend)[:2]
     n = len(gemeenten)
@@ -53,7 +54,9 @@ def overspend_distribution(
         for r in rules:
             x = overspend[r][:, i]
             ax.hist(x, bins=40, alpha=0.45, color=colours.get(r), label=r, density=True)
-            ax.axvline(t.loc[(g, r), "required_eur"], color=colours.get(r), lw=1.5, ls="--")
+            row = t.loc[(g, r)]
+            ax.axvline(row["expected_tekort_eur"], color=colours.get(r), lw=1.2, ls=":")
+            ax.axvline(row["expected_tekort_eur"] + row["risk_eur"], color=colours.get(r), lw=1.5, ls="--")
         ax.set_title(g, fontsize=9)
         ax.set_yticks([])
         _eur_axis(ax, "x")
@@ -61,14 +64,18 @@ def overspend_distribution(
     for j in range(n, rows * cols):
         axes[j // cols][j % cols].axis("off")
     axes[0][0].legend(fontsize=7)
-    fig.suptitle(f"{title}\nOverspend per gemeente (cost above plan); dashed: required reserve at {confidence:.0%} (CVaR)", fontsize=10)
+    measure = str(t["measure"].iloc[0]).upper() if len(t) else "VaR"
+    fig.suptitle(
+        f"{title}\nTekort per gemeente per scenario; dotted: expected (structural), dashed: + risk at {confidence:.0%} ({measure})",
+        fontsize=10,
+    )
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
 
 
 def reserves_by_rule(table: pd.DataFrame, gemeenten: list[str], confidence: float, path: Path, title: str) -> None:
-    """Grouped bars: required reserve per gemeente under each rule, with the available capacity."""
+    """Grouped bars: the risk per gemeente under each rule, with the reserve earmarked for the social domain."""
     plt = _plt()
     t = table[(table["confidence"] == confidence) & table["gemeente"].isin(gemeenten)]
     rules = list(dict.fromkeys(t["rule"]))
@@ -78,26 +85,26 @@ def reserves_by_rule(table: pd.DataFrame, gemeenten: list[str], confidence: floa
     colours = plt.get_cmap("tab20").colors
     palette = [c for i, c in enumerate(colours) if i not in (14, 15)]  # tab20's greys are for "available"
     for k, r in enumerate(rules):
-        v = t[t["rule"] == r].set_index("gemeente").reindex(gemeenten)["required_eur"]
-        ax.bar(x + k * w, v, w, label=f"required under {r}", color=palette[(2 * k) % len(palette)])
-    avail = t.drop_duplicates("gemeente").set_index("gemeente").reindex(gemeenten)["available_eur"]
-    ax.bar(x + len(rules) * w, avail, w, color="#333333", hatch="//", edgecolor="white", label="available (weerstandscapaciteit)")
+        v = t[t["rule"] == r].set_index("gemeente").reindex(gemeenten)["risk_eur"]
+        ax.bar(x + k * w, v, w, label=f"risk under {r}", color=palette[(2 * k) % len(palette)])
+    avail = t.drop_duplicates("gemeente").set_index("gemeente").reindex(gemeenten)["available_reserve_eur"]
+    ax.bar(x + len(rules) * w, avail, w, color="#333333", hatch="//", edgecolor="white", label="reserve earmarked for the social domain")
     ax.set_xticks(x + w * len(rules) / 2)
     ax.set_xticklabels(gemeenten, rotation=30, ha="right")
     _eur_axis(ax)
     ax.set_ylabel("euros")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    ax.set_title(f"{title}\nRequired reserve per gemeente at {confidence:.0%} confidence, by pooling rule")
+    ax.set_title(f"{title}\nSocial-domain risk (tekort above its expectation) per gemeente at {confidence:.0%}, by pooling rule")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
 
 
 def pooling_benefit(table: pd.DataFrame, confidence: float, path: Path, title: str) -> None:
-    """Bars: the region's total required reserve under each rule, and the saving against profijt."""
+    """Bars: the region's total social-domain risk under each rule, and the saving against profijt."""
     plt = _plt()
     t = table[table["confidence"] == confidence]
-    tot = t.groupby("rule", sort=False)["required_eur"].sum()
+    tot = t.groupby("rule", sort=False)["risk_eur"].sum()
     fig, ax = plt.subplots(figsize=(max(7, 1.4 * len(tot) + 2), 3.8))
     bars = ax.bar(tot.index, tot.values, color=["#c0392b" if r == "profijt" else "#2471a3" for r in tot.index])
     base = tot.get("profijt", np.nan)
@@ -107,9 +114,9 @@ def pooling_benefit(table: pd.DataFrame, confidence: float, path: Path, title: s
     ax.set_xticks(range(len(tot)))
     ax.set_xticklabels([r.replace("_", "_\n", 1) if len(r) > 14 else r for r in tot.index], rotation=20, ha="right", fontsize=8)
     _eur_axis(ax)
-    ax.set_ylabel("sum of required reserves (euros)")
+    ax.set_ylabel("sum of risks (euros)")
     ax.set_title(
-        f"{title}\nSum of the gemeenten's required reserves at {confidence:.0%}\n(the difference with profijt is the pooling benefit)"
+        f"{title}\nSum of the gemeenten's social-domain risks at {confidence:.0%}\n(the difference with profijt is the pooling benefit)"
     )
     ax.margins(y=0.2)
     fig.tight_layout()

@@ -170,7 +170,7 @@ def _reserve_plots(rv, inst: Instance, region: str | None) -> dict[str, Callable
     a, table = rv.confidences[0], rv.table
     return {
         "overspend_distribution.png": lambda path: P.overspend_distribution(
-            {r: o[:, idx] for r, o in rv.overspend.items()}, gem, table, a, path, where
+            {r: o[:, idx] for r, o in rv.tekort.items()}, gem, table, a, path, where
         ),
         "reserves_by_rule.png": lambda path: P.reserves_by_rule(table, gem, a, path, where),
         "pooling_benefit.png": lambda path: P.pooling_benefit(table[table["gemeente"].isin(gem)], a, path, where),

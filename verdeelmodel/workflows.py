@@ -147,7 +147,7 @@ class ReservesResult(Summarised):
     scenarios: int
     seed: int
     confidences: list[float]
-    measure: str  # cvar | var
+    measure: str  # var (NARIS) | cvar
     plan: str  # allocation | need
     table: pd.DataFrame  # gemeente x rule set x confidence
     overspend: dict[str, np.ndarray]  # rule set -> [S, G] samples of charge - plan
@@ -158,6 +158,9 @@ class ReservesResult(Summarised):
     joint: Any = None  # models.joint.JointResult
     key: Any = None  # models.joint.KeyWeightResult
     timings: dict[str, float] = field(default_factory=dict)
+    tekort: dict[str, np.ndarray] = field(default_factory=dict)  # rule set -> [S, G] tekort per scenario
+    other: np.ndarray | None = None  # [S, G] other risks drawn (risks.csv)
+    target: dict[str, Any] | None = None  # --target-se: asked, reached
 
     @property
     def rule_sets(self) -> list[str]:
@@ -180,27 +183,43 @@ class ReservesResult(Summarised):
             out["key_weight"] = kt
         return out
 
-    def total_required(self, confidence: float | None = None) -> pd.Series:
-        """Sum over gemeenten of the required reserve per rule set (euros)."""
+    def total(self, column: str = "risk_eur", confidence: float | None = None) -> pd.Series:
+        """Sum over gemeenten of a column of the table per rule set (euros), e.g. ``risk_eur``
+        or ``expected_tekort_eur``."""
         a = self.confidences[0] if confidence is None else confidence
         t = self.table[self.table["confidence"] == a]
-        return t.groupby("rule", sort=False)["required_eur"].sum()
+        return t.groupby("rule", sort=False)[column].sum()
 
     def summary(self) -> dict[str, Any]:
+        t = self.table
+        first = t[t["confidence"] == self.confidences[0]]
         return {
             "instance": self.instance,
             "scenarios": self.scenarios,
             "seed": self.seed,
+            "measure": self.measure,
             "seconds": round(self.seconds, 3),
-            "total_required_eur": {f"{a:g}": {r: round(float(v), 2) for r, v in self.total_required(a).items()} for a in self.confidences},
+            "target_se": self.target,
+            "total_expected_tekort_eur": {r: round(float(v), 2) for r, v in self.total("expected_tekort_eur").items()},
+            "total_plan_tekort_eur": {r: round(float(v), 2) for r, v in self.total("plan_tekort_eur").items()},
+            "total_risk_eur": {f"{a:g}": {r: round(float(v), 2) for r, v in self.total("risk_eur", a).items()} for a in self.confidences},
+            # None: too few scenarios for a standard error (fewer than 10 per batch)
+            "largest_risk_se_eur": round(float(np.nanmax(first["risk_se_eur"])), 2) if first["risk_se_eur"].notna().any() else None,
+            "ratings": "whole profile (weerstandscapaciteit_eur and risks.csv)"
+            if (first["rating_basis"] == "whole_profile").any()
+            else "none: gemeenten.csv gives no weerstandscapaciteit_eur for the whole begroting",
+            "near_band_edge": sorted(
+                {f"{g} ({r})" for g, r in zip(first.loc[first["near_band_edge"], "gemeente"], first.loc[first["near_band_edge"], "rule"])}
+            ),
         }
 
     def summary_lines(self) -> list[str]:
         a = self.confidences[0]
-        tot = self.total_required(a)
+        tot = self.total("risk_eur", a)
         lines = [
-            f"{self.instance}: {self.scenarios:,} scenarios (seed {self.seed}), required = {self.measure.upper()} at {a:.0%}, plan = {self.plan}",
-            "total required: " + ", ".join(f"{r} {eur(v)}" for r, v in tot.items()),
+            f"{self.instance}: {self.scenarios:,} scenarios (seed {self.seed}), risk = {self.measure.upper()} at {a:.0%} above the expected tekort, plan = {self.plan}",
+            "expected tekort (structural): " + ", ".join(f"{r} {eur(v)}" for r, v in self.total("expected_tekort_eur", a).items()),
+            "risk: " + ", ".join(f"{r} {eur(v)}" for r, v in tot.items()),
         ]
         if self.joint is not None:
             lines.append(f"joint sizing: {self.joint.status}")
@@ -221,11 +240,14 @@ def reserves(
     pools: list[str] | None = None,
     plan: str | np.ndarray = "allocation",
     bootstrap: bool = False,
-    measure: str = "cvar",
+    measure: str = "var",
     joint: bool = False,
     processes: int | None = None,
     optimise_key: tuple[str, float, float] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    target_se: float | None = None,
+    target_relative: bool = False,
+    max_scenarios: int | None = None,
 ) -> ReservesResult:
     """Size the reserves each gemeente needs under profijt, the agreed rules and candidate ``rules``.
 
@@ -234,7 +256,10 @@ def reserves(
     in the demand model's order. ``joint``: also choose allocation and reserves together (the
     Rockafellar-Uryasev LP per independent region group); ``optimise_key``: (mixed rule, lo, hi),
     the own-cost weight within agreed bounds that minimises the total reserve, no gemeente worse
-    off than alone."""
+    off than alone. ``measure``: the risk measure, ``var`` (NARIS practice) or ``cvar``.
+    ``target_se``: draw more scenarios (from ``scenarios``, doubling, up to ``max_scenarios``)
+    until every risk figure's standard error is at most this many euros (a fraction of the
+    figure when ``target_relative``)."""
     from verdeelmodel.models.pooling import check_pooling
     from verdeelmodel.models.reserves import reserve_table, run_reserves
     from verdeelmodel.models.scenarios import demand_model
@@ -265,7 +290,30 @@ def reserves(
         raise UsageError("plan must be allocation, need or an array of planned cost per gemeente and lot")
     else:
         planned = np.asarray(plan, dtype=float)
-    run = run_reserves(inst, planned, scenarios, seed, rules, progress=progress, pools=pools, bootstrap=bootstrap)
+    if target_se is not None and not target_se > 0:
+        raise UsageError("--target-se must be positive (euros, or a percentage such as 1%)")
+    from verdeelmodel.models.reserves import ADAPTIVE_MAX_SCENARIOS
+
+    cap = max_scenarios or ADAPTIVE_MAX_SCENARIOS
+    if target_se is not None and cap < scenarios:
+        raise UsageError(f"--max-scenarios ({cap:,}) must be at least --scenarios ({scenarios:,})")
+    run = run_reserves(
+        inst,
+        planned,
+        scenarios,
+        seed,
+        rules,
+        progress=progress,
+        pools=pools,
+        bootstrap=bootstrap,
+        substitutions=alloc.substitutions if alloc is not None else None,
+        target_se=target_se,
+        target_relative=target_relative,
+        confidence=conf[0],
+        measure=measure,
+        max_scenarios=cap,
+    )
+    scenarios = run.scenarios
     table = reserve_table(inst, run, conf, measure)
     secs = time.perf_counter() - t0
     jr = None
@@ -300,6 +348,17 @@ def reserves(
         alloc,
         jr,
         key,
+        tekort=run.tekort,
+        other=run.other,
+        target=None
+        if target_se is None
+        else {
+            "target_se": target_se,
+            "relative": target_relative,
+            "reached": run.target_reached,
+            "scenarios": run.scenarios,
+            "max_scenarios": cap,
+        },
     )
 
 

@@ -58,7 +58,18 @@ class GemeenteRow(Row):
         ..., gt=0, description="Inhabitants on 1 January of the instance year.", json_schema_extra=_unit("inhabitants")
     )
     available_reserve_eur: float = Field(
-        0.0, ge=0, description="Beschikbare weerstandscapaciteit available for the social domain.", json_schema_extra=_unit("eur")
+        0.0,
+        ge=0,
+        description="Part of the reserves earmarked for the social domain (e.g. a bestemmingsreserve sociaal domein): shown beside "
+        "the social-domain risk, never rated on its own.",
+        json_schema_extra=_unit("eur"),
+    )
+    weerstandscapaciteit_eur: float | None = Field(
+        None,
+        ge=0,
+        description="Beschikbare weerstandscapaciteit of the whole begroting (paragraaf weerstandsvermogen): the ratio and the "
+        "rating A-F are computed on it against the whole risk profile; blank = no rating.",
+        json_schema_extra=_unit("eur"),
     )
     cbs_code: str = Field("", description="CBS gemeentecode (GMxxxx), optional.")
 
@@ -340,6 +351,25 @@ class RealisedCostRow(Row):
     source: str = Field("", description="Optional: where the figure comes from (e.g. the gemeente's administration).")
 
 
+class RiskRow(Row):
+    """A risk of the gemeente outside the modelled social domain (its risicoregister): it occurs
+    with its probability in a scenario, independently, and then costs its amount, or a
+    triangular draw between low, amount (most likely) and high."""
+
+    gemeente: str = Field(..., **_ID, description="Gemeente (key into gemeenten).")
+    risk: str = Field(..., **_ID, description="Name of the risk (grondexploitatie, garantstelling, ...).")
+    amount_eur: float = Field(
+        ..., gt=0, description="Amount when the risk occurs (the most likely amount).", json_schema_extra=_unit("eur")
+    )
+    probability: float = Field(..., gt=0, le=1, description="Probability that the risk occurs in the year.")
+    low_eur: float | None = Field(
+        None, ge=0, description="Lowest amount when it occurs; blank = the amount.", json_schema_extra=_unit("eur")
+    )
+    high_eur: float | None = Field(
+        None, ge=0, description="Highest amount when it occurs; blank = the amount.", json_schema_extra=_unit("eur")
+    )
+
+
 class DemandRow(Row):
     """How demand for a lot fluctuates between scenarios (Monte Carlo)."""
 
@@ -465,6 +495,13 @@ TABLES: tuple[TableSpec, ...] = (
         ("gemeente", "lot", "year"),
         False,
         "Use in earlier years per gemeente and lot (uitgesteld profijt, history keys).",
+    ),
+    TableSpec(
+        "risks",
+        RiskRow,
+        ("gemeente", "risk"),
+        False,
+        "The gemeente's other risks (risicoregister), for the whole risk profile of the paragraaf weerstandsvermogen.",
     ),
     TableSpec(
         "demand",

@@ -520,6 +520,16 @@ def _cross_checks(
             )
     _check_pooling(meta, T, r, lot_domain, regions_by_domain, gemeenten, lot_ids)
     r.foreign_key("demand", "lot", lot_ids, "lot of lots")
+    r.foreign_key("risks", "gemeente", gemeenten, "gemeente of gemeenten")
+    for row in T["risks"].to_dict("records"):
+        amount = row["amount_eur"]
+        for col, ok, expected in (
+            ("low_eur", lambda v, a=amount: v <= a, f"at most the amount ({amount:g})"),
+            ("high_eur", lambda v, a=amount: v >= a, f"at least the amount ({amount:g})"),
+        ):
+            v = row.get(col)
+            if _num(v) and not ok(float(v)):
+                r.add("risks", row["_row"], col, v, expected)
     for row in T["demand"].to_dict("records"):
         if row["distribution"] == "negbin" and not _num(row.get("dispersion")):
             r.add("demand", row["_row"], "dispersion", "", "a size k > 0 for distribution negbin")
