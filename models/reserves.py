@@ -536,7 +536,9 @@ def reserve_table(inst: Instance, run: ReserveRun, confidences: list[float], mea
         bool(h and se == se and any(abs(x - e) <= 2 * se for e in BAND_EDGES)) for x, se, h in zip(df["ratio"], df["ratio_se"], has)
     ]
     base = {(g, a): q for g, a, q, r in zip(df["gemeente"], df["confidence"], df["risk_eur"], df["rule"]) if r == "profijt"}
-    df["pooling_benefit_eur"] = np.round([base.get((g, a), np.nan) - q for g, a, q in zip(df["gemeente"], df["confidence"], df["risk_eur"])], 2) + 0.0
+    df["pooling_benefit_eur"] = (
+        np.round([base.get((g, a), np.nan) - q for g, a, q in zip(df["gemeente"], df["confidence"], df["risk_eur"])], 2) + 0.0
+    )
     return df
 
 

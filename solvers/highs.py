@@ -755,3 +755,45 @@ class HighsSession:
             return
         out.iis_rows = [(int(r), _BOUND.get(int(b), str(b))) for r, b in zip(iis.row_index_, iis.row_bound_)]
         out.iis_cols = [(int(c), _BOUND.get(int(b), str(b))) for c, b in zip(iis.col_index_, iis.col_bound_)]
+
+
+# --------------------------------------------------------------------------- small LPs and MIPs from arrays
+
+
+def _run_arrays(cost, lower, upper, rows, cols, vals, row_lower, row_upper, integer=None, time_limit: float | None = None):
+    n_rows, n_cols = len(row_lower), len(cost)
+    A = SparseMatrix.from_triplets(np.asarray(rows), np.asarray(cols), np.asarray(vals, dtype=float), (n_rows, n_cols))
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    if time_limit is not None:
+        h.setOptionValue("time_limit", float(time_limit))
+    fix = lambda a: _f64(np.clip(a, -INF, INF))  # noqa: E731  (HiGHS's infinity)
+    status = h.passModel(
+        n_cols, n_rows, A.nnz, int(highspy.MatrixFormat.kColwise), int(highspy.ObjSense.kMinimize), 0.0,
+        _f64(np.asarray(cost, dtype=float)), fix(np.asarray(lower, dtype=float)), fix(np.asarray(upper, dtype=float)),
+        fix(np.asarray(row_lower, dtype=float)), fix(np.asarray(row_upper, dtype=float)),
+        A.indptr.astype(np.int32), A.indices.astype(np.int32), _f64(A.data),
+        np.asarray(integer, dtype=np.int32) if integer is not None else np.zeros(n_cols, dtype=np.int32),
+    )  # fmt: skip
+    if status == highspy.HighsStatus.kError:
+        raise RuntimeError("HiGHS refused the model")
+    h.run()
+    ms = h.getModelStatus()
+    return h, _STATUS.get(ms, h.modelStatusToString(ms).lower().replace(" ", "_"))
+
+
+def solve_lp(cost, lower, upper, A: np.ndarray, row_lower, row_upper) -> tuple[str, np.ndarray, np.ndarray]:
+    """Minimise cost x over lower <= x <= upper, row_lower <= A x <= row_upper (A dense, small):
+    (status, x, row duals)."""
+    r, c = np.nonzero(A)
+    h, status = _run_arrays(cost, lower, upper, r, c, A[r, c], row_lower, row_upper)
+    sol = h.getSolution()
+    return status, np.array(sol.col_value), np.array(sol.row_dual)
+
+
+def solve_milp(
+    cost, lower, upper, rows, cols, vals, row_lower, row_upper, integer, time_limit: float | None = None
+) -> tuple[str, np.ndarray]:
+    """Minimise cost x with the columns flagged ``integer`` integral; the matrix as triplets: (status, x)."""
+    h, status = _run_arrays(cost, lower, upper, rows, cols, vals, row_lower, row_upper, integer, time_limit)
+    return status, np.array(h.getSolution().col_value)

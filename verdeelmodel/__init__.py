@@ -33,6 +33,8 @@ _EXPORTS = {
     # pooling, reserves, sweeps
     "pool": "verdeelmodel.workflows",
     "reserves": "verdeelmodel.workflows",
+    "fairness": "verdeelmodel.workflows",
+    "FairnessResult": "verdeelmodel.workflows",
     "sweep": "verdeelmodel.workflows",
     "PoolResult": "verdeelmodel.workflows",
     "ReservesResult": "verdeelmodel.workflows",

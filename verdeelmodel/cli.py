@@ -125,6 +125,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     rv.add_argument("--out", type=Path, default=None, help="output folder (default: out/<instance name>-reserves)")
 
+    fa = sub.add_parser(
+        "fairness",
+        help="the pooling agreement as a cooperative game: stand-alone, the rule's split, Shapley, Euler, nucleolus and the core check",
+    )
+    fa.add_argument("instance")
+    fa.add_argument("--scenarios", type=int, default=10_000, help="Monte Carlo scenarios (default 10000)")
+    fa.add_argument("--seed", type=int, default=20261122, help="random seed: the same seed gives the same numbers")
+    fa.add_argument("--confidence", type=float, default=0.9, help="CVaR level of the coalition values (default 0.9)")
+    fa.add_argument(
+        "--rule", action="append", default=None, metavar="NAME", help="a candidate rule to assess beside the agreed one (repeatable)"
+    )
+    fa.add_argument("--pool", action="append", default=None, metavar="POOL", help="only this pool (repeatable)")
+    fa.add_argument("--plan", choices=["allocation", "need"], default="allocation", help="the plan whose substitution shapes the scenarios")
+    fa.add_argument("--permutations", type=int, default=2000, help="sampled orders for Shapley above 14 gemeenten (default 2000)")
+    fa.add_argument("--no-plots", action="store_true")
+    fa.add_argument("--out", type=Path, default=None, help="output folder (default: out/<instance name>-fairness)")
+
     sw = sub.add_parser("sweep", help="re-solve the allocation over a grid of inputs without rebuilding the model")
     sw.add_argument("instance")
     sw.add_argument(
@@ -215,7 +232,15 @@ def _print_problems(e) -> None:
 
 
 def _run(args) -> int:
-    commands = {"validate": _validate, "solve": _solve, "convert": _convert, "pool": _pool, "reserves": _reserves, "sweep": _sweep}
+    commands = {
+        "validate": _validate,
+        "solve": _solve,
+        "convert": _convert,
+        "pool": _pool,
+        "reserves": _reserves,
+        "fairness": _fairness,
+        "sweep": _sweep,
+    }
     if args.command in commands:
         return commands[args.command](args)
     if args.command == "benchmark":
@@ -486,6 +511,77 @@ def _reserves(args) -> int:
             f"joint sizing (allocation and reserves chosen together, CVaR at {conf[0]:.0%}): total reserve EUR {jt['reserve_eur'].sum():,.0f} "
             f"in {tm['wall_seconds']:.1f} s ({int(tm['groups'])} independent groups, {int(tm['processes'])} processes); per gemeente in joint.csv"
         )
+    print(f"wrote {', '.join(files)} to {out_dir}")
+    return EXIT_OK
+
+
+def _fairness(args) -> int:
+    from verdeelmodel.instance.validate import load_instance
+
+    inst = load_instance(args.instance)
+    from verdeelmodel.reports import manifest, write_all
+    from verdeelmodel.workflows import NoAllocation, fairness
+
+    resume_gc()
+    try:
+        fr = fairness(
+            inst,
+            scenarios=args.scenarios,
+            seed=args.seed,
+            confidence=args.confidence,
+            rules=args.rule,
+            pools=args.pool,
+            plan=args.plan,
+            permutations=args.permutations,
+            progress=_progress("scenarios"),
+        )
+    except NoAllocation as e:
+        print(f"{inst.name}: no allocation possible ({e.result.status}); use --plan need, or see `verdeelmodel solve`")
+        for line in e.result.explanation:
+            print(line)
+        return EXIT_INFEASIBLE
+    out_dir = args.out or Path("out") / f"{inst.name}-fairness"
+    man = manifest(
+        inst,
+        "fairness",
+        {
+            "scenarios": args.scenarios,
+            "confidence": args.confidence,
+            "rules": args.rule,
+            "pools": args.pool,
+            "plan": args.plan,
+            "permutations": args.permutations,
+        },
+        seed=args.seed,
+    )
+    files = write_all(fr, out_dir, man, inst=inst, plots=not args.no_plots)
+    print(
+        f"{inst.name}: fairness of the pooling agreement from {fr.scenarios:,} scenarios (seed {args.seed}); value of a group = "
+        f"CVaR at {args.confidence:.0%} of its pooled cost (expected cost + reserve if it pooled alone)  ({fr.seconds:.2f} s)"
+    )
+    import pandas as pd
+
+    frames = fr.to_frames()
+    f = frames["fairness"]
+    for pg in fr.games:
+        g = pg.game
+        head = f"{pg.pool}, {pg.region}, {pg.rule_set} ({pg.rule}): together EUR {g.value_all:,.0f}, alone EUR {g.stand_alone.sum():,.0f}"
+        print(head + f" (pooling saves EUR {g.stand_alone.sum() - g.value_all:,.0f}); Shapley {g.shapley_method}")
+        sel = f[(f["pool"] == pg.pool) & (f["region"] == pg.region) & (f["rule_set"] == pg.rule_set)].set_index("gemeente")
+        show = sel[["stand_alone_eur", "rule_split_eur", "shapley_eur", "euler_eur", "nucleolus_eur", "gain_vs_alone_eur"]]
+        show.columns = ["alone", "under the rule", "Shapley", "Euler", "nucleolus", "gain vs alone"]
+        with pd.option_context("display.width", 160, "display.max_rows", 45, "display.float_format", "{:,.0f}".format):
+            for line in show.head(40).to_string(na_rep="").splitlines():
+                print("  " + line)
+        if g.core.in_core:
+            print(f"  in the core ({g.core.method}): no group of gemeenten pays more together than it would need alone")
+        else:
+            members, pays, alone = g.core.blocking[0]
+            names = ", ".join(g.members[j] for j in members)
+            print(
+                f"  NOT in the core ({g.core.method}): {names} pay EUR {pays:,.0f} together under the rule and would need "
+                f"EUR {alone:,.0f} pooling alone (EUR {pays - alone:,.0f} more); blocking groups in coalitions.csv"
+            )
     print(f"wrote {', '.join(files)} to {out_dir}")
     return EXIT_OK
 

@@ -122,3 +122,42 @@ def pooling_benefit(table: pd.DataFrame, confidence: float, path: Path, title: s
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def fairness(games: list, path: Path, title: str, confidence: float) -> None:
+    """One panel per pool, region and rule set (at most 8): per gemeente what it needs alone,
+    what the rule charges it in the region's bad years, its Shapley value and its Euler risk
+    contribution (expected cost + reserve, CVaR)."""
+    plt = _plt()
+    games = games[:8]
+    n = len(games)
+    cols = 1 if n == 1 else 2
+    rows = int(np.ceil(n / cols))
+    width = max(len(pg.game.members) for pg in games)
+    fig, axes = plt.subplots(rows, cols, figsize=(max(6.5, 0.75 * width + 3) * cols, 3.6 * rows), squeeze=False)
+    series = [
+        ("stand_alone", "alone", "#7f8c8d"),
+        ("rule_split", "under the rule", "#2471a3"),
+        ("shapley", "Shapley", "#27ae60"),
+        ("euler", "Euler (risk contribution)", "#c0392b"),
+    ]
+    for k, pg in enumerate(games):
+        ax = axes[k // cols][k % cols]
+        g = pg.game
+        x = np.arange(len(g.members))
+        w = 0.8 / len(series)
+        for j, (attr, label, colour) in enumerate(series):
+            ax.bar(x + j * w, getattr(g, attr), w, label=label, color=colour)
+        ax.set_xticks(x + w * (len(series) - 1) / 2)
+        ax.set_xticklabels(g.members, rotation=30, ha="right", fontsize=8)
+        _eur_axis(ax)
+        ax.set_ylabel("expected cost + reserve (euros)", fontsize=8)
+        verdict = "in the core" if g.core.in_core else f"not in the core: a coalition pays {g.core.max_excess:,.0f} too much"
+        ax.set_title(f"{pg.pool}, {pg.region}: {pg.rule} ({verdict})", fontsize=9)
+    for j in range(n, rows * cols):
+        axes[j // cols][j % cols].axis("off")
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle(f"{title}\nFairness of the pooling agreement per gemeente (CVaR at {confidence:.0%})", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

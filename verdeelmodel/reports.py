@@ -106,9 +106,9 @@ def _csv(df: pd.DataFrame) -> str:
 
 def _result_classes() -> tuple[type, ...]:
     from verdeelmodel._results import Result
-    from verdeelmodel.workflows import PoolResult, ReservesResult, SweepResult
+    from verdeelmodel.workflows import FairnessResult, PoolResult, ReservesResult, SweepResult
 
-    return (Result, PoolResult, ReservesResult, SweepResult)
+    return (Result, PoolResult, ReservesResult, SweepResult, FairnessResult)
 
 
 def output_files() -> set[str]:
@@ -127,14 +127,14 @@ def write_all(
     manifest and, for reserves, the PNG plots, all at once into ``out_dir`` (nothing partial on
     failure); files of earlier runs that this run did not produce are removed."""
     from verdeelmodel._results import Result
-    from verdeelmodel.workflows import PoolResult, ReservesResult, SweepResult
+    from verdeelmodel.workflows import FairnessResult, PoolResult, ReservesResult, SweepResult
 
     files: dict[str, str | Callable[[Path], None]] = {f"{name}.csv": _csv(df) for name, df in result.to_frames().items()}
     if isinstance(result, Result):
         if not result.optimal:
             files["explanation.txt"] = "\n".join(result.explanation) + "\n"
         files["summary.json"] = _json(summary_dict(result))
-    elif isinstance(result, (PoolResult, ReservesResult)):
+    elif isinstance(result, (PoolResult, ReservesResult, FairnessResult)):
         files["summary.json"] = _json(result.summary())
     elif not isinstance(result, SweepResult):
         raise TypeError(f"no writer for {type(result).__name__}")
@@ -143,6 +143,10 @@ def write_all(
         if inst is None:
             raise ValueError("plots of reserves need the instance (inst=)")
         files.update(_reserve_plots(result, inst, region))
+    if isinstance(result, FairnessResult) and plots and result.games:
+        from verdeelmodel import plots as P
+
+        files["fairness.png"] = lambda path: P.fairness(result.games, path, result.instance, result.confidence)
     with atomic_dir(out_dir) as tmp:
         for name, content in files.items():
             if callable(content):

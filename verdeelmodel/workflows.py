@@ -362,6 +362,167 @@ def reserves(
     )
 
 
+# --------------------------------------------------------------------------- fairness
+
+
+@dataclass(repr=False)
+class FairnessResult(Summarised):
+    """The regional agreement as a cooperative game (models/fairness.py): per pool, region and
+    rule set, each gemeente's stand-alone need, the rule's split, Shapley, Euler and nucleolus,
+    and the core verdict with the blocking coalitions."""
+
+    TABLES: ClassVar[tuple[str, ...]] = ("fairness", "coalitions")
+    EXTRA_FILES: ClassVar[tuple[str, ...]] = ("fairness.png",)
+
+    instance: str
+    scenarios: int
+    seed: int
+    confidence: float
+    plan: str
+    games: list  # models.fairness.PoolGame
+    seconds: float
+
+    def to_frames(self) -> dict[str, pd.DataFrame]:
+        rows, coal = [], []
+        for pg in self.games:
+            g = pg.game
+            nuc = g.nucleolus if g.nucleolus is not None else np.full(len(g.members), np.nan)
+            for i, m in enumerate(g.members):
+                rows.append(
+                    {
+                        "pool": pg.pool,
+                        "region": pg.region,
+                        "rule_set": pg.rule_set,
+                        "rule": pg.rule,
+                        "gemeente": m,
+                        "expected_cost_eur": g.expected[i],
+                        "stand_alone_eur": g.stand_alone[i],
+                        "rule_split_eur": g.rule_split[i],
+                        "rule_own_eur": g.rule_own[i],
+                        "euler_eur": g.euler[i],
+                        "shapley_eur": g.shapley[i],
+                        "shapley_se_eur": g.shapley_se[i],
+                        "nucleolus_eur": nuc[i],
+                        "gain_vs_alone_eur": g.stand_alone[i] - g.rule_split[i],
+                        "in_core": g.core.in_core,
+                    }
+                )
+            for members, pays, alone in g.core.blocking:
+                coal.append(
+                    {
+                        "pool": pg.pool,
+                        "region": pg.region,
+                        "rule_set": pg.rule_set,
+                        "rule": pg.rule,
+                        "members": ";".join(g.members[j] for j in members),
+                        "size": len(members),
+                        "pays_eur": pays,
+                        "alone_eur": alone,
+                        "excess_eur": pays - alone,
+                        "method": g.core.method,
+                    }
+                )
+        f = pd.DataFrame(rows)
+        c = pd.DataFrame(
+            coal, columns=["pool", "region", "rule_set", "rule", "members", "size", "pays_eur", "alone_eur", "excess_eur", "method"]
+        )
+        for df in (f, c):
+            for col in [x for x in df.columns if x.endswith("_eur")]:
+                df[col] = np.round(df[col].to_numpy(float), 2) + 0.0
+        return {"fairness": f, "coalitions": c}
+
+    def summary(self) -> dict[str, Any]:
+        games = []
+        for pg in self.games:
+            g = pg.game
+            top = g.core.blocking[0] if g.core.blocking else None
+            games.append(
+                {
+                    "pool": pg.pool,
+                    "region": pg.region,
+                    "rule_set": pg.rule_set,
+                    "rule": pg.rule,
+                    "gemeenten": len(g.members),
+                    "value_all_eur": round(g.value_all, 2),
+                    "stand_alone_total_eur": round(float(g.stand_alone.sum()), 2),
+                    "pooling_benefit_eur": round(float(g.stand_alone.sum() - g.value_all), 2),
+                    "in_core": g.core.in_core,
+                    "core_method": g.core.method,
+                    "largest_excess_eur": round(g.core.max_excess, 2),
+                    "most_blocking": None
+                    if top is None
+                    else {"members": [g.members[j] for j in top[0]], "gain_eur": round(top[1] - top[2], 2)},
+                    "shapley": g.shapley_method,
+                    "nucleolus": "computed" if g.nucleolus is not None else "not computed (more members than the exhaustive limit)",
+                }
+            )
+        return {
+            "instance": self.instance,
+            "scenarios": self.scenarios,
+            "seed": self.seed,
+            "confidence": self.confidence,
+            "measure": "cvar",
+            "plan": self.plan,
+            "seconds": round(self.seconds, 3),
+            "games": games,
+        }
+
+    def summary_lines(self) -> list[str]:
+        lines = [
+            f"{self.instance}: fairness of the pooling agreement, {self.scenarios:,} scenarios (seed {self.seed}), CVaR at {self.confidence:.0%}"
+        ]
+        for pg in self.games:
+            g = pg.game
+            verdict = "in the core" if g.core.in_core else f"NOT in the core (largest excess {eur(g.core.max_excess)})"
+            lines.append(f"{pg.pool} / {pg.region} / {pg.rule_set} ({pg.rule}): {verdict}")
+        return lines
+
+
+def fairness(
+    inst: Instance,
+    scenarios: int = 10_000,
+    seed: int = 20261122,
+    confidence: float = 0.9,
+    rules: list[str] | None = None,
+    pools: list[str] | None = None,
+    plan: str | np.ndarray = "allocation",
+    permutations: int = 2000,
+    progress: Callable[[int, int], None] | None = None,
+) -> FairnessResult:
+    """Each pool's agreement as a cooperative cost game (models/fairness.py): v(C) = CVaR at
+    ``confidence`` of coalition C's pooled cost (expected cost + reserve), per region, for the
+    agreed rule and each candidate in ``rules``."""
+    from verdeelmodel.models.fairness import instance_games
+    from verdeelmodel.models.pooling import check_pooling
+    from verdeelmodel.models.scenarios import demand_model
+
+    if inst.pools.empty:
+        raise UsageError(f"instance {inst.name} has no pools.csv: there is no agreement to assess")
+    if scenarios < 100:
+        raise UsageError("scenarios (--scenarios) must be at least 100")
+    if not 0.5 <= confidence < 1:
+        raise UsageError("the confidence level (--confidence) must be between 0.5 and 1 (e.g. 0.9)")
+    if permutations < 2:
+        raise UsageError("--permutations must be at least 2")
+    check_pooling(inst, rules)
+    t0 = time.perf_counter()
+    dm = demand_model(inst)
+    subs = None
+    if isinstance(plan, str) and plan == "allocation":
+        from verdeelmodel.api import solve
+
+        alloc = solve(inst)
+        if not alloc.optimal:
+            raise NoAllocation(alloc)
+        planned, subs = planned_cost(inst, alloc), alloc.substitutions
+    elif isinstance(plan, str) and plan == "need":
+        planned = dm.expected_cost
+    else:
+        raise UsageError("plan must be allocation or need")
+    games = instance_games(inst, planned, scenarios, seed, confidence, rules, pools, subs, permutations, progress=progress)
+    return FairnessResult(inst.name, scenarios, seed, confidence, plan, games, time.perf_counter() - t0)
+
+
 # --------------------------------------------------------------------------- sweep
 
 

@@ -1,0 +1,198 @@
+"""Fairness of a pooling agreement (models/fairness.py, `verdeelmodel fairness`): a 3-gemeente
+game by hand, properties over random pools, sampled Shapley against exact, the separation MIP
+against enumeration, and the command line."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+import pytest
+from helpers import INSTANCES, pooled_tables, run_main, write_instance
+
+from verdeelmodel.instance.validate import load_instance
+from verdeelmodel.models import fairness as F
+from verdeelmodel.models.reserves import var_cvar
+
+# --------------------------------------------------------------------------- by hand
+
+# Five equally likely scenarios of the pooled cost of gemeenten A, B and C; alpha = 0.6, so the
+# tail is the worst (1 - 0.6) x 5 = 2 scenarios and CVaR is their mean.
+X_HAND = np.array(
+    [
+        [10.0, 0.0, 5.0],
+        [0.0, 10.0, 5.0],
+        [0.0, 0.0, 0.0],
+        [10.0, 10.0, 0.0],
+        [5.0, 0.0, 10.0],
+    ]
+)
+ALPHA = 0.6
+
+
+def test_three_gemeenten_by_hand():
+    # v: A {10,0,0,10,5} -> 10; B {0,10,0,10,0} -> 10; C {5,5,0,0,10} -> 7.5;
+    # AB {10,10,0,20,5} -> 15; AC {15,5,0,10,15} -> 15; BC {5,15,0,10,10} -> 12.5;
+    # ABC {15,15,0,20,15} -> 20 and one of the three 15s: 17.5
+    v = F.all_values(X_HAND, ALPHA)
+    assert v.tolist() == pytest.approx([0, 10, 10, 15, 7.5, 15, 12.5, 17.5])  # bitmask order: A=1, B=2, C=4
+    # the tail of ABC: scenario 4 (20) weight 1/2, the rest shared by the three ties at 15
+    assert F.tail_weights(X_HAND.sum(1), ALPHA).tolist() == pytest.approx([1 / 6, 1 / 6, 0, 1 / 2, 1 / 6])
+    # rule: solidarity by key shares 0.5 / 0.3 / 0.2 of the pooled cost in every scenario
+    g = F.play(X_HAND, X_HAND.sum(1, keepdims=True) * np.array([0.5, 0.3, 0.2]), ALPHA, ["A", "B", "C"])
+    assert g.value_all == pytest.approx(17.5)
+    assert g.stand_alone.tolist() == pytest.approx([10, 10, 7.5])
+    # Euler: A 10/2 + (10 + 0 + 5)/6 = 7.5; B 10/2 + 10/6 = 6.667; C (5 + 5 + 10)/6 = 3.333
+    assert g.euler.tolist() == pytest.approx([7.5, 6 + 2 / 3, 3 + 1 / 3])
+    # Shapley: A = 10/3 + (15-10)/6 + (15-7.5)/6 + (17.5-12.5)/3 = 7.0833
+    #          B = 10/3 + (15-10)/6 + (12.5-7.5)/6 + (17.5-15)/3 = 5.8333
+    #          C = 7.5/3 + (15-10)/6 + (12.5-10)/6 + (17.5-15)/3 = 4.5833
+    assert g.shapley.tolist() == pytest.approx([7 + 1 / 12, 5 + 5 / 6, 4 + 7 / 12])
+    # nucleolus: excesses pair up (e(C) = x_C - 7.5, e(AB) = 2.5 - x_C; e(A) = x_A - 10,
+    # e(BC) = x_A - ... = 5 - x_A; e(B) = x_B - 10, e(AC) = 2.5 - x_B). Balancing each pair needs
+    # 5 + 7.5 + 6.25 = 18.75 > 17.5; the 1.25 comes off x_B (its pair has room to -2.5):
+    # x = (7.5, 5, 5), largest excess -2.5, reached by A, C, AB, AC and BC: unique
+    assert g.nucleolus.tolist() == pytest.approx([7.5, 5, 5], abs=1e-7)
+    # the rule's split: 0.5 / 0.3 / 0.2 of 17.5 = 8.75, 5.25, 3.5: in the core
+    assert g.rule_split.tolist() == pytest.approx([8.75, 5.25, 3.5])
+    assert g.core.in_core and g.core.max_excess == pytest.approx(-1.0)  # AB: 14 - 15; A: 8.75 - 10 = -1.25
+
+
+def test_three_gemeenten_a_split_outside_the_core():
+    # shares 0.2 / 0.2 / 0.6: x = (3.5, 3.5, 10.5); C alone needs 7.5 and pays 10.5 (excess 3),
+    # B and C together need 12.5 and pay 14 (excess 1.5): C blocks most
+    split = X_HAND.sum(1, keepdims=True) * np.array([0.2, 0.2, 0.6])
+    g = F.play(X_HAND, split, ALPHA, ["A", "B", "C"])
+    assert not g.core.in_core
+    assert [(m, round(p, 6), round(a, 6)) for m, p, a in g.core.blocking] == [((2,), 10.5, 7.5), ((1, 2), 14.0, 12.5)]
+    mip = F.core_check_mip(g.rule_split, X_HAND, ALPHA)
+    assert mip.blocking[0][0] == (2,) and mip.max_excess == pytest.approx(3.0)
+
+
+# --------------------------------------------------------------------------- properties
+
+
+def _coalition_values(X: np.ndarray, alpha: float) -> dict[tuple[int, ...], float]:
+    """v by enumeration, with var_cvar (independent of all_values)."""
+    n = X.shape[1]
+    out = {}
+    for k in range(1, n + 1):
+        for C in itertools.combinations(range(n), k):
+            out[C] = float(var_cvar(X[:, list(C)].sum(1), alpha)[1])
+    return out
+
+
+@pytest.mark.parametrize("case", range(12))
+def test_properties_over_random_pools(case):
+    rng = np.random.default_rng(100 + case)
+    n = int(rng.integers(2, 11))
+    S = int(rng.integers(200, 600))
+    alpha = float(rng.choice([0.8, 0.9, 0.95]))
+    X = rng.gamma(rng.uniform(0.5, 3, n), rng.uniform(10, 100, n), size=(S, n))
+    X[:, 0] += rng.normal(0, 20, S).clip(-10, None) + 10  # an odd one
+    share = rng.dirichlet(np.ones(n))
+    w_own = float(rng.uniform(0, 1))
+    charge = w_own * X + (1 - w_own) * X.sum(1, keepdims=True) * share  # a mixed rule
+    g = F.play(X, charge, alpha, [f"g{i}" for i in range(n)])
+    vN = g.value_all
+    for name in ("shapley", "euler", "rule_split"):
+        assert getattr(g, name).sum() == pytest.approx(vN, rel=1e-9), name
+    if g.nucleolus is not None:
+        assert g.nucleolus.sum() == pytest.approx(vN, rel=1e-7)
+    assert np.all(g.euler <= g.stand_alone + 1e-9)  # subadditivity of CVaR
+    vals = _coalition_values(X, alpha)
+    # the verdict is what the coalition inequalities say, checked here one by one
+    worst = max(g.rule_split[list(C)].sum() - v for C, v in vals.items() if len(C) < n)
+    assert g.core.in_core == (worst <= F.BLOCK_TOLERANCE_EUR)
+    assert g.core.max_excess == pytest.approx(worst, abs=1e-7)
+    # Euler and the nucleolus are in the core (CVaR is coherent: the core is not empty)
+    for alloc in (g.euler, g.nucleolus):
+        assert all(alloc[list(C)].sum() <= v + 1e-6 for C, v in vals.items()), case
+    if n <= 8:  # the separation MIP finds the same largest excess
+        assert F.core_check_mip(g.rule_split, X, alpha).max_excess == pytest.approx(worst, abs=1e-5)
+
+
+def test_sampled_shapley_matches_exact_within_its_standard_error():
+    rng = np.random.default_rng(7)
+    X = rng.gamma(1.5, 40, size=(3000, 9)) * rng.uniform(0.5, 3, 9)
+    exact = F.shapley_exact(F.all_values(X, 0.9), 9)
+    phi, se = F.shapley_sampled(X, 0.9, 600, seed=3)
+    assert phi.sum() == pytest.approx(exact.sum(), rel=1e-9)  # every order adds up to v(N)
+    z = np.abs(phi - exact) / se
+    assert z.max() < 4.5 and np.median(z) < 1.5, z
+    again, _ = F.shapley_sampled(X, 0.9, 600, seed=3)
+    assert np.array_equal(phi, again)
+
+
+def test_a_large_region_uses_sampling_and_the_mip():
+    rng = np.random.default_rng(11)
+    n = F.SHAPLEY_EXACT_MAX + 2
+    X = rng.gamma(2, 30, size=(1500, n))
+    share = np.full(n, 1 / n)
+    share[0], share[1] = share[0] * 4, share[1] * 0.2  # gemeente 0 pays far too much
+    share /= share.sum()
+    g = F.play(X, X.sum(1, keepdims=True) * share, 0.9, [f"g{i}" for i in range(n)], permutations=200)
+    assert "sampled" in g.shapley_method and np.all(g.shapley_se > 0)
+    assert g.shapley.sum() == pytest.approx(g.value_all, rel=1e-9)
+    assert g.nucleolus is None and "MIP" in g.core.method
+    assert not g.core.in_core and 0 in g.core.blocking[0][0]
+
+
+# --------------------------------------------------------------------------- instances and the CLI
+
+
+def test_westfriesland_agreed_split_adds_up_and_is_checked():
+    from verdeelmodel.workflows import fairness
+
+    fr = fairness(load_instance(INSTANCES / "westfriesland-2021"), scenarios=2000, seed=5)
+    assert {pg.pool for pg in fr.games} == {"jeugd_c_verblijf", "wmo_c_hoogcomplex"}
+    for pg in fr.games:
+        g = pg.game
+        assert len(g.members) == 7
+        assert g.rule_split.sum() == pytest.approx(g.value_all, rel=1e-9)  # the charges add up to the pooled cost
+        assert g.shapley.sum() == pytest.approx(g.value_all, rel=1e-9)
+        assert g.value_all < g.stand_alone.sum()  # pooling lowers what the region needs
+    frames = fr.to_frames()
+    assert len(frames["fairness"]) == 14
+    assert set(frames["coalitions"]["rule_set"]) <= {"agreed"}
+
+
+def test_cli_fairness_writes_tables_plot_and_same_bytes(tmp_path, capsys):
+    inst = write_instance(tmp_path / "i", pooled_tables("solidair"))
+    outs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        rc, stdout, err = run_main(["fairness", str(inst), "--scenarios", "2000", "--rule", "mix", "--seed", "4", "--out", str(out)], capsys)
+        assert rc == 0, err
+        outs.append(out)
+    assert "in the core" in stdout or "NOT in the core" in stdout
+    for f in ("fairness.csv", "coalitions.csv", "summary.json", "manifest.json", "fairness.png"):
+        assert (outs[0] / f).exists(), f
+    assert (outs[0] / "fairness.csv").read_bytes() == (outs[1] / "fairness.csv").read_bytes()
+    summary = json.loads((outs[0] / "summary.json").read_text())
+    assert {g["rule_set"] for g in summary["games"]} == {"agreed", "mix"}
+    assert all(g["value_all_eur"] <= g["stand_alone_total_eur"] + 0.01 for g in summary["games"])
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--confidence", "1.2"], "--confidence"),
+        (["--scenarios", "10"], "--scenarios"),
+        (["--rule", "nonexistent"], "nonexistent"),
+        (["--pool", "nopool"], "nopool"),
+        (["--permutations", "1"], "--permutations"),
+    ],
+)
+def test_cli_fairness_bad_arguments_exit_2(tmp_path, capsys, args, needle):
+    inst = write_instance(tmp_path / "i", pooled_tables("solidair"))
+    rc, _, err = run_main(["fairness", str(inst), "--no-plots", "--out", str(tmp_path / "out"), *args], capsys)
+    assert rc == 2, err
+    assert needle in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_fairness_without_pools_says_so(make, tmp_path, capsys):
+    rc, _, err = run_main(["fairness", str(make()), "--out", str(tmp_path / "out")], capsys)
+    assert rc == 2 and "no pools.csv" in err
