@@ -40,6 +40,7 @@ _STATUS = {
     highspy.HighsModelStatus.kTimeLimit: "time_limit",
     highspy.HighsModelStatus.kIterationLimit: "iteration_limit",
     highspy.HighsModelStatus.kInterrupt: "interrupted",
+    highspy.HighsModelStatus.kObjectiveBound: "objective_bound",
 }
 
 
@@ -760,7 +761,9 @@ class HighsSession:
 # --------------------------------------------------------------------------- small LPs and MIPs from arrays
 
 
-def _run_arrays(cost, lower, upper, rows, cols, vals, row_lower, row_upper, integer=None, time_limit: float | None = None):
+def _run_arrays(
+    cost, lower, upper, rows, cols, vals, row_lower, row_upper, integer=None, time_limit: float | None = None, start=None, options=None
+):
     n_rows, n_cols = len(row_lower), len(cost)
     A = SparseMatrix.from_triplets(np.asarray(rows), np.asarray(cols), np.asarray(vals, dtype=float), (n_rows, n_cols))
     h = highspy.Highs()
@@ -777,6 +780,13 @@ def _run_arrays(cost, lower, upper, rows, cols, vals, row_lower, row_upper, inte
     )  # fmt: skip
     if status == highspy.HighsStatus.kError:
         raise RuntimeError("HiGHS refused the model")
+    for k, v in (options or {}).items():
+        h.setOptionValue(k, v)
+    if start is not None:  # a feasible point: the MIP's first incumbent
+        sol = highspy.HighsSolution()
+        sol.col_value = np.asarray(start, dtype=float).tolist()
+        sol.value_valid = True
+        h.setSolution(sol)
     h.run()
     ms = h.getModelStatus()
     return h, _STATUS.get(ms, h.modelStatusToString(ms).lower().replace(" ", "_"))
@@ -792,8 +802,9 @@ def solve_lp(cost, lower, upper, A: np.ndarray, row_lower, row_upper) -> tuple[s
 
 
 def solve_milp(
-    cost, lower, upper, rows, cols, vals, row_lower, row_upper, integer, time_limit: float | None = None
+    cost, lower, upper, rows, cols, vals, row_lower, row_upper, integer, time_limit: float | None = None, start=None, options=None
 ) -> tuple[str, np.ndarray]:
-    """Minimise cost x with the columns flagged ``integer`` integral; the matrix as triplets: (status, x)."""
-    h, status = _run_arrays(cost, lower, upper, rows, cols, vals, row_lower, row_upper, integer, time_limit)
+    """Minimise cost x with the columns flagged ``integer`` integral; the matrix as triplets:
+    (status, x). ``start``: a feasible point (first incumbent); ``options``: HiGHS options."""
+    h, status = _run_arrays(cost, lower, upper, rows, cols, vals, row_lower, row_upper, integer, time_limit, start, options)
     return status, np.array(h.getSolution().col_value)

@@ -68,6 +68,9 @@ def test_three_gemeenten_a_split_outside_the_core():
     assert [(m, round(p, 6), round(a, 6)) for m, p, a in g.core.blocking] == [((2,), 10.5, 7.5), ((1, 2), 14.0, 12.5)]
     mip = F.core_check_mip(g.rule_split, X_HAND, ALPHA)
     assert mip.blocking[0][0] == (2,) and mip.max_excess == pytest.approx(3.0)
+    # the Euler split is in the core: the MIP proves it (no coalition above the tolerance)
+    euler = F.play(X_HAND, split, ALPHA, ["A", "B", "C"]).euler
+    assert F.core_check_mip(euler, X_HAND, ALPHA).in_core
 
 
 # --------------------------------------------------------------------------- properties
@@ -109,8 +112,13 @@ def test_properties_over_random_pools(case):
     # Euler and the nucleolus are in the core (CVaR is coherent: the core is not empty)
     for alloc in (g.euler, g.nucleolus):
         assert all(alloc[list(C)].sum() <= v + 1e-6 for C, v in vals.items()), case
-    if n <= 8:  # the separation MIP finds the same largest excess
-        assert F.core_check_mip(g.rule_split, X, alpha).max_excess == pytest.approx(worst, abs=1e-5)
+    if n <= 8:  # the separation MIP gives the same verdict, and the same largest excess when it blocks
+        mip = F.core_check_mip(g.rule_split, X, alpha)
+        assert mip.in_core == g.core.in_core
+        if mip.in_core:
+            assert mip.max_excess <= worst + 1e-7  # the largest excess the local search found
+        else:
+            assert mip.max_excess == pytest.approx(worst, abs=1e-5)
 
 
 def test_sampled_shapley_matches_exact_within_its_standard_error():
@@ -163,7 +171,9 @@ def test_cli_fairness_writes_tables_plot_and_same_bytes(tmp_path, capsys):
     outs = []
     for name in ("a", "b"):
         out = tmp_path / name
-        rc, stdout, err = run_main(["fairness", str(inst), "--scenarios", "2000", "--rule", "mix", "--seed", "4", "--out", str(out)], capsys)
+        rc, stdout, err = run_main(
+            ["fairness", str(inst), "--scenarios", "2000", "--rule", "mix", "--seed", "4", "--out", str(out)], capsys
+        )
         assert rc == 0, err
         outs.append(out)
     assert "in the core" in stdout or "NOT in the core" in stdout

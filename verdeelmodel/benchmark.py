@@ -232,3 +232,54 @@ def run_startup_benchmark(instance: str | None = None, repeat: int = 5) -> int:
     shutil.rmtree(out, ignore_errors=True)
     print(f"load average after {_loadavg()}")
     return 0
+
+
+def run_fairness_benchmark(instance: str | None = None, scenarios: int = 10_000, processes: int | None = None) -> int:
+    """Fairness (models/fairness.py) on the instance's largest region alone, then on every region:
+    wall and CPU time (this process and its workers) beside the machine load, games by size and method."""
+    import os
+    import resource
+
+    import numpy as np  # noqa: F401  (imported by the workflow anyway; keeps the timing honest)
+
+    from verdeelmodel.workflows import fairness
+
+    path = Path(instance) if instance else _default_instance()
+    inst = load_instance(path)
+    bud = inst.budgets.drop_duplicates(["gemeente", "region"])
+    sizes = bud.groupby("region").size()
+    pooled_regions = set(inst.pools["region"])
+    sizes = sizes[sizes.index.isin(pooled_regions)]
+    largest = sizes.idxmax()
+
+    def cpu() -> float:
+        me = resource.getrusage(resource.RUSAGE_SELF)
+        return me.ru_utime + me.ru_stime
+
+    print(
+        f"benchmark fairness {inst.name}: {len(inst.gemeenten)} gemeenten, {len(sizes)} pooling regions; {os.cpu_count()} CPUs; load {_loadavg()}"
+    )
+    for label, keep in ((f"region {largest} ({sizes[largest]} gemeenten)", [largest]), (f"all {len(sizes)} regions", None)):
+        sub = inst
+        if keep is not None:
+            sub = inst.copy()
+            sub.tables["pools"] = inst.pools[inst.pools["region"].isin(keep)].reset_index(drop=True)
+        t0, c0 = time.perf_counter(), cpu()
+        fr = fairness(sub, scenarios=scenarios, seed=1, processes=processes)
+        wall, used = time.perf_counter() - t0, cpu() - c0
+        by = {}
+        for pg in fr.games:
+            n = len(pg.game.members)
+            by.setdefault(n, []).append(pg.game)
+        detail = ", ".join(
+            f"{len(gs)} x {n} ({'exact' if gs[0].shapley_method.startswith('exact') else 'sampled Shapley'}, "
+            f"{'exhaustive core' if gs[0].core.method.startswith('exhaustive') else 'MIP core'})"
+            for n, gs in sorted(by.items(), reverse=True)[:4]
+        )
+        tm = fr.timings
+        print(
+            f"{label}: {len(fr.games)} games, {scenarios:,} scenarios: {wall:.1f} s wall (allocation solve {tm['solve_seconds']:.1f} s, "
+            f"scenarios of all {len(inst.gemeenten)} gemeenten {tm['sampling_seconds']:.1f} s, games {tm['games_seconds']:.1f} s); "
+            f"CPU {used:.1f} s in this process + {tm['games_cpu_seconds']:.1f} s in the games; load {_loadavg()}; largest games: {detail}"
+        )
+    return 0

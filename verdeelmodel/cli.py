@@ -138,7 +138,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     fa.add_argument("--pool", action="append", default=None, metavar="POOL", help="only this pool (repeatable)")
     fa.add_argument("--plan", choices=["allocation", "need"], default="allocation", help="the plan whose substitution shapes the scenarios")
-    fa.add_argument("--permutations", type=int, default=2000, help="sampled orders for Shapley above 14 gemeenten (default 2000)")
+    fa.add_argument("--permutations", type=int, default=1000, help="sampled orders for Shapley above 16 gemeenten (default 1000)")
+    fa.add_argument("--processes", type=int, default=None, help="worker processes for the games (default: CPUs, when the work pays)")
     fa.add_argument("--no-plots", action="store_true")
     fa.add_argument("--out", type=Path, default=None, help="output folder (default: out/<instance name>-fairness)")
 
@@ -161,7 +162,10 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("instance", nargs="?", default=None)
     b.add_argument("--repeat", type=int, default=3)
     b.add_argument("--pooling", action="store_true", help="time the risicoverevening engine on scenarios instead of the allocation solve")
-    b.add_argument("--scenarios", type=int, default=10_000, help="scenarios for --pooling and --reserves")
+    b.add_argument("--scenarios", type=int, default=10_000, help="scenarios for --pooling, --reserves and --fairness")
+    b.add_argument(
+        "--fairness", action="store_true", help="time fairness on the largest pooling region, then on every region (default nl-synthetic)"
+    )
     b.add_argument(
         "--reserves",
         action="store_true",
@@ -252,6 +256,10 @@ def _run(args) -> int:
             from verdeelmodel.benchmark import run_startup_benchmark
 
             return run_startup_benchmark(args.instance, repeat=max(args.repeat, 5))
+        if args.fairness:
+            from verdeelmodel.benchmark import run_fairness_benchmark
+
+            return run_fairness_benchmark(args.instance, scenarios=args.scenarios)
         if args.reserves:
             from verdeelmodel.benchmark import run_issue4_benchmark
 
@@ -534,6 +542,7 @@ def _fairness(args) -> int:
             plan=args.plan,
             permutations=args.permutations,
             progress=_progress("scenarios"),
+            processes=args.processes,
         )
     except NoAllocation as e:
         print(f"{inst.name}: no allocation possible ({e.result.status}); use --plan need, or see `verdeelmodel solve`")

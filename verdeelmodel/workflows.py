@@ -381,6 +381,7 @@ class FairnessResult(Summarised):
     plan: str
     games: list  # models.fairness.PoolGame
     seconds: float
+    timings: dict[str, float] = field(default_factory=dict)  # solve, sampling, games (wall), games CPU
 
     def to_frames(self) -> dict[str, pd.DataFrame]:
         rows, coal = [], []
@@ -486,8 +487,9 @@ def fairness(
     rules: list[str] | None = None,
     pools: list[str] | None = None,
     plan: str | np.ndarray = "allocation",
-    permutations: int = 2000,
+    permutations: int = 1000,
     progress: Callable[[int, int], None] | None = None,
+    processes: int | None = None,
 ) -> FairnessResult:
     """Each pool's agreement as a cooperative cost game (models/fairness.py): v(C) = CVaR at
     ``confidence`` of coalition C's pooled cost (expected cost + reserve), per region, for the
@@ -519,8 +521,22 @@ def fairness(
         planned = dm.expected_cost
     else:
         raise UsageError("plan must be allocation or need")
-    games = instance_games(inst, planned, scenarios, seed, confidence, rules, pools, subs, permutations, progress=progress)
-    return FairnessResult(inst.name, scenarios, seed, confidence, plan, games, time.perf_counter() - t0)
+    timings = {"solve_seconds": time.perf_counter() - t0}
+    games = instance_games(
+        inst,
+        planned,
+        scenarios,
+        seed,
+        confidence,
+        rules,
+        pools,
+        subs,
+        permutations,
+        progress=progress,
+        processes=processes,
+        timings=timings,
+    )
+    return FairnessResult(inst.name, scenarios, seed, confidence, plan, games, time.perf_counter() - t0, timings)
 
 
 # --------------------------------------------------------------------------- sweep
