@@ -398,6 +398,7 @@ class PoolGame:
     rule_set: str  # "agreed" or a candidate rule
     rule: str  # the rule the region applies in it
     game: GameResult
+    samples: np.ndarray | None = None  # X [S, members], when asked for (keep_samples)
 
 
 def instance_games(
@@ -414,6 +415,9 @@ def instance_games(
     progress=None,
     processes: int | None = None,
     timings: dict | None = None,
+    sets: dict[str, list[list[str]]] | None = None,
+    extra_rules: dict | None = None,
+    keep_samples: bool = False,
 ) -> list[PoolGame]:
     """One game per pool x region x rule set (the agreed rule and each candidate), on the same
     scenarios as the reserves (models/reserves.py: the plan's substitution applied)."""
@@ -426,11 +430,13 @@ def instance_games(
     if pools:
         check_pool_names(setups, pools)
         setups = [s for s in setups if s.ctx.pool in pools]
-    rules = rules_of(inst)
+    rules = {**rules_of(inst), **(extra_rules or {})}
     names_of = {"agreed": [list(s.agreed) for s in setups]}
     for c in candidates or []:
         if c not in ("agreed", "profijt"):
             names_of[c] = [[c] * len(s.ctx.regions) for s in setups]
+    if sets is not None:  # explicit rule sets (rule names per setup and region), e.g. variants of a mixed rule
+        names_of = {k: [list(v) for v in per] for k, per in sets.items()}
     thresholds = _thresholds(rules, [RuleSet(k, v) for k, v in names_of.items()])
     view = plan_view(inst, dm, planned_cost, substitutions)
     gpos = {g: i for i, g in enumerate(dm.gemeenten)}
@@ -467,7 +473,7 @@ def instance_games(
             members = np.flatnonzero(np.asarray(s.ctx.region_index) == r_idx)
             names = [s.ctx.gemeenten[i] for i in members]
             for name, per in names_of.items():
-                if name != "agreed" and per[k][r_idx] == s.agreed[r_idx]:
+                if sets is None and name != "agreed" and per[k][r_idx] == s.agreed[r_idx]:
                     continue  # a candidate that is this region's agreed rule: the same game
                 ch = np.concatenate(charges[name][k])[:, members]
                 meta.append((s.ctx.pool, region, name, per[k][r_idx]))
@@ -478,7 +484,7 @@ def instance_games(
         timings["sampling_seconds"] = t_games - t_sampling
         timings["games_seconds"] = time.perf_counter() - t_games
         timings["games_cpu_seconds"] = sum(g.cpu_seconds for g in games)
-    return [PoolGame(*m, g) for m, g in zip(meta, games)]
+    return [PoolGame(*m, g, w[0] if keep_samples else None) for m, g, w in zip(meta, games, work)]
 
 
 def _cost(n: int) -> float:
@@ -514,3 +520,54 @@ def play_all(work: list[tuple], processes: int | None = None) -> list[GameResult
         for i, g in zip(order, ex.map(_play, [work[i] for i in order])):
             out[i] = g
     return out
+
+
+def core_weight_interval(x0: np.ndarray, x1: np.ndarray, X: np.ndarray, alpha: float) -> tuple[float, float, str]:
+    """The weights w in [0, 1] for which the split x0 + w (x1 - x0) is in the core of the game on
+    X: an interval, because the core is convex and the split affine in w. Exhaustive up to
+    CORE_EXHAUSTIVE_MAX members (each coalition bounds w from one side); above, by bisection on
+    the separation MIP between a weight in the core and one outside. (lo, hi, method); lo > hi
+    when no weight in [0, 1] is in the core."""
+    S, n = X.shape
+    if n <= CORE_EXHAUSTIVE_MAX:
+        v = all_values(X, alpha)
+        masks = np.arange(1, (1 << n) - 1, dtype=np.int64)
+        bits = ((masks[:, None] >> np.arange(n)) & 1).astype(float)
+        a, b, cap = bits @ x0, bits @ (x1 - x0), v[masks] + BLOCK_TOLERANCE_EUR
+        lo, hi = 0.0, 1.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            up = b > 1e-12
+            down = b < -1e-12
+            if up.any():
+                hi = min(hi, float(np.min((cap[up] - a[up]) / b[up])))
+            if down.any():
+                lo = max(lo, float(np.max((cap[down] - a[down]) / b[down])))
+        flat = ~up & ~down
+        if np.any(a[flat] > cap[flat]):
+            return 1.0, 0.0, "exhaustive"
+        return lo, hi, "exhaustive"
+
+    def ok(w: float) -> bool:
+        return core_check_mip(x0 + w * (x1 - x0), X, alpha).in_core
+
+    grid = [k / 8 for k in range(9)]
+    inside = [w for w in grid if ok(w)]
+    if not inside:
+        return 1.0, 0.0, "separation MIP on a grid of 9 weights (none in the core)"
+    lo, hi = min(inside), max(inside)
+    for side in ("lo", "hi"):
+        w_in = lo if side == "lo" else hi
+        w_out = w_in - 1 / 8 if side == "lo" else w_in + 1 / 8
+        if not 0 <= w_out <= 1:
+            continue
+        for _ in range(10):  # bisection to 1/8 / 2^10 ~ 1e-4
+            mid = (w_in + w_out) / 2
+            if ok(mid):
+                w_in = mid
+            else:
+                w_out = mid
+        if side == "lo":
+            lo = w_in
+        else:
+            hi = w_in
+    return lo, hi, "separation MIP, bisection (to 1e-4)"

@@ -220,6 +220,8 @@ class KeyWeightResult:
     table: pd.DataFrame  # gemeente, required at the instance's weight, at the optimum, alone (profijt)
     total_required: float
     status: str
+    core: pd.DataFrame | None = None  # per pool and region: the weights whose split is in the core
+    core_interval: tuple[float, float] | None = None  # all games together (lo > hi: none)
 
 
 def optimise_key_weight(
@@ -232,6 +234,7 @@ def optimise_key_weight(
     alpha: float = 0.9,
     pools: list[str] | None = None,
     no_worse_than_alone: bool = True,
+    in_core: bool = True,
 ) -> KeyWeightResult:
     r"""The own-cost weight w of a mixed rule, within agreed ``bounds``, that minimises the sum of
     the gemeenten's required reserves (CVaR) for a given allocation -- optionally with no gemeente
@@ -245,7 +248,10 @@ def optimise_key_weight(
         r_g = eta_g + sum_s tail_{g,s} / ((1 - alpha) S),  lo <= w <= hi,  (r_g <= alone_g)
 
     The rule is varied where it is agreed (pools.csv), or, for a candidate rule, on every pool (or
-    ``pools``)."""
+    ``pools``). ``in_core``: only weights whose split is in the core of each pool's game
+    (models/fairness.py: no group of gemeenten pays more together than it needs alone); the
+    split is affine in w, so these weights form an interval, intersected with ``bounds``; when
+    it is empty the status says so ("core_empty")."""
     from dataclasses import replace
 
     from verdeelmodel.solvers.highs import HighsSession, compile_model
@@ -284,6 +290,37 @@ def optimise_key_weight(
     involved = sorted(
         {g for s, names in zip(setups, sets[1].per_setup) for i, g in enumerate(s.ctx.gemeenten) if names[s.ctx.region_index[i]] == r0.name}
     )
+    core_table, core_iv = None, None
+    if in_core:
+        from .fairness import core_weight_interval, instance_games
+
+        games = instance_games(
+            inst,
+            planned_cost,
+            scenarios,
+            seed,
+            alpha,
+            sets={"w0": [list(n) for n in sets[1].per_setup], "w1": [list(n) for n in sets[2].per_setup]},
+            extra_rules={r0.name: r0, r1.name: r1},
+            keep_samples=True,
+        )
+        pairs: dict[tuple, dict] = {}
+        for pg in games:
+            if pg.rule in (r0.name, r1.name):
+                pairs.setdefault((pg.pool, pg.region), {})[pg.rule_set] = pg
+        rows = []
+        lo_all, hi_all = 0.0, 1.0
+        for (pool, region), gs in sorted(pairs.items()):
+            p0, p1 = gs["w0"], gs["w1"]
+            wlo, whi, how = core_weight_interval(p0.game.rule_split, p1.game.rule_split, p0.samples, alpha)
+            rows.append({"pool": pool, "region": region, "core_w_own_from": wlo, "core_w_own_to": whi, "method": how})
+            lo_all, hi_all = max(lo_all, wlo), min(hi_all, whi)
+        core_table, core_iv = pd.DataFrame(rows), (lo_all, hi_all)
+        lo, hi = max(lo, lo_all), min(hi, hi_all)
+        if lo > hi + 1e-12:
+            return KeyWeightResult(
+                rule_name, float("nan"), rule.w_own, bounds, pd.DataFrame(), float("nan"), "core_empty", core_table, core_iv
+            )
     cols = [run.gemeenten.index(g) for g in involved]
     A, B = A[:, cols], B[:, cols]
     _v, alone = var_cvar(run.overspend["profijt"][:, cols], alpha)
@@ -317,4 +354,4 @@ def optimise_key_weight(
             "required_optimal_weight_eur": at_opt,
         }
     )
-    return KeyWeightResult(rule_name, w, rule.w_own, bounds, table, float(out.stages[-1].objective), "optimal")
+    return KeyWeightResult(rule_name, w, rule.w_own, bounds, table, float(out.stages[-1].objective), "optimal", core_table, core_iv)

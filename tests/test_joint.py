@@ -87,7 +87,7 @@ def test_key_weight_is_the_best_in_its_bounds_and_its_reserve_is_the_cvar():
     inst = load_instance(INSTANCES / "westfriesland-2021")
     planned = demand_model(inst).expected_cost
     S, seed, alpha = 600, 4, 0.9
-    res = optimise_key_weight(inst, planned, "mixed_eigen_inwoners", (0.0, 1.0), S, seed, alpha)
+    res = optimise_key_weight(inst, planned, "mixed_eigen_inwoners", (0.0, 1.0), S, seed, alpha, in_core=False)
     assert res.status == "optimal" and 0.0 <= res.weight <= 1.0
     # the LP's total reserve is the empirical CVaR sum at the chosen weight
     at_w = _sum_cvar_at(inst, planned, "mixed_eigen_inwoners", res.weight, S, seed, alpha)
@@ -97,7 +97,52 @@ def test_key_weight_is_the_best_in_its_bounds_and_its_reserve_is_the_cvar():
         assert _sum_cvar_at(inst, planned, "mixed_eigen_inwoners", w, S, seed, alpha).sum() >= res.total_required * (1 - 1e-6)
     assert (res.table["required_optimal_weight_eur"] <= res.table["required_alone_eur"] * (1 + 1e-6) + 1e-3).all()
     # bounds bind: the unconstrained optimum lies near full solidarity here, so [0.4, 0.9] gives 0.4
-    low = optimise_key_weight(inst, planned, "mixed_eigen_inwoners", (0.4, 0.9), S, seed, alpha)
+    low = optimise_key_weight(inst, planned, "mixed_eigen_inwoners", (0.4, 0.9), S, seed, alpha, in_core=False)
     assert low.weight == pytest.approx(0.4, abs=1e-6)
     with pytest.raises(ValueError, match="not a mixed"):
         optimise_key_weight(inst, planned, "solidariteit_inwoners", (0, 1), S, seed, alpha)
+
+
+def test_key_weight_within_the_core():
+    """With the core constraints the weight is the best one whose split no group of gemeenten
+    blocks; the weights in the core form an interval (the split is affine in w, the core
+    convex); when the agreed bounds miss it the status says the core is empty there."""
+    from verdeelmodel.models import fairness as F
+    from verdeelmodel.models.joint import optimise_key_weight
+    from verdeelmodel.models.scenarios import demand_model
+
+    inst = load_instance(INSTANCES / "westfriesland-2021")
+    planned = demand_model(inst).expected_cost
+    S, seed, alpha = 600, 4, 0.9
+    res = optimise_key_weight(inst, planned, "mixed_eigen_inwoners", (0.0, 1.0), S, seed, alpha)
+    assert res.status == "optimal"
+    lo, hi = res.core_interval
+    assert 0.0 < lo <= res.weight <= hi <= 1.0  # here full solidarity (w = 0) is outside the core
+    free = optimise_key_weight(inst, planned, "mixed_eigen_inwoners", (0.0, 1.0), S, seed, alpha, in_core=False)
+    assert free.weight < lo and free.total_required <= res.total_required  # the core costs reserve
+    for w in np.linspace(lo, hi, 6):  # the best weight inside the core
+        assert _sum_cvar_at(inst, planned, "mixed_eigen_inwoners", w, S, seed, alpha).sum() >= res.total_required * (1 - 1e-6)
+    # the split at the chosen weight is in the core of each pool's game; just below the interval it is not
+    from verdeelmodel.models.fairness import instance_games
+
+    def split_in_core(w):
+        rules = {**__import__("verdeelmodel").rules_of(inst)}
+        r = rules["mixed_eigen_inwoners"]
+        keys = {c: getattr(r, c) for c in r.kind_spec.weight_columns if c != "w_own"}
+        tot = sum(keys.values())
+        from dataclasses import replace
+
+        variant = replace(r, name="variant", w_own=w, **{c: v / tot * (1 - w) for c, v in keys.items()})
+        from verdeelmodel.models.pooling import pool_setups
+
+        sets = {"v": [["variant"] * len(s.ctx.regions) for s in pool_setups(inst)]}
+        games = instance_games(inst, planned, S, seed, alpha, sets=sets, extra_rules={"variant": variant}, keep_samples=True)
+        return all(
+            F.core_check_exhaustive(pg.game.rule_split, F.all_values(pg.samples, alpha), len(pg.game.members)).in_core for pg in games
+        )
+
+    assert split_in_core(res.weight)
+    assert not split_in_core(lo - 0.02)
+    # bounds that miss the interval: no weight in the core there
+    none = optimise_key_weight(inst, planned, "mixed_eigen_inwoners", (0.0, lo / 2), S, seed, alpha)
+    assert none.status == "core_empty" and none.core_interval == pytest.approx((lo, hi))

@@ -121,7 +121,7 @@ def _parser() -> argparse.ArgumentParser:
         "--optimise-key",
         default=None,
         metavar="RULE=LO:HI",
-        help="choose the own-cost weight of a mixed rule within agreed bounds that minimises the total reserve, no gemeente worse off than alone -> key_weight.csv",
+        help="choose the own-cost weight of a mixed rule within agreed bounds that minimises the total reserve, no gemeente worse off than alone and the split in the core (fairness) -> key_weight.csv",
     )
     rv.add_argument("--out", type=Path, default=None, help="output folder (default: out/<instance name>-reserves)")
 
@@ -507,6 +507,18 @@ def _reserves(args) -> int:
                 f"key weight of {key.rule}: w_own = {key.weight:.4f} within [{key.bounds[0]:g}, {key.bounds[1]:g}] (instance: {key.agreed_weight:g}); "
                 f"total reserve EUR {kt['required_optimal_weight_eur'].sum():,.0f} against EUR {kt['required_instance_weight_eur'].sum():,.0f} at the instance's weight "
                 f"and EUR {kt['required_alone_eur'].sum():,.0f} alone; no gemeente worse off than alone; per gemeente in key_weight.csv"
+            )
+            if key.core_interval is not None:
+                lo, hi = key.core_interval
+                print(
+                    f"  in the core: the split is in the core of every pool's game for w_own in [{lo:.4f}, {hi:.4f}] (no group of gemeenten pays more together than alone)"
+                )
+        elif key.status == "core_empty":
+            lo, hi = key.core_interval
+            where = f"[{lo:.4f}, {hi:.4f}]" if lo <= hi else "no weight at all"
+            print(
+                f"key weight of {key.rule}: the core is empty for the bounds [{key.bounds[0]:g}, {key.bounds[1]:g}]: a group of gemeenten "
+                f"would pay more together than alone at every weight there; weights in the core: {where}"
             )
         else:
             print(

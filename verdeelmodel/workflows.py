@@ -178,6 +178,8 @@ class ReservesResult(Summarised):
             kt.insert(0, "rule", self.key.rule)
             kt.insert(1, "w_own_optimal", round(self.key.weight, 6))
             kt.insert(2, "w_own_instance", self.key.agreed_weight)
+            if self.key.core_interval is not None:
+                kt["core_w_own_from"], kt["core_w_own_to"] = (round(float(v), 6) for v in self.key.core_interval)
             for c in [c for c in kt.columns if c.endswith("_eur")]:
                 kt[c] = np.round(kt[c].to_numpy(float), 2) + 0.0
             out["key_weight"] = kt
@@ -225,7 +227,7 @@ class ReservesResult(Summarised):
             lines.append(f"joint sizing: {self.joint.status}")
         if self.key is not None:
             lines.append(
-                f"key weight of {self.key.rule}: {self.key.status}"
+                f"key weight of {self.key.rule} (split in the core): {self.key.status}"
                 + (f", w_own = {self.key.weight:.4f}" if self.key.status == "optimal" else "")
             )
         return lines
