@@ -1196,14 +1196,16 @@ def _readme_demand(volume) -> list[str]:
         )
     lines += [
         "",
-        "Try it: `verdeelmodel reserves instances/nl-synthetic --scenarios 2000` sizes each gemeente's",
-        "reserve (CVaR at 90 % of the overspend) under profijt and under the agreed rules and rates it",
-        "A-F against the synthetic `available_reserve_eur` (about EUR 35 per inhabitant with a wide",
-        "lognormal spread, so the ratings spread from A to F). With the default plan (the allocation of",
-        "`verdeelmodel solve`) the reserve must also carry the structural deficit (need a few percent",
-        "above the budget), so ratings E and F are common; `--plan need` counts only the fluctuation.",
-        "The pooled hoogspecialistisch lots carry most of the variance (about 85-90 % in every size",
-        "class), so the agreed rules lower the required reserves markedly.",
+        "Try it: `verdeelmodel reserves instances/nl-synthetic --scenarios 2000` gives each gemeente's",
+        "expected tekort (structural: need a few percent above the budget, it belongs in the begroting)",
+        "and its risk (VaR at 90 % of the tekort above that expectation, with its standard error) under",
+        "profijt and under the agreed rules. The instance gives no `weerstandscapaciteit_eur` and no",
+        "`risks.csv`, so there is no A-F rating (that needs the whole risk profile); the synthetic",
+        "`available_reserve_eur` (about EUR 35 per inhabitant, a wide lognormal spread) is shown beside",
+        "the risk as the reserve earmarked for the social domain. The pooled hoogspecialistisch lots",
+        "carry most of the variance (about 85-90 % in every size class), so the agreed rules lower the",
+        "risk markedly; `verdeelmodel fairness instances/nl-synthetic` checks, per region, whether",
+        "their split is in the core.",
     ]
     return lines
 
