@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -143,6 +143,24 @@ class CoreCheck:
     method: str  # "exhaustive (2^n coalitions)" | "separation MIP (HiGHS)"
     blocking: list[tuple[tuple[int, ...], float, float]]  # (members, x(C), v(C)), largest excess first
     max_excess: float
+    excess_se: list[float] = field(default_factory=list)  # Monte Carlo standard error of each blocking excess
+
+
+def excess_se(charge: np.ndarray, X: np.ndarray, alpha: float, members: tuple[int, ...], batches: int = 20) -> float:
+    """Batch-means standard error of a group's excess x(C) - v(C) (the rule's split in the
+    region's tail minus the group's CVaR), as the reserves' figures get theirs: the scenarios cut
+    into ``batches`` consecutive batches, the excess computed on each."""
+    S = X.shape[0]
+    if S < 10 * batches:
+        return math.nan
+    cols = list(members)
+    edges = np.linspace(0, S, batches + 1).astype(int)
+    vals = []
+    for a, b in zip(edges[:-1], edges[1:]):
+        w = tail_weights(X[a:b].sum(1), alpha)
+        xs = float(w @ charge[a:b, cols].sum(1))
+        vals.append(xs - float(cvar_rows(X[a:b, cols].sum(1)[None, :], alpha)[0]))
+    return float(np.std(vals, ddof=1) / math.sqrt(batches))
 
 
 def core_check_exhaustive(x: np.ndarray, v: np.ndarray, n: int, keep: int = 10) -> CoreCheck:
@@ -369,6 +387,7 @@ def play(X: np.ndarray, charge: np.ndarray, alpha: float, members: list[str], se
         phi, phi_se = shapley_sampled(X, alpha, permutations, seed)
         how = f"sampled: {2 * max(1, permutations // 2):,} orders (antithetic pairs), with standard errors"
     core = core_check_exhaustive(split, v, n) if n <= CORE_EXHAUSTIVE_MAX else core_check_mip(split, X, alpha)
+    core.excess_se = [excess_se(charge, X, alpha, members) for members, _p, _a in core.blocking]
     nuc = nucleolus(v, n) if n <= NUCLEOLUS_MAX and n >= 2 else (np.array([vN]) if n == 1 else None)
     return GameResult(
         members,

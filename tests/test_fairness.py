@@ -206,3 +206,21 @@ def test_cli_fairness_bad_arguments_exit_2(tmp_path, capsys, args, needle):
 def test_cli_fairness_without_pools_says_so(make, tmp_path, capsys):
     rc, _, err = run_main(["fairness", str(make()), "--out", str(tmp_path / "out")], capsys)
     assert rc == 2 and "no pools.csv" in err
+
+
+def test_blocking_excess_standard_error_matches_its_spread():
+    # the same game drawn 25 times: the spread of one group's excess against its reported se
+    n, S, alpha = 5, 4000, 0.9
+    scale = np.array([1.0, 1.5, 2.0, 0.7, 3.0])
+    share = np.array([0.4, 0.1, 0.1, 0.3, 0.1])  # 0 and 3 pay far more than their risk: they block
+    excess, ses = [], []
+    for seed in range(25):
+        rng = np.random.default_rng(500 + seed)
+        X = rng.gamma(2.0, 50.0, size=(S, n)) * scale
+        charge = X.sum(1, keepdims=True) * share
+        w = F.tail_weights(X.sum(1), alpha)
+        C = (0, 3)
+        excess.append(float(w @ charge[:, list(C)].sum(1)) - float(var_cvar(X[:, list(C)].sum(1), alpha)[1]))
+        ses.append(F.excess_se(charge, X, alpha, C))
+    ratio = np.std(excess, ddof=1) / np.mean(ses)
+    assert 1 / 1.8 < ratio < 1.8, ratio

@@ -599,9 +599,15 @@ def _fairness(args) -> int:
         else:
             members, pays, alone = g.core.blocking[0]
             names = ", ".join(g.members[j] for j in members)
+            se = g.core.excess_se[0] if g.core.excess_se else float("nan")
+            noise = ""
+            if se == se:
+                noise = f", standard error EUR {se:,.0f}: " + (
+                    "beyond Monte Carlo noise" if pays - alone > 2 * se else "within Monte Carlo noise, more scenarios may settle it"
+                )
             print(
                 f"  NOT in the core ({g.core.method}): {names} pay EUR {pays:,.0f} together under the rule and would need "
-                f"EUR {alone:,.0f} pooling alone (EUR {pays - alone:,.0f} more); blocking groups in coalitions.csv"
+                f"EUR {alone:,.0f} pooling alone (EUR {pays - alone:,.0f} more{noise}); blocking groups in coalitions.csv"
             )
     print(f"wrote {', '.join(files)} to {out_dir}")
     return EXIT_OK

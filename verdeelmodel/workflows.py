@@ -410,7 +410,8 @@ class FairnessResult(Summarised):
                         "in_core": g.core.in_core,
                     }
                 )
-            for members, pays, alone in g.core.blocking:
+            for k, (members, pays, alone) in enumerate(g.core.blocking):
+                se = g.core.excess_se[k] if k < len(g.core.excess_se) else float("nan")
                 coal.append(
                     {
                         "pool": pg.pool,
@@ -422,12 +423,28 @@ class FairnessResult(Summarised):
                         "pays_eur": pays,
                         "alone_eur": alone,
                         "excess_eur": pays - alone,
+                        "excess_se_eur": se,
+                        "beyond_noise": bool(pays - alone > 2 * se) if se == se else None,
                         "method": g.core.method,
                     }
                 )
         f = pd.DataFrame(rows)
         c = pd.DataFrame(
-            coal, columns=["pool", "region", "rule_set", "rule", "members", "size", "pays_eur", "alone_eur", "excess_eur", "method"]
+            coal,
+            columns=[
+                "pool",
+                "region",
+                "rule_set",
+                "rule",
+                "members",
+                "size",
+                "pays_eur",
+                "alone_eur",
+                "excess_eur",
+                "excess_se_eur",
+                "beyond_noise",
+                "method",
+            ],
         )
         for df in (f, c):
             for col in [x for x in df.columns if x.endswith("_eur")]:
@@ -454,7 +471,13 @@ class FairnessResult(Summarised):
                     "largest_excess_eur": round(g.core.max_excess, 2),
                     "most_blocking": None
                     if top is None
-                    else {"members": [g.members[j] for j in top[0]], "gain_eur": round(top[1] - top[2], 2)},
+                    else {
+                        "members": [g.members[j] for j in top[0]],
+                        "gain_eur": round(top[1] - top[2], 2),
+                        "gain_se_eur": round(g.core.excess_se[0], 2)
+                        if g.core.excess_se and g.core.excess_se[0] == g.core.excess_se[0]
+                        else None,
+                    },
                     "shapley": g.shapley_method,
                     "nucleolus": "computed" if g.nucleolus is not None else "not computed (more members than the exhaustive limit)",
                 }
