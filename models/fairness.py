@@ -54,7 +54,7 @@ SHAPLEY_EXACT_MAX = 16
 #: The core is checked over all coalitions up to this many members; by the separation MIP above.
 CORE_EXHAUSTIVE_MAX = 16
 #: The nucleolus is computed (sequential LPs over all coalitions) up to this many members.
-NUCLEOLUS_MAX = 12
+NUCLEOLUS_MAX = 16
 #: A coalition blocks when it pays more than this (euros) above what it needs alone.
 BLOCK_TOLERANCE_EUR = 0.01
 #: Coalitions evaluated per block (a [S, block] matrix of coalition sums at a time).
