@@ -437,6 +437,7 @@ def instance_games(
     sets: dict[str, list[list[str]]] | None = None,
     extra_rules: dict | None = None,
     keep_samples: bool = False,
+    regions: list[str] | None = None,
 ) -> list[PoolGame]:
     """One game per pool x region x rule set (the agreed rule and each candidate), on the same
     scenarios as the reserves (models/reserves.py: the plan's substitution applied)."""
@@ -489,6 +490,8 @@ def instance_games(
     for k, s in enumerate(setups):
         Xk = np.concatenate(X[k])
         for r_idx, region in enumerate(s.ctx.regions):
+            if regions is not None and region not in regions:
+                continue
             members = np.flatnonzero(np.asarray(s.ctx.region_index) == r_idx)
             names = [s.ctx.gemeenten[i] for i in members]
             for name, per in names_of.items():

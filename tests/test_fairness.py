@@ -163,6 +163,9 @@ def test_westfriesland_agreed_split_adds_up_and_is_checked():
         assert g.value_all < g.stand_alone.sum()  # pooling lowers what the region needs
     frames = fr.to_frames()
     assert len(frames["fairness"]) == 14
+    # one region asked for: the same games (it is the only region)
+    again = fairness(load_instance(INSTANCES / "westfriesland-2021"), scenarios=2000, seed=5, regions=["Westfriesland"])
+    assert again.to_frames()["fairness"].equals(frames["fairness"])
     assert set(frames["coalitions"]["rule_set"]) <= {"agreed"}
 
 
@@ -193,6 +196,7 @@ def test_cli_fairness_writes_tables_plot_and_same_bytes(tmp_path, capsys):
         (["--rule", "nonexistent"], "nonexistent"),
         (["--pool", "nopool"], "nopool"),
         (["--permutations", "1"], "--permutations"),
+        (["--region", "Elsewhere"], "--region"),
     ],
 )
 def test_cli_fairness_bad_arguments_exit_2(tmp_path, capsys, args, needle):

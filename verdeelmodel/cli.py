@@ -138,6 +138,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     fa.add_argument("--pool", action="append", default=None, metavar="POOL", help="only this pool (repeatable)")
     fa.add_argument("--plan", choices=["allocation", "need"], default="allocation", help="the plan whose substitution shapes the scenarios")
+    fa.add_argument("--region", action="append", default=None, metavar="REGION", help="only the games of this region (repeatable)")
     fa.add_argument("--permutations", type=int, default=1000, help="sampled orders for Shapley above 16 gemeenten (default 1000)")
     fa.add_argument("--processes", type=int, default=None, help="worker processes for the games (default: CPUs, when the work pays)")
     fa.add_argument("--no-plots", action="store_true")
@@ -555,6 +556,7 @@ def _fairness(args) -> int:
             permutations=args.permutations,
             progress=_progress("scenarios"),
             processes=args.processes,
+            regions=args.region,
         )
     except NoAllocation as e:
         print(f"{inst.name}: no allocation possible ({e.result.status}); use --plan need, or see `verdeelmodel solve`")
@@ -572,6 +574,7 @@ def _fairness(args) -> int:
             "pools": args.pool,
             "plan": args.plan,
             "permutations": args.permutations,
+            "regions": args.region,
         },
         seed=args.seed,
     )

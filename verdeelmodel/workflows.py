@@ -515,6 +515,7 @@ def fairness(
     permutations: int = 1000,
     progress: Callable[[int, int], None] | None = None,
     processes: int | None = None,
+    regions: list[str] | None = None,
 ) -> FairnessResult:
     """Each pool's agreement as a cooperative cost game (models/fairness.py): v(C) = CVaR at
     ``confidence`` of coalition C's pooled cost (expected cost + reserve), per region, for the
@@ -532,6 +533,13 @@ def fairness(
     if permutations < 2:
         raise UsageError("--permutations must be at least 2")
     check_pooling(inst, rules)
+    if regions:
+        known = sorted(set(inst.pools["region"]))
+        unknown = [r for r in regions if r not in known]
+        if unknown:
+            raise UsageError(
+                f"--region {', '.join(unknown)}: not a region of pools.csv ({', '.join(known[:8])}{' ...' if len(known) > 8 else ''})"
+            )
     t0 = time.perf_counter()
     dm = demand_model(inst)
     subs = None
@@ -560,6 +568,7 @@ def fairness(
         progress=progress,
         processes=processes,
         timings=timings,
+        regions=regions,
     )
     return FairnessResult(inst.name, scenarios, seed, confidence, plan, games, time.perf_counter() - t0, timings)
 
