@@ -228,3 +228,36 @@ def test_blocking_excess_standard_error_matches_its_spread():
         ses.append(F.excess_se(charge, X, alpha, C))
     ratio = np.std(excess, ddof=1) / np.mean(ses)
     assert 1 / 1.8 < ratio < 1.8, ratio
+
+
+def test_games_in_worker_processes_give_the_same_results(monkeypatch):
+    rng = np.random.default_rng(21)
+    work = []
+    for n in (3, 5, 6):
+        X = rng.gamma(2.0, 40.0, size=(800, n))
+        work.append((X, X.sum(1, keepdims=True) * rng.dirichlet(np.ones(n)), 0.9, [f"g{i}" for i in range(n)], 1, 50))
+    serial = F.play_all(work, processes=1)
+    monkeypatch.setattr(F, "PARALLEL_ABOVE_SECONDS", 0.0)
+    parallel = F.play_all(work, processes=2)
+    for a, b in zip(serial, parallel):
+        for name in ("stand_alone", "rule_split", "euler", "shapley", "nucleolus"):
+            assert np.array_equal(getattr(a, name), getattr(b, name)), name
+        assert a.core.blocking == b.core.blocking
+
+
+def test_core_weight_interval_by_mip_matches_enumeration(monkeypatch):
+    # 17 members: above the exhaustive limit the interval comes from bisection with the MIP;
+    # with the limit raised the same data is enumerated (2^17 coalitions on 400 scenarios)
+    rng = np.random.default_rng(8)
+    n, S, alpha = 17, 400, 0.9
+    X = rng.gamma(2.0, 40.0, size=(S, n)) * rng.uniform(0.5, 2.0, n)
+    w = F.tail_weights(X.sum(1), alpha)
+    share = rng.dirichlet(np.full(n, 0.7))
+    x0 = w @ (X.sum(1, keepdims=True) * share)  # solidarity by shares: outside the core here
+    x1 = w @ X  # profijt: the Euler split, in the core
+    lo, hi, how = F.core_weight_interval(x0, x1, X, alpha)
+    assert "MIP" in how and 0 < lo <= hi == 1.0
+    monkeypatch.setattr(F, "CORE_EXHAUSTIVE_MAX", 17)
+    lo_e, hi_e, how_e = F.core_weight_interval(x0, x1, X, alpha)
+    assert how_e == "exhaustive" and hi_e == pytest.approx(1.0)
+    assert lo == pytest.approx(lo_e, abs=2e-4)  # the bisection's resolution
