@@ -175,7 +175,9 @@ class PlanView:
         return self.budget.shape[1]
 
     def apply(self, cost: np.ndarray, excess: dict | None = None) -> tuple[np.ndarray, dict | None]:
-        """The scenario costs [..., G, L] as the plan shapes them (and each high-cost excess)."""
+        """The scenario costs [..., G, L] as the plan shapes them (and each high-cost excess: the
+        moved share of a lot's clients leaves its excess too; the lighter lot they move to is
+        counted without a per-client excess, being below a high-cost threshold in practice)."""
         cost = cost.copy()
         if len(self.sub_from):
             moved = cost[..., :, self.sub_from] * self.share  # [..., G, A]
@@ -399,8 +401,9 @@ def risk_register(inst: Instance, gemeenten: list[str]) -> RiskRegister | None:
         return None
     gpos = {g: i for i, g in enumerate(gemeenten)}
     amount = t["amount_eur"].astype(float).to_numpy()
-    low = t["low_eur"].astype(float).fillna(pd.Series(amount)).to_numpy() if "low_eur" in t else amount.copy()
-    high = t["high_eur"].astype(float).fillna(pd.Series(amount)).to_numpy() if "high_eur" in t else amount.copy()
+    low = t["low_eur"].astype(float).to_numpy() if "low_eur" in t else np.full(len(amount), np.nan)
+    high = t["high_eur"].astype(float).to_numpy() if "high_eur" in t else np.full(len(amount), np.nan)
+    low, high = np.where(np.isnan(low), amount, low), np.where(np.isnan(high), amount, high)  # blank: the amount
     return RiskRegister(
         np.array([gpos[g] for g in t["gemeente"]], dtype=np.int64),
         amount,

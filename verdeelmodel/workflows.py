@@ -1,5 +1,6 @@
 """Workflows of the public API: pool (settle pooled costs), reserves (Monte Carlo reserve sizing,
-optionally the joint sizing LP and a key-weight choice) and sweep (parametric runs: one loaded
+optionally the joint sizing LP and a key-weight choice), fairness (the pooling agreement as a
+cooperative game) and sweep (parametric runs: one loaded
 model re-solved over a grid of parameters, never rebuilt -- each point is the instance changed by
 the point's parameters, ``AllocationModel.set(point, from_base=True)``, solved warm from the
 previous point). Each returns
@@ -11,7 +12,8 @@ a result object whose tables are DataFrames, with a short summary as its repr an
     inst = vm.load_instance("instances/westfriesland-2021")
     st = vm.pool(inst, rules=["solidariteit_inwoners"])      # settlement on planned costs
     rv = vm.reserves(inst, scenarios=5000, rules=["solidariteit_inwoners"])
-    rv.table, rv.overspend["agreed"]                           # per gemeente, and the samples
+    rv.table, rv.tekort["agreed"]                              # per gemeente, and the tekort samples
+    fr = vm.fairness(inst, rules=["mixed_eigen_inwoners"])     # alone, the rule's split, Shapley, core
     sw = vm.sweep(inst, [{"demand:jeugd": m} for m in (0.9, 1.0, 1.1)])
 """
 
