@@ -34,6 +34,8 @@ _EXPORTS = {
     "pool": "verdeelmodel.workflows",
     "reserves": "verdeelmodel.workflows",
     "fairness": "verdeelmodel.workflows",
+    "plan": "verdeelmodel.workflows",
+    "PlanResult": "verdeelmodel.workflows",
     "FairnessResult": "verdeelmodel.workflows",
     "sweep": "verdeelmodel.workflows",
     "PoolResult": "verdeelmodel.workflows",

@@ -144,6 +144,13 @@ def _parser() -> argparse.ArgumentParser:
     fa.add_argument("--no-plots", action="store_true")
     fa.add_argument("--out", type=Path, default=None, help="output folder (default: out/<instance name>-fairness)")
 
+    pn = sub.add_parser(
+        "plan", help="meerjarenraming: plan the horizon of years.csv year by year, with the reserve path and the Iv3 taakvelden"
+    )
+    pn.add_argument("instance")
+    pn.add_argument("--years", type=int, default=None, help="plan the first N years of the horizon (default all)")
+    pn.add_argument("--out", type=Path, default=None, help="output folder (default: out/<instance name>-plan)")
+
     sw = sub.add_parser("sweep", help="re-solve the allocation over a grid of inputs without rebuilding the model")
     sw.add_argument("instance")
     sw.add_argument(
@@ -244,6 +251,7 @@ def _run(args) -> int:
         "pool": _pool,
         "reserves": _reserves,
         "fairness": _fairness,
+        "plan": _plan,
         "sweep": _sweep,
     }
     if args.command in commands:
@@ -612,6 +620,51 @@ def _fairness(args) -> int:
                 f"  NOT in the core ({g.core.method}): {names} pay EUR {pays:,.0f} together under the rule and would need "
                 f"EUR {alone:,.0f} pooling alone (EUR {pays - alone:,.0f} more{noise}); blocking groups in coalitions.csv"
             )
+    print(f"wrote {', '.join(files)} to {out_dir}")
+    return EXIT_OK
+
+
+def _plan(args) -> int:
+    from verdeelmodel.instance.validate import load_instance
+
+    inst = load_instance(args.instance)
+    from verdeelmodel.reports import manifest, write_all
+    from verdeelmodel.workflows import plan
+
+    resume_gc()
+    pr = plan(inst, years=args.years, progress=_progress("years"))
+    p = pr.plan
+    if not pr.optimal:
+        bad = next(y for y in p.plans if not y.result.optimal)
+        print(f"{inst.name}: no allocation possible in {bad.year} ({bad.result.status}); the plan stops there")
+        for line in bad.result.explanation:
+            print(line)
+        return EXIT_INFEASIBLE
+    out_dir = args.out or Path("out") / f"{inst.name}-plan"
+    man = manifest(inst, "plan", {"years": args.years}, seed=None)
+    files = write_all(pr, out_dir, man, inst=inst)
+    import pandas as pd
+
+    print(f"{inst.name}: plan over {', '.join(map(str, p.years))} ({p.timings['seconds']:.2f} s)")
+    rp = p.reserve_path
+    per_year = rp.groupby("year")[["tekort_eur", "onttrekking_eur", "algemene_middelen_eur", "dotatie_eur", "closing_eur"]].sum()
+    per_year.columns = ["tekort", "from reserves", "algemene middelen", "to reserves", "reserves at year end"]
+    with pd.option_context("display.width", 160, "display.float_format", "{:,.0f}".format):
+        print("per year, all gemeenten (EUR):")
+        for line in per_year.to_string().splitlines():
+            print("  " + line)
+        short = rp[rp["algemene_middelen_eur"] > 0.5]
+        if len(short):
+            print("reserve below what the tekort needs (the rest goes to the algemene middelen):")
+            for r in short.itertuples(index=False):
+                print(
+                    f"  {r.gemeente} {r.year}: tekort EUR {r.tekort_eur:,.0f}, reserve EUR {r.opening_eur:,.0f} (floor {r.floor_eur:,.0f}), algemene middelen EUR {r.algemene_middelen_eur:,.0f}"
+                )
+        m = p.meerjarenraming
+        wide = m.pivot_table(index=["taakveld", "taakveld_label"], columns="year", values="amount_eur", aggfunc="sum")
+        print("meerjarenraming per Iv3 taakveld, all gemeenten (EUR; per gemeente in meerjarenraming.csv):")
+        for line in wide.to_string().splitlines():
+            print("  " + line)
     print(f"wrote {', '.join(files)} to {out_dir}")
     return EXIT_OK
 

@@ -575,6 +575,91 @@ def fairness(
     return FairnessResult(inst.name, scenarios, seed, confidence, plan, games, time.perf_counter() - t0, timings)
 
 
+# --------------------------------------------------------------------------- plan (meerjarenraming)
+
+
+@dataclass(repr=False)
+class PlanResult(Summarised):
+    """A plan over the horizon (models/horizon.py): the single-year tables with a year column, the
+    reserve path and the meerjarenraming per Iv3 taakveld."""
+
+    TABLES: ClassVar[tuple[str, ...]] = ("allocation", "budgets", "pooling", "reserve_path", "meerjarenraming")
+
+    instance: str
+    plan: Any  # models.horizon.Plan
+
+    @property
+    def optimal(self) -> bool:
+        return self.plan.optimal
+
+    def _stacked(self, name: str) -> pd.DataFrame:
+        parts = []
+        for yp in self.plan.plans:
+            df = getattr(yp.result, name)
+            if df is not None and len(df):
+                parts.append(df.assign(year=yp.year)[["year", *df.columns]])
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+    def to_frames(self) -> dict[str, pd.DataFrame]:
+        out = {name: self._stacked(name) for name in ("allocation", "budgets", "pooling")}
+        rp = self.plan.reserve_path.copy()
+        for c in [c for c in rp.columns if c.endswith("_eur")]:
+            rp[c] = np.round(rp[c].to_numpy(float), 2) + 0.0
+        out["reserve_path"] = rp
+        out["meerjarenraming"] = self.plan.meerjarenraming
+        return {k: v for k, v in out.items() if len(v)}
+
+    def summary(self) -> dict[str, Any]:
+        years = []
+        for yp in self.plan.plans:
+            r = yp.result
+            years.append(
+                {
+                    "year": yp.year,
+                    "status": r.status,
+                    "objective": {k: round(float(v), 2) for k, v in r.objective.items()},
+                    "tekort_eur": round(float(r.budgets["tekort_eur"].sum()), 2) if r.optimal else None,
+                    "plafondoverschrijding_eur": round(float(r.budgets["plafondoverschrijding_eur"].sum()), 2) if r.optimal else None,
+                }
+            )
+        rp = self.plan.reserve_path
+        return {
+            "instance": self.instance,
+            "years": self.plan.years,
+            "status": "optimal" if self.optimal else "not optimal",
+            "per_year": years,
+            "total_over_years": {
+                "tekort_eur": round(float(rp["tekort_eur"].sum()), 2),
+                "onttrekking_eur": round(float(rp["onttrekking_eur"].sum()), 2),
+                "algemene_middelen_eur": round(float(rp["algemene_middelen_eur"].sum()), 2),
+            },
+            "discounting": "none: every year counts in current prices, as a meerjarenraming does",
+            "seconds": round(self.plan.timings.get("seconds", 0.0), 3),
+        }
+
+    def summary_lines(self) -> list[str]:
+        rp = self.plan.reserve_path
+        lines = [f"{self.instance}: plan over {', '.join(map(str, self.plan.years))}"]
+        for y, grp in rp.groupby("year"):
+            lines.append(
+                f"{y}: tekort {eur(grp['tekort_eur'].sum())}, from the reserves {eur(grp['onttrekking_eur'].sum())}, "
+                f"algemene middelen {eur(grp['algemene_middelen_eur'].sum())}"
+            )
+        return lines
+
+
+def plan(inst: Instance, years: int | None = None, progress: Callable[[int, int], None] | None = None) -> PlanResult:
+    """Plan the horizon of years.csv (the first ``years`` years; default all), one year after the
+    other (models/horizon.py): per year the single-year allocation, and the reserve path."""
+    from verdeelmodel.models.horizon import horizon_years
+    from verdeelmodel.models.horizon import plan as run_plan
+
+    avail = horizon_years(inst)
+    if years is not None and not 1 <= years <= len(avail):
+        raise UsageError(f"--years must be between 1 and {len(avail)} (the horizon of years.csv: {', '.join(map(str, avail))})")
+    return PlanResult(inst.name, run_plan(inst, years, progress=progress))
+
+
 # --------------------------------------------------------------------------- sweep
 
 

@@ -71,6 +71,13 @@ class GemeenteRow(Row):
         "rating A-F are computed on it against the whole risk profile; blank = no rating.",
         json_schema_extra=_unit("eur"),
     )
+    reserve_floor_eur: float = Field(
+        0.0,
+        ge=0,
+        description="Floor the council sets for the reserve earmarked for the social domain (`available_reserve_eur` is its opening "
+        "balance): a multi-year plan draws a tekort from the reserve down to this floor; what remains goes to the algemene middelen.",
+        json_schema_extra=_unit("eur"),
+    )
     cbs_code: str = Field("", description="CBS gemeentecode (GMxxxx), optional.")
 
 
@@ -134,6 +141,22 @@ class HistoricalRow(Row):
     )
 
 
+#: The Iv3 taakvelden of the sociaal domein a lot can be booked on (BBV, Iv3 2017+).
+TAAKVELDEN = {
+    "6.1": "Samenkracht en burgerparticipatie",
+    "6.2": "Toegang en eerstelijnsvoorzieningen",
+    "6.3": "Inkomensregelingen",
+    "6.4": "Begeleide participatie",
+    "6.5": "Arbeidsparticipatie",
+    "6.6": "Maatwerkvoorzieningen (Wmo)",
+    "6.71": "Maatwerkdienstverlening 18+",
+    "6.72": "Maatwerkdienstverlening 18-",
+    "6.81": "Geëscaleerde zorg 18+",
+    "6.82": "Geëscaleerde zorg 18-",
+}
+Taakveld = Literal["6.1", "6.2", "6.3", "6.4", "6.5", "6.6", "6.71", "6.72", "6.81", "6.82"]
+
+
 class LotRow(Row):
     lot: str = Field(..., **_ID, description="Lot (perceel) identifier.")
     label: str = Field("", description="Business name shown in reports; defaults to `lot`.")
@@ -147,6 +170,11 @@ class LotRow(Row):
         ..., gt=0, description="Tariff in euros per unit; need in euros = volume x tariff.", json_schema_extra=_unit("eur per unit")
     )
     unit: str = Field(..., min_length=1, description="Unit of volume: hour, day, client_year, arrangement, trajectory, lumpsum ...")
+    taakveld: Taakveld | None = Field(
+        None,
+        description="Iv3 taakveld the lot is booked on in the begroting (6.1 samenkracht, 6.2 toegang, 6.71/6.72 maatwerkdienstverlening "
+        "18+/18-, 6.81/6.82 geëscaleerde zorg 18+/18-, ...): the meerjarenraming of `verdeelmodel plan` is per taakveld.",
+    )
     priority_weight: float = Field(
         1.0, ge=0, description="Weight of one euro of unmet need of this (non-statutory) lot in the unmet stage of the objective."
     )
@@ -351,6 +379,38 @@ class RealisedCostRow(Row):
     source: str = Field("", description="Optional: where the figure comes from (e.g. the gemeente's administration).")
 
 
+class YearRow(Row):
+    """A year of the planning horizon (meerjarenraming): the first is the instance's year."""
+
+    year: int = Field(..., ge=2015, le=2100, description="Year of the horizon: the instance year and the years after it, consecutive.")
+    label: str = Field("", description="What the year is in the P&C cycle, e.g. begroting, raming.")
+
+
+class BudgetYearRow(Row):
+    """Budget per gemeente and domain in a later year of the horizon (the instance year uses budgets.csv)."""
+
+    gemeente: str = Field(..., **_ID, description="Gemeente (key into gemeenten).")
+    domain: str = Field(..., **_ID, description="Domain.")
+    year: int = Field(..., ge=2015, le=2100, description="A year of years.csv after the instance year.")
+    budget_eur: float = Field(
+        ..., ge=0, description="Integratie-uitkering (or algemene-uitkering share) in that year.", json_schema_extra=_unit("eur")
+    )
+    own_funds_eur: float = Field(0.0, ge=0, description="Own funds the gemeente adds in that year.", json_schema_extra=_unit("eur"))
+
+
+class YearFactorRow(Row):
+    """How tariffs and demand move in a later year, relative to the instance year (cumulative)."""
+
+    year: int = Field(..., ge=2015, le=2100, description="A year of years.csv after the instance year.")
+    target: str = Field(..., **_ID, description="A lot, a domain or * (all lots); the most specific row applies.")
+    tariff_factor: float = Field(
+        1.0, gt=0, description="Tariff relative to the instance year (loon- en prijsbijstelling, cumulative), e.g. 1.031."
+    )
+    demand_factor: float = Field(
+        1.0, gt=0, description="Need relative to the instance year (growth, or the transformation's shift), e.g. 0.95."
+    )
+
+
 class RiskRow(Row):
     """A risk of the gemeente outside the modelled social domain (its risicoregister): it occurs
     with its probability in a scenario, independently, and then costs its amount, or a
@@ -495,6 +555,21 @@ TABLES: tuple[TableSpec, ...] = (
         ("gemeente", "lot", "year"),
         False,
         "Use in earlier years per gemeente and lot (uitgesteld profijt, history keys).",
+    ),
+    TableSpec("years", YearRow, ("year",), False, "The planning horizon (meerjarenraming): the instance year and the years after it."),
+    TableSpec(
+        "budgets_by_year",
+        BudgetYearRow,
+        ("gemeente", "domain", "year"),
+        False,
+        "Budgets per gemeente and domain in the later years of the horizon.",
+    ),
+    TableSpec(
+        "year_factors",
+        YearFactorRow,
+        ("year", "target"),
+        False,
+        "Tariff indexation and demand trend per later year of the horizon, per lot, domain or all lots.",
     ),
     TableSpec(
         "risks",

@@ -520,6 +520,7 @@ def _cross_checks(
             )
     _check_pooling(meta, T, r, lot_domain, regions_by_domain, gemeenten, lot_ids)
     r.foreign_key("demand", "lot", lot_ids, "lot of lots")
+    _check_horizon(meta, T, r, gemeenten, lot_ids)
     r.foreign_key("risks", "gemeente", gemeenten, "gemeente of gemeenten")
     for row in T["risks"].to_dict("records"):
         amount = row["amount_eur"]
@@ -602,6 +603,51 @@ def _check_pooling(
             if (row["region"], x) in seen:
                 r.add("pools", line, "lots", x, f"each lot in at most one pool per region (already in pool {seen[(row['region'], x)]})")
             seen[(row["region"], x)] = row["pool"]
+
+
+def _check_horizon(meta: InstanceMeta, T: dict[str, pd.DataFrame], r: _Reporter, gemeenten: set, lot_ids: set) -> None:
+    """years.csv: the instance year first, consecutive; budgets_by_year: every budget row of
+    budgets.csv in every later year; year_factors: later years, a lot, a domain or *."""
+    yrs, byy, fac = T["years"], T["budgets_by_year"], T["year_factors"]
+    later: set[int] = set()
+    if len(yrs):
+        years = sorted(int(y) for y in yrs["year"])
+        expected = list(range(meta.year, meta.year + len(years)))
+        if years != expected:
+            r.add(
+                "years",
+                int(yrs["_row"].iloc[0]),
+                "year",
+                ", ".join(map(str, years)),
+                f"consecutive years from the instance year: {', '.join(map(str, expected))}",
+            )
+        later = set(expected[1:])
+    elif len(byy) or len(fac):
+        table = "budgets_by_year" if len(byy) else "year_factors"
+        r.add(table, int(T[table]["_row"].iloc[0]), "year", "", "years.csv listing the horizon (the instance year and the years after it)")
+        return
+    for name, df in (("budgets_by_year", byy), ("year_factors", fac)):
+        for row in df.to_dict("records"):
+            if int(row["year"]) not in later:
+                r.add(name, row["_row"], "year", row["year"], f"a later year of years.csv ({', '.join(map(str, sorted(later))) or 'none'})")
+    r.foreign_key("budgets_by_year", "gemeente", gemeenten, "gemeente of gemeenten")
+    have = {(g, d, int(y)) for g, d, y in zip(byy["gemeente"], byy["domain"], byy["year"])}
+    rows = T["budgets"]
+    for y in sorted(later):
+        missing = [(g, d) for g, d in zip(rows["gemeente"], rows["domain"]) if (g, d, y) not in have]
+        if missing:
+            g, d = missing[0]
+            r.add(
+                "budgets_by_year",
+                None,
+                "year",
+                y,
+                f"a budget for every gemeente and domain of budgets.csv in {y}; {len(missing)} missing, e.g. {g} / {d}",
+            )
+    domains = set(meta.domains)
+    for row in fac.to_dict("records"):
+        if row["target"] not in lot_ids | domains | {"*"}:
+            r.add("year_factors", row["_row"], "target", row["target"], f"a lot of lots.csv, a domain ({', '.join(sorted(domains))}) or *")
 
 
 def _check_reference_possible(meta: InstanceMeta, T: dict[str, pd.DataFrame], r: _Reporter) -> None:

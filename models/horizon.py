@@ -1,0 +1,224 @@
+r"""Meerjarenraming: the allocation planned over a horizon of years, with the reserve path.
+
+An instance may list a horizon in ``years.csv`` (the instance year and the years after it). Year t
+is the instance changed by the year's data:
+
+- budgets per gemeente and domain from ``budgets_by_year.csv`` (the instance year: budgets.csv);
+- tariffs x ``tariff_factor`` and need x ``demand_factor`` from ``year_factors.csv`` (per lot,
+  domain or all lots, the most specific row; cumulative against the instance year: loon- en
+  prijsbijstelling, growth, the transformation's shift);
+- the use history extended with the plan's own earlier years: a pooled lot's use in year s < t is
+  what the plan provides there (clients = amount / (tariff x units per client), cost = amount),
+  so uitgesteld profijt in year t charges the use of the plan's earlier years (and of
+  use_history.csv before the horizon).
+
+The single-year model (models/allocation.py, every family and stage) is solved for each year.
+The years are linked by the use history (data for a later year: statutory care is provided in
+full, so the plan's use is its need after substitution) and by the reserve balance, which decides
+nothing in the allocation: no stage of a year depends on another year's variables. The
+multi-year model therefore falls apart into its years exactly, and they are solved one by one,
+in order. The objectives are the single-year stages of each year, summed over the years without
+discounting (a euro of tekort in 2021 weighs as much as one in 2018, as in a meerjarenraming in
+current prices).
+
+Reserve path per gemeente (the reserve earmarked for the social domain, gemeenten.csv
+``available_reserve_eur`` is its opening balance, ``reserve_floor_eur`` the council's floor):
+
+    onttrekking(t) = min(tekort(t), max(0, reserve(t) - floor))       drawn from the reserve
+    algemene_middelen(t) = tekort(t) - onttrekking(t)                 what the reserve cannot carry
+    dotatie(t) = headroom(t)  (budget not spent; ``surplus_to_reserve``)
+    reserve(t + 1) = reserve(t) + dotatie(t) - onttrekking(t)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from verdeelmodel.instance.validate import Instance
+
+
+def horizon_years(inst: Instance) -> list[int]:
+    """The years of the horizon: years.csv, or the instance year alone."""
+    y = inst.tables.get("years")
+    if y is None or y.empty:
+        return [inst.meta.year]
+    return sorted(int(v) for v in y["year"])
+
+
+def _factor(fac: pd.DataFrame, year: int, lot: str, domain: str, column: str) -> float:
+    """The most specific factor row of ``year`` for a lot: the lot, else its domain, else *."""
+    if fac is None or fac.empty:
+        return 1.0
+    rows = fac[fac["year"].astype(int) == year]
+    for target in (lot, domain, "*"):
+        hit = rows[rows["target"] == target]
+        if len(hit):
+            return float(hit[column].iloc[0])
+    return 1.0
+
+
+def year_instance(inst: Instance, year: int, earlier_use: pd.DataFrame | None = None) -> Instance:
+    """The instance as it stands in ``year`` of its horizon, with ``earlier_use`` (gemeente, lot,
+    year, clients, cost_eur: the plan's own earlier years) added to the use history."""
+    base = inst.meta.year
+    out = inst.copy()
+    T = out.tables
+    out.meta = out.meta.model_copy(update={"year": year})
+    if year != base:
+        byy = inst.tables["budgets_by_year"]
+        rows = byy[byy["year"].astype(int) == year]
+        amounts = {
+            (g, d): (float(b), float(o)) for g, d, b, o in zip(rows["gemeente"], rows["domain"], rows["budget_eur"], rows["own_funds_eur"])
+        }
+        bud = T["budgets"]
+        T["budgets"] = bud.assign(
+            budget_eur=[amounts[(g, d)][0] for g, d in zip(bud["gemeente"], bud["domain"])],
+            own_funds_eur=[amounts[(g, d)][1] for g, d in zip(bud["gemeente"], bud["domain"])],
+        )
+        fac = inst.tables.get("year_factors")
+        lots = T["lots"]
+        tf = {l: _factor(fac, year, l, d, "tariff_factor") for l, d in zip(lots["lot"], lots["domain"])}
+        df = {l: _factor(fac, year, l, d, "demand_factor") for l, d in zip(lots["lot"], lots["domain"])}
+        T["lots"] = lots.assign(tariff_eur=[float(t) * tf[l] for l, t in zip(lots["lot"], lots["tariff_eur"])])
+        need = T["need"]
+        T["need"] = need.assign(volume=[float(v) * df[l] for l, v in zip(need["lot"], need["volume"])])
+        # amounts that follow the tariff: plafonds and minimums of lots and contracts stay in
+        # euros as the instance states them (a contract sum is nominal); say so in docs/horizon.md
+    if earlier_use is not None and len(earlier_use):
+        hist = T["use_history"]
+        add = earlier_use.assign(source="plan", _row=0)
+        T["use_history"] = pd.concat([hist, add[[c for c in hist.columns if c in add.columns]]], ignore_index=True)
+    return out
+
+
+@dataclass
+class YearPlan:
+    year: int
+    result: object  # verdeelmodel Result
+    instance: Instance
+
+
+@dataclass
+class Plan:
+    """A plan over the horizon: per year the single-year result, and the reserve path."""
+
+    instance: str
+    years: list[int]
+    plans: list[YearPlan]
+    reserve_path: pd.DataFrame  # gemeente, year, opening, tekort, onttrekking, algemene_middelen, dotatie, closing, floor
+    meerjarenraming: pd.DataFrame  # gemeente, taakveld, taakveld_label, year, amount_eur
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def optimal(self) -> bool:
+        return all(p.result.optimal for p in self.plans)
+
+
+def _use_of(inst: Instance, res, year: int, pooled_lots: set[str]) -> pd.DataFrame:
+    """The plan's use of the pooled lots in ``year``: clients (amount / cost per client) and cost."""
+    a = res.allocation
+    a = a[a["lot"].isin(pooled_lots)]
+    if a.empty:
+        return pd.DataFrame(columns=["gemeente", "lot", "year", "clients", "cost_eur"])
+    by = a.groupby(["gemeente", "lot"], sort=True)["amount_eur"].sum().reset_index()
+    tariff = dict(zip(inst.lots["lot"], inst.lots["tariff_eur"].astype(float)))
+    d = inst.tables.get("demand")
+    upc = dict(zip(d["lot"], d["units_per_client"].astype(float))) if d is not None and len(d) else {}
+    per_client = by["lot"].map(lambda l: tariff[l] * upc.get(l, 1.0))
+    return pd.DataFrame(
+        {"gemeente": by["gemeente"], "lot": by["lot"], "year": year, "clients": by["amount_eur"] / per_client, "cost_eur": by["amount_eur"]}
+    )
+
+
+def reserve_path(inst: Instance, plans: list[YearPlan], surplus_to_reserve: bool = True) -> pd.DataFrame:
+    """The reserve balance per gemeente and year (see the module docstring)."""
+    gem = inst.gemeenten.set_index("gemeente")
+    opening = gem["available_reserve_eur"].astype(float).to_dict()
+    floor = (gem["reserve_floor_eur"].astype(float) if "reserve_floor_eur" in gem else pd.Series(0.0, index=gem.index)).to_dict()
+    rows = []
+    for p in plans:
+        b = p.result.budgets.groupby("gemeente")[["tekort_eur", "headroom_eur"]].sum()
+        for g in inst.gemeenten["gemeente"]:
+            tek = float(b["tekort_eur"].get(g, 0.0))
+            head = float(b["headroom_eur"].get(g, 0.0))
+            r = opening[g]
+            draw = min(tek, max(0.0, r - floor[g]))
+            dot = head if surplus_to_reserve else 0.0
+            closing = r + dot - draw
+            rows.append(
+                {
+                    "gemeente": g,
+                    "year": p.year,
+                    "opening_eur": r,
+                    "tekort_eur": tek,
+                    "onttrekking_eur": draw,
+                    "algemene_middelen_eur": tek - draw,
+                    "headroom_eur": head,
+                    "dotatie_eur": dot,
+                    "closing_eur": closing,
+                    "floor_eur": floor[g],
+                }
+            )
+            opening[g] = closing
+    return pd.DataFrame(rows)
+
+
+def meerjarenraming(plans: list[YearPlan]) -> pd.DataFrame:
+    """What each gemeente spends per Iv3 taakveld and year: its own allocation of the lots it does
+    not pool, booked on the lot's taakveld, and its pooled charges, booked on the taakveld of the
+    pool's lots."""
+    from verdeelmodel.instance.schema import TAAKVELDEN
+
+    rows = []
+    for p in plans:
+        inst, res = p.instance, p.result
+        tv = dict(zip(inst.lots["lot"], inst.lots["taakveld"] if "taakveld" in inst.lots else [None] * len(inst.lots)))
+        a = res.allocation
+        pooled = set()
+        if res.pooling is not None and len(res.pooling):
+            pools = inst.pools
+            lots_of = {pl: [x.strip() for x in ls.split(";")] for pl, ls in zip(pools["pool"], pools["lots"])}
+            for r in res.pooling.itertuples(index=False):
+                lots = lots_of.get(r.pool, [])
+                pooled |= {(r.gemeente, l) for l in lots}
+                rows.append((r.gemeente, tv.get(lots[0]) if lots else None, p.year, float(r.charge_eur)))
+        for r in a.itertuples(index=False):
+            if (r.gemeente, r.lot) in pooled:
+                continue
+            rows.append((r.gemeente, tv.get(r.lot), p.year, float(r.amount_eur)))
+    df = pd.DataFrame(rows, columns=["gemeente", "taakveld", "year", "amount_eur"])
+    df["taakveld"] = df["taakveld"].fillna("unmapped")
+    out = df.groupby(["gemeente", "taakveld", "year"], sort=True)["amount_eur"].sum().reset_index()
+    out.insert(2, "taakveld_label", out["taakveld"].map(lambda t: TAAKVELDEN.get(t, "lot without taakveld in lots.csv")))
+    out["amount_eur"] = np.round(out["amount_eur"].to_numpy(float), 2) + 0.0
+    return out
+
+
+def plan(inst: Instance, years: int | None = None, options=None, progress=None, surplus_to_reserve: bool = True) -> Plan:
+    """Plan the first ``years`` years of the horizon (default all), one year after the other."""
+    import time
+
+    from verdeelmodel.api import solve
+
+    all_years = horizon_years(inst)
+    n = len(all_years) if years is None else years
+    chosen = all_years[:n]
+    pooled_lots = {x.strip() for ls in inst.pools["lots"] for x in ls.split(";")} if len(inst.pools) else set()
+    plans: list[YearPlan] = []
+    earlier = []
+    t0 = time.perf_counter()
+    for k, y in enumerate(chosen):
+        yi = year_instance(inst, y, pd.concat(earlier, ignore_index=True) if earlier else None)
+        res = solve(yi, options)
+        plans.append(YearPlan(y, res, yi))
+        if progress is not None:
+            progress(k + 1, len(chosen))
+        if not res.optimal:
+            break
+        earlier.append(_use_of(yi, res, y, pooled_lots))
+    path = reserve_path(inst, plans, surplus_to_reserve)
+    mjr = meerjarenraming(plans)
+    return Plan(inst.name, chosen, plans, path, mjr, {"seconds": time.perf_counter() - t0})

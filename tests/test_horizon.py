@@ -1,0 +1,196 @@
+"""Meerjarenraming (models/horizon.py, `verdeelmodel plan`): a one-year horizon is today's
+solve, a two-year case by hand (reserve path, uitgesteld profijt from the plan's own first year,
+a tekort drawn from the reserve), and properties over random multi-year instances."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import INSTANCES, build
+
+from verdeelmodel import load_instance, solve
+from verdeelmodel.models.horizon import horizon_years, plan, year_instance
+
+
+def _add(folder: Path, name: str, rows: list[dict]) -> None:
+    with (folder / f"{name}.csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+
+
+def _two_years(tmp_path) -> Path:
+    """A and B in region R pool `verblijf` (statutory, tariff 1) under uitgesteld profijt over one
+    year of clients. History 2023: A 30, B 10. Need 2024 and 2025: A 20, B 20.
+    Budgets 2024: A 25, B 25; 2025: A 20, B 10. Reserves: A 4, B 6, floor 0."""
+    folder = build(
+        tmp_path / "two",
+        [("A", "R", 1000, 4, 25), ("B", "R", 1000, 6, 25)],
+        [("verblijf", 1.0)],
+        {("A", "verblijf"): 20, ("B", "verblijf"): 20},
+        pools=[("R", "verblijf", "verblijf", "up1")],
+        rules=[{"rule": "up1", "kind": "uitgesteld_profijt", "years": 1, "history_measure": "clients"}],
+        history=[("A", "verblijf", 2023, 30), ("B", "verblijf", 2023, 10)],
+    )
+    _add(folder, "years", [{"year": 2024, "label": "begroting", "source": "test"}, {"year": 2025, "label": "raming", "source": "test"}])
+    _add(
+        folder,
+        "budgets_by_year",
+        [
+            {"gemeente": "A", "domain": "jeugd", "year": 2025, "budget_eur": 20, "own_funds_eur": 0, "source": "test"},
+            {"gemeente": "B", "domain": "jeugd", "year": 2025, "budget_eur": 10, "own_funds_eur": 0, "source": "test"},
+        ],
+    )
+    return folder
+
+
+def test_two_years_by_hand(tmp_path):
+    inst = load_instance(_two_years(tmp_path))
+    assert horizon_years(inst) == [2024, 2025]
+    p = plan(inst)
+    assert p.optimal and p.years == [2024, 2025]
+    pool = {y.year: y.result.pooling.set_index("gemeente")["charge_eur"] for y in p.plans}
+    # 2024: the key is the history of 2023 (30 : 10) -> A 30, B 10 of the pool's 40
+    assert pool[2024]["A"] == pytest.approx(30) and pool[2024]["B"] == pytest.approx(10)
+    # 2025: the key is the plan's own use in 2024 (20 : 20) -> A 20, B 20
+    assert pool[2025]["A"] == pytest.approx(20) and pool[2025]["B"] == pytest.approx(20)
+    rp = p.reserve_path.set_index(["gemeente", "year"])
+    # 2024: A pays 30 on a budget of 25: tekort 5, the reserve of 4 carries 4, 1 goes to the
+    # algemene middelen; B pays 10 of 25: headroom 15 goes to its reserve (6 -> 21)
+    a, b = rp.loc[("A", 2024)], rp.loc[("B", 2024)]
+    assert (a.tekort_eur, a.onttrekking_eur, a.algemene_middelen_eur, a.closing_eur) == pytest.approx((5, 4, 1, 0))
+    assert (b.tekort_eur, b.dotatie_eur, b.closing_eur) == pytest.approx((0, 15, 21))
+    # 2025: A pays 20 of 20: nothing; B pays 20 of 10: a tekort of 10 drawn from its reserve (21 -> 11)
+    a, b = rp.loc[("A", 2025)], rp.loc[("B", 2025)]
+    assert (a.opening_eur, a.tekort_eur, a.closing_eur) == pytest.approx((0, 0, 0))
+    assert (b.opening_eur, b.tekort_eur, b.onttrekking_eur, b.closing_eur) == pytest.approx((21, 10, 10, 11))
+
+
+def test_a_floor_keeps_part_of_the_reserve(tmp_path):
+    folder = _two_years(tmp_path)
+    g = pd.read_csv(folder / "gemeenten.csv")
+    g["reserve_floor_eur"] = [0, 15]
+    g.to_csv(folder / "gemeenten.csv", index=False)
+    rp = plan(load_instance(folder)).reserve_path.set_index(["gemeente", "year"])
+    # B in 2025: reserve 21, floor 15: only 6 of the tekort of 10 is drawn, 4 goes to the algemene middelen
+    b = rp.loc[("B", 2025)]
+    assert (b.onttrekking_eur, b.algemene_middelen_eur, b.closing_eur) == pytest.approx((6, 4, 15))
+
+
+@pytest.mark.parametrize("name", ["nijmegen-2018", "westfriesland-2021"])
+def test_a_one_year_horizon_is_the_single_year_solve(name):
+    inst = load_instance(INSTANCES / name)
+    p = plan(inst, years=1)
+    ref = solve(inst)
+    assert p.years == [inst.meta.year]
+    mine = p.plans[0].result
+    assert mine.objective == ref.objective
+    for t in ("allocation", "budgets", "pooling"):
+        pd.testing.assert_frame_equal(getattr(mine, t), getattr(ref, t))
+
+
+def test_year_factors_scale_tariff_and_need(tmp_path):
+    folder = _two_years(tmp_path)
+    _add(
+        folder,
+        "year_factors",
+        [
+            {"year": 2025, "target": "*", "tariff_factor": 1.1, "demand_factor": 1.0, "source": "test"},
+            {"year": 2025, "target": "verblijf", "tariff_factor": 1.05, "demand_factor": 0.5, "source": "test"},
+        ],
+    )
+    inst = load_instance(folder)
+    y = year_instance(inst, 2025)
+    assert float(y.lots.set_index("lot").loc["verblijf", "tariff_eur"]) == pytest.approx(1.05)  # the lot's row wins
+    assert y.need["volume"].tolist() == pytest.approx([10, 10])
+    assert y.budgets.set_index("gemeente")["budget_eur"].to_dict() == {"A": 20, "B": 10}
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_properties_over_random_multi_year_instances(tmp_path, case):
+    rng = np.random.default_rng(40 + case)
+    G = int(rng.integers(2, 5))
+    gem = [(f"G{i}", "R", int(rng.integers(1000, 9000)), float(rng.integers(0, 50)), float(rng.integers(20, 120))) for i in range(G)]
+    need = {}
+    for i in range(G):
+        need[(f"G{i}", "zwaar")] = float(rng.integers(5, 60))
+        need[(f"G{i}", "licht")] = float(rng.integers(5, 60))
+    folder = build(
+        tmp_path / f"r{case}",
+        gem,
+        [("zwaar", 2.0), ("licht", 1.0)],
+        need,
+        pools=[("R", "zwaar", "zwaar", "up2")],
+        rules=[{"rule": "up2", "kind": "uitgesteld_profijt", "years": 2, "history_measure": "clients"}],
+        history=[(f"G{i}", "zwaar", y, float(rng.integers(1, 30))) for i in range(G) for y in (2022, 2023)],
+    )
+    years = [2024, 2025, 2026]
+    _add(folder, "years", [{"year": y, "label": "", "source": "test"} for y in years])
+    _add(
+        folder,
+        "budgets_by_year",
+        [
+            {
+                "gemeente": f"G{i}",
+                "domain": "jeugd",
+                "year": y,
+                "budget_eur": float(rng.integers(20, 150)),
+                "own_funds_eur": 0,
+                "source": "test",
+            }
+            for i in range(G)
+            for y in years[1:]
+        ],
+    )
+    _add(
+        folder,
+        "year_factors",
+        [
+            {"year": y, "target": "*", "tariff_factor": 1 + 0.02 * k, "demand_factor": float(rng.uniform(0.8, 1.2)), "source": "test"}
+            for k, y in enumerate(years[1:], start=1)
+        ],
+    )
+    inst = load_instance(folder)
+    p = plan(inst)
+    assert p.optimal
+    rp = p.reserve_path
+    for _g, grp in rp.groupby("gemeente"):
+        grp = grp.sort_values("year")
+        # the balance holds every year, and each year opens where the last one closed
+        assert np.allclose(grp["closing_eur"], grp["opening_eur"] + grp["dotatie_eur"] - grp["onttrekking_eur"])
+        assert np.allclose(grp["opening_eur"].iloc[1:].to_numpy(), grp["closing_eur"].iloc[:-1].to_numpy())
+        assert np.allclose(grp["tekort_eur"], grp["onttrekking_eur"] + grp["algemene_middelen_eur"])
+        assert (grp["closing_eur"] >= grp["floor_eur"] - 1e-9).all() or (grp["onttrekking_eur"] == 0).all()
+    for yp in p.plans:
+        res = yp.result
+        b = res.budgets
+        # every euro of budget is allocated or headroom, the tekort the rest
+        assert np.allclose(b["budget_eur"] + b["tekort_eur"], b["allocated_eur"] + b["headroom_eur"], atol=0.02)
+        # pooled charges add up to the pooled cost in each year
+        pooled = res.allocation[res.allocation["lot"] == "zwaar"]["amount_eur"].sum()
+        assert res.pooling["charge_eur"].sum() == pytest.approx(pooled, abs=0.02)
+    # the meerjarenraming books every euro of every year
+    m = p.meerjarenraming.groupby("year")["amount_eur"].sum()
+    for yp in p.plans:
+        assert m[yp.year] == pytest.approx(yp.result.allocation["amount_eur"].sum(), abs=0.05)
+
+
+def test_years_must_be_consecutive_from_the_instance_year(tmp_path):
+    from verdeelmodel.errors import InstanceError
+
+    folder = _two_years(tmp_path)
+    _add(folder, "years", [{"year": 2024, "label": "", "source": "test"}, {"year": 2026, "label": "", "source": "test"}])
+    with pytest.raises(InstanceError) as e:
+        load_instance(folder)
+    assert "years" in str(e.value) and "2024, 2025" in str(e.value)
+
+
+def test_no_horizon_is_one_year(make):
+    inst = load_instance(make())
+    assert horizon_years(inst) == [2024]
+    p = plan(inst)
+    assert p.years == [2024] and len(p.reserve_path) == 1
