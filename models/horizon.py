@@ -222,3 +222,144 @@ def plan(inst: Instance, years: int | None = None, options=None, progress=None, 
     path = reserve_path(inst, plans, surplus_to_reserve)
     mjr = meerjarenraming(plans)
     return Plan(inst.name, chosen, plans, path, mjr, {"seconds": time.perf_counter() - t0})
+
+
+# --------------------------------------------------------------------------- reserves on scenario paths
+
+
+@dataclass
+class PathRun:
+    """Scenario paths over the horizon, per gemeente: the tekort, the headroom and the reserve."""
+
+    gemeenten: list[str]
+    years: list[int]
+    tekort: np.ndarray  # [Y, S, G]
+    headroom: np.ndarray  # [Y, S, G]
+    opening: np.ndarray  # [G] the reserve at the start of the horizon
+    floor: np.ndarray  # [G]
+
+
+def run_paths(inst: Instance, p: Plan, scenarios: int, seed: int, chunk: int = 1000, progress=None) -> PathRun:
+    """Demand paths over the plan's years: year t of a path draws from its own stream, its common
+    shocks lasting by their persistence (demand.csv ``shock_persistence``); each year charges the
+    gemeenten under the agreed rules of that year (uitgesteld profijt keyed on the plan's own
+    earlier use) with that year's plan shaping the scenarios (models/reserves.py PlanView), and
+    measures the tekort against that year's budgets."""
+    from verdeelmodel.workflows import planned_cost
+
+    from .pooling import pool_setups, rules_of
+    from .reserves import _charges, _thresholds, plan_view, rule_sets
+    from .scenarios import demand_model, sample
+
+    years = [yp.year for yp in p.plans]
+    per_year = []
+    for yp in p.plans:
+        yi = yp.instance
+        dm = demand_model(yi)
+        setups = pool_setups(yi)
+        rules = rules_of(yi)
+        rs = rule_sets(yi, setups, None)[-1]  # the agreed rules (profijt where nothing is pooled)
+        view = plan_view(yi, dm, planned_cost(yi, yp.result), yp.result.substitutions)
+        per_year.append((dm, setups, rules, rs, view, _thresholds(rules, [rs])))
+    G = len(per_year[0][0].gemeenten)
+    T = np.zeros((len(years), scenarios, G))
+    H = np.zeros((len(years), scenarios, G))
+    done, c = 0, 0
+    while done < scenarios:
+        n = min(chunk, scenarios - done)
+        z = None
+        for t, (dm, setups, rules, rs, view, thr) in enumerate(per_year):
+            batch = sample(dm, n, seed, c, thr, year=t, prev_z=z)
+            z = batch.z
+            cost, excess = view.apply(batch.cost, batch._excess if thr else None)
+            ex = (lambda H_, e=excess: e[float(H_)]) if excess is not None else None
+            ch = _charges(dm, setups, rs, rules, cost, ex, view.lot_domain, view.n_dom)
+            T[t, done : done + n] = view.tekort(ch)
+            H[t, done : done + n] = _headroom(view, ch)
+        done += n
+        c += 1
+        if progress is not None:
+            progress(done, scenarios)
+    gem = inst.gemeenten.set_index("gemeente").reindex(per_year[0][0].gemeenten)
+    floor = gem["reserve_floor_eur"].astype(float).to_numpy() if "reserve_floor_eur" in gem else np.zeros(G)
+    return PathRun(per_year[0][0].gemeenten, years, T, H, gem["available_reserve_eur"].astype(float).to_numpy(), floor)
+
+
+def _headroom(view, charge: np.ndarray) -> np.ndarray:
+    """Budget not spent per gemeente [..., G] (what a surplus adds to the reserve)."""
+    b = np.where(np.isinf(view.budget), 0.0, view.budget)
+    has = ~np.isinf(view.budget)
+    if view.total_scope:
+        return np.where(has.any(-1), np.maximum(0.0, b.sum(-1) - charge.sum(-1)), 0.0)
+    return np.where(has, np.maximum(0.0, b - charge), 0.0).sum(-1)
+
+
+def walk(run: PathRun, opening: np.ndarray | None = None, surplus_to_reserve: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """The reserve along every path from ``opening`` (default the instance's): (exhausted [Y, S, G]:
+    the year's tekort exceeds what the reserve holds above its floor; closing [Y, S, G])."""
+    R = np.broadcast_to(run.opening if opening is None else opening, run.tekort.shape[1:]).astype(float).copy()
+    exhausted = np.zeros(run.tekort.shape, dtype=bool)
+    closing = np.zeros(run.tekort.shape)
+    for t in range(run.tekort.shape[0]):
+        draw = np.minimum(run.tekort[t], np.maximum(0.0, R - run.floor))
+        exhausted[t] = run.tekort[t] > draw + 1e-9
+        R = R + (run.headroom[t] if surplus_to_reserve else 0.0) - draw
+        closing[t] = R
+    return exhausted, closing
+
+
+def needed_opening(run: PathRun, surplus_to_reserve: bool = True) -> np.ndarray:
+    """Per path and gemeente [S, G], the smallest opening reserve with which no year of the path
+    exhausts it: floor + max over years with a tekort of (tekort_t - what earlier years added:
+    sum_{k<t} (headroom_k - tekort_k)), and 0 when no year has a tekort."""
+    add = (run.headroom if surplus_to_reserve else 0.0) - run.tekort  # [Y, S, G]
+    before = np.cumsum(add, axis=0) - add  # sum over k < t
+    need = np.where(run.tekort > 0, run.floor + run.tekort - before, -np.inf)
+    return np.maximum(0.0, need.max(axis=0))
+
+
+def path_tables(run: PathRun, level: float = 0.05, surplus_to_reserve: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(per gemeente and year: the probability the reserve is exhausted, with its standard error,
+    the expected tekort and the reserve at year end; per gemeente: the probability of exhaustion in
+    some year from the instance's opening reserve, and the opening reserve that keeps it at most
+    ``level``)."""
+    from .reserves import var_cvar
+
+    exhausted, closing = walk(run, surplus_to_reserve=surplus_to_reserve)
+    S = run.tekort.shape[1]
+    rows = []
+    for t, y in enumerate(run.years):
+        p = exhausted[t].mean(axis=0)
+        for i, g in enumerate(run.gemeenten):
+            rows.append(
+                {
+                    "gemeente": g,
+                    "year": y,
+                    "p_exhausted": p[i],
+                    "p_exhausted_se": float(np.sqrt(p[i] * (1 - p[i]) / S)),
+                    "expected_tekort_eur": float(run.tekort[t, :, i].mean()),
+                    "expected_closing_eur": float(closing[t, :, i].mean()),
+                    "closing_p05_eur": float(np.quantile(closing[t, :, i], 0.05)),
+                }
+            )
+    per_year = pd.DataFrame(rows)
+    need = needed_opening(run, surplus_to_reserve)
+    any_ex = exhausted.any(axis=0).mean(axis=0)
+    q, _c = var_cvar(need, 1.0 - level)  # the (1 - level) quantile of the needed opening
+    per_g = pd.DataFrame(
+        {
+            "gemeente": run.gemeenten,
+            "opening_eur": run.opening,
+            "floor_eur": run.floor,
+            "p_exhausted_any_year": any_ex,
+            "p_exhausted_any_year_se": np.sqrt(any_ex * (1 - any_ex) / S),
+            "level": level,
+            "needed_opening_eur": np.asarray(q, dtype=float),
+        }
+    )
+    for df in (per_year, per_g):
+        for col in [c for c in df.columns if c.endswith("_eur")]:
+            df[col] = np.round(df[col].to_numpy(float), 2) + 0.0
+        for col in [c for c in df.columns if c.startswith("p_")]:
+            df[col] = np.round(df[col].to_numpy(float), 6)
+    return per_year, per_g

@@ -51,6 +51,7 @@ class DemandModel:
     intensity_sd: np.ndarray | None = None  # [L] sd of the common cost-per-client shock (0: none)
     intensity_group: np.ndarray | None = None  # [G, L] index of the intensity shock a cell shares (-1: none)
     n_intensity: int = 0
+    persistence: np.ndarray | None = None  # [n_shocks] AR(1) coefficient of each shock over years (0: independent)
 
     @property
     def expected_cost(self) -> np.ndarray:
@@ -92,6 +93,11 @@ def demand_model(inst: Instance) -> DemandModel:
                 continue
             key = (lot_domain[l], R) if scope[j] == "region" else (lot_domain[l], R, l)
             shock_group[i, j] = groups.setdefault(key, len(groups))
+    rho_l = np.array([float(d[l].get("shock_persistence") or 0.0) if l in d else 0.0 for l in lots])
+    members: dict[int, list[float]] = {}
+    for i, j in zip(*np.nonzero(shock_group >= 0)):
+        members.setdefault(int(shock_group[i, j]), []).append(float(rho_l[j]))
+    persistence = np.array([float(np.mean(members[k])) for k in range(len(groups))]) if groups else np.zeros(0)
     isd = np.array([float(d[l].get("intensity_sd") or 0.0) if l in d else 0.0 for l in lots])
     igroups: dict[tuple, int] = {}
     intensity_group = -np.ones((len(gem), L), dtype=np.int64)
@@ -117,6 +123,7 @@ def demand_model(inst: Instance) -> DemandModel:
         isd,
         intensity_group,
         len(igroups),
+        persistence,
     )
 
 
@@ -144,6 +151,7 @@ class ScenarioBatch:
     clients: np.ndarray  # [S, G, L]
     cost: np.ndarray  # [S, G, L]
     _excess: dict  # threshold -> [S, G, L]
+    z: np.ndarray | None = None  # [S, n_shocks] the standard normals behind the common shocks (for the next year of a path)
 
     def excess(self, threshold: float) -> np.ndarray:
         """sum over clients of max(0, cost - threshold), per scenario, gemeente and lot."""
@@ -151,15 +159,27 @@ class ScenarioBatch:
 
 
 def sample(
-    dm: DemandModel, n: int, seed: int, chunk: int = 0, thresholds: tuple[float, ...] = (), bootstrap: bool = False
+    dm: DemandModel,
+    n: int,
+    seed: int,
+    chunk: int = 0,
+    thresholds: tuple[float, ...] = (),
+    bootstrap: bool = False,
+    year: int = 0,
+    prev_z: np.ndarray | None = None,
 ) -> ScenarioBatch:
     """``n`` scenarios; ``chunk`` numbers independent batches of the same seed.
 
     ``bootstrap``: where use_history.csv has the cell, each scenario first draws one of the
     history's years (the same year for every gemeente: a region's good and bad years stay
     together) and scales the expected clients by that year's use relative to the cell's mean;
-    the client count around it is then drawn as usual."""
-    rng = np.random.default_rng([seed, chunk])
+    the client count around it is then drawn as usual.
+
+    ``year`` > 0 draws year ``year`` of a path over a horizon from its own stream (seed, chunk,
+    year); the first year is the single-year draw. ``prev_z``: the previous year's shock normals
+    [n, n_shocks] of the same paths; each shock then lasts by its persistence rho:
+    z = rho prev_z + sqrt(1 - rho^2) e, still standard normal, so every year has the same spread."""
+    rng = np.random.default_rng([seed, chunk] if year == 0 else [seed, chunk, 1000 + year])
     G, L = dm.lam.shape
     lam = np.broadcast_to(dm.lam, (n, G, L)).copy()
     if bootstrap:
@@ -173,6 +193,10 @@ def sample(
         # lognormal multiplier with mean 1 and its own sd: exp(sigma_l z - sigma_l^2 / 2)
         z = np.zeros((n, dm.n_shocks + 1))  # the last column: cells without a shock (sigma 0 there)
         z[:, :-1] = rng.standard_normal(size=(n, dm.n_shocks))
+        if prev_z is not None and dm.persistence is not None and len(dm.persistence):
+            rho = dm.persistence
+            z[:, :-1] = rho * prev_z + np.sqrt(1.0 - rho**2) * z[:, :-1]
+        shock_z = z[:, :-1].copy()
         has = dm.shock_group >= 0
         sig = np.where(has, np.sqrt(np.log1p(dm.shock_sd**2)), 0.0)  # [G, L]
         lam *= np.exp(sig * z[:, dm.shock_group] - sig**2 / 2)  # group -1 reads the zero column
@@ -207,7 +231,7 @@ def sample(
         cost[:, :, j] = _per_cell(per_client, counts, starts, (n, G))
         for H in excess:
             excess[H][:, :, j] = _per_cell(np.maximum(per_client - np.float32(H), np.float32(0.0)), counts, starts, (n, G))
-    return ScenarioBatch(clients, cost, excess)
+    return ScenarioBatch(clients, cost, excess, shock_z if dm.n_shocks else None)
 
 
 def _per_cell(values: np.ndarray, counts: np.ndarray, starts: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

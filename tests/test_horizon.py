@@ -194,3 +194,110 @@ def test_no_horizon_is_one_year(make):
     assert horizon_years(inst) == [2024]
     p = plan(inst)
     assert p.years == [2024] and len(p.reserve_path) == 1
+
+
+# --------------------------------------------------------------------------- scenario paths
+
+
+def _paths_instance(tmp_path, rho=0.6):
+    folder = _two_years(tmp_path)
+    _add(
+        folder,
+        "demand",
+        [
+            {
+                "lot": "verblijf",
+                "distribution": "negbin",
+                "dispersion": 5,
+                "units_per_client": 1,
+                "cost_cv": 0,
+                "shock_sd": 0.3,
+                "shock_scope": "region",
+                "shock_persistence": rho,
+                "source": "test",
+            }
+        ],
+    )
+    return load_instance(folder)
+
+
+def test_exhaustion_probability_is_what_a_direct_walk_of_the_paths_gives(tmp_path):
+    from verdeelmodel.models.horizon import path_tables, run_paths
+
+    inst = _paths_instance(tmp_path)
+    p = plan(inst)
+    run = run_paths(inst, p, 3000, seed=11, chunk=700)
+    per_year, per_g = path_tables(run, level=0.1)
+    # a direct walk, path by path, gemeente by gemeente
+    Y, S, G = run.tekort.shape
+    ex = np.zeros((Y, G))
+    anyx = np.zeros(G)
+    for s in range(S):
+        for i in range(G):
+            R, hit = run.opening[i], False
+            for t in range(Y):
+                draw = min(run.tekort[t, s, i], max(0.0, R - run.floor[i]))
+                if run.tekort[t, s, i] > draw + 1e-9:
+                    ex[t, i] += 1
+                    hit = True
+                R += run.headroom[t, s, i] - draw
+            anyx[i] += hit
+    got = per_year.set_index(["year", "gemeente"])["p_exhausted"]
+    for t, y in enumerate(run.years):
+        for i, g in enumerate(run.gemeenten):
+            assert got[(y, g)] == pytest.approx(ex[t, i] / S, abs=1e-6)
+    assert per_g["p_exhausted_any_year"].to_numpy() == pytest.approx(anyx / S, abs=1e-6)
+    # an independent run agrees within its Monte Carlo error
+    other, _ = path_tables(run_paths(inst, p, 3000, seed=12), level=0.1)
+    a, b = got.to_numpy(), other.set_index(["year", "gemeente"])["p_exhausted"].reindex(got.index).to_numpy()
+    se = np.sqrt(np.maximum(a * (1 - a), 1e-4) / S) * np.sqrt(2)
+    assert np.all(np.abs(a - b) <= 4 * se), (a, b)
+
+
+def test_the_needed_opening_reserve_keeps_exhaustion_at_the_level(tmp_path):
+    from verdeelmodel.models.horizon import needed_opening, path_tables, run_paths, walk
+
+    inst = _paths_instance(tmp_path)
+    run = run_paths(inst, plan(inst), 4000, seed=3)
+    _per_year, per_g = path_tables(run, level=0.1)
+    q = per_g["needed_opening_eur"].to_numpy()
+    exhausted, _ = walk(run, opening=q + 1e-6)
+    assert np.all(exhausted.any(axis=0).mean(axis=0) <= 0.1 + 1e-9)
+    exhausted, _ = walk(run, opening=np.maximum(q - 0.5, 0.0))  # a little less and more paths exhaust it
+    need = needed_opening(run)
+    assert np.all((need > q - 0.5).mean(axis=0) >= exhausted.any(axis=0).mean(axis=0) - 1e-9)
+
+
+def test_shock_persistence_links_the_years(tmp_path):
+    from verdeelmodel.models.scenarios import demand_model, sample
+
+    inst = _paths_instance(tmp_path, rho=0.8)
+    dm = demand_model(inst)
+    first = sample(dm, 20_000, 5, 0)
+    second = sample(dm, 20_000, 5, 0, year=1, prev_z=first.z)
+    r = np.corrcoef(first.z[:, 0], second.z[:, 0])[0, 1]
+    assert r == pytest.approx(0.8, abs=0.02) and second.z[:, 0].std() == pytest.approx(1.0, abs=0.02)
+    # the first year of a path is the single-year draw
+    assert np.array_equal(first.cost, sample(dm, 20_000, 5, 0).cost)
+    independent = sample(demand_model(_paths_instance(tmp_path / "b", rho=0.0)), 20_000, 5, 0, year=1, prev_z=first.z)
+    assert abs(np.corrcoef(first.z[:, 0], independent.z[:, 0])[0, 1]) < 0.03
+
+
+def test_cli_plan_writes_the_years_the_reserve_path_and_the_paths(tmp_path, capsys):
+    from helpers import run_main
+
+    inst = _paths_instance(tmp_path)
+    outs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        rc, stdout, err = run_main(["plan", str(inst.path), "--paths", "500", "--seed", "3", "--out", str(out)], capsys)
+        assert rc == 0, err
+        outs.append(out)
+    for f in ("allocation.csv", "budgets.csv", "pooling.csv", "reserve_path.csv", "meerjarenraming.csv", "exhaustion.csv", "reserve_needed.csv"):
+        assert (outs[0] / f).exists(), f
+        assert (outs[0] / f).read_bytes() == (outs[1] / f).read_bytes(), f
+    alloc = pd.read_csv(outs[0] / "allocation.csv")
+    assert sorted(set(alloc["year"])) == [2024, 2025]
+    assert "algemene middelen" in stdout and "opening reserve" in stdout
+    rc, _, err = run_main(["plan", str(inst.path), "--years", "3", "--out", str(tmp_path / "c")], capsys)
+    assert rc == 2 and "--years" in err and not (tmp_path / "c").exists()

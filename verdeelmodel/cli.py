@@ -149,6 +149,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     pn.add_argument("instance")
     pn.add_argument("--years", type=int, default=None, help="plan the first N years of the horizon (default all)")
+    pn.add_argument(
+        "--paths", type=int, default=0, help="also this many demand scenario paths over the years: the chance the reserve is exhausted"
+    )
+    pn.add_argument("--seed", type=int, default=20261122, help="random seed of the paths")
+    pn.add_argument(
+        "--level",
+        type=float,
+        default=0.05,
+        help="the opening reserve that keeps exhaustion in some year at most this likely (default 0.05)",
+    )
     pn.add_argument("--out", type=Path, default=None, help="output folder (default: out/<instance name>-plan)")
 
     sw = sub.add_parser("sweep", help="re-solve the allocation over a grid of inputs without rebuilding the model")
@@ -632,7 +642,15 @@ def _plan(args) -> int:
     from verdeelmodel.workflows import plan
 
     resume_gc()
-    pr = plan(inst, years=args.years, progress=_progress("years"))
+    pr = plan(
+        inst,
+        years=args.years,
+        progress=_progress("years"),
+        paths=args.paths,
+        seed=args.seed,
+        level=args.level,
+        path_progress=_progress("paths"),
+    )
     p = pr.plan
     if not pr.optimal:
         bad = next(y for y in p.plans if not y.result.optimal)
@@ -641,7 +659,7 @@ def _plan(args) -> int:
             print(line)
         return EXIT_INFEASIBLE
     out_dir = args.out or Path("out") / f"{inst.name}-plan"
-    man = manifest(inst, "plan", {"years": args.years}, seed=None)
+    man = manifest(inst, "plan", {"years": args.years, "paths": args.paths, "level": args.level}, seed=args.seed if args.paths else None)
     files = write_all(pr, out_dir, man, inst=inst)
     import pandas as pd
 
@@ -665,6 +683,22 @@ def _plan(args) -> int:
         print("meerjarenraming per Iv3 taakveld, all gemeenten (EUR; per gemeente in meerjarenraming.csv):")
         for line in wide.to_string().splitlines():
             print("  " + line)
+        if pr.exhaustion is not None:
+            ex = pr.exhaustion.pivot_table(index="gemeente", columns="year", values="p_exhausted", sort=False)
+            need = pr.reserve_needed.set_index("gemeente")
+            ex["opening"] = need["opening_eur"]
+            ex[f"needed at {args.level:.0%}"] = need["needed_opening_eur"]
+            print(
+                f"on {args.paths:,} demand paths (seed {args.seed}): chance the reserve cannot carry the year's tekort, per year; "
+                f"and the opening reserve with which that happens in no year in {1 - args.level:.0%} of the paths (EUR):"
+            )
+            fmt = {c: (lambda v: f"{v:.1%}") for c in ex.columns if c not in ("opening", f"needed at {args.level:.0%}")}
+            for line in (
+                ex.head(40)
+                .to_string(formatters={**fmt, "opening": "{:,.0f}".format, f"needed at {args.level:.0%}": "{:,.0f}".format})
+                .splitlines()
+            ):
+                print("  " + line)
     print(f"wrote {', '.join(files)} to {out_dir}")
     return EXIT_OK
 

@@ -583,10 +583,21 @@ class PlanResult(Summarised):
     """A plan over the horizon (models/horizon.py): the single-year tables with a year column, the
     reserve path and the meerjarenraming per Iv3 taakveld."""
 
-    TABLES: ClassVar[tuple[str, ...]] = ("allocation", "budgets", "pooling", "reserve_path", "meerjarenraming")
+    TABLES: ClassVar[tuple[str, ...]] = (
+        "allocation",
+        "budgets",
+        "pooling",
+        "reserve_path",
+        "meerjarenraming",
+        "exhaustion",
+        "reserve_needed",
+    )
 
     instance: str
     plan: Any  # models.horizon.Plan
+    exhaustion: pd.DataFrame | None = None  # per gemeente and year on the scenario paths
+    reserve_needed: pd.DataFrame | None = None  # per gemeente: the opening reserve for the level
+    paths: dict[str, Any] | None = None  # scenarios, seed, level, seconds
 
     @property
     def optimal(self) -> bool:
@@ -607,6 +618,9 @@ class PlanResult(Summarised):
             rp[c] = np.round(rp[c].to_numpy(float), 2) + 0.0
         out["reserve_path"] = rp
         out["meerjarenraming"] = self.plan.meerjarenraming
+        if self.exhaustion is not None:
+            out["exhaustion"] = self.exhaustion
+            out["reserve_needed"] = self.reserve_needed
         return {k: v for k, v in out.items() if len(v)}
 
     def summary(self) -> dict[str, Any]:
@@ -634,6 +648,7 @@ class PlanResult(Summarised):
                 "algemene_middelen_eur": round(float(rp["algemene_middelen_eur"].sum()), 2),
             },
             "discounting": "none: every year counts in current prices, as a meerjarenraming does",
+            "paths": self.paths,
             "seconds": round(self.plan.timings.get("seconds", 0.0), 3),
         }
 
@@ -648,16 +663,38 @@ class PlanResult(Summarised):
         return lines
 
 
-def plan(inst: Instance, years: int | None = None, progress: Callable[[int, int], None] | None = None) -> PlanResult:
+def plan(
+    inst: Instance,
+    years: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    paths: int = 0,
+    seed: int = 20261122,
+    level: float = 0.05,
+    path_progress: Callable[[int, int], None] | None = None,
+) -> PlanResult:
     """Plan the horizon of years.csv (the first ``years`` years; default all), one year after the
-    other (models/horizon.py): per year the single-year allocation, and the reserve path."""
-    from verdeelmodel.models.horizon import horizon_years
+    other (models/horizon.py): per year the single-year allocation, and the reserve path. With
+    ``paths`` > 0 also that many demand scenario paths over the years: per gemeente and year the
+    probability the reserve is exhausted, and the opening reserve that keeps the probability of
+    exhaustion in some year at most ``level``."""
+    from verdeelmodel.models.horizon import horizon_years, path_tables, run_paths
     from verdeelmodel.models.horizon import plan as run_plan
 
     avail = horizon_years(inst)
     if years is not None and not 1 <= years <= len(avail):
         raise UsageError(f"--years must be between 1 and {len(avail)} (the horizon of years.csv: {', '.join(map(str, avail))})")
-    return PlanResult(inst.name, run_plan(inst, years, progress=progress))
+    if paths and paths < 100:
+        raise UsageError("--paths must be at least 100 (or 0: no scenario paths)")
+    if not 0 < level < 0.5:
+        raise UsageError("--level must be between 0 and 0.5 (e.g. 0.05: exhausted in at most 5% of the paths)")
+    p = run_plan(inst, years, progress=progress)
+    out = PlanResult(inst.name, p)
+    if paths and p.optimal:
+        t0 = time.perf_counter()
+        run = run_paths(inst, p, paths, seed, progress=path_progress)
+        out.exhaustion, out.reserve_needed = path_tables(run, level)
+        out.paths = {"scenarios": paths, "seed": seed, "level": level, "seconds": round(time.perf_counter() - t0, 3)}
+    return out
 
 
 # --------------------------------------------------------------------------- sweep

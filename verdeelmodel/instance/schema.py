@@ -467,6 +467,14 @@ class DemandRow(Row):
         "region",
         description="region: one shock per region and scenario shared by the lots with a shock; lot: one per region, lot and scenario.",
     )
+    shock_persistence: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="Over a horizon of years: how much of a year's shock lasts into the next (AR(1) coefficient rho of the "
+        "standard normal behind the shock: z_t = rho z_(t-1) + sqrt(1 - rho^2) e_t); 0 = independent years. Lots sharing a "
+        "region shock use the mean of theirs.",
+    )
 
 
 @dataclass(frozen=True)
