@@ -363,3 +363,197 @@ def path_tables(run: PathRun, level: float = 0.05, surplus_to_reserve: bool = Tr
         for col in [c for c in df.columns if c.startswith("p_")]:
             df[col] = np.round(df[col].to_numpy(float), 6)
     return per_year, per_g
+
+
+# --------------------------------------------------------------------------- close a year (jaarrekening)
+
+
+@dataclass
+class Closing:
+    """A closed year: the realised charges and tekort, the reserve, the instance rolled forward to
+    the next year (its state: the reserve, the use history), the re-plan and what changed."""
+
+    year: int
+    realised: pd.DataFrame  # gemeente, domain, budget, own cost, pool charges, charge, tekort, headroom
+    settlement: pd.DataFrame  # the pools settled on the realised costs (agreed rules and profijt)
+    reserve: pd.DataFrame  # gemeente: opening, tekort, onttrekking, algemene_middelen, dotatie, closing, floor
+    rolled: Instance | None  # the instance from the next year on (None: the horizon ends here)
+    previous: Plan
+    replan: Plan | None
+    changes: pd.DataFrame  # gemeente, year: tekort and reserve at year end, before and after
+
+
+def close_year(inst: Instance, costs: pd.DataFrame, source_note: str = "", surplus_to_reserve: bool = True) -> Closing:
+    """Close the instance's year with its realised costs (gemeente, lot, clients, cost_eur; the
+    costs file of ``verdeelmodel pool --costs``): settle the pools, measure the realised tekort
+    against the year's budgets, roll the reserve and the use history forward, and re-plan the
+    remaining years from that state (voorjaarsnota). Years are closed in order: the instance's
+    own year is the one closed; the rolled instance is the next year's instance."""
+    from verdeelmodel.models.manifest import budget_group
+
+    from .pooling import pool_setups, settle
+
+    year = inst.meta.year
+    years = horizon_years(inst)
+    previous = plan(inst, surplus_to_reserve=surplus_to_reserve)
+    lots = inst.lots.set_index("lot")
+    domain_of = lots["domain"].to_dict()
+    scope = inst.options.budget_scope
+    # the pools settled on the realised costs: each gemeente's charge under the agreed rule
+    settlement = settle(inst, costs) if len(inst.pools) else pd.DataFrame()
+    pooled = set()
+    charge: dict[tuple, float] = {}
+    if len(settlement):
+        agreed = settlement[settlement["rule_set"] == "agreed"] if "rule_set" in settlement else settlement
+        pool_domain = {s.ctx.pool: s.ctx.domain for s in pool_setups(inst)}
+        pool_lots = {s.ctx.pool: s.ctx.lots for s in pool_setups(inst)}
+        for r in agreed.itertuples(index=False):
+            grp = budget_group(r.gemeente, pool_domain[r.pool], scope)
+            charge[grp] = charge.get(grp, 0.0) + float(r.charge_eur)
+            pooled |= {(r.gemeente, l) for l in pool_lots[r.pool]}
+    own: dict[tuple, float] = {}
+    for g, l, c in zip(costs["gemeente"], costs["lot"], costs["cost_eur"].astype(float)):
+        if (g, l) in pooled:
+            continue
+        grp = budget_group(g, domain_of[l], scope)
+        own[grp] = own.get(grp, 0.0) + c
+    rows = []
+    bud = inst.budgets
+    budget: dict[tuple, float] = {}
+    for g, d, b, o in zip(bud["gemeente"], bud["domain"], bud["budget_eur"].astype(float), bud["own_funds_eur"].astype(float)):
+        grp = budget_group(g, d, scope)
+        budget[grp] = budget.get(grp, 0.0) + b + o
+    for grp, b in sorted(budget.items()):
+        c_own, c_pool = own.get(grp, 0.0), charge.get(grp, 0.0)
+        total = c_own + c_pool
+        rows.append(
+            {
+                "gemeente": grp[0],
+                "domain": grp[1] if len(grp) > 1 else "",
+                "budget_eur": b,
+                "own_cost_eur": c_own,
+                "pool_charges_eur": c_pool,
+                "charge_eur": total,
+                "tekort_eur": max(0.0, total - b),
+                "headroom_eur": max(0.0, b - total),
+            }
+        )
+    realised = pd.DataFrame(rows)
+    # the reserve over the closed year
+    gem = inst.gemeenten.set_index("gemeente")
+    per_g = realised.groupby("gemeente")[["tekort_eur", "headroom_eur"]].sum()
+    res_rows = []
+    for g in inst.gemeenten["gemeente"]:
+        opening = float(gem.loc[g, "available_reserve_eur"])
+        floor = float(gem.loc[g, "reserve_floor_eur"]) if "reserve_floor_eur" in gem else 0.0
+        tek = float(per_g["tekort_eur"].get(g, 0.0))
+        head = float(per_g["headroom_eur"].get(g, 0.0))
+        draw = min(tek, max(0.0, opening - floor))
+        dot = head if surplus_to_reserve else 0.0
+        res_rows.append(
+            {
+                "gemeente": g,
+                "year": year,
+                "opening_eur": opening,
+                "tekort_eur": tek,
+                "onttrekking_eur": draw,
+                "algemene_middelen_eur": tek - draw,
+                "dotatie_eur": dot,
+                "closing_eur": opening + dot - draw,
+                "floor_eur": floor,
+            }
+        )
+    reserve = pd.DataFrame(res_rows)
+    rolled = roll_forward(inst, costs, reserve, source_note) if len(years) > 1 else None
+    replan = plan(rolled, surplus_to_reserve=surplus_to_reserve) if rolled is not None else None
+    changes = _changes(previous, replan)
+    return Closing(year, realised, settlement, reserve, rolled, previous, replan, changes)
+
+
+def roll_forward(inst: Instance, costs: pd.DataFrame, reserve: pd.DataFrame, source_note: str = "") -> Instance:
+    """The instance of the next year: its budgets from budgets_by_year, tariffs and need at the
+    next year's factors (later factors relative to it), the reserve at the closed year's end as
+    the opening balance, and the realised use of the pooled lots added to the use history."""
+    year = inst.meta.year
+    nxt = year + 1
+    out = year_instance(inst, nxt)  # budgets, tariffs and need of the next year; meta.year = next
+    T = out.tables
+    src = f"closed_{year}"
+    T["sources"] = pd.concat(
+        [
+            T["sources"],
+            pd.DataFrame(
+                [
+                    {
+                        "source": src,
+                        "kind": "derived",
+                        "description": f"Rolled forward from {inst.meta.name} by `verdeelmodel close` after the jaarrekening {year}: "
+                        f"the realised use of {year} in use_history, the social-domain reserve at the end of {year} as the opening "
+                        f"balance, budgets, tariffs and need of {nxt} from the horizon tables. {source_note}".strip(),
+                        "reference": "",
+                    }
+                ]
+            ),
+        ],
+        ignore_index=True,
+    )
+    # the horizon from the next year on; factors of later years relative to the next year
+    yrs = T["years"]
+    T["years"] = yrs[yrs["year"].astype(int) > year].reset_index(drop=True)
+    byy = T["budgets_by_year"]
+    T["budgets_by_year"] = byy[byy["year"].astype(int) > nxt].reset_index(drop=True)
+    fac = inst.tables.get("year_factors")
+    if fac is not None and len(fac):
+        rows = []
+        lots = inst.lots
+        for y in sorted({int(v) for v in fac["year"]} - {nxt}):
+            if y <= nxt:
+                continue
+            for l, d in zip(lots["lot"], lots["domain"]):
+                rows.append(
+                    {
+                        "year": y,
+                        "target": l,
+                        "tariff_factor": _factor(fac, y, l, d, "tariff_factor") / _factor(fac, nxt, l, d, "tariff_factor"),
+                        "demand_factor": _factor(fac, y, l, d, "demand_factor") / _factor(fac, nxt, l, d, "demand_factor"),
+                        "source": src,
+                    }
+                )
+        T["year_factors"] = pd.DataFrame(rows, columns=["year", "target", "tariff_factor", "demand_factor", "source"])
+    gem = T["gemeenten"]
+    closing = reserve.set_index("gemeente")["closing_eur"]
+    T["gemeenten"] = gem.assign(available_reserve_eur=[round(float(closing[g]), 2) for g in gem["gemeente"]])
+    # the realised use of the pooled lots
+    pooled_lots = {x.strip() for ls in inst.pools["lots"] for x in ls.split(";")} if len(inst.pools) else set()
+    used = costs[costs["lot"].isin(pooled_lots)].groupby(["gemeente", "lot"], sort=True)[["clients", "cost_eur"]].sum().reset_index()
+    hist = T["use_history"]
+    add = used.assign(year=year, source=src)
+    T["use_history"] = pd.concat(
+        [hist[hist["year"].astype(int) != year], add[[c for c in hist.columns if c in add.columns]]], ignore_index=True
+    )
+    return out
+
+
+def _changes(previous: Plan, replan: Plan | None) -> pd.DataFrame:
+    """Per gemeente and re-planned year: tekort and reserve at year end in the previous plan and
+    in the re-plan."""
+    if replan is None:
+        return pd.DataFrame(
+            columns=["gemeente", "year", "tekort_before_eur", "tekort_after_eur", "closing_before_eur", "closing_after_eur"]
+        )
+    a = previous.reserve_path.set_index(["gemeente", "year"])
+    b = replan.reserve_path.set_index(["gemeente", "year"])
+    idx = b.index
+    out = pd.DataFrame(
+        {
+            "tekort_before_eur": a["tekort_eur"].reindex(idx),
+            "tekort_after_eur": b["tekort_eur"],
+            "closing_before_eur": a["closing_eur"].reindex(idx),
+            "closing_after_eur": b["closing_eur"],
+        }
+    ).reset_index()
+    out["tekort_change_eur"] = out["tekort_after_eur"] - out["tekort_before_eur"]
+    out["closing_change_eur"] = out["closing_after_eur"] - out["closing_before_eur"]
+    for c in [c for c in out.columns if c.endswith("_eur")]:
+        out[c] = np.round(out[c].to_numpy(float), 2) + 0.0
+    return out

@@ -293,7 +293,15 @@ def test_cli_plan_writes_the_years_the_reserve_path_and_the_paths(tmp_path, caps
         rc, stdout, err = run_main(["plan", str(inst.path), "--paths", "500", "--seed", "3", "--out", str(out)], capsys)
         assert rc == 0, err
         outs.append(out)
-    for f in ("allocation.csv", "budgets.csv", "pooling.csv", "reserve_path.csv", "meerjarenraming.csv", "exhaustion.csv", "reserve_needed.csv"):
+    for f in (
+        "allocation.csv",
+        "budgets.csv",
+        "pooling.csv",
+        "reserve_path.csv",
+        "meerjarenraming.csv",
+        "exhaustion.csv",
+        "reserve_needed.csv",
+    ):
         assert (outs[0] / f).exists(), f
         assert (outs[0] / f).read_bytes() == (outs[1] / f).read_bytes(), f
     alloc = pd.read_csv(outs[0] / "allocation.csv")
@@ -301,3 +309,64 @@ def test_cli_plan_writes_the_years_the_reserve_path_and_the_paths(tmp_path, caps
     assert "algemene middelen" in stdout and "opening reserve" in stdout
     rc, _, err = run_main(["plan", str(inst.path), "--years", "3", "--out", str(tmp_path / "c")], capsys)
     assert rc == 2 and "--years" in err and not (tmp_path / "c").exists()
+
+
+# --------------------------------------------------------------------------- close (jaarrekening)
+
+
+def _realised(folder: Path, rows: list[tuple]) -> Path:
+    f = folder / "realised.csv"
+    _add(folder, "realised", [{"gemeente": g, "lot": l, "year": y, "clients": c, "cost_eur": e} for g, l, y, c, e in rows])
+    return f
+
+
+def test_close_by_hand_then_the_replan_is_a_fresh_plan_of_the_rolled_instance(tmp_path):
+    from verdeelmodel.instance.io import write_folder
+    from verdeelmodel.workflows import close
+
+    folder = _two_years(tmp_path)
+    costs = _realised(tmp_path, [("A", "verblijf", 2024, 25, 25.0), ("B", "verblijf", 2024, 20, 20.0)])
+    inst = load_instance(folder)
+    c = close(inst, costs).closing
+    # 2024 realised: the pool (45) by the 2023 key 30 : 10 -> A 33.75, B 11.25; budgets 25 / 25
+    rz = c.realised.set_index("gemeente")
+    assert rz.loc["A", "charge_eur"] == pytest.approx(33.75) and rz.loc["A", "tekort_eur"] == pytest.approx(8.75)
+    assert rz.loc["B", "headroom_eur"] == pytest.approx(13.75)
+    rs = c.reserve.set_index("gemeente")
+    assert (rs.loc["A", "onttrekking_eur"], rs.loc["A", "algemene_middelen_eur"], rs.loc["A", "closing_eur"]) == pytest.approx((4, 4.75, 0))
+    assert rs.loc["B", "closing_eur"] == pytest.approx(19.75)
+    # the rolled instance: 2025, the realised reserve, the realised 2024 use in the history
+    r = c.rolled
+    assert r.meta.year == 2025 and horizon_years(r) == [2025]
+    assert r.gemeenten.set_index("gemeente")["available_reserve_eur"].to_dict() == pytest.approx({"A": 0.0, "B": 19.75})
+    h = r.use_history
+    assert h[h["year"] == 2024].set_index("gemeente")["clients"].to_dict() == {"A": 25, "B": 20}
+    # re-plan of 2025: key 25 : 20 -> A 22.22, B 17.78 of 40; B's tekort 7.78 from its reserve
+    rp = c.replan.reserve_path.set_index("gemeente")
+    tek = 40 * 20 / 45 - 10  # the result tables are in cents
+    assert rp.loc["B", "tekort_eur"] == pytest.approx(tek, abs=0.01) and rp.loc["B", "closing_eur"] == pytest.approx(19.75 - tek, abs=0.01)
+    # the re-plan equals a fresh plan of the rolled instance written and loaded back
+    write_folder(r, tmp_path / "next")
+    fresh = plan(load_instance(tmp_path / "next"))
+    pd.testing.assert_frame_equal(fresh.reserve_path, c.replan.reserve_path)
+    for a, b in zip(fresh.plans, c.replan.plans):
+        assert a.result.objective == b.result.objective
+        pd.testing.assert_frame_equal(a.result.allocation, b.result.allocation)
+    ch = c.changes.set_index("gemeente")
+    assert ch.loc["B", "closing_before_eur"] == pytest.approx(11) and ch.loc["B", "closing_after_eur"] == pytest.approx(11.97, abs=0.01)
+
+
+def test_close_takes_the_instance_year_only(tmp_path, capsys):
+    from helpers import run_main
+
+    folder = _two_years(tmp_path)
+    costs = _realised(tmp_path, [("A", "verblijf", 2024, 25, 25.0), ("B", "verblijf", 2024, 20, 20.0)])
+    rc, _, err = run_main(["close", str(folder), "--year", "2025", "--costs", str(costs), "--out", str(tmp_path / "o")], capsys)
+    assert rc == 2 and "in order" in err and not (tmp_path / "o").exists()
+    rc, stdout, err = run_main(
+        ["close", str(folder), "--costs", str(costs), "--out", str(tmp_path / "o"), "--next", str(tmp_path / "n")], capsys
+    )
+    assert rc == 0, err
+    assert (tmp_path / "n" / "instance.yaml").exists() and (tmp_path / "o" / "changes.csv").exists()
+    assert "jaarrekening 2024" in stdout
+    assert load_instance(tmp_path / "n").meta.year == 2025

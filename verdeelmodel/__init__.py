@@ -35,6 +35,8 @@ _EXPORTS = {
     "reserves": "verdeelmodel.workflows",
     "fairness": "verdeelmodel.workflows",
     "plan": "verdeelmodel.workflows",
+    "close": "verdeelmodel.workflows",
+    "CloseResult": "verdeelmodel.workflows",
     "PlanResult": "verdeelmodel.workflows",
     "FairnessResult": "verdeelmodel.workflows",
     "sweep": "verdeelmodel.workflows",

@@ -161,6 +161,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     pn.add_argument("--out", type=Path, default=None, help="output folder (default: out/<instance name>-plan)")
 
+    cl = sub.add_parser(
+        "close",
+        help="jaarrekening: close the instance's year with realised costs, roll the reserve and the use history forward, re-plan the rest",
+    )
+    cl.add_argument("instance")
+    cl.add_argument("--year", type=int, default=None, help="the year to close: the instance's own year (years are closed in order)")
+    cl.add_argument("--costs", required=True, help="realised costs (gemeente, lot, year, clients, cost_eur), as for `pool --costs`")
+    cl.add_argument("--next", type=Path, default=None, help="folder for the next year's instance (default: out/<name>-<next year>)")
+    cl.add_argument("--out", type=Path, default=None, help="output folder (default: out/<instance name>-close-<year>)")
+
     sw = sub.add_parser("sweep", help="re-solve the allocation over a grid of inputs without rebuilding the model")
     sw.add_argument("instance")
     sw.add_argument(
@@ -262,6 +272,7 @@ def _run(args) -> int:
         "reserves": _reserves,
         "fairness": _fairness,
         "plan": _plan,
+        "close": _close,
         "sweep": _sweep,
     }
     if args.command in commands:
@@ -700,6 +711,54 @@ def _plan(args) -> int:
             ):
                 print("  " + line)
     print(f"wrote {', '.join(files)} to {out_dir}")
+    return EXIT_OK
+
+
+def _close(args) -> int:
+    from verdeelmodel.instance.validate import load_instance
+
+    inst = load_instance(args.instance)
+    from verdeelmodel.instance.io import write_folder
+    from verdeelmodel.reports import manifest, write_all
+    from verdeelmodel.workflows import close
+
+    resume_gc()
+    cr = close(inst, args.costs, args.year)
+    c = cr.closing
+    if c.replan is not None and not c.replan.optimal:
+        bad = next(y for y in c.replan.plans if not y.result.optimal)
+        print(f"{inst.name}: after closing {c.year}, no allocation possible in {bad.year} ({bad.result.status})")
+        for line in bad.result.explanation:
+            print(line)
+        return EXIT_INFEASIBLE
+    out_dir = args.out or Path("out") / f"{inst.name}-close-{c.year}"
+    man = manifest(inst, "close", {"year": c.year, "costs": str(args.costs)}, seed=None)
+    files = write_all(cr, out_dir, man, inst=inst)
+    nxt = None
+    if c.rolled is not None:
+        nxt = args.next or Path("out") / f"{inst.meta.name}-{c.year + 1}"
+        write_folder(c.rolled, nxt)
+    import pandas as pd
+
+    s = cr.summary()
+    print(
+        f"{inst.name}: jaarrekening {c.year}: tekort EUR {s['realised_tekort_eur']:,.0f} against EUR {s['planned_tekort_eur']:,.0f} planned; "
+        f"EUR {s['onttrekking_eur']:,.0f} from the reserves, EUR {s['algemene_middelen_eur']:,.0f} from the algemene middelen"
+    )
+    r = c.reserve.set_index("gemeente")[
+        ["opening_eur", "tekort_eur", "onttrekking_eur", "algemene_middelen_eur", "dotatie_eur", "closing_eur"]
+    ]
+    r.columns = ["opening", "tekort", "from reserve", "algemene middelen", "to reserve", "closing"]
+    with pd.option_context("display.width", 160, "display.float_format", "{:,.0f}".format):
+        for line in r.head(40).to_string().splitlines():
+            print("  " + line)
+        if len(c.changes):
+            ch = c.changes.groupby("year")[["tekort_before_eur", "tekort_after_eur", "closing_before_eur", "closing_after_eur"]].sum()
+            ch.columns = ["tekort, previous plan", "tekort, re-plan", "reserves at year end, previous", "reserves at year end, re-plan"]
+            print("the remaining years re-planned from the closed state (voorjaarsnota), all gemeenten (EUR; per gemeente in changes.csv):")
+            for line in ch.to_string().splitlines():
+                print("  " + line)
+    print(f"wrote {', '.join(files)} to {out_dir}" + (f"; the instance of {c.year + 1} to {nxt}" if nxt else "; the horizon ends here"))
     return EXIT_OK
 
 

@@ -697,6 +697,69 @@ def plan(
     return out
 
 
+@dataclass(repr=False)
+class CloseResult(Summarised):
+    """A closed year (jaarrekening, models/horizon.py close_year): the realised charges and tekort,
+    the pools settled, the reserve, the re-plan of the remaining years and what changed."""
+
+    TABLES: ClassVar[tuple[str, ...]] = ("realised", "settlement", "reserve", "changes", "replan_reserve_path", "replan_meerjarenraming")
+
+    instance: str
+    closing: Any  # models.horizon.Closing
+
+    def to_frames(self) -> dict[str, pd.DataFrame]:
+        c = self.closing
+        out = {"realised": c.realised.copy(), "settlement": c.settlement, "reserve": c.reserve.copy(), "changes": c.changes}
+        if c.replan is not None:
+            out["replan_reserve_path"] = c.replan.reserve_path.copy()
+            out["replan_meerjarenraming"] = c.replan.meerjarenraming
+        for df in out.values():
+            for col in [x for x in df.columns if x.endswith("_eur")]:
+                df[col] = np.round(df[col].to_numpy(float), 2) + 0.0
+        return {k: v for k, v in out.items() if len(v)}
+
+    def summary(self) -> dict[str, Any]:
+        c = self.closing
+        return {
+            "instance": self.instance,
+            "closed_year": c.year,
+            "realised_tekort_eur": round(float(c.realised["tekort_eur"].sum()), 2),
+            "planned_tekort_eur": round(float(c.previous.reserve_path.query("year == @c.year")["tekort_eur"].sum()), 2),
+            "onttrekking_eur": round(float(c.reserve["onttrekking_eur"].sum()), 2),
+            "algemene_middelen_eur": round(float(c.reserve["algemene_middelen_eur"].sum()), 2),
+            "replanned_years": c.replan.years if c.replan is not None else [],
+        }
+
+    def summary_lines(self) -> list[str]:
+        s = self.summary()
+        return [
+            f"{self.instance}: closed {s['closed_year']}: tekort {eur(s['realised_tekort_eur'])} (planned {eur(s['planned_tekort_eur'])}), "
+            f"from the reserves {eur(s['onttrekking_eur'])}, algemene middelen {eur(s['algemene_middelen_eur'])}"
+        ]
+
+
+def close(inst: Instance, costs: str | Path | pd.DataFrame, year: int | None = None) -> CloseResult:
+    """Close the instance's year (jaarrekening) with its realised costs and re-plan the remaining
+    years of the horizon from the closed state (voorjaarsnota); ``.closing.rolled`` is the
+    instance of the next year (write it with ``verdeelmodel.instance.io.write_folder``)."""
+    from verdeelmodel.instance.costs import load_costs
+    from verdeelmodel.models.horizon import close_year
+
+    if year is not None and year != inst.meta.year:
+        raise UsageError(
+            f"--year {year}: years are closed in order, and {inst.name} is the instance of {inst.meta.year}; close {inst.meta.year} "
+            f"first, then the instance it writes for {inst.meta.year + 1}"
+        )
+    if isinstance(costs, pd.DataFrame):
+        c, note = costs, "realised costs given as a table"
+    else:
+        c, _y = load_costs(costs, inst, inst.meta.year)
+        note = f"Realised costs: {Path(costs).name}."
+    if c.empty:
+        raise UsageError(f"the costs have no rows for {inst.meta.year}")
+    return CloseResult(inst.name, close_year(inst, c, note))
+
+
 # --------------------------------------------------------------------------- sweep
 
 

@@ -349,3 +349,41 @@ def workbook_to_folder(path: Path, out: Path) -> None:
                 w.writerow(t.header)
                 for row in t.rows:
                     w.writerow([row[c] for c in t.header])
+
+
+def _csv_text(v: Any) -> str:
+    """A table cell as the instance files write it: blank for missing, true/false, numbers exact."""
+    import numpy as np
+
+    if v is None:
+        return ""
+    if isinstance(v, (bool, np.bool_)):
+        return "true" if v else "false"
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        if f != f:
+            return ""
+        return str(int(f)) if f.is_integer() and abs(f) < 1e15 else repr(f)
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    return str(v)
+
+
+def write_folder(inst: Any, out: Path) -> None:
+    """Write a loaded (and perhaps changed) instance as a folder: instance.yaml and one CSV per
+    non-empty table, atomically; loading it back gives the same instance."""
+    from .._atomic import atomic_dir
+
+    meta = inst.meta.model_dump(mode="json", exclude_defaults=True)
+    with atomic_dir(out) as tmp:
+        (tmp / META_FILE).write_text(yaml.safe_dump(meta, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        for spec in TABLES:
+            df = inst.tables.get(spec.name)
+            if df is None or df.empty:
+                continue
+            cols = [c for c in df.columns if c != "_row"]
+            with (tmp / f"{spec.name}.csv").open("w", encoding="utf-8", newline="") as fh:
+                w = csv.writer(fh, lineterminator="\n")
+                w.writerow(cols)
+                for row in df[cols].itertuples(index=False):
+                    w.writerow([_csv_text(v) for v in row])
