@@ -279,3 +279,45 @@ def run_fairness_benchmark(instance: str | None = None, scenarios: int = 10_000,
             f"CPU {used:.1f} s in this process + {tm['games_cpu_seconds']:.1f} s in the games; load {_loadavg()}; largest games: {detail}"
         )
     return 0
+
+
+def run_plan_benchmark(instance: str | None = None, paths: int = 10_000, repeat: int = 3) -> int:
+    """The meerjarenraming against the single-year solve: a cold single-year solve (median of
+    ``repeat``), the plan over the whole horizon, and ``paths`` scenario paths over it; wall and
+    CPU time beside the machine load."""
+    import resource
+    import statistics
+
+    from verdeelmodel.api import solve
+    from verdeelmodel.models.horizon import horizon_years, path_tables, plan, run_paths
+
+    def cpu() -> float:
+        me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+    path = Path(instance) if instance else _default_instance()
+    inst = load_instance(path)
+    years = horizon_years(inst)
+    print(f"benchmark plan {inst.name}: {len(inst.gemeenten)} gemeenten, horizon {', '.join(map(str, years))}; load {_loadavg()}")
+    single = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        solve(inst)
+        single.append(time.perf_counter() - t0)
+    s = statistics.median(single)
+    t0, c0 = time.perf_counter(), cpu()
+    p = plan(inst)
+    t_plan, c_plan = time.perf_counter() - t0, cpu() - c0
+    print(
+        f"single-year cold solve: {s:.2f} s (median of {repeat}); plan over {len(years)} years: {t_plan:.2f} s wall, {c_plan:.2f} s CPU "
+        f"= {t_plan / s:.2f} x the single year; status {'optimal' if p.optimal else 'not optimal'}"
+    )
+    t0, c0 = time.perf_counter(), cpu()
+    run = run_paths(inst, p, paths, seed=1)
+    path_tables(run)
+    t_paths, c_paths = time.perf_counter() - t0, cpu() - c0
+    print(
+        f"scenario paths: {paths:,} paths x {len(years)} years x {len(run.gemeenten)} gemeenten: {t_paths:.1f} s wall, {c_paths:.1f} s CPU; "
+        f"peak memory {_peak_mb():.0f} MB; load {_loadavg()}"
+    )
+    return 0

@@ -192,6 +192,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--pooling", action="store_true", help="time the risicoverevening engine on scenarios instead of the allocation solve")
     b.add_argument("--scenarios", type=int, default=10_000, help="scenarios for --pooling, --reserves and --fairness")
     b.add_argument(
+        "--plan", action="store_true", help="time the meerjarenraming (plan over the horizon, and --scenarios paths) against one year"
+    )
+    b.add_argument(
         "--fairness", action="store_true", help="time fairness on the largest pooling region, then on every region (default nl-synthetic)"
     )
     b.add_argument(
@@ -286,6 +289,10 @@ def _run(args) -> int:
             from verdeelmodel.benchmark import run_startup_benchmark
 
             return run_startup_benchmark(args.instance, repeat=max(args.repeat, 5))
+        if args.plan:
+            from verdeelmodel.benchmark import run_plan_benchmark
+
+            return run_plan_benchmark(args.instance, paths=args.scenarios, repeat=max(1, args.repeat))
         if args.fairness:
             from verdeelmodel.benchmark import run_fairness_benchmark
 
