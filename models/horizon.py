@@ -374,7 +374,7 @@ class Closing:
     the next year (its state: the reserve, the use history), the re-plan and what changed."""
 
     year: int
-    realised: pd.DataFrame  # gemeente, domain, budget, own cost, pool charges, charge, tekort, headroom
+    realised: pd.DataFrame  # gemeente, domain, budget, own cost, pool charges, charge, tekort, headroom, taken at plan
     settlement: pd.DataFrame  # the pools settled on the realised costs (agreed rules and profijt)
     reserve: pd.DataFrame  # gemeente: opening, tekort, onttrekking, algemene_middelen, dotatie, closing, floor
     rolled: Instance | None  # the instance from the next year on (None: the horizon ends here)
@@ -396,6 +396,20 @@ def close_year(inst: Instance, costs: pd.DataFrame, source_note: str = "", surpl
     year = inst.meta.year
     years = horizon_years(inst)
     previous = plan(inst, surplus_to_reserve=surplus_to_reserve)
+    # lots the costs file does not cover are taken at the plan (a jaarrekening file may give only
+    # some lots, e.g. the pooled ones); the realised table says which
+    planned = previous.plans[0].result.allocation.groupby(["gemeente", "lot"], sort=True)["amount_eur"].sum()
+    given = set(zip(costs["gemeente"], costs["lot"]))
+    missing = [(g, l, v) for (g, l), v in planned.items() if (g, l) not in given and v != 0]
+    if missing:
+        fill = pd.DataFrame({"gemeente": [m[0] for m in missing], "lot": [m[1] for m in missing], "cost_eur": [m[2] for m in missing]})
+        tariff = dict(zip(inst.lots["lot"], inst.lots["tariff_eur"].astype(float)))
+        d = inst.tables.get("demand")
+        upc = dict(zip(d["lot"], d["units_per_client"].astype(float))) if d is not None and len(d) else {}
+        fill["clients"] = [v / (tariff[l] * upc.get(l, 1.0)) for l, v in zip(fill["lot"], fill["cost_eur"])]
+        fill["year"] = year
+        costs = pd.concat([costs, fill[[c for c in costs.columns if c in fill.columns]]], ignore_index=True)
+    from_plan = {(g, l) for g, l, _v in missing}
     lots = inst.lots.set_index("lot")
     domain_of = lots["domain"].to_dict()
     scope = inst.options.budget_scope
@@ -412,10 +426,13 @@ def close_year(inst: Instance, costs: pd.DataFrame, source_note: str = "", surpl
             charge[grp] = charge.get(grp, 0.0) + float(r.charge_eur)
             pooled |= {(r.gemeente, l) for l in pool_lots[r.pool]}
     own: dict[tuple, float] = {}
+    at_plan: dict[tuple, float] = {}
     for g, l, c in zip(costs["gemeente"], costs["lot"], costs["cost_eur"].astype(float)):
+        grp = budget_group(g, domain_of[l], scope)
+        if (g, l) in from_plan:
+            at_plan[grp] = at_plan.get(grp, 0.0) + c
         if (g, l) in pooled:
             continue
-        grp = budget_group(g, domain_of[l], scope)
         own[grp] = own.get(grp, 0.0) + c
     rows = []
     bud = inst.budgets
@@ -436,6 +453,7 @@ def close_year(inst: Instance, costs: pd.DataFrame, source_note: str = "", surpl
                 "charge_eur": total,
                 "tekort_eur": max(0.0, total - b),
                 "headroom_eur": max(0.0, b - total),
+                "taken_at_plan_eur": at_plan.get(grp, 0.0),
             }
         )
     realised = pd.DataFrame(rows)

@@ -370,3 +370,17 @@ def test_close_takes_the_instance_year_only(tmp_path, capsys):
     assert (tmp_path / "n" / "instance.yaml").exists() and (tmp_path / "o" / "changes.csv").exists()
     assert "jaarrekening 2024" in stdout
     assert load_instance(tmp_path / "n").meta.year == 2025
+
+
+def test_close_takes_lots_missing_from_the_costs_file_at_the_plan(tmp_path):
+    from verdeelmodel.workflows import close
+
+    folder = _two_years(tmp_path)
+    costs = _realised(tmp_path, [("A", "verblijf", 2024, 25, 25.0)])  # B's verblijf not in the file
+    c = close(load_instance(folder), costs).closing
+    rz = c.realised.set_index("gemeente")
+    # B at its plan (20): the pool is 45 as if B had reported 20, A pays 33.75 as above
+    assert rz.loc["B", "taken_at_plan_eur"] == pytest.approx(20) and rz.loc["A", "taken_at_plan_eur"] == 0
+    assert rz.loc["A", "charge_eur"] == pytest.approx(33.75)
+    h = c.rolled.use_history
+    assert h[h["year"] == 2024].set_index("gemeente")["clients"].to_dict() == pytest.approx({"A": 25, "B": 20})
