@@ -547,15 +547,14 @@ def play_all(work: list[tuple], processes: int | None = None) -> list[GameResult
 def core_weight_interval(x0: np.ndarray, x1: np.ndarray, X: np.ndarray, alpha: float) -> tuple[float, float, str]:
     """The weights w in [0, 1] for which the split x0 + w (x1 - x0) is in the core of the game on
     X: an interval, because the core is convex and the split affine in w. Exhaustive up to
-    CORE_EXHAUSTIVE_MAX members (each coalition bounds w from one side); above, by bisection on
-    the separation MIP between a weight in the core and one outside. (lo, hi, method); lo > hi
-    when no weight in [0, 1] is in the core."""
+    CORE_EXHAUSTIVE_MAX members (each coalition bounds w from one side); above, each end by cuts
+    from the separation MIP. (lo, hi, method); lo > hi when no weight in [0, 1] is in the core."""
     S, n = X.shape
     if n <= CORE_EXHAUSTIVE_MAX:
         v = all_values(X, alpha)
         masks = np.arange(1, (1 << n) - 1, dtype=np.int64)
         bits = ((masks[:, None] >> np.arange(n)) & 1).astype(float)
-        a, b, cap = bits @ x0, bits @ (x1 - x0), v[masks] + BLOCK_TOLERANCE_EUR
+        a, b, cap = bits @ x0, bits @ (x1 - x0), v[masks]
         lo, hi = 0.0, 1.0
         with np.errstate(divide="ignore", invalid="ignore"):
             up = b > 1e-12
@@ -569,27 +568,33 @@ def core_weight_interval(x0: np.ndarray, x1: np.ndarray, X: np.ndarray, alpha: f
             return 1.0, 0.0, "exhaustive"
         return lo, hi, "exhaustive"
 
-    def ok(w: float) -> bool:
-        return core_check_mip(x0 + w * (x1 - x0), X, alpha).in_core
+    d = x1 - x0
 
-    grid = [k / 8 for k in range(9)]
-    inside = [w for w in grid if ok(w)]
-    if not inside:
-        return 1.0, 0.0, "separation MIP on a grid of 9 weights (none in the core)"
-    lo, hi = min(inside), max(inside)
-    for side in ("lo", "hi"):
-        w_in = lo if side == "lo" else hi
-        w_out = w_in - 1 / 8 if side == "lo" else w_in + 1 / 8
-        if not 0 <= w_out <= 1:
-            continue
-        for _ in range(10):  # bisection to 1/8 / 2^10 ~ 1e-4
-            mid = (w_in + w_out) / 2
-            if ok(mid):
-                w_in = mid
+    def edge(w: float, up: bool) -> float | None:
+        """From ``w``, the nearest weight in the core in one direction, by cuts: the MIP's most
+        blocking group C gives a + w b <= v(C) (a = x0(C), b = d(C)); move w to that group's
+        bound and check again. Each cut is a true condition, so the first weight in the core is
+        the interval's end, exactly."""
+        for _ in range(100):
+            chk = core_check_mip(x0 + w * d, X, alpha)
+            if chk.in_core:
+                return w
+            members, _pays, alone = chk.blocking[0]
+            a, b = float(x0[list(members)].sum()), float(d[list(members)].sum())
+            cap = alone  # the group's bound itself: there its excess is 0, below the tolerance
+            if up and b < -1e-12:
+                w_new = (cap - a) / b
+            elif not up and b > 1e-12:
+                w_new = (cap - a) / b
             else:
-                w_out = mid
-        if side == "lo":
-            lo = w_in
-        else:
-            hi = w_in
-    return lo, hi, "separation MIP, bisection (to 1e-4)"
+                return None  # this group blocks at every weight on that side
+            if not 0.0 <= w_new <= 1.0 or (w_new <= w if up else w_new >= w):
+                return None
+            w = w_new
+        raise RuntimeError("the core interval did not converge in 100 cuts")
+
+    lo = edge(0.0, up=True)
+    hi = edge(1.0, up=False)
+    if lo is None or hi is None or lo > hi:
+        return 1.0, 0.0, "separation MIP with cuts (no weight in the core)"
+    return lo, hi, "separation MIP with cuts (exact)"
