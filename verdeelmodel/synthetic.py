@@ -20,6 +20,15 @@ Demand scenarios: ``demand.csv`` gives each lot's fluctuation for ``verdeelmodel
 the generator (:data:`DEMAND`), the same in every region, so they draw no random numbers and
 leave every other table unchanged.
 
+Horizon (meerjarenraming): ``years.csv`` holds the instance year and three raming years.
+``budgets_by_year.csv`` grows each domain's national IU by :data:`BUDGET_GROWTH` a year and splits
+it in proportion to the instance-year budgets moved by a small random walk (its own stream, so no
+other table changes); ``year_factors.csv`` indexes every tariff by :data:`TARIFF_INDEXATION` and
+moves demand by :data:`DEMAND_GROWTH` per domain, less :data:`SPECIALIST_SHIFT` for the specialist
+lots, the use history's growth for the pooled lots; ``lots.csv`` books each lot on an Iv3 taakveld
+(:data:`TAAKVELD`) and ``demand.csv`` gives the common shocks a persistence over the years
+(:data:`SHOCK_PERSISTENCE`), which single-year scenarios do not use.
+
 Reproducibility: the same seed gives byte-identical files on every machine. Therefore
 
 * random numbers come only from ``numpy.random.default_rng((seed, stage)).random()``
@@ -406,7 +415,54 @@ DEMAND = {
         "365 etmalen per client (a client-year); k = 50, about 14 % swing beyond chance; cost spread 0.4 (intensity, part-year stays); own shock 8 %",
     ),
 }
-DEMAND_COLUMNS = ("lot", "distribution", "dispersion", "units_per_client", "cost_cv", "shock_sd", "shock_scope")
+DEMAND_COLUMNS = ("lot", "distribution", "dispersion", "units_per_client", "cost_cv", "shock_sd", "shock_scope", "shock_persistence")
+#: Over a horizon of years, how much of a year's common shock lasts into the next (demand.csv
+#: shock_persistence, the AR(1) coefficient of the shock's normal), per shock_scope: the region
+#: shock (a region's demand climate) lasts longer than a hoogspecialistisch lot's own shock
+#: (waves of placements). Only year > first of a path uses it: single-year scenarios stay the same.
+SHOCK_PERSISTENCE = {"region": 0.5, "lot": 0.3, "none": 0.0}
+
+# --------------------------------------------------------------------------- horizon (meerjarenraming)
+
+#: The planning horizon (years.csv): the instance year and three raming years.
+HORIZON_LABELS = ("begroting", "raming", "raming", "raming")
+HORIZON = tuple(range(YEAR, YEAR + len(HORIZON_LABELS)))
+#: Yearly change of the national integratie-uitkering per domain (nominal, compounding on the
+#: instance year's national total): the price compensation plus a little growth.
+BUDGET_GROWTH = {"jeugd": 0.030, "wmo": 0.025}
+#: sd of the yearly step of the random walk (log scale) that moves each gemeente's share of its
+#: domain's national IU away from its instance-year share (herverdeling: new maatstaf figures).
+BUDGET_SHARE_DRIFT_SD = 0.005
+#: Tariff indexation per year (loon- en prijsbijstelling), the use history's price index.
+TARIFF_INDEXATION = HISTORY_PRICE_INDEX
+#: Yearly volume growth of demand per domain (the domain's rows: its basis lots).
+DEMAND_GROWTH = {"jeugd": 0.020, "wmo": 0.015}
+#: The transformation: a specialist lot grows this much a year less than its domain (care moves
+#: to the basis). The pooled hoogspecialistisch lots continue the use history's
+#: HISTORY_VOLUME_GROWTH instead.
+SPECIALIST_SHIFT = 0.010
+#: Iv3 taakveld per lot (BBV, Iv3 2017+): wijkteams and the Wmo algemene voorziening are
+#: toegang en eerstelijnsvoorzieningen (6.2); ambulant jeugdhulp 6.72, Wmo begeleiding,
+#: dagbesteding and huishoudelijke ondersteuning as maatwerk 6.71, Wmo hulpmiddelen and
+#: woonvoorzieningen the material maatwerkvoorzieningen (6.6); jeugdhulp with verblijf (also
+#: kortdurend verblijf) 6.82, beschermd wonen 6.81.
+TAAKVELD = {
+    "jeugd_basis_wijkteam": "6.2",
+    "jeugd_begeleiding": "6.72",
+    "jeugd_ggz": "6.72",
+    "jeugd_dagbesteding": "6.72",
+    "jeugd_specialistische_begeleiding": "6.72",
+    "jeugd_behandeling": "6.72",
+    "jeugd_kortdurend_verblijf": "6.82",
+    "jeugd_verblijf_hoogspecialistisch": "6.82",
+    "wmo_basis": "6.2",
+    "wmo_huishoudelijke_ondersteuning": "6.71",
+    "wmo_begeleiding": "6.71",
+    "wmo_dagbesteding": "6.71",
+    "wmo_hulpmiddelen": "6.6",
+    "wmo_specialistische_begeleiding": "6.71",
+    "wmo_beschermd_wonen": "6.81",
+}
 
 SOURCE = "synthetic"
 _ND = statistics.NormalDist()
@@ -838,6 +894,71 @@ def _pooling_rule_rows() -> list[list]:
     return [[rule.get(c) for c in POOLING_RULE_COLUMNS] for rule in sorted(POOLING_RULES, key=lambda r: r["rule"])]
 
 
+# --------------------------------------------------------------------------- horizon
+
+
+def _budgets_by_year(gemeenten, budgets, seed) -> list[dict]:
+    """Budget per gemeente and domain in the later years of HORIZON (BudgetYearRow).
+
+    The national IU of domain d in year YEAR + k is the instance year's national total x
+    (1 + BUDGET_GROWTH[d]) ** k, rounded to whole euros. It is split over the gemeenten in
+    proportion to budget_2018 x exp(w), w a random walk per gemeente and domain (w_0 = 0, steps
+    BUDGET_SHARE_DRIFT_SD x z), by largest remainder, so the national total is exact and a
+    gemeente's share drifts a little each year. Own funds stay at their instance-year amount."""
+    s = _Stream(seed, 13)
+    names = sorted(g.name for g in gemeenten)
+    rows = []
+    for d in sorted(DOMAINS):
+        base = [budgets[(g, d)][0] for g in names]
+        national = sum(base)
+        walk = [0.0] * len(names)
+        for k, year in enumerate(HORIZON[1:], start=1):
+            walk = [w + BUDGET_SHARE_DRIFT_SD * s.normal() for w in walk]
+            total = int(round(national * (1.0 + BUDGET_GROWTH[d]) ** k))
+            amounts = _split_int(total, [b * math.exp(w) for b, w in zip(base, walk)])
+            for g, amount in zip(names, amounts):
+                rows.append(dict(gemeente=g, domain=d, year=year, budget_eur=amount, own_funds_eur=budgets[(g, d)][1]))
+    return sorted(rows, key=lambda r: (r["gemeente"], r["domain"], r["year"]))
+
+
+def _cumulative(rate: float, k: int) -> float:
+    """(1 + rate) ** k, rounded to 4 decimals (as written in year_factors.csv)."""
+    return round((1.0 + round(rate, 6)) ** k, 4)
+
+
+def _lot_growth(lot: LotSpec) -> float | None:
+    """A lot's own yearly demand growth, or None when it follows its domain (the basis lots)."""
+    if lot.lot in HISTORY_VOLUME_GROWTH:
+        return HISTORY_VOLUME_GROWTH[lot.lot]
+    if lot.echelon == "specialist":
+        return DEMAND_GROWTH[lot.domain] - SPECIALIST_SHIFT
+    return None
+
+
+def _year_factors() -> list[dict]:
+    """Tariff and demand factors per later year of HORIZON (YearFactorRow), cumulative against
+    YEAR: every row carries the tariff indexation (the most specific row gives both factors);
+    `*` no demand change, a domain its DEMAND_GROWTH, a specialist or pooled lot its own."""
+    rows = []
+    for k, year in enumerate(HORIZON[1:], start=1):
+        tf = _cumulative(TARIFF_INDEXATION, k)
+        rows.append(dict(year=year, target="*", tariff_factor=tf, demand_factor=1.0))
+        for d in DOMAINS:
+            rows.append(dict(year=year, target=d, tariff_factor=tf, demand_factor=_cumulative(DEMAND_GROWTH[d], k)))
+        for lot in LOTS:
+            g = _lot_growth(lot)
+            if g is not None:
+                rows.append(dict(year=year, target=lot.lot, tariff_factor=tf, demand_factor=_cumulative(g, k)))
+    return sorted(rows, key=lambda r: (r["year"], r["target"]))
+
+
+def _factors_of(year_factors: list[dict], year: int, lot: LotSpec) -> tuple[float, float]:
+    """(tariff, demand) factor of a lot in a later year: the lot's row, else its domain's, else *."""
+    rows = {r["target"]: r for r in year_factors if r["year"] == year}
+    r = rows.get(lot.lot) or rows.get(lot.domain) or rows["*"]
+    return r["tariff_factor"], r["demand_factor"]
+
+
 # --------------------------------------------------------------------------- checks
 
 
@@ -895,6 +1016,27 @@ def _check_demand() -> None:
     for d in DEMAND.values():
         assert (d.dispersion is not None) == (d.distribution == "negbin")
         assert (d.shock_sd > 0) == (d.shock_scope != "none")
+    assert all(0.0 <= rho < 1.0 for rho in SHOCK_PERSISTENCE.values()) and SHOCK_PERSISTENCE["none"] == 0.0
+
+
+def _check_horizon(gemeenten, budgets, budgets_by_year, year_factors) -> None:
+    """Every budget row in every later year, the national IU growing by BUDGET_GROWTH; every
+    lot has an Iv3 taakveld of the schema; the factors are positive."""
+    from verdeelmodel.instance.schema import TAAKVELDEN
+
+    assert len(HORIZON_LABELS) == len(HORIZON) and HORIZON[0] == YEAR
+    assert set(TAAKVELD) == set(LOT_BY_NAME) and set(TAAKVELD.values()) <= set(TAAKVELDEN)
+    keys = {(r["gemeente"], r["domain"], r["year"]) for r in budgets_by_year}
+    assert keys == {(g.name, d, y) for g in gemeenten for d in DOMAINS for y in HORIZON[1:]}
+    assert len(keys) == len(budgets_by_year)
+    for d in DOMAINS:
+        national = sum(budgets[(g.name, d)][0] for g in gemeenten)
+        for k, y in enumerate(HORIZON[1:], start=1):
+            total = sum(r["budget_eur"] for r in budgets_by_year if r["domain"] == d and r["year"] == y)
+            assert total == int(round(national * (1.0 + BUDGET_GROWTH[d]) ** k)), (d, y)
+    assert all(r["budget_eur"] > 0 for r in budgets_by_year)
+    assert all(r["tariff_factor"] > 0 and r["demand_factor"] > 0 for r in year_factors)
+    assert {r["year"] for r in year_factors} == set(HORIZON[1:])
 
 
 # --------------------------------------------------------------------------- writing
@@ -983,7 +1125,9 @@ def _source_row(seed: int) -> list[str]:
     return [SOURCE, "synthetic", description, reference]
 
 
-def _readme(seed: int, gemeenten, region_sizes, budgets, need_by_domain, deficits, counts, pools, use_history, volume) -> str:
+def _readme(
+    seed: int, gemeenten, region_sizes, budgets, need_by_domain, deficits, counts, pools, use_history, volume, budgets_by_year, year_factors
+) -> str:
     sizes = sorted(g.inhabitants for g in gemeenten)
     median = statistics.median(sizes)
     lines = [
@@ -1047,6 +1191,7 @@ def _readme(seed: int, gemeenten, region_sizes, budgets, need_by_domain, deficit
     lines += [f"| {name} | {n:,} |" for name, n in counts]
     lines += _readme_pooling(pools, use_history)
     lines += _readme_demand(volume)
+    lines += _readme_horizon(gemeenten, budgets, volume, budgets_by_year, year_factors)
     lines += [
         "",
         "## What to expect when solving",
@@ -1210,6 +1355,81 @@ def _readme_demand(volume) -> list[str]:
     return lines
 
 
+def _readme_horizon(gemeenten, budgets, volume, budgets_by_year, year_factors) -> list[str]:
+    from verdeelmodel.instance.schema import TAAKVELDEN
+
+    def pct(rate: float) -> str:
+        return f"{100 * rate:.1f} %"
+
+    lines = [
+        "",
+        "## Horizon",
+        "",
+        f"`years.csv` lists {HORIZON[0]} ({HORIZON_LABELS[0]}) and {HORIZON[1]}-{HORIZON[-1]} ({HORIZON_LABELS[1]}):",
+        f"`verdeelmodel plan instances/{INSTANCE_NAME}` plans the {len(HORIZON)} years in order (models/horizon.py); its",
+        f"first year is the single-year model, so {HORIZON[0]} gives what `verdeelmodel solve` gives (below). The",
+        "later years follow synthetic rules, constants of the generator (verdeelmodel/synthetic.py):",
+        "",
+        "- Budgets (`budgets_by_year.csv`): the national integratie-uitkering of a domain changes by a fixed",
+        f"  percentage a year, compounding on the {YEAR} total (jeugd +{pct(BUDGET_GROWTH['jeugd'])}, Wmo +{pct(BUDGET_GROWTH['wmo'])}, nominal). It is",
+        f"  split over the gemeenten in proportion to their {YEAR} budget moved by a random walk on the log scale",
+        f"  (a step of sd {pct(BUDGET_SHARE_DRIFT_SD)} per gemeente, domain and year, drawn from the generator's seeded",
+        "  stream: herverdeling, new maatstaf figures), in whole euros by largest remainder, so the national",
+        f"  total is exact. Own funds stay at their {YEAR} amount.",
+        f"- Tariffs (`year_factors.csv`, on every row): +{pct(TARIFF_INDEXATION)} a year (loon- en prijsbijstelling, the use",
+        "  history's price index), cumulative.",
+        f"- Demand (`year_factors.csv`, cumulative): jeugd +{pct(DEMAND_GROWTH['jeugd'])} and Wmo +{pct(DEMAND_GROWTH['wmo'])} volume a year (the domain rows,",
+        f"  which the basis lots follow); every specialist lot grows {100 * SPECIALIST_SHIFT:.1f} percentage point a year less",
+        "  than its domain (the transformation's modest shift from specialist care to the basis); the pooled",
+        "  hoogspecialistisch lots continue the use history's volume growth:",
+        "  " + ", ".join(f"{lot} +{pct(g)}" for lot, g in sorted(HISTORY_VOLUME_GROWTH.items())) + ".",
+        "- Plafonds, guaranteed minimums and contract sums stay in nominal euros (models/horizon.py), so",
+        "  with rising need the plafonds bind more each year.",
+        "- Scenario paths (`verdeelmodel plan --paths N`): the region shock lasts into the next year with",
+        f"  persistence {SHOCK_PERSISTENCE['region']:.1f}, each hoogspecialistisch lot's own shock with {SHOCK_PERSISTENCE['lot']:.1f} (`demand.csv`",
+        "  `shock_persistence`, the AR(1) coefficient of the shock's normal). A path's first year is the",
+        "  single-year draw, so `verdeelmodel reserves` is unchanged.",
+        "- The reserve path starts from `available_reserve_eur`; the instance sets no `reserve_floor_eur`",
+        "  (floor 0).",
+        "",
+        "National IU and need at the year's tariffs and demand factors (before the model; need / IU as in",
+        "the totals above):",
+        "",
+        "| year | label | IU jeugd EUR | need jeugd EUR | need / IU | IU Wmo EUR | need Wmo EUR | need / IU |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    need_lot: dict[str, list[float]] = {}
+    for (_g, _p, lot), v in volume.items():
+        need_lot.setdefault(lot, []).append(v * LOT_BY_NAME[lot].tariff_eur)
+    for k, (year, label) in enumerate(zip(HORIZON, HORIZON_LABELS)):
+        cells = []
+        for d in DOMAINS:
+            if k == 0:
+                iu = sum(budgets[(g.name, d)][0] for g in gemeenten)
+            else:
+                iu = sum(r["budget_eur"] for r in budgets_by_year if r["domain"] == d and r["year"] == year)
+            parts = []
+            for lot in LOTS:
+                if lot.domain != d:
+                    continue
+                tf, df = (1.0, 1.0) if k == 0 else _factors_of(year_factors, year, lot)
+                parts.append(math.fsum(need_lot[lot.lot]) * tf * df)
+            need = math.fsum(parts)
+            cells += [f"{iu:,}", f"{need:,.0f}", f"{need / iu:.3f}"]
+        lines.append(f"| {year} | {label} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "Iv3 taakvelden (`lots.csv` `taakveld`; the meerjarenraming of `verdeelmodel plan` is per taakveld):",
+        "",
+        "| taakveld | Iv3 | lots |",
+        "|---|---|---|",
+    ]
+    for tv in sorted(set(TAAKVELD.values()), key=lambda t: [int(x) for x in t.split(".")]):
+        lots = ", ".join(sorted(l for l, t in TAAKVELD.items() if t == tv))
+        lines.append(f"| {tv} | {TAAKVELDEN[tv]} | {lots} |")
+    return lines
+
+
 # --------------------------------------------------------------------------- entry points
 
 
@@ -1236,6 +1456,9 @@ def generate(out_dir: pathlib.Path, seed: int = DEFAULT_SEED) -> None:
     pools = _pools(regions, seed)
     _check_pooling(gemeenten, regions, use_history, pools)
     _check_demand()
+    budgets_by_year = _budgets_by_year(gemeenten, budgets, seed)
+    year_factors = _year_factors()
+    _check_horizon(gemeenten, budgets, budgets_by_year, year_factors)
 
     S = SOURCE
     tables: dict[str, str] = {}
@@ -1275,6 +1498,7 @@ def generate(out_dir: pathlib.Path, seed: int = DEFAULT_SEED) -> None:
             "priority_weight",
             "statutory",
             "category",
+            "taakveld",
             "source",
         ],
         [
@@ -1290,6 +1514,7 @@ def generate(out_dir: pathlib.Path, seed: int = DEFAULT_SEED) -> None:
                 float(l.priority_weight),
                 l.statutory,
                 "",
+                TAAKVELD[l.lot],
                 S,
             ]
             for l in sorted(LOTS, key=lambda l: l.lot)
@@ -1313,10 +1538,27 @@ def generate(out_dir: pathlib.Path, seed: int = DEFAULT_SEED) -> None:
     tables["pools"] = _csv(h + ["source"], [row + [S] for row in _dict_rows(pools, h, ("region", "pool"))])
     h = ["gemeente", "lot", "year", "clients", "cost_eur"]
     tables["use_history"] = _csv(h + ["source"], [row + [S] for row in _dict_rows(use_history, h, ("gemeente", "lot", "year"))])
+    tables["years"] = _csv(["year", "label", "source"], [[y, label, S] for y, label in zip(HORIZON, HORIZON_LABELS)])
+    h = ["gemeente", "domain", "year", "budget_eur", "own_funds_eur"]
+    tables["budgets_by_year"] = _csv(h + ["source"], [row + [S] for row in _dict_rows(budgets_by_year, h, ("gemeente", "domain", "year"))])
+    tables["year_factors"] = _csv(
+        ["year", "target", "tariff_factor", "demand_factor", "source"],
+        [[r["year"], r["target"], f"{r['tariff_factor']:.4f}", f"{r['demand_factor']:.4f}", S] for r in year_factors],
+    )
     tables["demand"] = _csv(
         list(DEMAND_COLUMNS) + ["source"],
         [
-            [lot, d.distribution, d.dispersion, d.units_per_client, d.cost_cv, d.shock_sd, d.shock_scope, S]
+            [
+                lot,
+                d.distribution,
+                d.dispersion,
+                d.units_per_client,
+                d.cost_cv,
+                d.shock_sd,
+                d.shock_scope,
+                SHOCK_PERSISTENCE[d.shock_scope],
+                S,
+            ]
             for lot, d in sorted(DEMAND.items())
         ],
     )
@@ -1334,7 +1576,21 @@ def generate(out_dir: pathlib.Path, seed: int = DEFAULT_SEED) -> None:
 
     _write(out_dir / "instance.yaml", _instance_yaml(seed))
     _write(
-        out_dir / "README.md", _readme(seed, gemeenten, region_sizes, budgets, need_by_domain, deficits, counts, pools, use_history, volume)
+        out_dir / "README.md",
+        _readme(
+            seed,
+            gemeenten,
+            region_sizes,
+            budgets,
+            need_by_domain,
+            deficits,
+            counts,
+            pools,
+            use_history,
+            volume,
+            budgets_by_year,
+            year_factors,
+        ),
     )
     for name, text in tables.items():
         _write(out_dir / f"{name}.csv", text)
