@@ -6,7 +6,8 @@ is the instance changed by the year's data:
 - budgets per gemeente and domain from ``budgets_by_year.csv`` (the instance year: budgets.csv);
 - tariffs x ``tariff_factor`` and need x ``demand_factor`` from ``year_factors.csv`` (per lot,
   domain or all lots, the most specific row; cumulative against the instance year: loon- en
-  prijsbijstelling, growth, the transformation's shift);
+  prijsbijstelling, growth, the transformation's shift); plafonds and minimums of lots and
+  contracts follow their lot's tariff factor (contract sums are indexed as prices are);
 - the use history extended with the plan's own earlier years: a pooled lot's use in year s < t is
   what the plan provides there (clients = amount / (tariff x units per client), cost = amount),
   so uitgesteld profijt in year t charges the use of the plan's earlier years (and of
@@ -85,8 +86,31 @@ def year_instance(inst: Instance, year: int, earlier_use: pd.DataFrame | None = 
         T["lots"] = lots.assign(tariff_eur=[float(t) * tf[l] for l, t in zip(lots["lot"], lots["tariff_eur"])])
         need = T["need"]
         T["need"] = need.assign(volume=[float(v) * df[l] for l, v in zip(need["lot"], need["volume"])])
-        # amounts that follow the tariff: plafonds and minimums of lots and contracts stay in
-        # euros as the instance states them (a contract sum is nominal); say so in docs/horizon.md
+        # plafonds and minimums are contract sums in euros: the loon- en prijsbijstelling of their
+        # lot applies to them as to the tariff (a provider's overall sum: the mean over its lots)
+        for name in ("ceilings", "contracts"):
+            t = T.get(name)
+            if t is not None and len(t):
+                T[name] = t.assign(
+                    **{
+                        c: [v * tf[l] if v == v and v is not None else v for l, v in zip(t["lot"], t[c])]
+                        for c in ("ceiling_eur", "minimum_eur")
+                    }
+                )
+        prov = T.get("providers")
+        if prov is not None and len(prov):
+            con = T.get("contracts")
+            mean = {}
+            if con is not None and len(con):
+                for k, grp in con.groupby("provider"):
+                    mean[k] = float(np.mean([tf[l] for l in grp["lot"]]))
+            star = _factor(fac, year, "", "", "tariff_factor")
+            T["providers"] = prov.assign(
+                **{
+                    c: [v * mean.get(k, star) if v == v and v is not None else v for k, v in zip(prov["provider"], prov[c])]
+                    for c in ("ceiling_eur", "minimum_eur")
+                }
+            )
     if earlier_use is not None and len(earlier_use):
         hist = T["use_history"]
         add = earlier_use.assign(source="plan", _row=0)

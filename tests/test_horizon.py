@@ -103,9 +103,13 @@ def test_year_factors_scale_tariff_and_need(tmp_path):
             {"year": 2025, "target": "verblijf", "tariff_factor": 1.05, "demand_factor": 0.5, "source": "test"},
         ],
     )
+    _add(folder, "ceilings", [{"lot": "verblijf", "region": "R", "gemeente": "", "ceiling_eur": 60, "minimum_eur": 20, "source": "test"}])
     inst = load_instance(folder)
     y = year_instance(inst, 2025)
     assert float(y.lots.set_index("lot").loc["verblijf", "tariff_eur"]) == pytest.approx(1.05)  # the lot's row wins
+    # a plafond and a minimum are contract sums: indexed with their lot's tariff
+    c = y.tables["ceilings"].iloc[0]
+    assert (c["ceiling_eur"], c["minimum_eur"]) == pytest.approx((63.0, 21.0))
     assert y.need["volume"].tolist() == pytest.approx([10, 10])
     assert y.budgets.set_index("gemeente")["budget_eur"].to_dict() == {"A": 20, "B": 10}
 
