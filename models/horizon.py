@@ -33,6 +33,7 @@ Reserve path per gemeente (the reserve earmarked for the social domain, gemeente
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -261,9 +262,13 @@ class PathRun:
     headroom: np.ndarray  # [Y, S, G]
     opening: np.ndarray  # [G] the reserve at the start of the horizon
     floor: np.ndarray  # [G]
+    cpu_seconds: float = 0.0  # CPU time drawing and charging the paths (in whichever process)
+    processes: int = 1
 
 
-def run_paths(inst: Instance, p: Plan, scenarios: int, seed: int, chunk: int = 1000, progress=None) -> PathRun:
+def run_paths(
+    inst: Instance, p: Plan, scenarios: int, seed: int, chunk: int = 1000, progress=None, processes: int | None = None
+) -> PathRun:
     """Demand paths over the plan's years: year t of a path draws from its own stream, its common
     shocks lasting by their persistence (demand.csv ``shock_persistence``); each year charges the
     gemeenten under the agreed rules of that year (uitgesteld profijt keyed on the plan's own
@@ -272,8 +277,8 @@ def run_paths(inst: Instance, p: Plan, scenarios: int, seed: int, chunk: int = 1
     from verdeelmodel.workflows import planned_cost
 
     from .pooling import pool_setups, rules_of
-    from .reserves import _charges, _thresholds, plan_view, rule_sets
-    from .scenarios import demand_model, sample
+    from .reserves import _thresholds, plan_view, rule_sets
+    from .scenarios import demand_model
 
     years = [yp.year for yp in p.plans]
     per_year = []
@@ -288,25 +293,75 @@ def run_paths(inst: Instance, p: Plan, scenarios: int, seed: int, chunk: int = 1
     G = len(per_year[0][0].gemeenten)
     T = np.zeros((len(years), scenarios, G))
     H = np.zeros((len(years), scenarios, G))
-    done, c = 0, 0
-    while done < scenarios:
-        n = min(chunk, scenarios - done)
-        z = None
-        for t, (dm, setups, rules, rs, view, thr) in enumerate(per_year):
-            batch = sample(dm, n, seed, c, thr, year=t, prev_z=z)
-            z = batch.z
-            cost, excess = view.apply(batch.cost, batch._excess if thr else None)
-            ex = (lambda H_, e=excess: e[float(H_)]) if excess is not None else None
-            ch = _charges(dm, setups, rs, rules, cost, ex, view.lot_domain, view.n_dom)
-            T[t, done : done + n] = view.tekort(ch)
-            H[t, done : done + n] = _headroom(view, ch)
-        done += n
-        c += 1
-        if progress is not None:
-            progress(done, scenarios)
+    starts = list(range(0, scenarios, chunk))
+    tasks = [(c, s0, min(chunk, scenarios - s0), seed) for c, s0 in enumerate(starts)]
+    n_proc = max(1, min(processes or os.cpu_count() or 1, len(tasks)))
+    done, cpu = 0, 0.0
+    if n_proc == 1 or scenarios * G * len(years) < PATHS_PARALLEL_ABOVE:
+        _init_paths(per_year)
+        results = map(_path_chunk, tasks)
+        pool = None
+    else:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        ctx = mp.get_context("forkserver")  # workers never inherit HiGHS threads of this process
+        ctx.set_forkserver_preload(["verdeelmodel.models.horizon"])
+        pool = ProcessPoolExecutor(max_workers=n_proc, mp_context=ctx, initializer=_init_paths, initargs=(per_year,))
+        results = pool.map(_path_chunk, tasks)
+    try:
+        for (_c, s0, n, _seed), (t_part, h_part, secs) in zip(tasks, results):
+            T[:, s0 : s0 + n] = t_part
+            H[:, s0 : s0 + n] = h_part
+            cpu += secs
+            done += n
+            if progress is not None:
+                progress(done, scenarios)
+    finally:
+        if pool is not None:
+            pool.shutdown()
     gem = inst.gemeenten.set_index("gemeente").reindex(per_year[0][0].gemeenten)
     floor = gem["reserve_floor_eur"].astype(float).to_numpy() if "reserve_floor_eur" in gem else np.zeros(G)
-    return PathRun(per_year[0][0].gemeenten, years, T, H, gem["available_reserve_eur"].astype(float).to_numpy(), floor)
+    run = PathRun(per_year[0][0].gemeenten, years, T, H, gem["available_reserve_eur"].astype(float).to_numpy(), floor)
+    run.cpu_seconds, run.processes = cpu, (1 if pool is None else n_proc)
+    return run
+
+
+#: Paths are drawn in worker processes above this many gemeente-years x paths (measured: the
+#: national 4-year case, 13.7M, gains 1.8x on 2 cores; small instances stay in one process).
+PATHS_PARALLEL_ABOVE = 2_000_000
+_PATH_STATE: list = []
+
+
+def _init_paths(per_year) -> None:
+    _PATH_STATE[:] = [per_year]
+
+
+def _path_chunk(task) -> tuple[np.ndarray, np.ndarray, float]:
+    """One chunk of paths over every year: (tekort [Y, n, G], headroom [Y, n, G], CPU seconds);
+    the draws of chunk c depend only on (seed, c, year), so the result does not depend on the
+    workers."""
+    import time
+
+    from .reserves import _charges
+    from .scenarios import sample
+
+    c0 = time.process_time()
+    c, _s0, n, seed = task
+    per_year = _PATH_STATE[0]
+    G = len(per_year[0][0].gemeenten)
+    T = np.zeros((len(per_year), n, G))
+    H = np.zeros((len(per_year), n, G))
+    z = None
+    for t, (dm, setups, rules, rs, view, thr) in enumerate(per_year):
+        batch = sample(dm, n, seed, c, thr, year=t, prev_z=z)
+        z = batch.z
+        cost, excess = view.apply(batch.cost, batch._excess if thr else None)
+        ex = (lambda H_, e=excess: e[float(H_)]) if excess is not None else None
+        ch = _charges(dm, setups, rs, rules, cost, ex, view.lot_domain, view.n_dom)
+        T[t] = view.tekort(ch)
+        H[t] = _headroom(view, ch)
+    return T, H, time.process_time() - c0
 
 
 def _headroom(view, charge: np.ndarray) -> np.ndarray:

@@ -388,3 +388,14 @@ def test_close_takes_lots_missing_from_the_costs_file_at_the_plan(tmp_path):
     assert rz.loc["A", "charge_eur"] == pytest.approx(33.75)
     h = c.rolled.use_history
     assert h[h["year"] == 2024].set_index("gemeente")["clients"].to_dict() == pytest.approx({"A": 25, "B": 20})
+
+
+def test_paths_in_worker_processes_are_the_same_paths(tmp_path, monkeypatch):
+    from verdeelmodel.models import horizon as Hz
+
+    inst = _paths_instance(tmp_path)
+    p = plan(inst)
+    one = Hz.run_paths(inst, p, 900, seed=2, chunk=200, processes=1)
+    monkeypatch.setattr(Hz, "PATHS_PARALLEL_ABOVE", 0)
+    two = Hz.run_paths(inst, p, 900, seed=2, chunk=200, processes=2)
+    assert np.array_equal(one.tekort, two.tekort) and np.array_equal(one.headroom, two.headroom)

@@ -317,7 +317,8 @@ def run_plan_benchmark(instance: str | None = None, paths: int = 10_000, repeat:
     path_tables(run)
     t_paths, c_paths = time.perf_counter() - t0, cpu() - c0
     print(
-        f"scenario paths: {paths:,} paths x {len(years)} years x {len(run.gemeenten)} gemeenten: {t_paths:.1f} s wall, {c_paths:.1f} s CPU; "
+        f"scenario paths: {paths:,} paths x {len(years)} years x {len(run.gemeenten)} gemeenten in {run.processes} process(es): "
+        f"{t_paths:.1f} s wall, {run.cpu_seconds:.1f} s CPU drawing and charging (+ {c_paths:.1f} s here); "
         f"peak memory {_peak_mb():.0f} MB; load {_loadavg()}"
     )
     return 0
