@@ -643,6 +643,11 @@ class PlanResult(Summarised):
             "status": "optimal" if self.optimal else "not optimal",
             "per_year": years,
             "total_over_years": {
+                "objective": {
+                    k: round(float(sum(yp.result.objective.get(k, 0.0) for yp in self.plan.plans)), 2)
+                    for k in self.plan.plans[0].result.objective
+                    if k != "equal_treatment"
+                },
                 "tekort_eur": round(float(rp["tekort_eur"].sum()), 2),
                 "onttrekking_eur": round(float(rp["onttrekking_eur"].sum()), 2),
                 "algemene_middelen_eur": round(float(rp["algemene_middelen_eur"].sum()), 2),
