@@ -813,9 +813,9 @@ def _reserve_lines(t, measure: str) -> list[str]:
     if "profijt" in tot:
         for r, v in tot.items():
             if r != "profijt":
-                out.append(
-                    f"pooling benefit of {r}: EUR {tot['profijt'] - v:,.0f} less risk in total than profijt (EUR {tot['profijt']:,.0f})"
-                )
+                diff = tot["profijt"] - v
+                word = "less" if diff >= 0 else "more"
+                out.append(f"pooling benefit of {r}: EUR {abs(diff):,.0f} {word} risk in total than profijt (EUR {tot['profijt']:,.0f})")
     return out
 
 
