@@ -2,9 +2,10 @@
 
 Run from anywhere: ``python scripts/build_nijmegen_2018.py``. It rewrites gemeenten, budgets, populations,
 maatstaven, bedragen, lots, need, providers, contracts, ceilings, substitutions, goals and demand (.csv)
-in instances/nijmegen-2018, and the example of realised costs examples/realised-2018.csv (not part of the
-instance: the loader reads only the top folder). sources.csv, instance.yaml, README.md and the pooling tables
-(pooling_rules.csv, pools.csv; use_history.csv comes from scripts/build_use_history.py) are written by hand.
+and the horizon tables years, budgets_by_year and year_factors (.csv) in instances/nijmegen-2018, and the
+example of realised costs examples/realised-2018.csv (not part of the instance: the loader reads only the top
+folder). sources.csv, instance.yaml, README.md, risks.csv and the pooling tables (pooling_rules.csv, pools.csv;
+use_history.csv comes from scripts/build_use_history.py) are written by hand.
 The loader ignores this file (it reads instance.yaml and *.csv only). Needs numpy.
 
 Corrections to the seed (2026-11), each stated in the instance README and sources.csv:
@@ -20,6 +21,12 @@ Corrections to the seed (2026-11), each stated in the instance README and source
 - About 15,000 clients in blok B (seed 001 Inhoud blok B): units per client scaled so the 9 blok B lot kinds
   together expect 15,000 clients (demand.csv).
 - Protected prevention (seed 001 ch. 2 Kerndoelstelling 8, Verbeterpunten 1 and 11): goals.csv funded_share.
+- Expertiseschil and sociaal wijkteam are algemene voorzieningen, non-statutory, protected at 100% (basis_protected).
+
+Horizon (meerjarenraming 2018-2021): budgets_by_year = the 2018 budget x the region's IU series year / 2018
+(seed 001 Bijlage 2, iu_2019_2021_derived); year_factors = loon- en prijsbijstelling 2% a year on every tariff
+(lpb_indexation_assumed) and the transformation's shift from blok B to the basis (demand_trend_transformation);
+lots.taakveld = the Iv3 taakveld of each lot (taakveld_iv3, taakveld_iv3_assumed).
 """
 
 import csv
@@ -88,7 +95,7 @@ LOTS = [
         92_000,
         "fte",
         1.0,
-        True,
+        False,
         3_200_000,
         1,
     ),
@@ -257,7 +264,7 @@ LOTS = [
         85_000,
         "fte",
         1.0,
-        True,
+        False,
         7_200_000,
         1,
     ),
@@ -462,10 +469,35 @@ def fmt(x):
 
 
 # ---------------- tables
+# weerstandscapaciteit (weerstandscapaciteit_assumed): the social-domain reserve + EUR 150 per inhabitant, that part
+# rounded to EUR 10,000
 w(
     "gemeenten",
-    ["gemeente", "inhabitants", "available_reserve_eur", "cbs_code", "source", "source_inhabitants", "source_available_reserve_eur"],
-    [(g[0], g[2], g[8], g[1], "cbs_gemeentecodes", "inhabitants_2018_est", "reserve_assumed") for g in G],
+    [
+        "gemeente",
+        "inhabitants",
+        "available_reserve_eur",
+        "weerstandscapaciteit_eur",
+        "cbs_code",
+        "source",
+        "source_inhabitants",
+        "source_available_reserve_eur",
+        "source_weerstandscapaciteit_eur",
+    ],
+    [
+        (
+            g[0],
+            g[2],
+            g[8],
+            g[8] + r4(150 * g[2]),
+            g[1],
+            "cbs_gemeentecodes",
+            "inhabitants_2018_est",
+            "reserve_assumed",
+            "weerstandscapaciteit_assumed",
+        )
+        for g in G
+    ],
 )
 
 w(
@@ -514,8 +546,36 @@ w(
 )
 
 # statutory by law (Jeugdwet art. 2.3, Wmo 2015 art. 2.3.5: care once access is granted; prevention and
-# algemene voorzieningen are no individual entitlement); the basis and residual lots' flags are a modelling choice
-STATUTORY_CHOICE = {"jeugd_expertiseschil", "wmo_wijkteam", "jeugd_overig", "wmo_overig"}
+# algemene voorzieningen, the expertiseschil and the wijkteam included, are no individual entitlement); the
+# residual lots' flags are a modelling choice
+STATUTORY_CHOICE = {"jeugd_overig", "wmo_overig"}
+
+# Iv3 taakveld per lot kind (taakveld_iv3: by the Iv3 definitions; taakveld_iv3_assumed: a choice where the lot
+# does not fall plainly under one taakveld). Wijchen's own blok B lots take the taakveld of their kind.
+TAAKVELD = {
+    "jeugd_preventie": ("6.1", "taakveld_iv3_assumed"),
+    "jeugd_expertiseschil": ("6.2", "taakveld_iv3_assumed"),
+    "jeugd_ggz": ("6.72", "taakveld_iv3"),
+    "jeugd_dagbesteding": ("6.72", "taakveld_iv3"),
+    "jeugd_begeleiding": ("6.72", "taakveld_iv3"),
+    "jeugd_specialistische_begeleiding": ("6.72", "taakveld_iv3"),
+    "jeugd_behandeling": ("6.72", "taakveld_iv3"),
+    "jeugd_kortdurend_verblijf": ("6.82", "taakveld_iv3_assumed"),
+    "jeugd_dyslexie": ("6.72", "taakveld_iv3"),
+    "jeugd_verblijf": ("6.82", "taakveld_iv3"),
+    "jeugd_jeugdzorg_plus": ("6.82", "taakveld_iv3"),
+    "jeugd_jeugdbescherming": ("6.82", "taakveld_iv3"),
+    "jeugd_overig": ("6.72", "taakveld_iv3_assumed"),
+    "jeugd_verblijf_ambulant": ("6.72", "taakveld_iv3"),
+    "wmo_ontmoeting": ("6.1", "taakveld_iv3"),
+    "wmo_wijkteam": ("6.2", "taakveld_iv3"),
+    "wmo_dagbesteding": ("6.71", "taakveld_iv3"),
+    "wmo_begeleiding": ("6.71", "taakveld_iv3"),
+    "wmo_specialistische_begeleiding": ("6.71", "taakveld_iv3"),
+    "wmo_overig": ("6.71", "taakveld_iv3_assumed"),
+}
+for _l in BLOK_B_JEUGD:
+    TAAKVELD[WIJCHEN_LOT[_l]] = TAAKVELD[_l]
 w(
     "lots",
     [
@@ -530,10 +590,12 @@ w(
         "priority_weight",
         "statutory",
         "category",
+        "taakveld",
         "source",
         "source_tariff_eur",
         "source_priority_weight",
         "source_statutory",
+        "source_taakveld",
     ],
     [
         (
@@ -548,10 +610,12 @@ w(
             l[8],
             fmt(l[9]),
             "",
+            TAAKVELD[l[0]][0],
             LOT_SOURCE[l[0]],
             "need_2018_constructed" if l[0] == "jeugd_jeugdbescherming" else "tariffs_assumed",
             "weights_assumed",
             "weights_assumed" if l[0] in STATUTORY_CHOICE else "statutory_by_law",
+            TAAKVELD[l[0]][1],
         )
         for l in ALL_LOTS
     ],
@@ -686,13 +750,16 @@ w(
     ],
 )
 
-# protected prevention: the seed's "preventie voor curatie" (funded_share, share an assumption: full planned need)
+# protected prevention: the seed's "preventie voor curatie" (funded_share, share an assumption: full planned need);
+# the basisinfrastructuur (expertiseschil, wijkteam) protected at its planned formation (basis_protected)
 w(
     "goals",
     ["goal", "domain", "value", "gemeente", "population", "lot", "baseline_eur", "source"],
     [
         ("funded_share", "jeugd", 1.0, "", "", "jeugd_preventie", "", "prevention_protected"),
         ("funded_share", "wmo", 1.0, "", "", "wmo_ontmoeting", "", "prevention_protected"),
+        ("funded_share", "jeugd", 1.0, "", "", "jeugd_expertiseschil", "", "basis_protected"),
+        ("funded_share", "wmo", 1.0, "", "", "wmo_wijkteam", "", "basis_protected"),
     ],
 )
 
@@ -773,6 +840,51 @@ w(
     ],
     rows,
 )
+
+# ---------------- horizon (meerjarenraming) 2018-2021
+# years.csv: the instance year and the years of the seed's IU table after it (seed 001 Bijlage 2 runs to 2021)
+YEARS = [(2018, "begroting"), (2019, "meerjarenraming"), (2020, "meerjarenraming"), (2021, "meerjarenraming")]
+w("years", ["year", "label", "source"], [(y, lab, "horizon_2018_2021") for y, lab in YEARS])
+
+# budgets_by_year.csv (iu_2019_2021_derived): the 2018 budget x the region's IU ratio year / 2018 per domain (seed 001
+# Bijlage 2, EUR mln), half up to whole euros; the rounding remainder goes to Nijmegen (the largest share, as in
+# iu_2018_split) so the region totals are the seed's figures exactly. Own funds as in 2018 (0).
+IU_SERIES = {
+    "jeugd": {2018: "62.8", 2019: "62.8", 2020: "62.9", 2021: "63.2"},
+    "wmo": {2018: "39.7", 2019: "39.3", 2020: "39.2", 2021: "39.1"},
+}
+rows = []
+for y, _lab in YEARS[1:]:
+    for d in ("jeugd", "wmo"):
+        ratio = Decimal(IU_SERIES[d][y]) / Decimal(IU_SERIES[d][2018])
+        b = {n: int((Decimal(budget[d][n]) * ratio).quantize(Decimal(1), rounding=ROUND_HALF_UP)) for n in names}
+        b["Nijmegen"] += int(Decimal(IU_SERIES[d][y]) * 1_000_000) - sum(b.values())
+        rows += [(n, d, y, b[n], 0, "iu_2019_2021_derived") for n in names]
+rows.sort(key=lambda r: (r[2], names.index(r[0]), r[1]))
+w("budgets_by_year", ["gemeente", "domain", "year", "budget_eur", "own_funds_eur", "source"], rows)
+
+# year_factors.csv: every tariff x 1.02 a year, cumulative, rounded to 4 decimals (lpb_indexation_assumed); need of
+# the 9 blok B lot kinds (the 6 regional jeugd percelen, Wijchen's own 6 lots and the 3 Wmo lots) -1% a year and of
+# the basis (expertiseschil, wijkteam) +2% a year, both cumulative against 2018 (demand_trend_transformation); the
+# other lots' need unchanged. A lot row carries the indexation too (the most specific row applies as a whole).
+LPB = 0.02
+BLOK_B_ALL = (
+    BLOK_B_JEUGD + [WIJCHEN_LOT[l] for l in BLOK_B_JEUGD] + ["wmo_dagbesteding", "wmo_begeleiding", "wmo_specialistische_begeleiding"]
+)
+BASIS = ["jeugd_expertiseschil", "wmo_wijkteam"]
+rows = []
+for k, (y, _lab) in enumerate(YEARS[1:], start=1):
+    t = round((1 + LPB) ** k, 4)
+    rows.append((y, "*", t, 1.0, "lpb_indexation_assumed", "lpb_indexation_assumed", "demand_trend_transformation"))
+    rows += [
+        (y, l, t, round(1 - 0.01 * k, 2), "demand_trend_transformation", "lpb_indexation_assumed", "demand_trend_transformation")
+        for l in BLOK_B_ALL
+    ]
+    rows += [
+        (y, l, t, round(1 + 0.02 * k, 2), "demand_trend_transformation", "lpb_indexation_assumed", "demand_trend_transformation")
+        for l in BASIS
+    ]
+w("year_factors", ["year", "target", "tariff_factor", "demand_factor", "source", "source_tariff_factor", "source_demand_factor"], rows)
 
 # ---------------- examples/realised-2018.csv (synthetic; `verdeelmodel pool --costs`)
 # One row per gemeente and pooled lot, 2018. Rule (realised_2018_example): realised = need.csv x a stated
