@@ -193,8 +193,8 @@ def reserve_path(inst: Instance, plans: list[YearPlan], surplus_to_reserve: bool
 
 def meerjarenraming(plans: list[YearPlan]) -> pd.DataFrame:
     """What each gemeente spends per Iv3 taakveld and year: its own allocation of the lots it does
-    not pool, booked on the lot's taakveld, and its pooled charges, booked on the taakveld of the
-    pool's lots."""
+    not pool, booked on the lot's taakveld, and its pooled charges, booked over the pool's lots in
+    proportion to the region's pooled cost of each lot."""
     from verdeelmodel.instance.schema import TAAKVELDEN
 
     rows = []
@@ -206,10 +206,19 @@ def meerjarenraming(plans: list[YearPlan]) -> pd.DataFrame:
         if res.pooling is not None and len(res.pooling):
             pools = inst.pools
             lots_of = {pl: [x.strip() for x in ls.split(";")] for pl, ls in zip(pools["pool"], pools["lots"])}
+            # a pooled charge is booked over the pool's lots in proportion to the region's pooled
+            # cost of each lot (a pool of verblijf and its ambulant help books on 6.82 and 6.72)
+            members = res.pooling.groupby(["region", "pool"])["gemeente"].apply(set).to_dict()
+            per_lot = a.groupby(["gemeente", "lot"])["amount_eur"].sum()
             for r in res.pooling.itertuples(index=False):
                 lots = lots_of.get(r.pool, [])
                 pooled |= {(r.gemeente, l) for l in lots}
-                rows.append((r.gemeente, tv.get(lots[0]) if lots else None, p.year, float(r.charge_eur)))
+                gs = members[(r.region, r.pool)]
+                cost = {l: float(sum(per_lot.get((g, l), 0.0) for g in gs)) for l in lots}
+                total = sum(cost.values())
+                for l in lots:
+                    share = cost[l] / total if total > 0 else 1.0 / len(lots)
+                    rows.append((r.gemeente, tv.get(l), p.year, float(r.charge_eur) * share))
         for r in a.itertuples(index=False):
             if (r.gemeente, r.lot) in pooled:
                 continue
