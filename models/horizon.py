@@ -94,7 +94,7 @@ def year_instance(inst: Instance, year: int, earlier_use: pd.DataFrame | None = 
             if t is not None and len(t):
                 T[name] = t.assign(
                     **{
-                        c: [v * tf[l] if v == v and v is not None else v for l, v in zip(t["lot"], t[c])]
+                        c: [v * tf[l] if v is not None and v == v else v for l, v in zip(t["lot"], t[c])]
                         for c in ("ceiling_eur", "minimum_eur")
                     }
                 )
@@ -108,7 +108,7 @@ def year_instance(inst: Instance, year: int, earlier_use: pd.DataFrame | None = 
             star = _factor(fac, year, "", "", "tariff_factor")
             T["providers"] = prov.assign(
                 **{
-                    c: [v * mean.get(k, star) if v == v and v is not None else v for k, v in zip(prov["provider"], prov[c])]
+                    c: [v * mean.get(k, star) if v is not None and v == v else v for k, v in zip(prov["provider"], prov[c])]
                     for c in ("ceiling_eur", "minimum_eur")
                 }
             )
