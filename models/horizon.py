@@ -8,6 +8,10 @@ is the instance changed by the year's data:
   domain or all lots, the most specific row; cumulative against the instance year: loon- en
   prijsbijstelling, growth, the transformation's shift); plafonds and minimums of lots and
   contracts follow their lot's tariff factor (contract sums are indexed as prices are);
+- the ingroeipad of the reference allocation: the instance's cap on a population's change against
+  its historical amount (options.reference.ingroeipad_eur_per_inhabitant, per year) counts
+  cumulatively, (t - first year + 1) times the cap; ``years.csv`` ``blend_lambda`` may step the
+  objective model's weight in the blend year by year;
 - the use history extended with the plan's own earlier years: a pooled lot's use in year s < t is
   what the plan provides there (clients = amount / (tariff x units per client), cost = amount),
   so uitgesteld profijt in year t charges the use of the plan's earlier years (and of
@@ -69,6 +73,20 @@ def year_instance(inst: Instance, year: int, earlier_use: pd.DataFrame | None = 
     out = inst.copy()
     T = out.tables
     out.meta = out.meta.model_copy(update={"year": year})
+    # the ingroeipad of the reference allocation: the cap on a population's change against its
+    # historical amount grows by the instance's cap every year; years.csv may step the blend
+    ref = out.meta.options.reference
+    update = {}
+    if ref.ingroeipad_eur_per_inhabitant is not None and year != base:
+        update["ingroeipad_eur_per_inhabitant"] = ref.ingroeipad_eur_per_inhabitant * (year - base + 1)
+    yrs = inst.tables.get("years")
+    if yrs is not None and len(yrs) and "blend_lambda" in yrs:
+        row = yrs[yrs["year"].astype(int) == year]
+        if len(row) and row["blend_lambda"].iloc[0] == row["blend_lambda"].iloc[0] and row["blend_lambda"].iloc[0] is not None:
+            update["blend_lambda"] = float(row["blend_lambda"].iloc[0])
+    if update:
+        opts = out.meta.options.model_copy(update={"reference": ref.model_copy(update=update)})
+        out.meta = out.meta.model_copy(update={"options": opts})
     if year != base:
         byy = inst.tables["budgets_by_year"]
         rows = byy[byy["year"].astype(int) == year]

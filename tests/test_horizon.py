@@ -399,3 +399,35 @@ def test_paths_in_worker_processes_are_the_same_paths(tmp_path, monkeypatch):
     monkeypatch.setattr(Hz, "PATHS_PARALLEL_ABOVE", 0)
     two = Hz.run_paths(inst, p, 900, seed=2, chunk=200, processes=2)
     assert np.array_equal(one.tekort, two.tekort) and np.array_equal(one.headroom, two.headroom)
+
+
+def test_the_ingroeipad_grows_over_the_years(tmp_path):
+    folder = _two_years(tmp_path)
+    _add(
+        folder,
+        "years",
+        [
+            {"year": 2024, "label": "", "blend_lambda": "", "source": "test"},
+            {"year": 2025, "label": "", "blend_lambda": 0.6, "source": "test"},
+        ],
+    )
+    import yaml
+
+    meta = yaml.safe_load((folder / "instance.yaml").read_text())
+    meta.setdefault("options", {})["reference"] = {"ingroeipad_eur_per_inhabitant": 10, "blend_lambda": 0.3}
+    (folder / "instance.yaml").write_text(yaml.safe_dump(meta))
+    g = pd.read_csv(folder / "populations.csv")
+    _add(
+        folder,
+        "historical",
+        [
+            {"gemeente": r.gemeente, "population": r.population, "domain": "jeugd", "historical_eur": 20, "source": "test"}
+            for r in g.itertuples()
+        ],
+    )
+    inst = load_instance(folder)
+    first, second = year_instance(inst, 2024), year_instance(inst, 2025)
+    assert first.meta.options.reference.ingroeipad_eur_per_inhabitant == 10 and first.meta.options.reference.blend_lambda == 0.3
+    assert second.meta.options.reference.ingroeipad_eur_per_inhabitant == 20  # two years of the cap
+    assert second.meta.options.reference.blend_lambda == pytest.approx(0.6)  # the year's step
+    assert inst.meta.options.reference.blend_lambda == 0.3  # the instance itself is untouched

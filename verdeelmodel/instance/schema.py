@@ -384,6 +384,13 @@ class YearRow(Row):
 
     year: int = Field(..., ge=2015, le=2100, description="Year of the horizon: the instance year and the years after it, consecutive.")
     label: str = Field("", description="What the year is in the P&C cycle, e.g. begroting, raming.")
+    blend_lambda: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Ingroeipad by blending: the objective model's weight in the reference allocation in that year (1 - lambda by "
+        "historical share, needs historical.csv); blank = options.reference.blend_lambda.",
+    )
 
 
 class BudgetYearRow(Row):
