@@ -601,6 +601,9 @@ def roll_forward(inst: Instance, costs: pd.DataFrame, reserve: pd.DataFrame, sou
     year = inst.meta.year
     nxt = year + 1
     out = year_instance(inst, nxt)  # budgets, tariffs and need of the next year; meta.year = next
+    name = inst.meta.name
+    suffix = f"-{year}"
+    out.meta = out.meta.model_copy(update={"name": (name[: -len(suffix)] if name.endswith(suffix) else name) + f"-{nxt}"})
     T = out.tables
     src = f"closed_{year}"
     T["sources"] = pd.concat(

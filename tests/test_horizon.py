@@ -341,7 +341,7 @@ def test_close_by_hand_then_the_replan_is_a_fresh_plan_of_the_rolled_instance(tm
     assert rs.loc["B", "closing_eur"] == pytest.approx(19.75)
     # the rolled instance: 2025, the realised reserve, the realised 2024 use in the history
     r = c.rolled
-    assert r.meta.year == 2025 and horizon_years(r) == [2025]
+    assert r.meta.year == 2025 and horizon_years(r) == [2025] and r.meta.name == "tiny-2025"
     assert r.gemeenten.set_index("gemeente")["available_reserve_eur"].to_dict() == pytest.approx({"A": 0.0, "B": 19.75})
     h = r.use_history
     assert h[h["year"] == 2024].set_index("gemeente")["clients"].to_dict() == {"A": 25, "B": 20}

@@ -168,7 +168,9 @@ def _parser() -> argparse.ArgumentParser:
     cl.add_argument("instance")
     cl.add_argument("--year", type=int, default=None, help="the year to close: the instance's own year (years are closed in order)")
     cl.add_argument("--costs", required=True, help="realised costs (gemeente, lot, year, clients, cost_eur), as for `pool --costs`")
-    cl.add_argument("--next", type=Path, default=None, help="folder for the next year's instance (default: out/<name>-<next year>)")
+    cl.add_argument(
+        "--next", type=Path, default=None, help="folder for the next year's instance (default: out/<its name>, e.g. out/nijmegen-2019)"
+    )
     cl.add_argument("--out", type=Path, default=None, help="output folder (default: out/<instance name>-close-<year>)")
 
     sw = sub.add_parser("sweep", help="re-solve the allocation over a grid of inputs without rebuilding the model")
@@ -743,7 +745,7 @@ def _close(args) -> int:
     files = write_all(cr, out_dir, man, inst=inst)
     nxt = None
     if c.rolled is not None:
-        nxt = args.next or Path("out") / f"{inst.meta.name}-{c.year + 1}"
+        nxt = args.next or Path("out") / c.rolled.meta.name
         write_folder(c.rolled, nxt)
     import pandas as pd
 
