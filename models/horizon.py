@@ -22,7 +22,8 @@ The years are linked by the use history (data for a later year: statutory care i
 full, so the plan's use is its need after substitution) and by the reserve balance, which decides
 nothing in the allocation: no stage of a year depends on another year's variables. The
 multi-year model therefore falls apart into its years exactly, and they are solved one by one,
-in order. The objectives are the single-year stages of each year, summed over the years without
+in order; contract sums over several years (contract_sums.csv) do link them, and then the years
+are solved as one model (``_joint_results``). The objectives are the single-year stages of each year, summed over the years without
 discounting (a euro of tekort in 2021 weighs as much as one in 2018, as in a meerjarenraming in
 current prices).
 
@@ -154,6 +155,7 @@ class Plan:
     reserve_path: pd.DataFrame  # gemeente, year, opening, tekort, onttrekking, algemene_middelen, dotatie, closing, floor
     meerjarenraming: pd.DataFrame  # gemeente, taakveld, taakveld_label, year, amount_eur
     timings: dict[str, float] = field(default_factory=dict)
+    contract_sums: pd.DataFrame = field(default_factory=pd.DataFrame)  # multi-year sums: ceiling, used, overschrijding
 
     @property
     def optimal(self) -> bool:
@@ -271,9 +273,25 @@ def plan(inst: Instance, years: int | None = None, options=None, progress=None, 
         if not res.optimal:
             break
         earlier.append(_use_of(yi, res, y, pooled_lots))
-    path = reserve_path(inst, plans, surplus_to_reserve)
-    mjr = meerjarenraming(plans)
-    return Plan(inst.name, chosen, plans, path, mjr, {"seconds": time.perf_counter() - t0})
+    sums = inst.tables.get("contract_sums")
+    contract_table = pd.DataFrame()
+    if sums is not None and len(sums) and all(yp.result.optimal for yp in plans):
+        # contract sums over years link the years: solve them as one model (uitgesteld-profijt
+        # keys from the year-by-year plan above)
+        inside = sums[(sums["first_year"].astype(int) >= chosen[0]) & (sums["last_year"].astype(int) <= chosen[-1])].reset_index(drop=True)
+        if len(inside):
+            seq = Plan(inst.name, chosen, plans, pd.DataFrame(), pd.DataFrame())
+            results, contract_table = _joint_results(inst, seq, inside, options)
+            plans = [YearPlan(yp.year, res, yp.instance) for yp, res in zip(plans, results)]
+    path = (
+        reserve_path(inst, plans, surplus_to_reserve)
+        if all(yp.result.optimal for yp in plans)
+        else reserve_path(inst, [y for y in plans if y.result.optimal], surplus_to_reserve)
+    )
+    mjr = meerjarenraming([y for y in plans if y.result.optimal])
+    out = Plan(inst.name, chosen, plans, path, mjr, {"seconds": time.perf_counter() - t0})
+    out.contract_sums = contract_table
+    return out
 
 
 # --------------------------------------------------------------------------- reserves on scenario paths
@@ -684,3 +702,151 @@ def _changes(previous: Plan, replan: Plan | None) -> pd.DataFrame:
     for c in [c for c in out.columns if c.endswith("_eur")]:
         out[c] = np.round(out[c].to_numpy(float), 2) + 0.0
     return out
+
+
+# --------------------------------------------------------------------------- contract sums over years: one joint model
+
+
+def _joint_results(inst: Instance, p: Plan, sums: pd.DataFrame, options=None) -> tuple[list, pd.DataFrame]:
+    """The years of ``p`` solved as one model, linked by the contract sums (contract_sums.csv):
+    sum over the years [first, last] of the lot's allocation in the region or gemeente <= the
+    sum; for a statutory lot care above it is a plafondoverschrijding (never a client without
+    care), for a non-statutory lot the sum is hard. The formulation of record is the year models
+    (Pyomo, one per year) and a Pyomo link model whose rows name their variables; HiGHS solves
+    them as one LP, stage by stage, the stages summed over the years. (results per year, the
+    contract sums with their use.) The uitgesteld-profijt keys are those of the year-by-year plan
+    (exact when the sums do not change substitution within a pooled lot)."""
+    import pyomo.environ as pyo
+
+    from verdeelmodel.api import AllocationModel
+    from verdeelmodel.models.manifest import Stage
+    from verdeelmodel.solvers.highs import CompiledLP, HighsSession, SolveOutcome, SparseMatrix, StageResult, compile_rows
+
+    models = [AllocationModel(yp.instance, options) for yp in p.plans]
+    lps = [m.lp for m in models]
+    col_off = np.cumsum([0] + [lp.shape[1] for lp in lps])
+    row_off = np.cumsum([0] + [lp.shape[0] for lp in lps])
+    col_of: dict[int, int] = {}
+    for t, lp in enumerate(lps):
+        for vid, j in lp.col_of.items():
+            col_of[vid] = j + int(col_off[t])
+    statutory = dict(zip(inst.lots["lot"], inst.lots["statutory"].astype(bool)))
+    domain_of = dict(zip(inst.lots["lot"], inst.lots["domain"]))
+    link = pyo.ConcreteModel(name="contract_sums")
+    keys = list(range(len(sums)))
+    link.overrun = pyo.Var([k for k in keys if statutory[sums["lot"].iloc[k]]], domain=pyo.NonNegativeReals)
+    n_base = int(col_off[-1])
+    for j, k in enumerate(link.overrun):
+        col_of[id(link.overrun[k])] = n_base + j
+    rows, labels = [], []
+    for k in keys:
+        r = sums.iloc[k]
+        lot, region, gemeente = r["lot"], r.get("region") or "", r.get("gemeente") or ""
+        terms = []
+        for yp, m in zip(p.plans, models):
+            if not int(r["first_year"]) <= yp.year <= int(r["last_year"]):
+                continue
+            bud = yp.instance.budgets
+            region_of = {(g, d): R for g, d, R in zip(bud["gemeente"], bud["domain"], bud["region"])}
+            for (g, _p, l), v in m.info.x.items():
+                if l == lot and ((gemeente and g == gemeente) or (region and region_of.get((g, domain_of[l])) == region)):
+                    terms.append(v)
+        body = sum(terms) - (link.overrun[k] if k in link.overrun else 0)
+        rows.append(body <= float(r["ceiling_eur"]))
+        labels.append(f"contractsom {lot} {region or gemeente} {int(r['first_year'])}-{int(r['last_year'])}")
+    link_rows = compile_rows(rows, col_of)
+    n_link_cols = len(link.overrun)
+    n_cols = n_base + n_link_cols
+    # the combined matrix: the years block-diagonal, the link rows below
+    rr, cc, vv = [], [], []
+    for t, lp in enumerate(lps):
+        r_, c_, v_ = lp.A.triplets()
+        rr.append(r_ + int(row_off[t]))
+        cc.append(c_ + int(col_off[t]))
+        vv.append(v_)
+    rr.append(link_rows.row_of_entry + int(row_off[-1]))
+    cc.append(link_rows.indices)
+    vv.append(link_rows.data)
+    n_rows = int(row_off[-1]) + len(rows)
+    A = SparseMatrix.from_triplets(np.concatenate(rr), np.concatenate(cc), np.concatenate(vv), (n_rows, n_cols))
+    names = [s.objective for s in Stage if any(s.objective in lp.costs for lp in lps) or (s is Stage.plafondoverschrijding and n_link_cols)]
+    costs, offsets, hessians = {}, {}, {}
+    for name in names:
+        c = np.zeros(n_cols)
+        off = 0.0
+        for t, lp in enumerate(lps):
+            if name in lp.costs:
+                c[int(col_off[t]) : int(col_off[t + 1])] = lp.costs[name]
+                off += lp.offsets.get(name, 0.0)
+        if name == Stage.plafondoverschrijding.objective:
+            c[n_base:] = 1.0
+        costs[name], offsets[name] = c, off
+        hq = [(h[0] + int(col_off[t]), h[1]) for t, lp in enumerate(lps) if (h := lp.hessians.get(name)) is not None]
+        if hq:
+            hessians[name] = (np.concatenate([h[0] for h in hq]), np.concatenate([h[1] for h in hq]))
+    cat = lambda attr: np.concatenate([getattr(lp, attr) for lp in lps])  # noqa: E731
+    joint = CompiledLP(
+        A=A,
+        costs=costs,
+        hessians=hessians,
+        offsets=offsets,
+        col_lower=np.r_[cat("col_lower"), np.zeros(n_link_cols)],
+        col_upper=np.r_[cat("col_upper"), np.full(n_link_cols, np.inf)],
+        row_lower=np.r_[cat("row_lower"), link_rows.lower],
+        row_upper=np.r_[cat("row_upper"), link_rows.upper],
+        row_constant=np.r_[cat("row_constant"), link_rows.constant],
+        col_component=[c for lp in lps for c in lp.col_component] + ["contract_sum_overrun"] * n_link_cols,
+        col_index=[i for lp in lps for i in lp.col_index] + list(link.overrun),
+        row_component=[c for lp in lps for c in lp.row_component] + ["contract_sum"] * len(rows),
+        row_index=[i for lp in lps for i in lp.row_index] + keys,
+        row_data=[d for lp in lps for d in lp.row_data] + [None] * len(rows),
+        col_data=[d for lp in lps for d in lp.col_data] + [link.overrun[k] for k in link.overrun],
+        col_of=col_of,
+        compile_seconds=sum(lp.compile_seconds for lp in lps),
+    )
+    o = inst.options.objective
+    priced = tuple(s.objective for s in Stage if s.priced and s.objective in costs)
+    session = HighsSession(joint)
+    out = session.solve(names, tol_rel=o.tolerance_rel, tol_abs=o.tolerance_abs_eur, dual_stages=priced)
+    results = []
+    for t, (m, lp) in enumerate(zip(models, lps)):
+        cs, ce, rs, re_ = int(col_off[t]), int(col_off[t + 1]), int(row_off[t]), int(row_off[t + 1])
+        if out.status != "optimal":
+            results.append(m._result(SolveOutcome(out.status, out.stages, message=out.message)))
+            continue
+        x = out.x[cs:ce]
+        stages = []
+        for name in [n for n in names if n in lp.costs]:
+            val = float(lp.costs[name] @ x) + lp.offsets.get(name, 0.0)
+            if name in lp.hessians:
+                qc, q = lp.hessians[name]
+                val += 0.5 * float(np.sum(q * x[qc] ** 2))
+            stages.append(StageResult(name, val, "optimal", 0.0, 0))
+        sub = SolveOutcome("optimal", stages, highs_seconds=out.highs_seconds)
+        sub.x = x
+        sub.row_activity = out.row_activity[rs:re_]
+        sub.row_dual = {k: v[rs:re_] for k, v in out.row_dual.items()}
+        m.session.quadratic_failures = getattr(session, "quadratic_failures", [])
+        m.session.quadratic_parts = getattr(session, "quadratic_parts", 0)
+        results.append(m._result(sub))
+    table = []
+    if out.status == "optimal":
+        act = out.row_activity[int(row_off[-1]) :] if len(out.row_activity) > int(row_off[-1]) else None
+        over = {k: float(out.x[n_base + j]) for j, k in enumerate(link.overrun)}
+        for k, label in zip(keys, labels):
+            r = sums.iloc[k]
+            used = float(act[k]) + over.get(k, 0.0) if act is not None else float("nan")
+            table.append(
+                {
+                    "lot": r["lot"],
+                    "region": r.get("region") or "",
+                    "gemeente": r.get("gemeente") or "",
+                    "first_year": int(r["first_year"]),
+                    "last_year": int(r["last_year"]),
+                    "ceiling_eur": float(r["ceiling_eur"]),
+                    "used_eur": round(used, 2),
+                    "plafondoverschrijding_eur": round(over.get(k, 0.0), 2),
+                    "label": label,
+                }
+            )
+    return results, pd.DataFrame(table)

@@ -431,3 +431,60 @@ def test_the_ingroeipad_grows_over_the_years(tmp_path):
     assert second.meta.options.reference.ingroeipad_eur_per_inhabitant == 20  # two years of the cap
     assert second.meta.options.reference.blend_lambda == pytest.approx(0.6)  # the year's step
     assert inst.meta.options.reference.blend_lambda == 0.3  # the instance itself is untouched
+
+
+# --------------------------------------------------------------------------- contract sums over years
+
+
+def _sums_instance(tmp_path, statutory: bool) -> Path:
+    folder = build(tmp_path / ("stat" if statutory else "free"), [("A", "R", 1000, 100, 1000)], [("zorg", 1.0)], {("A", "zorg"): 10})
+    lots = pd.read_csv(folder / "lots.csv")
+    lots["statutory"] = "true" if statutory else "false"
+    lots.to_csv(folder / "lots.csv", index=False)
+    _add(folder, "years", [{"year": 2024, "label": "", "source": "test"}, {"year": 2025, "label": "", "source": "test"}])
+    _add(
+        folder,
+        "budgets_by_year",
+        [{"gemeente": "A", "domain": "jeugd", "year": 2025, "budget_eur": 1000, "own_funds_eur": 0, "source": "test"}],
+    )
+    _add(
+        folder,
+        "contract_sums",
+        [{"lot": "zorg", "region": "R", "gemeente": "", "first_year": 2024, "last_year": 2025, "ceiling_eur": 15, "source": "test"}],
+    )
+    return folder
+
+
+def test_a_contract_sum_over_two_years_by_hand(tmp_path):
+    # need 10 a year, a contract sum of 15 over 2024-2025. Non-statutory: 15 is funded, 5 waits,
+    # split 2.5 / 2.5 by equal treatment (u^2 / need, the same need each year). Statutory: all 20
+    # is provided, 5 above the sum is a plafondoverschrijding.
+    p = plan(load_instance(_sums_instance(tmp_path, statutory=False)))
+    assert p.optimal
+    amounts = [yp.result.allocation["amount_eur"].sum() for yp in p.plans]
+    unmet = [yp.result.allocation["unmet_eur"].sum() for yp in p.plans]
+    assert sum(amounts) == pytest.approx(15, abs=1e-6) and unmet == pytest.approx([2.5, 2.5], abs=0.01)
+    cs = p.contract_sums.iloc[0]
+    assert cs["used_eur"] == pytest.approx(15) and cs["plafondoverschrijding_eur"] == 0
+    s = plan(load_instance(_sums_instance(tmp_path, statutory=True)))
+    assert [yp.result.allocation["amount_eur"].sum() for yp in s.plans] == pytest.approx([10, 10])
+    assert s.contract_sums.iloc[0]["plafondoverschrijding_eur"] == pytest.approx(5)
+    # without the sum the years are independent: every year funds its need
+    folder = _sums_instance(tmp_path / "none", statutory=False)
+    (folder / "contract_sums.csv").unlink()
+    free = plan(load_instance(folder))
+    assert [yp.result.allocation["amount_eur"].sum() for yp in free.plans] == pytest.approx([10, 10])
+
+
+def test_a_contract_sum_must_name_an_area_and_years_of_the_horizon(tmp_path):
+    from verdeelmodel.errors import InstanceError
+
+    folder = _sums_instance(tmp_path, statutory=False)
+    _add(
+        folder,
+        "contract_sums",
+        [{"lot": "zorg", "region": "R", "gemeente": "A", "first_year": 2024, "last_year": 2027, "ceiling_eur": 15, "source": "test"}],
+    )
+    with pytest.raises(InstanceError) as e:
+        load_instance(folder)
+    assert "contract_sums" in str(e.value) and "one of them" in str(e.value) and "2024-2027" in str(e.value)

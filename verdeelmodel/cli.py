@@ -698,6 +698,15 @@ def _plan(args) -> int:
                 print(
                     f"  {r.gemeente} {r.year}: tekort EUR {r.tekort_eur:,.0f}, reserve EUR {r.opening_eur:,.0f} (floor {r.floor_eur:,.0f}), algemene middelen EUR {r.algemene_middelen_eur:,.0f}"
                 )
+        if len(p.contract_sums):
+            print("contract sums over years (the years solved as one model):")
+            for r in p.contract_sums.itertuples(index=False):
+                over = (
+                    f", EUR {r.plafondoverschrijding_eur:,.0f} above it (plafondoverschrijding)"
+                    if r.plafondoverschrijding_eur > 0.5
+                    else ""
+                )
+                print(f"  {r.label}: EUR {r.used_eur:,.0f} of EUR {r.ceiling_eur:,.0f}{over}")
         m = p.meerjarenraming
         wide = m.pivot_table(index=["taakveld", "taakveld_label"], columns="year", values="amount_eur", aggfunc="sum")
         print("meerjarenraming per Iv3 taakveld, all gemeenten (EUR; per gemeente in meerjarenraming.csv):")

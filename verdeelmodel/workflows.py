@@ -589,6 +589,7 @@ class PlanResult(Summarised):
         "pooling",
         "reserve_path",
         "meerjarenraming",
+        "contract_sums",
         "exhaustion",
         "reserve_needed",
     )
@@ -618,6 +619,7 @@ class PlanResult(Summarised):
             rp[c] = np.round(rp[c].to_numpy(float), 2) + 0.0
         out["reserve_path"] = rp
         out["meerjarenraming"] = self.plan.meerjarenraming
+        out["contract_sums"] = self.plan.contract_sums
         if self.exhaustion is not None:
             out["exhaustion"] = self.exhaustion
             out["reserve_needed"] = self.reserve_needed

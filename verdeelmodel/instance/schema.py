@@ -418,6 +418,20 @@ class YearFactorRow(Row):
     )
 
 
+class ContractSumRow(Row):
+    """A contract sum over several years of the horizon (a multi-year plafond): what a lot may
+    cost in a region or a gemeente over those years together."""
+
+    lot: str = Field(..., **_ID, description="Lot (key into lots).")
+    region: str = Field("", description="Region the sum covers (or blank with a gemeente).")
+    gemeente: str = Field("", description="Gemeente the sum covers (or blank with a region).")
+    first_year: int = Field(..., ge=2015, le=2100, description="First year of the horizon the sum covers.")
+    last_year: int = Field(..., ge=2015, le=2100, description="Last year it covers.")
+    ceiling_eur: float = Field(
+        ..., ge=0, description="The sum over those years, in euros as agreed (nominal).", json_schema_extra=_unit("eur")
+    )
+
+
 class RiskRow(Row):
     """A risk of the gemeente outside the modelled social domain (its risicoregister): it occurs
     with its probability in a scenario, independently, and then costs its amount, or a
@@ -585,6 +599,13 @@ TABLES: tuple[TableSpec, ...] = (
         ("year", "target"),
         False,
         "Tariff indexation and demand trend per later year of the horizon, per lot, domain or all lots.",
+    ),
+    TableSpec(
+        "contract_sums",
+        ContractSumRow,
+        ("lot", "region", "gemeente", "first_year"),
+        False,
+        "Contract sums over several years of the horizon (multi-year plafonds): they link the years into one model.",
     ),
     TableSpec(
         "risks",

@@ -622,8 +622,8 @@ def _check_horizon(meta: InstanceMeta, T: dict[str, pd.DataFrame], r: _Reporter,
                 f"consecutive years from the instance year: {', '.join(map(str, expected))}",
             )
         later = set(expected[1:])
-    elif len(byy) or len(fac):
-        table = "budgets_by_year" if len(byy) else "year_factors"
+    elif len(byy) or len(fac) or len(T["contract_sums"]):
+        table = "budgets_by_year" if len(byy) else ("year_factors" if len(fac) else "contract_sums")
         r.add(table, int(T[table]["_row"].iloc[0]), "year", "", "years.csv listing the horizon (the instance year and the years after it)")
         return
     for name, df in (("budgets_by_year", byy), ("year_factors", fac)):
@@ -644,6 +644,28 @@ def _check_horizon(meta: InstanceMeta, T: dict[str, pd.DataFrame], r: _Reporter,
                 y,
                 f"a budget for every gemeente and domain of budgets.csv in {y}; {len(missing)} missing, e.g. {g} / {d}",
             )
+    sums = T["contract_sums"]
+    if len(sums):
+        horizon = {meta.year} | later
+        r.foreign_key("contract_sums", "lot", lot_ids, "lot of lots")
+        regions = set(T["budgets"]["region"])
+        for row in sums.to_dict("records"):
+            line = row["_row"]
+            if bool(row.get("region")) == bool(row.get("gemeente")):
+                r.add("contract_sums", line, "region", row.get("region") or "", "a region or a gemeente (one of them)")
+            elif row.get("region") and row["region"] not in regions:
+                r.add("contract_sums", line, "region", row["region"], f"a region of budgets.csv ({_some(regions)})")
+            elif row.get("gemeente") and row["gemeente"] not in gemeenten:
+                r.add("contract_sums", line, "gemeente", row["gemeente"], "a gemeente of gemeenten.csv")
+            first, last = int(row["first_year"]), int(row["last_year"])
+            if first not in horizon or last not in horizon or last < first:
+                r.add(
+                    "contract_sums",
+                    line,
+                    "last_year",
+                    f"{first}-{last}",
+                    f"years of the horizon, first <= last ({', '.join(map(str, sorted(horizon)))})",
+                )
     domains = set(meta.domains)
     for row in fac.to_dict("records"):
         if row["target"] not in lot_ids | domains | {"*"}:
