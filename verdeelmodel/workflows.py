@@ -654,6 +654,12 @@ class PlanResult(Summarised):
                 "onttrekking_eur": round(float(rp["onttrekking_eur"].sum()), 2),
                 "algemene_middelen_eur": round(float(rp["algemene_middelen_eur"].sum()), 2),
             },
+            "contract_sums": None
+            if not len(self.plan.contract_sums)
+            else {
+                "solved_as_one_model": True,
+                "plafondoverschrijding_eur": round(float(self.plan.contract_sums["plafondoverschrijding_eur"].sum()), 2),
+            },
             "discounting": "none: every year counts in current prices, as a meerjarenraming does",
             "paths": self.paths,
             "seconds": round(self.plan.timings.get("seconds", 0.0), 3),
