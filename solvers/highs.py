@@ -808,3 +808,17 @@ def solve_milp(
     (status, x). ``start``: a feasible point (first incumbent); ``options``: HiGHS options."""
     h, status = _run_arrays(cost, lower, upper, rows, cols, vals, row_lower, row_upper, integer, time_limit, start, options)
     return status, np.array(h.getSolution().col_value)
+
+
+def solve_compiled_mip(
+    lp: CompiledLP, objective: str, integer_cols: np.ndarray, time_limit: float | None = None
+) -> tuple[str, np.ndarray, float]:
+    """Solve a compiled model (Pyomo, compile_model) as a MIP with ``integer_cols`` integral and
+    the one linear objective ``objective``: (status, x, objective value)."""
+    r, c, v = lp.A.triplets()
+    integer = np.zeros(lp.shape[1], dtype=np.int32)
+    integer[np.asarray(integer_cols, dtype=np.int64)] = 1
+    h, status = _run_arrays(lp.costs[objective], lp.col_lower, lp.col_upper, r, c, v, lp.row_lower, lp.row_upper, integer, time_limit)
+    x = np.array(h.getSolution().col_value)
+    obj = float(lp.costs[objective] @ x) + lp.offsets.get(objective, 0.0) if status == "optimal" else float("nan")
+    return status, x, obj

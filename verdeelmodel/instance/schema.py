@@ -432,6 +432,36 @@ class ContractSumRow(Row):
     )
 
 
+class ContractOptionRow(Row):
+    """A funding form a lot may be contracted under in an area, with its price for risk
+    (verdeelmodel contract). Options of one lot and area exclude each other: one is chosen."""
+
+    lot: str = Field(..., **_ID, description="Lot (key into lots).")
+    region: str = Field("", description="Region the contract covers (a regional lot), or blank with a gemeente.")
+    gemeente: str = Field("", description="Gemeente the contract covers (a local lot), or blank with a region.")
+    form: Literal["inspanning", "output", "taak"] = Field(
+        ...,
+        description="inspanning: tariff x units, the gemeente carries count and intensity risk; output: a price per client, the "
+        "provider carries the intensity risk; taak: a lump sum for the population, the provider carries the volume risk.",
+    )
+    premium: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="The provider's loading for the risk it carries, on the expected cost of what it takes over (output: the "
+        "price per client is the expected cost per client x (1 + premium); taak: the lump sum is the expected cost x (1 + premium)).",
+    )
+    lump_sum_eur: float | None = Field(
+        None, ge=0, description="taak: a lump sum offered for the area (blank: expected cost x (1 + premium)).", json_schema_extra=_unit("eur")
+    )
+    viability_floor: float = Field(
+        0.9,
+        ge=0,
+        le=2,
+        description="taak: a lump sum below this share of the expected cost is no real option (the provider would not survive it) and is never chosen.",
+    )
+
+
 class RiskRow(Row):
     """A risk of the gemeente outside the modelled social domain (its risicoregister): it occurs
     with its probability in a scenario, independently, and then costs its amount, or a
@@ -606,6 +636,13 @@ TABLES: tuple[TableSpec, ...] = (
         ("lot", "region", "gemeente", "first_year"),
         False,
         "Contract sums over several years of the horizon (multi-year plafonds): they link the years into one model.",
+    ),
+    TableSpec(
+        "contract_options",
+        ContractOptionRow,
+        ("lot", "region", "gemeente", "form"),
+        False,
+        "Funding forms a lot may be contracted under, per area, with the provider's price for the risk it carries (verdeelmodel contract).",
     ),
     TableSpec(
         "risks",

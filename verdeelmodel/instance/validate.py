@@ -522,6 +522,17 @@ def _cross_checks(
     r.foreign_key("demand", "lot", lot_ids, "lot of lots")
     _check_horizon(meta, T, r, gemeenten, lot_ids)
     r.foreign_key("risks", "gemeente", gemeenten, "gemeente of gemeenten")
+    opts = T["contract_options"]
+    if len(opts):
+        r.foreign_key("contract_options", "lot", lot_ids, "lot of lots")
+        regions = set(T["budgets"]["region"])
+        for row in opts.to_dict("records"):
+            if bool(row.get("region")) == bool(row.get("gemeente")):
+                r.add("contract_options", row["_row"], "region", row.get("region") or "", "a region or a gemeente (one of them)")
+            elif row.get("region") and row["region"] not in regions:
+                r.add("contract_options", row["_row"], "region", row["region"], f"a region of budgets.csv ({_some(regions)})")
+            elif row.get("gemeente") and row["gemeente"] not in gemeenten:
+                r.add("contract_options", row["_row"], "gemeente", row["gemeente"], "a gemeente of gemeenten.csv")
     for row in T["risks"].to_dict("records"):
         amount = row["amount_eur"]
         for col, ok, expected in (

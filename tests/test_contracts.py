@@ -1,0 +1,60 @@
+"""Risk-aware contracting (models/contracts.py): the choice of funding form by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from verdeelmodel.models.contracts import Option, choose
+
+# One gemeente, one lot, three equally likely years: 8, 10 and 10 clients costing 10, 10 and 12
+# each (an intensity drift in the third): inspanning pays 80, 100, 120. alpha = 2/3: the tail is
+# the worst year, so the reserve is the worst year minus the mean.
+INSPANNING = np.array([[80.0], [100.0], [120.0]])
+OUTPUT = np.array([[8 * 10.3], [10 * 10.3], [10 * 10.3]])  # price per client 10 x 1.03: the provider takes the intensity
+TAAK = np.full((3, 1), 108.0)  # lump sum 100 x 1.08: the provider takes the volume
+ALPHA = 2 / 3
+
+
+def _options(lump=108.0, floor=0.9):
+    return [
+        Option("x", "A", "inspanning", [0], INSPANNING, 100.0),
+        Option("x", "A", "output", [0], OUTPUT, 100.0),
+        Option("x", "A", "taak", [0], np.full((3, 1), lump), 100.0, viable=lump >= floor * 100.0),
+    ]
+
+
+@pytest.mark.parametrize(
+    "kappa, form, objective",
+    [
+        # E + kappa R: inspanning 100 + 20 kappa, output 96.13 + 6.87 kappa, taak 108
+        (0.0, "output", (82.4 + 103 + 103) / 3),
+        (0.5, "output", (82.4 + 103 + 103) / 3 + 0.5 * (103 - (82.4 + 103 + 103) / 3)),
+        (2.0, "taak", 108.0),
+    ],
+)
+def test_the_form_by_hand(kappa, form, objective):
+    c = choose(_options(), np.zeros((3, 1)), ALPHA, kappa=kappa)
+    assert c.status == "optimal" and [o.form for o in c.chosen] == [form]
+    assert c.objective == pytest.approx(objective, abs=1e-6)
+    row = c.table.iloc[0]
+    assert row["premium_paid_eur"] == pytest.approx(row["expected_pay_eur"] - 100.0)
+
+
+def test_a_reserve_limit_and_the_viability_floor():
+    # a reserve limit of 5: output (6.87) is out, taak (0) is the cheapest left; 10: output again
+    assert [o.form for o in choose(_options(), np.zeros((3, 1)), ALPHA, limit=np.array([5.0])).chosen] == ["taak"]
+    assert [o.form for o in choose(_options(), np.zeros((3, 1)), ALPHA, limit=np.array([10.0])).chosen] == ["output"]
+    # a lump sum of 80 is below the floor (0.9 x 100): never chosen, however cheap it looks
+    assert [o.form for o in choose(_options(lump=80.0), np.zeros((3, 1)), ALPHA, kappa=2.0).chosen] == ["output"]
+    c = choose(_options(), np.zeros((3, 1)), ALPHA, kappa=0.0)
+    assert c.reserve[0] == pytest.approx(103 - (82.4 + 103 + 103) / 3)
+
+
+def test_other_costs_add_to_the_payment_and_to_the_risk():
+    # another lot whose cost moves with this one (80, 100, 120 too): inspanning doubles the swing
+    other = INSPANNING.copy()
+    c = choose(_options(), other, ALPHA, kappa=0.5)
+    # E + 0.5 R: inspanning 200 + 0.5 x 40 = 220; output 196.13 + 0.5 (223 - 196.13) = 209.57; taak 208 + 0.5 x 20 = 218
+    assert [o.form for o in c.chosen] == ["output"]
+    assert c.objective == pytest.approx(196.1333333 + 0.5 * (223 - 196.1333333), abs=1e-5)
