@@ -452,7 +452,10 @@ class ContractOptionRow(Row):
         "price per client is the expected cost per client x (1 + premium); taak: the lump sum is the expected cost x (1 + premium)).",
     )
     lump_sum_eur: float | None = Field(
-        None, ge=0, description="taak: a lump sum offered for the area (blank: expected cost x (1 + premium)).", json_schema_extra=_unit("eur")
+        None,
+        ge=0,
+        description="taak: a lump sum offered for the area (blank: expected cost x (1 + premium)).",
+        json_schema_extra=_unit("eur"),
     )
     viability_floor: float = Field(
         0.9,
