@@ -139,3 +139,109 @@ def choose(
             }
         )
     return ContractChoice(status, pick, obj, pay.mean(axis=0), reserve, pd.DataFrame(rows))
+
+
+# --------------------------------------------------------------------------- on an instance
+
+
+@dataclass
+class RegionProblem:
+    region: str
+    gemeenten: list[str]
+    options: list[Option]
+    other: np.ndarray  # [S, G] what each gemeente pays for everything else (agreed pooling rules)
+
+
+def instance_problems(
+    inst, planned_cost: np.ndarray, scenarios: int, seed: int, substitutions=None, chunk: int = 1000
+) -> list[RegionProblem]:
+    """The contracting problem of each region with contract options, on the reserves' scenarios
+    (the plan's substitution and non-statutory lots at the plan applied; models/reserves.py)."""
+    from verdeelmodel.errors import UsageError
+
+    from .pooling import pool_setups, rules_of
+    from .reserves import _charges, _thresholds, plan_view, rule_sets
+    from .scenarios import demand_model, sample
+
+    opts = inst.tables.get("contract_options")
+    if opts is None or opts.empty:
+        raise UsageError(f"instance {inst.name} has no contract_options.csv: there is no contract to choose")
+    pooled = {x.strip() for ls in inst.pools["lots"] for x in ls.split(";")} if len(inst.pools) else set()
+    bad = sorted(set(opts["lot"]) & pooled)
+    if bad:
+        raise UsageError(f"contract options on pooled lots ({', '.join(bad)}) are not supported yet: pool charges would depend on the form")
+    dm = demand_model(inst)
+    setups = pool_setups(inst)
+    rules = rules_of(inst)
+    rs = rule_sets(inst, setups, None)[-1]
+    thr = _thresholds(rules, [rs])
+    view = plan_view(inst, dm, planned_cost, substitutions)
+    gpos = {g: i for i, g in enumerate(dm.gemeenten)}
+    lpos = {l: j for j, l in enumerate(dm.lots)}
+    domain_of = dict(zip(inst.lots["lot"], inst.lots["domain"]))
+    bud = inst.budgets
+    region_of = {(g, d): R for g, d, R in zip(bud["gemeente"], bud["domain"], bud["region"])}
+    # the option cells: (gemeente, lot) contracted through an option
+    groups = []
+    for (lot, region, gemeente), grp in opts.groupby(["lot", "region", "gemeente"], sort=True):
+        members = [gemeente] if gemeente else sorted(g for g in dm.gemeenten if region_of.get((g, domain_of[lot])) == region)
+        area_region = region or region_of.get((gemeente, domain_of[lot]))
+        groups.append((lot, region or gemeente, area_region, members, grp.to_dict("records")))
+    cells = np.zeros((len(dm.gemeenten), len(dm.lots)), dtype=bool)
+    for lot, _a, _r, members, _rows in groups:
+        for g in members:
+            cells[gpos[g], lpos[lot]] = True
+    costs, clients, others = [], [], []
+    done, c = 0, 0
+    while done < scenarios:
+        n = min(chunk, scenarios - done)
+        batch = sample(dm, n, seed, c, thr)
+        cost, excess = view.apply(batch.cost, batch._excess if thr else None)
+        ex = (lambda H, e=excess: e[float(H)]) if excess is not None else None
+        costs.append(cost[:, cells].copy())
+        keep = 1.0 - _kept_share(view, cost.shape[-1])
+        clients.append((batch.clients * keep)[:, cells])
+        rest = np.where(cells, 0.0, cost)
+        others.append(_charges(dm, setups, rs, rules, rest, ex, view.lot_domain, view.n_dom).sum(-1))
+        done += n
+        c += 1
+    C, N, other = np.concatenate(costs), np.concatenate(clients), np.concatenate(others)
+    cell_index = {tuple(x): k for k, x in enumerate(np.argwhere(cells))}
+    problems: dict[str, RegionProblem] = {}
+    for lot, area, region, members, rows in groups:
+        j = lpos[lot]
+        gi = [gpos[g] for g in members]
+        cols = [cell_index[(i, j)] for i in gi]
+        cost_m = C[:, cols]
+        exp_cost = float(cost_m.mean(axis=0).sum())
+        share = cost_m.mean(axis=0) / exp_cost if exp_cost > 0 else np.full(len(gi), 1.0 / len(gi))
+        prob = problems.setdefault(region, RegionProblem(region, [], [], np.zeros((0, 0))))
+        for r in rows:
+            form, premium = r["form"], float(r.get("premium") or 0.0)
+            if form == "inspanning":
+                pay, viable = cost_m, True
+            elif form == "output":
+                pay, viable = N[:, cols] * float(dm.mean_cost[j]) * (1.0 + premium), True
+            else:
+                lump = r.get("lump_sum_eur")
+                lump = float(lump) if lump is not None and lump == lump else exp_cost * (1.0 + premium)
+                floor = float(r.get("viability_floor") if r.get("viability_floor") is not None else 0.9)
+                pay, viable = np.broadcast_to(lump * share, cost_m.shape).copy(), lump >= floor * exp_cost
+            prob.options.append(Option(lot, area, form, gi, pay, exp_cost, viable))
+    out = []
+    for region, prob in sorted(problems.items()):
+        g_all = sorted({g for o in prob.options for g in o.members})
+        local = {g: k for k, g in enumerate(g_all)}
+        for o in prob.options:
+            o.members = [local[g] for g in o.members]
+        out.append(RegionProblem(region, [dm.gemeenten[g] for g in g_all], prob.options, other[:, g_all]))
+    return out
+
+
+def _kept_share(view, L: int) -> np.ndarray:
+    """Per gemeente and lot the share of the lot's clients the plan's substitution moves away."""
+    from .reserves import _sum_by
+
+    if not len(view.sub_from):
+        return np.zeros((view.share.shape[0], L))
+    return _sum_by(view.share, view.sub_from, L)

@@ -58,3 +58,59 @@ def test_other_costs_add_to_the_payment_and_to_the_risk():
     # E + 0.5 R: inspanning 200 + 0.5 x 40 = 220; output 196.13 + 0.5 (223 - 196.13) = 209.57; taak 208 + 0.5 x 20 = 218
     assert [o.form for o in c.chosen] == ["output"]
     assert c.objective == pytest.approx(196.1333333 + 0.5 * (223 - 196.1333333), abs=1e-5)
+
+
+def _instance(tmp_path):
+    import csv
+
+    from helpers import build
+
+    folder = build(
+        tmp_path / "c",
+        [("A", "R", 1000, 0, 5000), ("B", "R", 2000, 0, 5000)],
+        [("x", 10.0), ("y", 1.0)],
+        {("A", "x"): 100, ("B", "x"): 200, ("A", "y"): 50, ("B", "y"): 80},
+        [
+            {
+                "lot": "x",
+                "distribution": "negbin",
+                "dispersion": 5,
+                "units_per_client": 10,
+                "shock_sd": 0.15,
+                "shock_scope": "region",
+                "intensity_sd": 0.1,
+            }
+        ],
+    )
+    rows = [
+        {"lot": "x", "region": "R", "gemeente": "", "form": "inspanning", "premium": 0, "source": "test"},
+        {"lot": "x", "region": "R", "gemeente": "", "form": "output", "premium": 0.02, "source": "test"},
+        {"lot": "x", "region": "R", "gemeente": "", "form": "taak", "premium": 0.06, "source": "test"},
+    ]
+    with (folder / "contract_options.csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    return folder
+
+
+def test_the_frontier_is_monotone_and_the_cli_writes_it(tmp_path, capsys):
+    import pandas as pd
+    from helpers import run_main
+
+    from verdeelmodel import load_instance
+    from verdeelmodel.workflows import contract
+
+    folder = _instance(tmp_path)
+    cr = contract(load_instance(folder), scenarios=600, seed=3)
+    f = cr.frontier.dropna(subset=["cost_of_capital"]).sort_values("cost_of_capital")
+    # more risk aversion never buys a higher reserve, and never a lower expected payment
+    assert (f["reserve_eur"].diff().dropna() <= 1e-6).all() and (f["expected_pay_eur"].diff().dropna() >= -1e-6).all()
+    assert f["forms"].iloc[0].endswith("inspanning") and f["forms"].iloc[-1].endswith("taak")  # cheap first, safe at the end
+    today = cr.frontier[cr.frontier["forms"] == "all inspanning (today)"].iloc[0]
+    assert today["reserve_eur"] == pytest.approx(f["reserve_eur"].iloc[0])
+    rc, stdout, err = run_main(["contract", str(folder), "--scenarios", "600", "--seed", "3", "--out", str(tmp_path / "o")], capsys)
+    assert rc == 0, err
+    got = pd.read_csv(tmp_path / "o" / "contracts.csv")
+    assert len(got) == 1 and got["form"].iloc[0] in ("inspanning", "output", "taak")
+    assert (tmp_path / "o" / "frontier.csv").exists() and "funding forms" in stdout

@@ -36,6 +36,8 @@ _EXPORTS = {
     "fairness": "verdeelmodel.workflows",
     "plan": "verdeelmodel.workflows",
     "close": "verdeelmodel.workflows",
+    "contract": "verdeelmodel.workflows",
+    "ContractResult": "verdeelmodel.workflows",
     "CloseResult": "verdeelmodel.workflows",
     "PlanResult": "verdeelmodel.workflows",
     "FairnessResult": "verdeelmodel.workflows",

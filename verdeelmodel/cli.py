@@ -173,6 +173,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     cl.add_argument("--out", type=Path, default=None, help="output folder (default: out/<instance name>-close-<year>)")
 
+    ct = sub.add_parser(
+        "contract", help="choose the funding form per contracted lot and area under demand uncertainty (contract_options.csv)"
+    )
+    ct.add_argument("instance")
+    ct.add_argument("--scenarios", type=int, default=1000, help="Monte Carlo scenarios (default 1000)")
+    ct.add_argument("--seed", type=int, default=20261122)
+    ct.add_argument("--confidence", type=float, default=0.9, help="CVaR level of the reserve (default 0.9)")
+    ct.add_argument("--risk-aversion", type=float, default=0.1, help="cost of capital per euro of reserve (default 0.1)")
+    ct.add_argument("--reserve-limit", type=float, default=None, help="instead: every gemeente's reserve at most this many euros")
+    ct.add_argument("--out", type=Path, default=None, help="output folder (default: out/<instance name>-contract)")
+
     sw = sub.add_parser("sweep", help="re-solve the allocation over a grid of inputs without rebuilding the model")
     sw.add_argument("instance")
     sw.add_argument(
@@ -278,6 +289,7 @@ def _run(args) -> int:
         "fairness": _fairness,
         "plan": _plan,
         "close": _close,
+        "contract": _contract,
         "sweep": _sweep,
     }
     if args.command in commands:
@@ -777,6 +789,53 @@ def _close(args) -> int:
             for line in ch.to_string().splitlines():
                 print("  " + line)
     print(f"wrote {', '.join(files)} to {out_dir}" + (f"; the instance of {c.year + 1} to {nxt}" if nxt else "; the horizon ends here"))
+    return EXIT_OK
+
+
+def _contract(args) -> int:
+    from verdeelmodel.instance.validate import load_instance
+
+    inst = load_instance(args.instance)
+    from verdeelmodel.reports import manifest, write_all
+    from verdeelmodel.workflows import NoAllocation, contract
+
+    resume_gc()
+    try:
+        cr = contract(
+            inst,
+            scenarios=args.scenarios,
+            seed=args.seed,
+            confidence=args.confidence,
+            risk_aversion=args.risk_aversion,
+            reserve_limit=args.reserve_limit,
+        )
+    except NoAllocation as e:
+        print(f"{inst.name}: no allocation possible ({e.result.status}); see `verdeelmodel solve`")
+        return EXIT_INFEASIBLE
+    out_dir = args.out or Path("out") / f"{inst.name}-contract"
+    man = manifest(
+        inst,
+        "contract",
+        {
+            "scenarios": args.scenarios,
+            "confidence": args.confidence,
+            "risk_aversion": args.risk_aversion,
+            "reserve_limit": args.reserve_limit,
+        },
+        seed=args.seed,
+    )
+    files = write_all(cr, out_dir, man, inst=inst)
+    how = (
+        f"reserve at most EUR {args.reserve_limit:,.0f} per gemeente"
+        if args.reserve_limit is not None
+        else f"cost of capital {args.risk_aversion:g} per reserve euro"
+    )
+    print(f"{inst.name}: funding forms from {args.scenarios:,} scenarios (seed {args.seed}), {how} ({cr.seconds:.2f} s)")
+    for r in cr.contracts.itertuples(index=False):
+        print(
+            f"  {r.region}: {r.lot} in {r.area}: {r.form} (expected EUR {r.expected_pay_eur:,.0f}, of which premium EUR {r.premium_paid_eur:,.0f})"
+        )
+    print(f"wrote {', '.join(files)} to {out_dir}")
     return EXIT_OK
 
 

@@ -106,9 +106,9 @@ def _csv(df: pd.DataFrame) -> str:
 
 def _result_classes() -> tuple[type, ...]:
     from verdeelmodel._results import Result
-    from verdeelmodel.workflows import CloseResult, FairnessResult, PlanResult, PoolResult, ReservesResult, SweepResult
+    from verdeelmodel.workflows import CloseResult, ContractResult, FairnessResult, PlanResult, PoolResult, ReservesResult, SweepResult
 
-    return (Result, PoolResult, ReservesResult, SweepResult, FairnessResult, PlanResult, CloseResult)
+    return (Result, PoolResult, ReservesResult, SweepResult, FairnessResult, PlanResult, CloseResult, ContractResult)
 
 
 def output_files() -> set[str]:
@@ -127,14 +127,14 @@ def write_all(
     manifest and, for reserves, the PNG plots, all at once into ``out_dir`` (nothing partial on
     failure); files of earlier runs that this run did not produce are removed."""
     from verdeelmodel._results import Result
-    from verdeelmodel.workflows import CloseResult, FairnessResult, PlanResult, PoolResult, ReservesResult, SweepResult
+    from verdeelmodel.workflows import CloseResult, ContractResult, FairnessResult, PlanResult, PoolResult, ReservesResult, SweepResult
 
     files: dict[str, str | Callable[[Path], None]] = {f"{name}.csv": _csv(df) for name, df in result.to_frames().items()}
     if isinstance(result, Result):
         if not result.optimal:
             files["explanation.txt"] = "\n".join(result.explanation) + "\n"
         files["summary.json"] = _json(summary_dict(result))
-    elif isinstance(result, (PoolResult, ReservesResult, FairnessResult, PlanResult, CloseResult)):
+    elif isinstance(result, (PoolResult, ReservesResult, FairnessResult, PlanResult, CloseResult, ContractResult)):
         files["summary.json"] = _json(result.summary())
     elif not isinstance(result, SweepResult):
         raise TypeError(f"no writer for {type(result).__name__}")

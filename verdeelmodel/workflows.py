@@ -773,6 +773,112 @@ def close(inst: Instance, costs: str | Path | pd.DataFrame, year: int | None = N
     return CloseResult(inst.name, close_year(inst, c, note))
 
 
+# --------------------------------------------------------------------------- contract
+
+
+@dataclass(repr=False)
+class ContractResult(Summarised):
+    """The funding form per contracted lot and area (models/contracts.py), at a cost of capital
+    (or a reserve limit), and the frontier of expected cost against reserve over the cost of capital."""
+
+    TABLES: ClassVar[tuple[str, ...]] = ("contracts", "frontier")
+
+    instance: str
+    scenarios: int
+    seed: int
+    confidence: float
+    kappa: float | None
+    limit: float | None
+    contracts: pd.DataFrame
+    frontier: pd.DataFrame
+    seconds: float
+
+    def to_frames(self) -> dict[str, pd.DataFrame]:
+        out = {"contracts": self.contracts.copy(), "frontier": self.frontier.copy()}
+        for df in out.values():
+            for c in [c for c in df.columns if c.endswith("_eur")]:
+                df[c] = np.round(df[c].to_numpy(float), 2) + 0.0
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "instance": self.instance,
+            "scenarios": self.scenarios,
+            "seed": self.seed,
+            "confidence": self.confidence,
+            "cost_of_capital": self.kappa,
+            "reserve_limit_eur": self.limit,
+            "risk_measure": "CVaR of each gemeente's payment minus its expectation",
+            "seconds": round(self.seconds, 3),
+        }
+
+    def summary_lines(self) -> list[str]:
+        return [f"{self.instance}: {len(self.contracts)} contracted lots and areas, {self.scenarios:,} scenarios"]
+
+
+def contract(
+    inst: Instance,
+    scenarios: int = 1000,
+    seed: int = 20261122,
+    confidence: float = 0.9,
+    risk_aversion: float = 0.1,
+    reserve_limit: float | None = None,
+    frontier: tuple[float, ...] = (0.0, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0),
+) -> ContractResult:
+    """Choose the funding form of each lot and area of contract_options.csv (models/contracts.py):
+    minimise expected payments + ``risk_aversion`` x the gemeenten's reserves (CVaR at
+    ``confidence`` of the payment minus its expectation), or expected payments with every
+    gemeente's reserve at most ``reserve_limit``; and the frontier over the cost of capital."""
+    from verdeelmodel.models.contracts import choose, instance_problems
+
+    if scenarios < 50:
+        raise UsageError("scenarios (--scenarios) must be at least 50")
+    if not 0.5 <= confidence < 1:
+        raise UsageError("the confidence level (--confidence) must be between 0.5 and 1")
+    if risk_aversion < 0 or (reserve_limit is not None and reserve_limit < 0):
+        raise UsageError("--risk-aversion and --reserve-limit must not be negative")
+    t0 = time.perf_counter()
+    from verdeelmodel.api import solve
+
+    alloc = solve(inst)
+    if not alloc.optimal:
+        raise NoAllocation(alloc)
+    problems = instance_problems(inst, planned_cost(inst, alloc), scenarios, seed, alloc.substitutions)
+    rows, front = [], []
+    for pr in problems:
+        limit = None if reserve_limit is None else np.full(len(pr.gemeenten), float(reserve_limit))
+        c = choose(pr.options, pr.other, confidence, kappa=risk_aversion, limit=limit)
+        if c.status != "optimal":
+            raise UsageError(f"region {pr.region}: no choice of forms meets the reserve limit ({c.status})")
+        today = choose([o for o in pr.options if o.form == "inspanning"] or pr.options, pr.other, confidence, kappa=0.0)
+        for r in c.table.itertuples(index=False):
+            rows.append({"region": pr.region, **r._asdict()})
+        for k in frontier:
+            f = choose(pr.options, pr.other, confidence, kappa=k)
+            front.append(
+                {
+                    "region": pr.region,
+                    "cost_of_capital": k,
+                    "expected_pay_eur": float(f.expected_pay.sum()),
+                    "reserve_eur": float(f.reserve.sum()),
+                    "forms": ";".join(f"{o.lot}@{o.area}={o.form}" for o in f.chosen),
+                }
+            )
+        front.append(
+            {
+                "region": pr.region,
+                "cost_of_capital": float("nan"),
+                "expected_pay_eur": float(today.expected_pay.sum()),
+                "reserve_eur": float(today.reserve.sum()),
+                "forms": "all inspanning (today)",
+            }
+        )
+    return ContractResult(
+        inst.name, scenarios, seed, confidence, None if reserve_limit is not None else risk_aversion, reserve_limit,
+        pd.DataFrame(rows), pd.DataFrame(front), time.perf_counter() - t0,
+    )  # fmt: skip
+
+
 # --------------------------------------------------------------------------- sweep
 
 
