@@ -213,8 +213,12 @@ def instance_problems(
         gi = [gpos[g] for g in members]
         cols = [cell_index[(i, j)] for i in gi]
         cost_m = C[:, cols]
-        exp_cost = float(cost_m.mean(axis=0).sum())
-        share = cost_m.mean(axis=0) / exp_cost if exp_cost > 0 else np.full(len(gi), 1.0 / len(gi))
+        # the expected cost of the model (not of the sample): the terms of a contract (a lump sum,
+        # the premium's base) do not depend on the scenarios they are judged on
+        kept = 1.0 - _kept_share(view, len(dm.lots))[gi, j]
+        expected_m = dm.expected_cost[gi, j] * kept
+        exp_cost = float(expected_m.sum())
+        share = expected_m / exp_cost if exp_cost > 0 else np.full(len(gi), 1.0 / len(gi))
         prob = problems.setdefault(region, RegionProblem(region, [], [], np.zeros((0, 0))))
         for r in rows:
             form, premium = r["form"], float(r.get("premium") or 0.0)
@@ -245,3 +249,29 @@ def _kept_share(view, L: int) -> np.ndarray:
     if not len(view.sub_from):
         return np.zeros((view.share.shape[0], L))
     return _sum_by(view.share, view.sub_from, L)
+
+
+def evaluate(chosen: list[tuple[str, str, str]], problem: RegionProblem, alpha: float, batches: int = 20) -> dict[str, float]:
+    """The chosen forms ((lot, area, form)) on a problem's scenarios: the region's expected
+    payments and reserve (sum over gemeenten of CVaR - mean of their payment), each with a
+    batch-means standard error (the reserves' method)."""
+    from .reserves import var_cvar
+
+    keys = set(chosen)
+    pay = problem.other.copy()
+    for o in problem.options:
+        if (o.lot, o.area, o.form) in keys:
+            pay[:, o.members] += o.pay
+
+    def figures(p: np.ndarray) -> tuple[float, float]:
+        _v, c = var_cvar(p, alpha)
+        return float(p.mean(axis=0).sum()), float((np.asarray(c) - p.mean(axis=0)).sum())
+
+    e, r = figures(pay)
+    S = pay.shape[0]
+    se_e = se_r = float("nan")
+    if S >= 10 * batches:
+        edges = np.linspace(0, S, batches + 1).astype(int)
+        per = np.array([figures(pay[a:b]) for a, b in zip(edges[:-1], edges[1:])])
+        se_e, se_r = (per.std(axis=0, ddof=1) / np.sqrt(batches)).tolist()
+    return {"expected_pay_eur": e, "expected_pay_se_eur": se_e, "reserve_eur": r, "reserve_se_eur": se_r}

@@ -114,3 +114,8 @@ def test_the_frontier_is_monotone_and_the_cli_writes_it(tmp_path, capsys):
     got = pd.read_csv(tmp_path / "o" / "contracts.csv")
     assert len(got) == 1 and got["form"].iloc[0] in ("inspanning", "output", "taak")
     assert (tmp_path / "o" / "frontier.csv").exists() and "funding forms" in stdout
+    # out of sample: the same forms on fresh scenarios, each figure with its standard error
+    oos = pd.read_csv(tmp_path / "o" / "out_of_sample.csv")
+    assert list(oos["scenarios"]) == ["in sample", "out of sample"]
+    ins, out = oos.iloc[0], oos.iloc[1]
+    assert out["expected_pay_se_eur"] > 0 and abs(ins["expected_pay_eur"] - out["expected_pay_eur"]) < 5 * out["expected_pay_se_eur"] * 2

@@ -835,6 +835,12 @@ def _contract(args) -> int:
         print(
             f"  {r.region}: {r.lot} in {r.area}: {r.form} (expected EUR {r.expected_pay_eur:,.0f}, of which premium EUR {r.premium_paid_eur:,.0f})"
         )
+    for region, grp in cr.out_of_sample.groupby("region", sort=False):
+        ins, out = grp.iloc[0], grp.iloc[1]
+        print(
+            f"  {region}: in sample expected EUR {ins.expected_pay_eur:,.0f}, reserve EUR {ins.reserve_eur:,.0f}; on fresh scenarios "
+            f"EUR {out.expected_pay_eur:,.0f} (se {out.expected_pay_se_eur:,.0f}), reserve EUR {out.reserve_eur:,.0f} (se {out.reserve_se_eur:,.0f})"
+        )
     print(f"wrote {', '.join(files)} to {out_dir}")
     return EXIT_OK
 

@@ -781,7 +781,7 @@ class ContractResult(Summarised):
     """The funding form per contracted lot and area (models/contracts.py), at a cost of capital
     (or a reserve limit), and the frontier of expected cost against reserve over the cost of capital."""
 
-    TABLES: ClassVar[tuple[str, ...]] = ("contracts", "frontier")
+    TABLES: ClassVar[tuple[str, ...]] = ("contracts", "frontier", "out_of_sample")
 
     instance: str
     scenarios: int
@@ -792,9 +792,10 @@ class ContractResult(Summarised):
     contracts: pd.DataFrame
     frontier: pd.DataFrame
     seconds: float
+    out_of_sample: pd.DataFrame = field(default_factory=pd.DataFrame)  # in-sample vs fresh scenarios, with se
 
     def to_frames(self) -> dict[str, pd.DataFrame]:
-        out = {"contracts": self.contracts.copy(), "frontier": self.frontier.copy()}
+        out = {"contracts": self.contracts.copy(), "frontier": self.frontier.copy(), "out_of_sample": self.out_of_sample.copy()}
         for df in out.values():
             for c in [c for c in df.columns if c.endswith("_eur")]:
                 df[c] = np.round(df[c].to_numpy(float), 2) + 0.0
@@ -816,6 +817,10 @@ class ContractResult(Summarised):
         return [f"{self.instance}: {len(self.contracts)} contracted lots and areas, {self.scenarios:,} scenarios"]
 
 
+#: The fresh scenarios of the out-of-sample evaluation come from seed + this.
+OUT_OF_SAMPLE_SEED_OFFSET = 1_000_003
+
+
 def contract(
     inst: Instance,
     scenarios: int = 1000,
@@ -829,7 +834,7 @@ def contract(
     minimise expected payments + ``risk_aversion`` x the gemeenten's reserves (CVaR at
     ``confidence`` of the payment minus its expectation), or expected payments with every
     gemeente's reserve at most ``reserve_limit``; and the frontier over the cost of capital."""
-    from verdeelmodel.models.contracts import choose, instance_problems
+    from verdeelmodel.models.contracts import choose, evaluate, instance_problems
 
     if scenarios < 50:
         raise UsageError("scenarios (--scenarios) must be at least 50")
@@ -843,8 +848,11 @@ def contract(
     alloc = solve(inst)
     if not alloc.optimal:
         raise NoAllocation(alloc)
-    problems = instance_problems(inst, planned_cost(inst, alloc), scenarios, seed, alloc.substitutions)
-    rows, front = [], []
+    planned = planned_cost(inst, alloc)
+    problems = instance_problems(inst, planned, scenarios, seed, alloc.substitutions)
+    # fresh scenarios (another seed) to judge the chosen forms out of sample
+    fresh = {p.region: p for p in instance_problems(inst, planned, scenarios, seed + OUT_OF_SAMPLE_SEED_OFFSET, alloc.substitutions)}
+    rows, front, oos = [], [], []
     for pr in problems:
         limit = None if reserve_limit is None else np.full(len(pr.gemeenten), float(reserve_limit))
         c = choose(pr.options, pr.other, confidence, kappa=risk_aversion, limit=limit)
@@ -853,6 +861,9 @@ def contract(
         today = choose([o for o in pr.options if o.form == "inspanning"] or pr.options, pr.other, confidence, kappa=0.0)
         for r in c.table.itertuples(index=False):
             rows.append({"region": pr.region, **r._asdict()})
+        picked = [(o.lot, o.area, o.form) for o in c.chosen]
+        for label, prob in (("in sample", pr), ("out of sample", fresh[pr.region])):
+            oos.append({"region": pr.region, "scenarios": label, **evaluate(picked, prob, confidence)})
         for k in frontier:
             f = choose(pr.options, pr.other, confidence, kappa=k)
             front.append(
@@ -875,7 +886,7 @@ def contract(
         )
     return ContractResult(
         inst.name, scenarios, seed, confidence, None if reserve_limit is not None else risk_aversion, reserve_limit,
-        pd.DataFrame(rows), pd.DataFrame(front), time.perf_counter() - t0,
+        pd.DataFrame(rows), pd.DataFrame(front), time.perf_counter() - t0, pd.DataFrame(oos),
     )  # fmt: skip
 
 
