@@ -10,7 +10,9 @@ In scenario s gemeente g then pays, for option o (second stage, data of the scen
   provider carries the intensity risk (the middelingsprincipe) and asks the premium for it;
 - taak: its share (by expected cost) of a lump sum for the area, the offered sum or the expected
   cost x (1 + premium): the provider carries the volume risk. A lump sum below the option's
-  viability floor x expected cost is no real option and is never chosen.
+  viability floor x expected cost is no real option and is never chosen;
+- corridor: its share of the expected cost x (1 + premium), plus the gemeenten's share of the
+  area's deviation beyond the band (seed 000: overruns and savings shared in bands).
 
 The premium is a loading on the expected cost of what the provider takes over (stated per
 option; a function of the risk transferred is a refinement for later). What the gemeente pays for
@@ -226,6 +228,10 @@ def instance_problems(
                 pay, viable = cost_m, True
             elif form == "output":
                 pay, viable = N[:, cols] * float(dm.mean_cost[j]) * (1.0 + premium), True
+            elif form == "corridor":
+                band = float(r.get("corridor_band") if r.get("corridor_band") is not None else 0.1)
+                gshare = float(r.get("corridor_share") if r.get("corridor_share") is not None else 0.5)
+                pay, viable = corridor_pay(cost_m.sum(axis=1), exp_cost, band, gshare, premium)[:, None] * share[None, :], True
             else:
                 lump = r.get("lump_sum_eur")
                 lump = float(lump) if lump is not None and lump == lump else exp_cost * (1.0 + premium)
@@ -240,6 +246,15 @@ def instance_problems(
             o.members = [local[g] for g in o.members]
         out.append(RegionProblem(region, [dm.gemeenten[g] for g in g_all], prob.options, other[:, g_all]))
     return out
+
+
+def corridor_pay(cost: np.ndarray, expected: float, band: float, share: float, premium: float) -> np.ndarray:
+    """What the area pays under a risk corridor (seed 000: overruns and savings shared in bands):
+    the expected cost x (1 + premium), and ``share`` of the deviation beyond +/- ``band`` x the
+    expected cost (the provider carries the deviation within the band and the rest beyond it)."""
+    d = cost - expected
+    beyond = np.sign(d) * np.maximum(0.0, np.abs(d) - band * expected)
+    return expected * (1.0 + premium) + share * beyond
 
 
 def _kept_share(view, L: int) -> np.ndarray:

@@ -119,3 +119,22 @@ def test_the_frontier_is_monotone_and_the_cli_writes_it(tmp_path, capsys):
     assert list(oos["scenarios"]) == ["in sample", "out of sample"]
     ins, out = oos.iloc[0], oos.iloc[1]
     assert out["expected_pay_se_eur"] > 0 and abs(ins["expected_pay_eur"] - out["expected_pay_eur"]) < 5 * out["expected_pay_se_eur"] * 2
+
+
+def test_a_risk_corridor_by_hand():
+    from verdeelmodel.models.contracts import corridor_pay
+
+    # expected 100, band 10%, the gemeente bears half beyond it, premium 2%: 80 -> 102 - 5 = 97,
+    # 100 -> 102, 120 -> 107; E 102, reserve (worst - mean) 5
+    pay = corridor_pay(np.array([80.0, 100.0, 120.0]), 100.0, 0.1, 0.5, 0.02)
+    assert pay.tolist() == pytest.approx([97.0, 102.0, 107.0])
+    options = [
+        Option("x", "A", "inspanning", [0], INSPANNING, 100.0),
+        Option("x", "A", "corridor", [0], pay[:, None], 100.0),
+        Option("x", "A", "taak", [0], TAAK, 100.0),
+    ]
+    # kappa 0.5: inspanning 100 + 10 = 110, corridor 102 + 2.5 = 104.5, taak 108 -> the corridor
+    c = choose(options, np.zeros((3, 1)), ALPHA, kappa=0.5)
+    assert [o.form for o in c.chosen] == ["corridor"] and c.objective == pytest.approx(104.5)
+    # kappa 2: the corridor costs 112, the lump sum 108 -> taak
+    assert [o.form for o in choose(options, np.zeros((3, 1)), ALPHA, kappa=2.0).chosen] == ["taak"]

@@ -439,10 +439,11 @@ class ContractOptionRow(Row):
     lot: str = Field(..., **_ID, description="Lot (key into lots).")
     region: str = Field("", description="Region the contract covers (a regional lot), or blank with a gemeente.")
     gemeente: str = Field("", description="Gemeente the contract covers (a local lot), or blank with a region.")
-    form: Literal["inspanning", "output", "taak"] = Field(
+    form: Literal["inspanning", "output", "taak", "corridor"] = Field(
         ...,
         description="inspanning: tariff x units, the gemeente carries count and intensity risk; output: a price per client, the "
-        "provider carries the intensity risk; taak: a lump sum for the population, the provider carries the volume risk.",
+        "provider carries the intensity risk; taak: a lump sum for the population, the provider carries the volume risk; "
+        "corridor: the expected cost is paid, the provider carries deviations within the band, beyond it they are shared.",
     )
     premium: float = Field(
         0.0,
@@ -456,6 +457,18 @@ class ContractOptionRow(Row):
         ge=0,
         description="taak: a lump sum offered for the area (blank: expected cost x (1 + premium)).",
         json_schema_extra=_unit("eur"),
+    )
+    corridor_band: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="corridor: the band around the expected cost (a share of it) within which the provider carries deviations.",
+    )
+    corridor_share: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="corridor: the gemeente's share of overruns and savings beyond the band (the provider carries the rest).",
     )
     viability_floor: float = Field(
         0.9,
