@@ -111,12 +111,8 @@ def _parser() -> argparse.ArgumentParser:
     rv.add_argument("--max-scenarios", type=int, default=None, help="upper limit for --target-se (default 200000)")
     rv.add_argument("--region", default=None, help="region to plot (default: all gemeenten when 16 or fewer, else the first region)")
     rv.add_argument("--no-plots", action="store_true")
-    rv.add_argument(
-        "--joint",
-        action="store_true",
-        help="also choose allocation and reserves together (Rockafellar-Uryasev LP per independent region group) -> joint.csv",
-    )
-    rv.add_argument("--processes", type=int, default=None, help="worker processes for --joint (default: CPUs)")
+    rv.add_argument("--joint", action="store_true", help=argparse.SUPPRESS)  # withdrawn: it decided nothing (see `contract`)
+    rv.add_argument("--processes", type=int, default=None, help=argparse.SUPPRESS)
     rv.add_argument(
         "--optimise-key",
         default=None,

@@ -277,6 +277,12 @@ def reserves(
         raise UsageError("measure must be cvar or var")
     if bootstrap and inst.use_history.empty:
         raise UsageError(f"a historical bootstrap (--bootstrap) needs use_history.csv in {inst.name}")
+    if joint:
+        raise UsageError(
+            "--joint is withdrawn: choosing the allocation and the reserves together decides nothing (the scenario costs do not "
+            "depend on the plan, so the optimal reserve is CVaR - plan and every planned euro lowers it by one). The decisions "
+            "that move a gemeente's risk are contractual: use `verdeelmodel contract` (contract_options.csv)"
+        )
     check_pooling(inst, rules)
     t0 = time.perf_counter()
     dm = demand_model(inst)
