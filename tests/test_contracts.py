@@ -114,6 +114,8 @@ def test_the_frontier_is_monotone_and_the_cli_writes_it(tmp_path, capsys):
     got = pd.read_csv(tmp_path / "o" / "contracts.csv")
     assert len(got) == 1 and got["form"].iloc[0] in ("inspanning", "output", "taak")
     assert (tmp_path / "o" / "frontier.csv").exists() and "funding forms" in stdout
+    png = (tmp_path / "o" / "frontier.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     # out of sample: the same forms on fresh scenarios, each figure with its standard error
     oos = pd.read_csv(tmp_path / "o" / "out_of_sample.csv")
     assert list(oos["scenarios"]) == ["in sample", "out of sample"]

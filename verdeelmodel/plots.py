@@ -161,3 +161,38 @@ def fairness(games: list, path: Path, title: str, confidence: float) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def frontier(front: pd.DataFrame, path: Path, title: str) -> None:
+    """Per region: expected payments against the reserve they need, over the cost of capital
+    (the chosen contracts at each point), with today's contracts as a separate point."""
+    plt = _plt()
+    regions = list(dict.fromkeys(front["region"]))[:6]
+    n = len(regions)
+    cols = 1 if n == 1 else 2
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(6.2 * cols, 4.0 * rows), squeeze=False)
+    for k, region in enumerate(regions):
+        ax = axes[k // cols][k % cols]
+        f = front[front["region"] == region]
+        opt = f[f["cost_of_capital"].notna()].sort_values("cost_of_capital")
+        today = f[f["cost_of_capital"].isna()]
+        ax.plot(opt["reserve_eur"], opt["expected_pay_eur"], "-o", color="#2471a3", label="best contracts at a cost of capital")
+        for r in opt.itertuples(index=False):
+            ax.annotate(
+                f"{r.cost_of_capital:g}", (r.reserve_eur, r.expected_pay_eur), textcoords="offset points", xytext=(4, 4), fontsize=7
+            )
+        if len(today):
+            ax.plot(today["reserve_eur"], today["expected_pay_eur"], "s", color="#c0392b", label="today's contracts (inspanning)")
+        _eur_axis(ax, "x")
+        _eur_axis(ax, "y")
+        ax.set_xlabel("reserve needed (CVaR above the mean)", fontsize=8)
+        ax.set_ylabel("expected payments", fontsize=8)
+        ax.set_title(str(region), fontsize=9)
+        ax.legend(fontsize=7)
+    for j in range(n, rows * cols):
+        axes[j // cols][j % cols].axis("off")
+    fig.suptitle(f"{title}\nWhat contracts cost against the reserve they leave the gemeenten", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

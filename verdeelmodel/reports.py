@@ -143,6 +143,10 @@ def write_all(
         if inst is None:
             raise ValueError("plots of reserves need the instance (inst=)")
         files.update(_reserve_plots(result, inst, region))
+    if isinstance(result, ContractResult) and plots and len(result.frontier):
+        from verdeelmodel import plots as P
+
+        files["frontier.png"] = lambda path: P.frontier(result.frontier, path, result.instance)
     if isinstance(result, FairnessResult) and plots and result.games:
         from verdeelmodel import plots as P
 

@@ -788,6 +788,7 @@ class ContractResult(Summarised):
     (or a reserve limit), and the frontier of expected cost against reserve over the cost of capital."""
 
     TABLES: ClassVar[tuple[str, ...]] = ("contracts", "frontier", "out_of_sample")
+    EXTRA_FILES: ClassVar[tuple[str, ...]] = ("frontier.png",)
 
     instance: str
     scenarios: int
