@@ -7,7 +7,9 @@ In scenario s gemeente g then pays, for option o (second stage, data of the scen
 
 - inspanning: its clients' cost, tariff x units: it carries count and intensity risk;
 - output: its clients x a price per client = the expected cost per client x (1 + premium): the
-  provider carries the intensity risk (the middelingsprincipe) and asks the premium for it;
+  provider carries the intensity risk (the middelingsprincipe) and asks the premium for it; the
+  plan's substitution moves clients as it moves cost (counted at the expected cost per client of
+  the lot they leave, divided by the ratio);
 - taak: its share (by expected cost) of a lump sum for the area, the offered sum or the expected
   cost x (1 + premium): the provider carries the volume risk. A lump sum below the option's
   viability floor x expected cost is no real option and is never chosen;
@@ -45,6 +47,8 @@ class Option:
     pay: np.ndarray  # [S, len(members)] what each member pays per scenario under this option
     expected_cost: float  # of the area's clients (inspanning), the base of the premium
     viable: bool = True
+    current: bool = False  # the form in force today
+    price: float | None = None  # the expected payment by the contract's terms (None: the sample mean)
 
     @property
     def group(self) -> tuple[str, str]:
@@ -130,6 +134,7 @@ def choose(
     by_group = {o.group: o for o in pick}
     for (lot, area), o in sorted(by_group.items()):
         exp_pay = float(o.pay.mean(axis=0).sum())
+        price = o.price if o.price is not None else exp_pay
         rows.append(
             {
                 "lot": lot,
@@ -137,7 +142,7 @@ def choose(
                 "form": o.form,
                 "expected_pay_eur": exp_pay,
                 "expected_cost_eur": o.expected_cost,
-                "premium_paid_eur": exp_pay - o.expected_cost,
+                "premium_paid_eur": price - o.expected_cost,  # by the contract's terms: 0 for inspanning
             }
         )
     return ContractChoice(status, pick, obj, pay.mean(axis=0), reserve, pd.DataFrame(rows))
@@ -201,13 +206,16 @@ def instance_problems(
         cost, excess = view.apply(batch.cost, batch._excess if thr else None)
         ex = (lambda H, e=excess: e[float(H)]) if excess is not None else None
         costs.append(cost[:, cells].copy())
-        keep = 1.0 - _kept_share(view, cost.shape[-1])
-        clients.append((batch.clients * keep)[:, cells])
+        # output pays per client at the expected cost per client: the clients' count at that price,
+        # shaped by the plan as the cost is (moved clients leave one lot and arrive in another)
+        count_cost, _e = view.apply(batch.clients * dm.mean_cost)
+        clients.append(count_cost[:, cells])
         rest = np.where(cells, 0.0, cost)
         others.append(_charges(dm, setups, rs, rules, rest, ex, view.lot_domain, view.n_dom).sum(-1))
         done += n
         c += 1
     C, N, other = np.concatenate(costs), np.concatenate(clients), np.concatenate(others)
+    expected_shaped = view.apply(dm.expected_cost[None])[0][0]  # the plan's expected cost per gemeente and lot
     cell_index = {tuple(x): k for k, x in enumerate(np.argwhere(cells))}
     problems: dict[str, RegionProblem] = {}
     for lot, area, region, members, rows in groups:
@@ -217,17 +225,17 @@ def instance_problems(
         cost_m = C[:, cols]
         # the expected cost of the model (not of the sample): the terms of a contract (a lump sum,
         # the premium's base) do not depend on the scenarios they are judged on
-        kept = 1.0 - _kept_share(view, len(dm.lots))[gi, j]
-        expected_m = dm.expected_cost[gi, j] * kept
+        expected_m = expected_shaped[gi, j]
         exp_cost = float(expected_m.sum())
         share = expected_m / exp_cost if exp_cost > 0 else np.full(len(gi), 1.0 / len(gi))
         prob = problems.setdefault(region, RegionProblem(region, [], [], np.zeros((0, 0))))
         for r in rows:
             form, premium = r["form"], float(r.get("premium") or 0.0)
+            price = exp_cost * (1.0 + premium)  # output, corridor: the expected cost and the premium on it
             if form == "inspanning":
-                pay, viable = cost_m, True
+                pay, viable, price = cost_m, True, exp_cost
             elif form == "output":
-                pay, viable = N[:, cols] * float(dm.mean_cost[j]) * (1.0 + premium), True
+                pay, viable = N[:, cols] * (1.0 + premium), True
             elif form == "corridor":
                 band = float(r.get("corridor_band") if r.get("corridor_band") is not None else 0.1)
                 gshare = float(r.get("corridor_share") if r.get("corridor_share") is not None else 0.5)
@@ -236,8 +244,8 @@ def instance_problems(
                 lump = r.get("lump_sum_eur")
                 lump = float(lump) if lump is not None and lump == lump else exp_cost * (1.0 + premium)
                 floor = float(r.get("viability_floor") if r.get("viability_floor") is not None else 0.9)
-                pay, viable = np.broadcast_to(lump * share, cost_m.shape).copy(), lump >= floor * exp_cost
-            prob.options.append(Option(lot, area, form, gi, pay, exp_cost, viable))
+                pay, viable, price = np.broadcast_to(lump * share, cost_m.shape).copy(), lump >= floor * exp_cost, lump
+            prob.options.append(Option(lot, area, form, gi, pay, exp_cost, viable, bool(r.get("current") or False), price))
     out = []
     for region, prob in sorted(problems.items()):
         g_all = sorted({g for o in prob.options for g in o.members})
@@ -255,15 +263,6 @@ def corridor_pay(cost: np.ndarray, expected: float, band: float, share: float, p
     d = cost - expected
     beyond = np.sign(d) * np.maximum(0.0, np.abs(d) - band * expected)
     return expected * (1.0 + premium) + share * beyond
-
-
-def _kept_share(view, L: int) -> np.ndarray:
-    """Per gemeente and lot the share of the lot's clients the plan's substitution moves away."""
-    from .reserves import _sum_by
-
-    if not len(view.sub_from):
-        return np.zeros((view.share.shape[0], L))
-    return _sum_by(view.share, view.sub_from, L)
 
 
 def evaluate(chosen: list[tuple[str, str, str]], problem: RegionProblem, alpha: float, batches: int = 20) -> dict[str, float]:
@@ -290,3 +289,15 @@ def evaluate(chosen: list[tuple[str, str, str]], problem: RegionProblem, alpha: 
         per = np.array([figures(pay[a:b]) for a, b in zip(edges[:-1], edges[1:])])
         se_e, se_r = (per.std(axis=0, ddof=1) / np.sqrt(batches)).tolist()
     return {"expected_pay_eur": e, "expected_pay_se_eur": se_e, "reserve_eur": r, "reserve_se_eur": se_r}
+
+
+def today(options: list[Option]) -> list[tuple[str, str, str]]:
+    """The forms in force today: per lot and area the option marked current, else inspanning."""
+    groups: dict[tuple, list[Option]] = {}
+    for o in options:
+        groups.setdefault(o.group, []).append(o)
+    out = []
+    for (lot, area), opts in sorted(groups.items()):
+        cur = [o for o in opts if o.current] or [o for o in opts if o.form == "inspanning"] or opts[:1]
+        out.append((lot, area, cur[0].form))
+    return out

@@ -183,7 +183,7 @@ def frontier(front: pd.DataFrame, path: Path, title: str) -> None:
                 f"{r.cost_of_capital:g}", (r.reserve_eur, r.expected_pay_eur), textcoords="offset points", xytext=(4, 4), fontsize=7
             )
         if len(today):
-            ax.plot(today["reserve_eur"], today["expected_pay_eur"], "s", color="#c0392b", label="today's contracts (inspanning)")
+            ax.plot(today["reserve_eur"], today["expected_pay_eur"], "s", color="#c0392b", label="today's contracts")
         _eur_axis(ax, "x")
         _eur_axis(ax, "y")
         ax.set_xlabel("reserve needed (CVaR above the mean)", fontsize=8)

@@ -841,7 +841,7 @@ def contract(
     minimise expected payments + ``risk_aversion`` x the gemeenten's reserves (CVaR at
     ``confidence`` of the payment minus its expectation), or expected payments with every
     gemeente's reserve at most ``reserve_limit``; and the frontier over the cost of capital."""
-    from verdeelmodel.models.contracts import choose, evaluate, instance_problems
+    from verdeelmodel.models.contracts import choose, evaluate, instance_problems, today
 
     if scenarios < 50:
         raise UsageError("scenarios (--scenarios) must be at least 50")
@@ -865,7 +865,8 @@ def contract(
         c = choose(pr.options, pr.other, confidence, kappa=risk_aversion, limit=limit)
         if c.status != "optimal":
             raise UsageError(f"region {pr.region}: no choice of forms meets the reserve limit ({c.status})")
-        today = choose([o for o in pr.options if o.form == "inspanning"] or pr.options, pr.other, confidence, kappa=0.0)
+        now = today(pr.options)
+        now_fig = evaluate(now, pr, confidence)
         for r in c.table.itertuples(index=False):
             rows.append({"region": pr.region, **r._asdict()})
         picked = [(o.lot, o.area, o.form) for o in c.chosen]
@@ -886,9 +887,9 @@ def contract(
             {
                 "region": pr.region,
                 "cost_of_capital": float("nan"),
-                "expected_pay_eur": float(today.expected_pay.sum()),
-                "reserve_eur": float(today.reserve.sum()),
-                "forms": "all inspanning (today)",
+                "expected_pay_eur": now_fig["expected_pay_eur"],
+                "reserve_eur": now_fig["reserve_eur"],
+                "forms": "today: " + ";".join(f"{lot}@{area}={form}" for lot, area, form in now),
             }
         )
     return ContractResult(

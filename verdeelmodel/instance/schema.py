@@ -445,6 +445,7 @@ class ContractOptionRow(Row):
         "provider carries the intensity risk; taak: a lump sum for the population, the provider carries the volume risk; "
         "corridor: the expected cost is paid, the provider carries deviations within the band, beyond it they are shared.",
     )
+    current: bool = Field(False, description="The form in force today (at most one per lot and area; none marked: inspanning).")
     premium: float = Field(
         0.0,
         ge=0,

@@ -533,6 +533,17 @@ def _cross_checks(
                 r.add("contract_options", row["_row"], "region", row["region"], f"a region of budgets.csv ({_some(regions)})")
             elif row.get("gemeente") and row["gemeente"] not in gemeenten:
                 r.add("contract_options", row["_row"], "gemeente", row["gemeente"], "a gemeente of gemeenten.csv")
+        if "current" in opts:
+            cur = opts[opts["current"].astype(bool)]
+            for (lot, reg, gem), grp in cur.groupby(["lot", "region", "gemeente"]):
+                if len(grp) > 1:
+                    r.add(
+                        "contract_options",
+                        int(grp["_row"].iloc[1]),
+                        "current",
+                        "true",
+                        f"one form in force today for {lot} in {reg or gem}",
+                    )
     for row in T["risks"].to_dict("records"):
         amount = row["amount_eur"]
         for col, ok, expected in (
