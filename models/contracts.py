@@ -301,3 +301,18 @@ def today(options: list[Option]) -> list[tuple[str, str, str]]:
         cur = [o for o in opts if o.current] or [o for o in opts if o.form == "inspanning"] or opts[:1]
         out.append((lot, area, cur[0].form))
     return out
+
+
+def per_gemeente(chosen: list[tuple[str, str, str]], problem: RegionProblem, alpha: float) -> pd.DataFrame:
+    """Per gemeente of the region: the expected payment and the reserve (CVaR - mean of its
+    payment) under the given forms."""
+    from .reserves import var_cvar
+
+    keys = set(chosen)
+    pay = problem.other.copy()
+    for o in problem.options:
+        if (o.lot, o.area, o.form) in keys:
+            pay[:, o.members] += o.pay
+    _v, c = var_cvar(pay, alpha)
+    mean = pay.mean(axis=0)
+    return pd.DataFrame({"gemeente": problem.gemeenten, "expected_pay_eur": mean, "reserve_eur": np.asarray(c) - mean})

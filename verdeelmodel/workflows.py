@@ -787,7 +787,7 @@ class ContractResult(Summarised):
     """The funding form per contracted lot and area (models/contracts.py), at a cost of capital
     (or a reserve limit), and the frontier of expected cost against reserve over the cost of capital."""
 
-    TABLES: ClassVar[tuple[str, ...]] = ("contracts", "frontier", "out_of_sample")
+    TABLES: ClassVar[tuple[str, ...]] = ("contracts", "frontier", "out_of_sample", "gemeenten_today_vs_chosen")
     EXTRA_FILES: ClassVar[tuple[str, ...]] = ("frontier.png",)
 
     instance: str
@@ -800,9 +800,15 @@ class ContractResult(Summarised):
     frontier: pd.DataFrame
     seconds: float
     out_of_sample: pd.DataFrame = field(default_factory=pd.DataFrame)  # in-sample vs fresh scenarios, with se
+    per_gemeente: pd.DataFrame = field(default_factory=pd.DataFrame)  # expected payment and reserve, today vs chosen
 
     def to_frames(self) -> dict[str, pd.DataFrame]:
-        out = {"contracts": self.contracts.copy(), "frontier": self.frontier.copy(), "out_of_sample": self.out_of_sample.copy()}
+        out = {
+            "contracts": self.contracts.copy(),
+            "frontier": self.frontier.copy(),
+            "out_of_sample": self.out_of_sample.copy(),
+            "gemeenten_today_vs_chosen": self.per_gemeente.copy(),
+        }
         for df in out.values():
             for c in [c for c in df.columns if c.endswith("_eur")]:
                 df[c] = np.round(df[c].to_numpy(float), 2) + 0.0
@@ -841,7 +847,7 @@ def contract(
     minimise expected payments + ``risk_aversion`` x the gemeenten's reserves (CVaR at
     ``confidence`` of the payment minus its expectation), or expected payments with every
     gemeente's reserve at most ``reserve_limit``; and the frontier over the cost of capital."""
-    from verdeelmodel.models.contracts import choose, evaluate, instance_problems, today
+    from verdeelmodel.models.contracts import choose, evaluate, instance_problems, per_gemeente, today
 
     if scenarios < 50:
         raise UsageError("scenarios (--scenarios) must be at least 50")
@@ -859,7 +865,7 @@ def contract(
     problems = instance_problems(inst, planned, scenarios, seed, alloc.substitutions)
     # fresh scenarios (another seed) to judge the chosen forms out of sample
     fresh = {p.region: p for p in instance_problems(inst, planned, scenarios, seed + OUT_OF_SAMPLE_SEED_OFFSET, alloc.substitutions)}
-    rows, front, oos = [], [], []
+    rows, front, oos, per_g = [], [], [], []
     for pr in problems:
         limit = None if reserve_limit is None else np.full(len(pr.gemeenten), float(reserve_limit))
         c = choose(pr.options, pr.other, confidence, kappa=risk_aversion, limit=limit)
@@ -867,6 +873,15 @@ def contract(
             raise UsageError(f"region {pr.region}: no choice of forms meets the reserve limit ({c.status})")
         now = today(pr.options)
         now_fig = evaluate(now, pr, confidence)
+        a = per_gemeente(now, pr, confidence).rename(
+            columns={"expected_pay_eur": "expected_pay_today_eur", "reserve_eur": "reserve_today_eur"}
+        )
+        b = per_gemeente([(o.lot, o.area, o.form) for o in c.chosen], pr, confidence)
+        per_g.append(
+            a.merge(
+                b.rename(columns={"expected_pay_eur": "expected_pay_chosen_eur", "reserve_eur": "reserve_chosen_eur"}), on="gemeente"
+            ).assign(region=pr.region)
+        )
         for r in c.table.itertuples(index=False):
             rows.append({"region": pr.region, **r._asdict()})
         picked = [(o.lot, o.area, o.form) for o in c.chosen]
@@ -895,6 +910,7 @@ def contract(
     return ContractResult(
         inst.name, scenarios, seed, confidence, None if reserve_limit is not None else risk_aversion, reserve_limit,
         pd.DataFrame(rows), pd.DataFrame(front), time.perf_counter() - t0, pd.DataFrame(oos),
+        pd.concat(per_g, ignore_index=True) if per_g else pd.DataFrame(),
     )  # fmt: skip
 
 
