@@ -141,3 +141,28 @@ def test_a_risk_corridor_by_hand():
     assert [o.form for o in c.chosen] == ["corridor"] and c.objective == pytest.approx(104.5)
     # kappa 2: the corridor costs 112, the lump sum 108 -> taak
     assert [o.form for o in choose(options, np.zeros((3, 1)), ALPHA, kappa=2.0).chosen] == ["taak"]
+
+
+def test_todays_forms_reproduce_the_reserves_charge_risk():
+    # with today's forms (nijmegen: inspanning) the contract model's payments are the reserves'
+    # charges on the same scenarios, so each gemeente's risk (CVaR 90% of the payment minus its
+    # mean) is the reserves' CVaR of the overspend minus its mean
+    from helpers import INSTANCES
+
+    from verdeelmodel import load_instance, solve
+    from verdeelmodel.models.contracts import instance_problems, per_gemeente, today
+    from verdeelmodel.models.reserves import run_reserves, var_cvar
+    from verdeelmodel.workflows import planned_cost
+
+    inst = load_instance(INSTANCES / "nijmegen-2018")
+    res = solve(inst)
+    planned = planned_cost(inst, res)
+    problems = instance_problems(inst, planned, 400, seed=9, substitutions=res.substitutions)
+    run = run_reserves(inst, planned, 400, seed=9, substitutions=res.substitutions)
+    O = run.overspend["agreed"]
+    _v, cvar = var_cvar(O, 0.9)
+    spread = dict(zip(run.gemeenten, np.asarray(cvar) - O.mean(axis=0)))
+    for pr in problems:
+        mine = per_gemeente(today(pr.options), pr, 0.9).set_index("gemeente")["reserve_eur"]
+        for g, v in mine.items():
+            assert v == pytest.approx(spread[g], rel=1e-9, abs=1e-4), g
