@@ -100,6 +100,11 @@ def build_model(options: list[Option], other: np.ndarray, alpha: float, kappa: f
         range(G), rule=lambda _m, g: m.eta[g] + c * sum(m.tail[g, s] for s in range(S)) - sum(pay(g, s) for s in range(S)) / S
     )
     expected = sum(pay(g, s) for g in range(G) for s in range(S)) / S
+    # the two parts of the objective, each on its own (the cost of capital weighs them without a rebuild)
+    m.expected_pay = pyo.Objective(expr=expected, sense=pyo.minimize)
+    m.reserve_total = pyo.Objective(expr=sum(m.reserve[g] for g in range(G)), sense=pyo.minimize)
+    m.expected_pay.deactivate()
+    m.reserve_total.deactivate()
     if limit is not None:
         m.reserve_limit = pyo.Constraint(range(G), rule=lambda _m, g: m.reserve[g] <= float(limit[g]))
         m.cost = pyo.Objective(expr=expected, sense=pyo.minimize)
@@ -108,19 +113,44 @@ def build_model(options: list[Option], other: np.ndarray, alpha: float, kappa: f
     return m
 
 
+class Chooser:
+    """The extensive form built and compiled once; solved for any cost of capital (the objective
+    is expected payments + kappa x reserves, both compiled on their own)."""
+
+    def __init__(self, options: list[Option], other: np.ndarray, alpha: float = 0.9):
+        from verdeelmodel.solvers.highs import compile_model
+
+        self.options, self.other, self.alpha = options, other, alpha
+        self.lp = compile_model(build_model(options, other, alpha, 0.0), ["expected_pay", "reserve_total"])
+        cols = self.lp.cols_of()
+        self.zcols = np.array([cols[("z", i)] for i in range(len(options))], dtype=np.int64)
+
+    def solve(self, kappa: float) -> ContractChoice:
+        from verdeelmodel.solvers.highs import solve_compiled_mip
+
+        status, x, obj = solve_compiled_mip(self.lp, {"expected_pay": 1.0, "reserve_total": float(kappa)}, self.zcols)
+        return _report(self.options, self.other, self.alpha, status, x, obj, self.zcols)
+
+
 def choose(
     options: list[Option], other: np.ndarray, alpha: float = 0.9, kappa: float | None = 0.0, limit: np.ndarray | None = None
 ) -> ContractChoice:
     """Solve the extensive form (HiGHS MIP) and report the chosen form per group."""
     from verdeelmodel.solvers.highs import compile_model, solve_compiled_mip
 
-    from .reserves import var_cvar
-
+    if limit is None:
+        return Chooser(options, other, alpha).solve(float(kappa or 0.0))
     m = build_model(options, other, alpha, kappa, limit)
     lp = compile_model(m, ["cost"])
     cols = lp.cols_of()
     zcols = np.array([cols[("z", i)] for i in range(len(options))], dtype=np.int64)
     status, x, obj = solve_compiled_mip(lp, "cost", zcols)
+    return _report(options, other, alpha, status, x, obj, zcols)
+
+
+def _report(options, other, alpha, status, x, obj, zcols) -> ContractChoice:
+    from .reserves import var_cvar
+
     if status != "optimal":
         return ContractChoice(status, [], float("nan"), np.array([]), np.array([]), pd.DataFrame())
     pick = [o for i, o in enumerate(options) if x[zcols[i]] > 0.5]

@@ -847,7 +847,7 @@ def contract(
     minimise expected payments + ``risk_aversion`` x the gemeenten's reserves (CVaR at
     ``confidence`` of the payment minus its expectation), or expected payments with every
     gemeente's reserve at most ``reserve_limit``; and the frontier over the cost of capital."""
-    from verdeelmodel.models.contracts import choose, evaluate, instance_problems, per_gemeente, today
+    from verdeelmodel.models.contracts import Chooser, choose, evaluate, instance_problems, per_gemeente, today
 
     if scenarios < 50:
         raise UsageError("scenarios (--scenarios) must be at least 50")
@@ -868,7 +868,8 @@ def contract(
     rows, front, oos, per_g = [], [], [], []
     for pr in problems:
         limit = None if reserve_limit is None else np.full(len(pr.gemeenten), float(reserve_limit))
-        c = choose(pr.options, pr.other, confidence, kappa=risk_aversion, limit=limit)
+        chooser = Chooser(pr.options, pr.other, confidence)  # built once, solved for every cost of capital
+        c = choose(pr.options, pr.other, confidence, limit=limit) if limit is not None else chooser.solve(risk_aversion)
         if c.status != "optimal":
             raise UsageError(f"region {pr.region}: no choice of forms meets the reserve limit ({c.status})")
         now = today(pr.options)
@@ -888,7 +889,7 @@ def contract(
         for label, prob in (("in sample", pr), ("out of sample", fresh[pr.region])):
             oos.append({"region": pr.region, "scenarios": label, **evaluate(picked, prob, confidence)})
         for k in frontier:
-            f = choose(pr.options, pr.other, confidence, kappa=k)
+            f = chooser.solve(k)
             front.append(
                 {
                     "region": pr.region,
