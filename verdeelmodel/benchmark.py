@@ -322,3 +322,31 @@ def run_plan_benchmark(instance: str | None = None, paths: int = 10_000, repeat:
         f"peak memory {_peak_mb():.0f} MB; load {_loadavg()}"
     )
     return 0
+
+
+def run_contract_benchmark(instances: list[str] | None = None, scenarios: int = 1000) -> int:
+    """verdeelmodel contract per bundled instance with contract options: wall and CPU time, the
+    size of the extensive form, beside the machine load."""
+    import resource
+
+    from verdeelmodel.workflows import contract
+
+    def cpu() -> float:
+        me = resource.getrusage(resource.RUSAGE_SELF)
+        return me.ru_utime + me.ru_stime
+
+    root = _default_instance().parent
+    paths = [Path(p) for p in instances] if instances else [root / "westfriesland-2021", root / "nijmegen-2018"]
+    print(f"benchmark contract: {scenarios:,} scenarios; load {_loadavg()}")
+    for path in paths:
+        inst = load_instance(path)
+        opts = inst.tables["contract_options"]
+        t0, c0 = time.perf_counter(), cpu()
+        cr = contract(inst, scenarios=scenarios, seed=1)
+        wall, used = time.perf_counter() - t0, cpu() - c0
+        groups = opts.groupby(["lot", "region", "gemeente"]).ngroups
+        print(
+            f"{inst.name}: {len(opts)} options in {groups} lots and areas, {len(cr.frontier)} frontier points: {wall:.1f} s wall, "
+            f"{used:.1f} s CPU; load {_loadavg()}"
+        )
+    return 0

@@ -200,6 +200,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--repeat", type=int, default=3)
     b.add_argument("--pooling", action="store_true", help="time the risicoverevening engine on scenarios instead of the allocation solve")
     b.add_argument("--scenarios", type=int, default=10_000, help="scenarios for --pooling, --reserves and --fairness")
+    b.add_argument("--contract", action="store_true", help="time verdeelmodel contract on the bundled regions (use --scenarios 1000)")
     b.add_argument(
         "--plan", action="store_true", help="time the meerjarenraming (plan over the horizon, and --scenarios paths) against one year"
     )
@@ -299,6 +300,10 @@ def _run(args) -> int:
             from verdeelmodel.benchmark import run_startup_benchmark
 
             return run_startup_benchmark(args.instance, repeat=max(args.repeat, 5))
+        if args.contract:
+            from verdeelmodel.benchmark import run_contract_benchmark
+
+            return run_contract_benchmark([args.instance] if args.instance else None, scenarios=min(args.scenarios, 100_000))
         if args.plan:
             from verdeelmodel.benchmark import run_plan_benchmark
 
