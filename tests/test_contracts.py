@@ -166,3 +166,15 @@ def test_todays_forms_reproduce_the_reserves_charge_risk():
         mine = per_gemeente(today(pr.options), pr, 0.9).set_index("gemeente")["reserve_eur"]
         for g, v in mine.items():
             assert v == pytest.approx(spread[g], rel=1e-9, abs=1e-4), g
+
+
+def test_cli_contract_without_options_or_with_bad_arguments_exits_2(make, tmp_path, capsys):
+    from helpers import run_main
+
+    rc, _, err = run_main(["contract", str(make()), "--out", str(tmp_path / "o")], capsys)
+    assert rc == 2 and "no contract_options.csv" in err and not (tmp_path / "o").exists()
+    folder = _instance(tmp_path)
+    rc, _, err = run_main(["contract", str(folder), "--risk-aversion", "-1", "--out", str(tmp_path / "o")], capsys)
+    assert rc == 2 and "--risk-aversion" in err
+    rc, _, err = run_main(["reserves", str(folder), "--joint", "--out", str(tmp_path / "o")], capsys)
+    assert rc == 2 and "withdrawn" in err and "contract" in err
