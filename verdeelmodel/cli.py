@@ -178,6 +178,7 @@ def _parser() -> argparse.ArgumentParser:
     ct.add_argument("--confidence", type=float, default=0.9, help="CVaR level of the reserve (default 0.9)")
     ct.add_argument("--risk-aversion", type=float, default=0.1, help="cost of capital per euro of reserve (default 0.1)")
     ct.add_argument("--reserve-limit", type=float, default=None, help="instead: every gemeente's reserve at most this many euros")
+    ct.add_argument("--no-plots", action="store_true")
     ct.add_argument("--out", type=Path, default=None, help="output folder (default: out/<instance name>-contract)")
 
     sw = sub.add_parser("sweep", help="re-solve the allocation over a grid of inputs without rebuilding the model")
@@ -825,7 +826,7 @@ def _contract(args) -> int:
         },
         seed=args.seed,
     )
-    files = write_all(cr, out_dir, man, inst=inst)
+    files = write_all(cr, out_dir, man, inst=inst, plots=not args.no_plots)
     how = (
         f"reserve at most EUR {args.reserve_limit:,.0f} per gemeente"
         if args.reserve_limit is not None
