@@ -283,15 +283,9 @@ def plan(inst: Instance, years: int | None = None, options=None, progress=None, 
             seq = Plan(inst.name, chosen, plans, pd.DataFrame(), pd.DataFrame())
             results, contract_table = _joint_results(inst, seq, inside, options)
             plans = [YearPlan(yp.year, res, yp.instance) for yp, res in zip(plans, results)]
-    path = (
-        reserve_path(inst, plans, surplus_to_reserve)
-        if all(yp.result.optimal for yp in plans)
-        else reserve_path(inst, [y for y in plans if y.result.optimal], surplus_to_reserve)
-    )
-    mjr = meerjarenraming([y for y in plans if y.result.optimal])
-    out = Plan(inst.name, chosen, plans, path, mjr, {"seconds": time.perf_counter() - t0})
-    out.contract_sums = contract_table
-    return out
+    solved = [y for y in plans if y.result.optimal]  # the years before the first without an allocation
+    path, mjr = reserve_path(inst, solved, surplus_to_reserve), meerjarenraming(solved)
+    return Plan(inst.name, chosen, plans, path, mjr, {"seconds": time.perf_counter() - t0}, contract_table)
 
 
 # --------------------------------------------------------------------------- reserves on scenario paths

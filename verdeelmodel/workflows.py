@@ -44,6 +44,32 @@ def planned_cost(inst: Instance, res) -> np.ndarray:
     return np.array([[amt.get((g, l), 0.0) for l in dm.lots] for g in dm.gemeenten])
 
 
+def resolve_plan(inst: Instance, plan: str | np.ndarray, dm=None, allow_array: bool = True):
+    """(planned cost [G, L], the solve Result or None) of a plan: ``"allocation"`` solves the
+    instance (raises :class:`NoAllocation` when there is none), ``"need"`` is the expected cost
+    of the demand model ``dm``, an array is taken as given (when ``allow_array``)."""
+    if isinstance(plan, str) and plan == "allocation":
+        from verdeelmodel.api import solve
+
+        alloc = solve(inst)
+        if not alloc.optimal:
+            raise NoAllocation(alloc)
+        return planned_cost(inst, alloc), alloc
+    if isinstance(plan, str) and plan == "need":
+        if dm is None:
+            from verdeelmodel.models.scenarios import demand_model
+
+            dm = demand_model(inst)
+        return dm.expected_cost, None
+    if isinstance(plan, str) or not allow_array:
+        raise UsageError(
+            "plan must be allocation, need or an array of planned cost per gemeente and lot"
+            if allow_array
+            else "plan must be allocation or need"
+        )
+    return np.asarray(plan, dtype=float), None
+
+
 # --------------------------------------------------------------------------- pool
 
 
@@ -286,20 +312,7 @@ def reserves(
     check_pooling(inst, rules)
     t0 = time.perf_counter()
     dm = demand_model(inst)
-    alloc = None
-    if isinstance(plan, str) and plan == "allocation":
-        from verdeelmodel.api import solve
-
-        alloc = solve(inst)
-        if not alloc.optimal:
-            raise NoAllocation(alloc)
-        planned = planned_cost(inst, alloc)
-    elif isinstance(plan, str) and plan == "need":
-        planned = dm.expected_cost
-    elif isinstance(plan, str):
-        raise UsageError("plan must be allocation, need or an array of planned cost per gemeente and lot")
-    else:
-        planned = np.asarray(plan, dtype=float)
+    planned, alloc = resolve_plan(inst, plan, dm)
     if target_se is not None and not target_se > 0:
         raise UsageError("--target-se must be positive (euros, or a percentage such as 1%)")
     from verdeelmodel.models.reserves import ADAPTIVE_MAX_SCENARIOS
@@ -550,18 +563,8 @@ def fairness(
             )
     t0 = time.perf_counter()
     dm = demand_model(inst)
-    subs = None
-    if isinstance(plan, str) and plan == "allocation":
-        from verdeelmodel.api import solve
-
-        alloc = solve(inst)
-        if not alloc.optimal:
-            raise NoAllocation(alloc)
-        planned, subs = planned_cost(inst, alloc), alloc.substitutions
-    elif isinstance(plan, str) and plan == "need":
-        planned = dm.expected_cost
-    else:
-        raise UsageError("plan must be allocation or need")
+    planned, alloc = resolve_plan(inst, plan, dm, allow_array=False)
+    subs = alloc.substitutions if alloc is not None else None
     timings = {"solve_seconds": time.perf_counter() - t0}
     games = instance_games(
         inst,
@@ -856,12 +859,7 @@ def contract(
     if risk_aversion < 0 or (reserve_limit is not None and reserve_limit < 0):
         raise UsageError("--risk-aversion and --reserve-limit must not be negative")
     t0 = time.perf_counter()
-    from verdeelmodel.api import solve
-
-    alloc = solve(inst)
-    if not alloc.optimal:
-        raise NoAllocation(alloc)
-    planned = planned_cost(inst, alloc)
+    planned, alloc = resolve_plan(inst, "allocation")
     problems = instance_problems(inst, planned, scenarios, seed, alloc.substitutions)
     # fresh scenarios (another seed) to judge the chosen forms out of sample
     fresh = {p.region: p for p in instance_problems(inst, planned, scenarios, seed + OUT_OF_SAMPLE_SEED_OFFSET, alloc.substitutions)}

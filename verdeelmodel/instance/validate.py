@@ -527,12 +527,7 @@ def _cross_checks(
         r.foreign_key("contract_options", "lot", lot_ids, "lot of lots")
         regions = set(T["budgets"]["region"])
         for row in opts.to_dict("records"):
-            if bool(row.get("region")) == bool(row.get("gemeente")):
-                r.add("contract_options", row["_row"], "region", row.get("region") or "", "a region or a gemeente (one of them)")
-            elif row.get("region") and row["region"] not in regions:
-                r.add("contract_options", row["_row"], "region", row["region"], f"a region of budgets.csv ({_some(regions)})")
-            elif row.get("gemeente") and row["gemeente"] not in gemeenten:
-                r.add("contract_options", row["_row"], "gemeente", row["gemeente"], "a gemeente of gemeenten.csv")
+            _check_area(r, "contract_options", row, regions, gemeenten)
         if "current" in opts:
             cur = opts[opts["current"].astype(bool)]
             for (lot, reg, gem), grp in cur.groupby(["lot", "region", "gemeente"]):
@@ -627,6 +622,16 @@ def _check_pooling(
             seen[(row["region"], x)] = row["pool"]
 
 
+def _check_area(r: _Reporter, table: str, row: dict, regions: set, gemeenten: set) -> None:
+    """A row that covers an area: a region of budgets.csv or a gemeente of gemeenten.csv, one of them."""
+    if bool(row.get("region")) == bool(row.get("gemeente")):
+        r.add(table, row["_row"], "region", row.get("region") or "", "a region or a gemeente (one of them)")
+    elif row.get("region") and row["region"] not in regions:
+        r.add(table, row["_row"], "region", row["region"], f"a region of budgets.csv ({_some(regions)})")
+    elif row.get("gemeente") and row["gemeente"] not in gemeenten:
+        r.add(table, row["_row"], "gemeente", row["gemeente"], "a gemeente of gemeenten.csv")
+
+
 def _check_horizon(meta: InstanceMeta, T: dict[str, pd.DataFrame], r: _Reporter, gemeenten: set, lot_ids: set) -> None:
     """years.csv: the instance year first, consecutive; budgets_by_year: every budget row of
     budgets.csv in every later year; year_factors: later years, a lot, a domain or *."""
@@ -673,12 +678,7 @@ def _check_horizon(meta: InstanceMeta, T: dict[str, pd.DataFrame], r: _Reporter,
         regions = set(T["budgets"]["region"])
         for row in sums.to_dict("records"):
             line = row["_row"]
-            if bool(row.get("region")) == bool(row.get("gemeente")):
-                r.add("contract_sums", line, "region", row.get("region") or "", "a region or a gemeente (one of them)")
-            elif row.get("region") and row["region"] not in regions:
-                r.add("contract_sums", line, "region", row["region"], f"a region of budgets.csv ({_some(regions)})")
-            elif row.get("gemeente") and row["gemeente"] not in gemeenten:
-                r.add("contract_sums", line, "gemeente", row["gemeente"], "a gemeente of gemeenten.csv")
+            _check_area(r, "contract_sums", row, regions, gemeenten)
             first, last = int(row["first_year"]), int(row["last_year"])
             if first not in horizon or last not in horizon or last < first:
                 r.add(
