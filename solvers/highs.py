@@ -815,17 +815,18 @@ def solve_compiled_mip(
     objective: str | dict[str, float],
     integer_cols: np.ndarray,
     time_limit: float | None = None,
+    options: dict | None = None,
 ) -> tuple[str, np.ndarray, float]:
     """Solve a compiled model (Pyomo, compile_model) as a MIP with ``integer_cols`` integral and
     the linear objective ``objective``, or a weighted sum of compiled objectives ({name: weight}):
-    (status, x, objective value)."""
+    (status, x, objective value). ``options``: HiGHS options (e.g. mip_rel_gap)."""
     weights = {objective: 1.0} if isinstance(objective, str) else objective
     cost = sum(w * lp.costs[k] for k, w in weights.items())
     offset = sum(w * lp.offsets.get(k, 0.0) for k, w in weights.items())
     r, c, v = lp.A.triplets()
     integer = np.zeros(lp.shape[1], dtype=np.int32)
     integer[np.asarray(integer_cols, dtype=np.int64)] = 1
-    h, status = _run_arrays(cost, lp.col_lower, lp.col_upper, r, c, v, lp.row_lower, lp.row_upper, integer, time_limit)
+    h, status = _run_arrays(cost, lp.col_lower, lp.col_upper, r, c, v, lp.row_lower, lp.row_upper, integer, time_limit, options=options)
     x = np.array(h.getSolution().col_value)
     obj = float(cost @ x) + offset if status == "optimal" else float("nan")
     return status, x, obj

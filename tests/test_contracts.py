@@ -178,3 +178,37 @@ def test_cli_contract_without_options_or_with_bad_arguments_exits_2(make, tmp_pa
     assert rc == 2 and "--risk-aversion" in err
     rc, _, err = run_main(["reserves", str(folder), "--joint", "--out", str(tmp_path / "o")], capsys)
     assert rc == 2 and "withdrawn" in err and "contract" in err
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_decomposition_finds_the_extensive_forms_optimum(seed):
+    # random regions: 2-4 gemeenten, 2-5 lots each under 3 forms (one a lump sum that may be
+    # below its floor), correlated payments; both solvers, a cost of capital or a reserve limit
+    from verdeelmodel.models.contracts import Chooser, solve_extensive
+
+    rng = np.random.default_rng(seed)
+    S, G = 60, int(rng.integers(2, 5))
+    shock = rng.lognormal(0.0, 0.2, S)
+    options = []
+    for lot in range(int(rng.integers(2, 6))):
+        members = sorted(rng.choice(G, size=int(rng.integers(1, G + 1)), replace=False).tolist())
+        base = rng.uniform(50, 150, len(members))
+        cost = base[None, :] * shock[:, None] * rng.lognormal(0.0, 0.15, (S, len(members)))
+        mean = float(base.sum())
+        options.append(Option(f"l{lot}", "R", "inspanning", members, cost, mean))
+        options.append(Option(f"l{lot}", "R", "output", members, base[None, :] * shock[:, None] * 1.03, mean))
+        lump = mean * rng.uniform(0.85, 1.12)
+        options.append(Option(f"l{lot}", "R", "taak", members, np.tile(lump * base / mean, (S, 1)), mean, viable=lump >= 0.9 * mean))
+    other = rng.uniform(100, 200, G)[None, :] * shock[:, None]
+    kappa = float(rng.choice([0.0, 0.1, 0.5, 2.0]))
+    ref = solve_extensive(options, other, 0.9, kappa)
+    got = Chooser(options, other, 0.9, tol=1e-6).solve(kappa)
+    assert got.status == ref.status == "optimal"
+    assert got.objective == pytest.approx(ref.objective, rel=1e-6)
+    assert all(o.viable for o in got.chosen)
+    limit = np.full(G, float(np.median(ref.reserve)))
+    ref = solve_extensive(options, other, 0.9, 0.0, limit)
+    got = Chooser(options, other, 0.9, tol=1e-6).solve(0.0, limit)
+    assert got.status == ref.status
+    if ref.status == "optimal":
+        assert got.objective == pytest.approx(ref.objective, rel=1e-6) and (got.reserve <= limit + 1e-4).all()

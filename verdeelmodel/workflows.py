@@ -850,7 +850,7 @@ def contract(
     minimise expected payments + ``risk_aversion`` x the gemeenten's reserves (CVaR at
     ``confidence`` of the payment minus its expectation), or expected payments with every
     gemeente's reserve at most ``reserve_limit``; and the frontier over the cost of capital."""
-    from verdeelmodel.models.contracts import Chooser, choose, evaluate, instance_problems, per_gemeente, today
+    from verdeelmodel.models.contracts import Chooser, evaluate, instance_problems, per_gemeente, today
 
     if scenarios < 50:
         raise UsageError("scenarios (--scenarios) must be at least 50")
@@ -867,7 +867,7 @@ def contract(
     for pr in problems:
         limit = None if reserve_limit is None else np.full(len(pr.gemeenten), float(reserve_limit))
         chooser = Chooser(pr.options, pr.other, confidence)  # built once, solved for every cost of capital
-        c = choose(pr.options, pr.other, confidence, limit=limit) if limit is not None else chooser.solve(risk_aversion)
+        c = chooser.solve(0.0, limit) if limit is not None else chooser.solve(risk_aversion)
         if c.status != "optimal":
             raise UsageError(f"region {pr.region}: no choice of forms meets the reserve limit ({c.status})")
         now = today(pr.options)
