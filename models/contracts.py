@@ -310,14 +310,11 @@ def instance_problems(
     opts = inst.tables.get("contract_options")
     if opts is None or opts.empty:
         raise UsageError(f"instance {inst.name} has no contract_options.csv: there is no contract to choose")
-    pooled = {x.strip() for ls in inst.pools["lots"] for x in ls.split(";")} if len(inst.pools) else set()
-    bad = sorted(set(opts["lot"]) & pooled)
-    if bad:
-        raise UsageError(f"contract options on pooled lots ({', '.join(bad)}) are not supported yet: pool charges would depend on the form")
     dm = demand_model(inst)
     setups = pool_setups(inst)
     rules = rules_of(inst)
     rs = rule_sets(inst, setups, None)[-1]
+    _check_pooled_options(opts, setups, rs, rules)
     thr = _thresholds(rules, [rs])
     view = plan_view(inst, dm, planned_cost, substitutions)
     gpos = {g: i for i, g in enumerate(dm.gemeenten)}
@@ -382,15 +379,77 @@ def instance_problems(
                 lump = float(lump) if lump is not None and lump == lump else exp_cost * (1.0 + premium)
                 floor = float(r.get("viability_floor") if r.get("viability_floor") is not None else 0.9)
                 pay, viable, price = np.broadcast_to(lump * share, cost_m.shape).copy(), lump >= floor * exp_cost, lump
-            prob.options.append(Option(lot, area, form, gi, pay, exp_cost, viable, bool(r.get("current") or False), price))
-    out = []
+            members = gi
+            p_setups, p_names = _pooled_setups(setups, rs, lot)
+            if p_setups:  # a pooled lot: its payments are charged to the pool's gemeenten by the agreed rule
+                members, pay = _pool_charges_of(dm, p_setups, p_names, rules, view, gi, j, pay, _charges)
+            prob.options.append(Option(lot, area, form, members, pay, exp_cost, viable, bool(r.get("current") or False), price))
+    # regions linked through a pool's charges are one problem
+    merged: list[tuple[list[str], set[int], list[Option]]] = []
     for region, prob in sorted(problems.items()):
-        g_all = sorted({g for o in prob.options for g in o.members})
+        gs = {g for o in prob.options for g in o.members}
+        linked = [m for m in merged if m[1] & gs]
+        names, opts_, gset = [region], list(prob.options), set(gs)
+        for m in linked:
+            merged.remove(m)
+            names, opts_, gset = m[0] + names, m[2] + opts_, gset | m[1]
+        merged.append((names, gset, opts_))
+    out = []
+    for names, gset, options in merged:
+        g_all = sorted(gset)
         local = {g: k for k, g in enumerate(g_all)}
-        for o in prob.options:
+        for o in options:
             o.members = [local[g] for g in o.members]
-        out.append(RegionProblem(region, [dm.gemeenten[g] for g in g_all], prob.options, other[:, g_all]))
+        out.append(RegionProblem(" + ".join(names), [dm.gemeenten[g] for g in g_all], options, other[:, g_all]))
     return out
+
+
+def _pooled_setups(setups, rs, lot: str) -> tuple[list, list]:
+    """The pool setups that pool ``lot``, with their agreed rule names per region."""
+    pick = [(s, names) for s, names in zip(setups, rs.per_setup) if lot in s.ctx.lots]
+    return [s for s, _n in pick], [n for _s, n in pick]
+
+
+def _check_pooled_options(opts, setups, rs, rules) -> None:
+    """Options on a pooled lot: the pool charges what the gemeenten pay under the chosen form
+    by the agreed rule, which must be affine in the pooled cost (so each option's charges add to
+    the rest's); a per-client threshold (no client costs under a lump sum) or a minimum (a kink)
+    is refused with its reason."""
+    from verdeelmodel.errors import UsageError
+
+    bad = []
+    for lot in sorted(set(opts["lot"])):
+        for s, names in zip(*_pooled_setups(setups, rs, lot)):
+            for name in sorted(set(names)):
+                rule = rules[name]
+                k = rule.kind_spec
+                if k.per_client_threshold:
+                    why = "it pays per client above a threshold, and under a lump sum or a price per client there are no client costs"
+                elif not k.is_linear(rule):
+                    why = f"its charges are not linear in the cost ({k.not_linear_reason(rule)})"
+                elif k.linear_charge(rule, s.ctx).gap_minimum is not None:
+                    why = "its minimum makes the charges kink where the cost crosses it"
+                else:
+                    continue
+                bad.append(f"lot {lot} is pooled in {s.ctx.pool} under rule {name}: {why}")
+    if bad:
+        raise UsageError("contract options cannot be chosen on these pooled lots: " + "; ".join(bad))
+
+
+def _pool_charges_of(dm, setups, names, rules, view, gi, j, pay, charges) -> tuple[list[int], np.ndarray]:
+    """What the gemeenten pay when the payments ``pay`` [S, len(gi)] of lot ``j`` go through its
+    pools (``setups`` with their agreed rule names per region): the charges of that cost minus
+    the charges of none (the rules are affine; their constant parts are in the other payments
+    already). Returns the gemeenten charged and their payments."""
+    from .reserves import RuleSet
+
+    arr = np.zeros((pay.shape[0], len(dm.gemeenten), len(dm.lots)))
+    arr[:, gi, j] = pay
+    rs = RuleSet("agreed", names)
+    ch = charges(dm, setups, rs, rules, arr, None, view.lot_domain, view.n_dom).sum(-1)
+    ch -= charges(dm, setups, rs, rules, np.zeros_like(arr[:1]), None, view.lot_domain, view.n_dom).sum(-1)
+    members = sorted(set(np.flatnonzero(np.abs(ch).max(axis=0) > 0).tolist()) | set(gi))
+    return members, ch[:, members]
 
 
 def corridor_pay(cost: np.ndarray, expected: float, band: float, share: float, premium: float) -> np.ndarray:

@@ -212,3 +212,56 @@ def test_the_decomposition_finds_the_extensive_forms_optimum(seed):
     assert got.status == ref.status
     if ref.status == "optimal":
         assert got.objective == pytest.approx(ref.objective, rel=1e-6) and (got.reserve <= limit + 1e-4).all()
+
+
+def _pooled_with_options(tmp_path, rule):
+    from helpers import pooled_tables, write_instance
+
+    t = pooled_tables(rule)
+    t["demand"] = [{"lot": "verblijf", "distribution": "negbin", "dispersion": 2, "cost_cv": 0.8, "shock_sd": 0.2, "source": "test"}]
+    t["contract_options"] = [
+        {"lot": "verblijf", "region": "R", "form": f, "current": f == "inspanning", "premium": p, "source": "test"}
+        for f, p in (("inspanning", 0), ("output", 0.03), ("taak", 0.07))
+    ]
+    return write_instance(tmp_path / rule, t)
+
+
+@pytest.mark.parametrize("rule", ["solidair", "uitgesteld3", "mix", "vast", "vast_share"])
+def test_options_on_a_pooled_lot_go_through_the_pool_and_add_up(tmp_path, rule):
+    # the pool charges what the region pays under each form by its agreed rule: over the pool's
+    # gemeenten the charges add up to the payment, scenario by scenario; today's form gives the
+    # reserves' charges exactly (the rule's fixed part sits in the other payments)
+    from verdeelmodel import load_instance, solve
+    from verdeelmodel.models.contracts import instance_problems, per_gemeente, today
+    from verdeelmodel.models.reserves import run_reserves, var_cvar
+    from verdeelmodel.workflows import planned_cost
+
+    inst = load_instance(_pooled_with_options(tmp_path, rule))
+    res = solve(inst)
+    planned = planned_cost(inst, res)
+    (pr,) = instance_problems(inst, planned, 300, seed=4, substitutions=res.substitutions)
+    assert pr.gemeenten == ["A", "B", "C"]
+    forms = {o.form: o for o in pr.options}
+    assert set(forms) == {"inspanning", "output", "taak"} and all(len(o.members) == 3 for o in pr.options)
+    taak = forms["taak"]
+    assert taak.pay.sum(axis=1) == pytest.approx(np.full(300, taak.price))  # the lump sum, shared by the rule
+    if rule in ("solidair", "uitgesteld3"):  # a pure key: every gemeente pays a fixed share of every form's cost
+        shares = forms["inspanning"].pay / forms["inspanning"].pay.sum(axis=1, keepdims=True)
+        assert np.ptp(shares, axis=0) == pytest.approx(np.zeros(3), abs=1e-9)
+    run = run_reserves(inst, planned, 300, seed=4, substitutions=res.substitutions)
+    O = run.overspend["agreed"]
+    _v, cvar = var_cvar(O, 0.9)
+    spread = dict(zip(run.gemeenten, np.asarray(cvar) - O.mean(axis=0)))
+    mine = per_gemeente(today(pr.options), pr, 0.9).set_index("gemeente")["reserve_eur"]
+    for g, v in mine.items():
+        assert v == pytest.approx(spread[g], rel=1e-9, abs=1e-6), g
+
+
+@pytest.mark.parametrize("rule, why", [("hoog", "per client above a threshold"), ("onder", "minimum"), ("fonds", "not linear")])
+def test_options_on_a_lot_pooled_by_a_nonlinear_rule_are_refused_with_the_reason(tmp_path, capsys, rule, why):
+    from helpers import run_main
+
+    folder = _pooled_with_options(tmp_path, rule)
+    rc, _, err = run_main(["contract", str(folder), "--scenarios", "200", "--out", str(tmp_path / "o")], capsys)
+    assert rc == 2 and "lot verblijf is pooled in verblijf under rule" in err and why in err, err
+    assert not (tmp_path / "o").exists()
