@@ -161,6 +161,7 @@ class Chooser:
         self.cuts: list[tuple[int, np.ndarray, float]] = []  # (g, coefficient per option, constant)
         for g in range(G):  # CVaR >= mean: q uniform
             self.cuts.append((g, self.mean[:, g].copy(), float(self.other_mean[g])))
+        self.cut_at: set[tuple[int, tuple[int, ...]]] = set()  # (gemeente, choice) cut so far
         self.iterations = 0
 
     def pay_of(self, picked: list[int]) -> np.ndarray:
@@ -205,7 +206,6 @@ class Chooser:
                 base_v += (-self.mean[nz, g] / u).tolist() + [1.0]
                 base_lo.append(-np.inf)
                 base_up.append((float(limit[g]) + self.other_mean[g]) / u)
-        start = None
         for _it in range(max_iterations):
             rows, cols, vals = list(base_r), list(base_c), list(base_v)
             lo, up = list(base_lo), list(base_up)
@@ -217,19 +217,22 @@ class Chooser:
                 vals += (-coef[nz] / u).tolist() + [1.0]
                 lo.append(c0 / u)
                 up.append(np.inf)
-            status, x = solve_milp(cost, lower, upper, rows, cols, vals, lo, up, integer, start=start, options={"mip_rel_gap": 1e-9})
+            status, x = solve_milp(cost, lower, upper, rows, cols, vals, lo, up, integer, options={"mip_rel_gap": 1e-9})
             self.iterations += 1
             if status != "optimal":
                 return ContractChoice(status, [], float("nan"), np.array([]), np.array([]), pd.DataFrame())
             picked = [i for i in range(O) if x[i] > 0.5]
             pay = self.pay_of(picked)
             _v, cvar = var_cvar(pay, self.alpha)
-            short = np.flatnonzero(np.asarray(cvar) - x[O:] * u > self.tol)
-            if not len(short):
+            short = [int(g) for g in np.flatnonzero(np.asarray(cvar) - x[O:] * u > self.tol)]
+            # a gemeente cut at this very choice before is short only by the master's tolerance
+            # (HiGHS's, relative to the money unit): its cut is exact here, so the choice stands
+            new = [g for g in short if (g, tuple(picked)) not in self.cut_at]
+            if not new:
                 return _report(self.options, self.alpha, picked, pay, kappa)
-            for g in short:
-                self.cuts.append(self._cut(int(g), pay[:, g]))
-            start = None
+            for g in new:
+                self.cut_at.add((g, tuple(picked)))
+                self.cuts.append(self._cut(g, pay[:, g]))
         raise RuntimeError(f"the contract choice did not converge in {max_iterations} rounds of cuts")
 
 
@@ -382,7 +385,7 @@ def instance_problems(
             members = gi
             p_setups, p_names = _pooled_setups(setups, rs, lot)
             if p_setups:  # a pooled lot: its payments are charged to the pool's gemeenten by the agreed rule
-                members, pay = _pool_charges_of(dm, p_setups, p_names, rules, view, gi, j, pay, _charges)
+                members, pay = _pool_charges_of(dm, p_setups, p_names, rules, gi, j, pay)
             prob.options.append(Option(lot, area, form, members, pay, exp_cost, viable, bool(r.get("current") or False), price))
     # regions linked through a pool's charges are one problem
     merged: list[tuple[list[str], set[int], list[Option]]] = []
@@ -436,20 +439,33 @@ def _check_pooled_options(opts, setups, rs, rules) -> None:
         raise UsageError("contract options cannot be chosen on these pooled lots: " + "; ".join(bad))
 
 
-def _pool_charges_of(dm, setups, names, rules, view, gi, j, pay, charges) -> tuple[list[int], np.ndarray]:
+def _pool_charges_of(dm, setups, names, rules, gi, j, pay) -> tuple[list[int], np.ndarray]:
     """What the gemeenten pay when the payments ``pay`` [S, len(gi)] of lot ``j`` go through its
     pools (``setups`` with their agreed rule names per region): the charges of that cost minus
     the charges of none (the rules are affine; their constant parts are in the other payments
-    already). Returns the gemeenten charged and their payments."""
-    from .reserves import RuleSet
+    already); a gemeente outside the pools pays its own. Returns the gemeenten charged and their
+    payments. Each pool is evaluated on its own gemeenten and lots (as reserves._charges does)."""
+    from .pooling import pool_charges
 
-    arr = np.zeros((pay.shape[0], len(dm.gemeenten), len(dm.lots)))
-    arr[:, gi, j] = pay
-    rs = RuleSet("agreed", names)
-    ch = charges(dm, setups, rs, rules, arr, None, view.lot_domain, view.n_dom).sum(-1)
-    ch -= charges(dm, setups, rs, rules, np.zeros_like(arr[:1]), None, view.lot_domain, view.n_dom).sum(-1)
-    members = sorted(set(np.flatnonzero(np.abs(ch).max(axis=0) > 0).tolist()) | set(gi))
-    return members, ch[:, members]
+    gpos = {g: i for i, g in enumerate(dm.gemeenten)}
+    out = np.zeros((pay.shape[0], len(dm.gemeenten)))
+    covered: set[int] = set()
+    for setup, rule_names in zip(setups, names):
+        ctx = setup.ctx
+        local = {gpos[g]: k for k, g in enumerate(ctx.gemeenten)}
+        li = list(ctx.lots).index(dm.lots[j])
+        cost = np.zeros((pay.shape[0], ctx.n, len(ctx.lots)))
+        for k, g in enumerate(gi):
+            if g in local:
+                cost[:, local[g], li] = pay[:, k]
+                covered.add(g)
+        charge = pool_charges(ctx, rule_names, rules, cost).charge - pool_charges(ctx, rule_names, rules, cost[:1] * 0.0).charge
+        out[:, [gpos[g] for g in ctx.gemeenten]] += charge
+    for k, g in enumerate(gi):
+        if g not in covered:
+            out[:, g] += pay[:, k]
+    members = sorted(set(np.flatnonzero(np.abs(out).max(axis=0) > 0).tolist()) | set(gi))
+    return members, out[:, members]
 
 
 def corridor_pay(cost: np.ndarray, expected: float, band: float, share: float, premium: float) -> np.ndarray:

@@ -200,7 +200,12 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("instance", nargs="?", default=None)
     b.add_argument("--repeat", type=int, default=3)
     b.add_argument("--pooling", action="store_true", help="time the risicoverevening engine on scenarios instead of the allocation solve")
-    b.add_argument("--scenarios", type=int, default=10_000, help="scenarios for --pooling, --reserves and --fairness")
+    b.add_argument(
+        "--scenarios",
+        type=int,
+        default=10_000,
+        help="scenarios for --pooling, --reserves, --fairness and --contract (the issue-12 measure: 1000)",
+    )
     b.add_argument("--contract", action="store_true", help="time verdeelmodel contract on the bundled regions (use --scenarios 1000)")
     b.add_argument(
         "--plan", action="store_true", help="time the meerjarenraming (plan over the horizon, and --scenarios paths) against one year"
@@ -304,7 +309,9 @@ def _run(args) -> int:
         if args.contract:
             from verdeelmodel.benchmark import run_contract_benchmark
 
-            return run_contract_benchmark([args.instance] if args.instance else None, scenarios=min(args.scenarios, 100_000))
+            return run_contract_benchmark(
+                [args.instance] if args.instance else None, scenarios=min(args.scenarios, 100_000), repeat=max(1, args.repeat)
+            )
         if args.plan:
             from verdeelmodel.benchmark import run_plan_benchmark
 

@@ -890,6 +890,47 @@ def _pools(regions: list[str], seed: int) -> list[dict]:
     return rows
 
 
+#: Contract options (verdeelmodel contract) per region: (lot, forms). The pooled lots' forms go
+#: through the region's pool (its agreed rule is affine in the cost).
+CONTRACT_OPTIONS = (
+    ("jeugd_ggz", ("inspanning", "output", "taak")),
+    ("jeugd_specialistische_begeleiding", ("inspanning", "output", "corridor")),
+    ("wmo_specialistische_begeleiding", ("inspanning", "output", "taak")),
+    ("jeugd_verblijf_hoogspecialistisch", ("output", "taak")),
+    ("wmo_beschermd_wonen", ("output", "corridor")),
+)
+#: The provider's premium per form, drawn uniformly in [low, high] per region and lot.
+PREMIUM_RANGE = {"inspanning": (0.0, 0.0), "output": (0.02, 0.05), "taak": (0.05, 0.10), "corridor": (0.01, 0.03)}
+
+
+def _contract_options(regions: list[str], seed: int) -> list[dict]:
+    """Contract options per region: the lot's funding form today (lots.csv) and the other forms
+    with a provider premium drawn in PREMIUM_RANGE; a lump sum at the expected cost x (1 +
+    premium), viability floor 0.9; corridors with a 10 % band and half shared beyond it."""
+    s = _Stream(seed, 14)
+    rows = []
+    for r in regions:
+        for lot, forms in CONTRACT_OPTIONS:
+            today = LOT_BY_NAME[lot].funding_form if LOT_BY_NAME[lot].funding_form in forms else forms[0]
+            for form in forms:
+                low, high = PREMIUM_RANGE[form]
+                premium = round(low + (high - low) * s.uniform(), 2) if high > low else 0.0
+                rows.append(
+                    dict(
+                        lot=lot,
+                        region=r,
+                        gemeente="",
+                        form=form,
+                        current=form == today,
+                        premium=premium,
+                        corridor_band=0.1 if form == "corridor" else None,
+                        corridor_share=0.5 if form == "corridor" else None,
+                        viability_floor=0.9 if form == "taak" else None,
+                    )
+                )
+    return rows
+
+
 def _pooling_rule_rows() -> list[list]:
     return [[rule.get(c) for c in POOLING_RULE_COLUMNS] for rule in sorted(POOLING_RULES, key=lambda r: r["rule"])]
 
@@ -1109,6 +1150,8 @@ def _source_row(seed: int) -> list[str]:
         "Budgets: 75 % objective share and 25 % historical share of the national IU. "
         "Need: objective reference x gemeente lognormal factor (sigma 0.09 jeugd, 0.07 wmo) x lot lognormal factor, scaled so national need is 4.5 % (jeugd) and 3.5 % (wmo) above the budget; "
         "Lot shares, tariffs, plafonds, minimums, contracts, reserves and the expertiseschil are assumptions of the generator; "
+        "contract options (verdeelmodel contract) on five lots per region, today's form as lots.csv gives it, provider premiums drawn per region and lot: "
+        "output 2-5 %, taak 5-10 % (lump sum at the expected cost plus premium, viability floor 0.9), corridor 1-3 % (band 10 %, half shared beyond it); "
         "tariffs reuse the (equally assumed) tariffs of the bundled nijmegen-2018 instance where the lot is of the same kind. "
         f"Risicoverevening (assumed): every region pools its two hoogspecialistisch lots (one pool per lot); the agreed rule is drawn per pool so that solidariteit, uitgesteld profijt and a mixed key are each agreed in a third of the regions; "
         f"rule parameters: solidariteit by inhabitants, uitgesteld profijt by clients averaged over {HISTORY_YEARS} years, mixed 50 % own use and 50 % inhabitants, high-cost pool 80 % above EUR 60,000 per client-year (the German anchor's EUR 100,000 lowered to this instance's tariffs), threshold fund above EUR 40 per inhabitant. "
@@ -1455,6 +1498,7 @@ def generate(out_dir: pathlib.Path, seed: int = DEFAULT_SEED) -> None:
     use_history = _use_history(gemeenten, volume, seed)
     pools = _pools(regions, seed)
     _check_pooling(gemeenten, regions, use_history, pools)
+    contract_options = _contract_options(regions, seed)
     _check_demand()
     budgets_by_year = _budgets_by_year(gemeenten, budgets, seed)
     year_factors = _year_factors()
@@ -1536,6 +1580,8 @@ def generate(out_dir: pathlib.Path, seed: int = DEFAULT_SEED) -> None:
     tables["pooling_rules"] = _csv(list(POOLING_RULE_COLUMNS) + ["source"], [row + [S] for row in _pooling_rule_rows()])
     h = ["region", "pool", "lots", "rule"]
     tables["pools"] = _csv(h + ["source"], [row + [S] for row in _dict_rows(pools, h, ("region", "pool"))])
+    h = ["lot", "region", "gemeente", "form", "current", "premium", "corridor_band", "corridor_share", "viability_floor"]
+    tables["contract_options"] = _csv(h + ["source"], [row + [S] for row in _dict_rows(contract_options, h, ("lot", "region", "form"))])
     h = ["gemeente", "lot", "year", "clients", "cost_eur"]
     tables["use_history"] = _csv(h + ["source"], [row + [S] for row in _dict_rows(use_history, h, ("gemeente", "lot", "year"))])
     tables["years"] = _csv(["year", "label", "source"], [[y, label, S] for y, label in zip(HORIZON, HORIZON_LABELS)])
