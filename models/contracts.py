@@ -477,10 +477,13 @@ def corridor_pay(cost: np.ndarray, expected: float, band: float, share: float, p
     return expected * (1.0 + premium) + share * beyond
 
 
-def evaluate(chosen: list[tuple[str, str, str]], problem: RegionProblem, alpha: float, batches: int = 20) -> dict[str, float]:
+def evaluate(
+    chosen: list[tuple[str, str, str]], problem: RegionProblem, alpha: float, batches: int = 20, kappa: float = 0.0
+) -> dict[str, float]:
     """The chosen forms ((lot, area, form)) on a problem's scenarios: the region's expected
-    payments and reserve (sum over gemeenten of CVaR - mean of their payment), each with a
-    batch-means standard error (the reserves' method)."""
+    payments, reserve (sum over gemeenten of CVaR - mean of their payment) and the objective
+    (expected payments + ``kappa`` x reserve), each with a batch-means standard error (the
+    reserves' method)."""
 
     keys = set(chosen)
     pay = problem.other.copy()
@@ -494,12 +497,20 @@ def evaluate(chosen: list[tuple[str, str, str]], problem: RegionProblem, alpha: 
 
     e, r = figures(pay)
     S = pay.shape[0]
-    se_e = se_r = float("nan")
+    se_e = se_r = se_o = float("nan")
     if S >= 10 * batches:
         edges = np.linspace(0, S, batches + 1).astype(int)
         per = np.array([figures(pay[a:b]) for a, b in zip(edges[:-1], edges[1:])])
         se_e, se_r = (per.std(axis=0, ddof=1) / np.sqrt(batches)).tolist()
-    return {"expected_pay_eur": e, "expected_pay_se_eur": se_e, "reserve_eur": r, "reserve_se_eur": se_r}
+        se_o = float((per[:, 0] + kappa * per[:, 1]).std(ddof=1) / np.sqrt(batches))
+    return {
+        "expected_pay_eur": e,
+        "expected_pay_se_eur": se_e,
+        "reserve_eur": r,
+        "reserve_se_eur": se_r,
+        "objective_eur": e + kappa * r,
+        "objective_se_eur": se_o,
+    }
 
 
 def today(options: list[Option]) -> list[tuple[str, str, str]]:

@@ -392,3 +392,59 @@ def run_contract_benchmark(instances: list[str] | None = None, scenarios: int = 
                 )
     print(f"peak memory {_peak_mb():.0f} MB; load {_loadavg()}")
     return 0
+
+
+def run_contract_oos(
+    instances: list[str] | None = None,
+    sizes: tuple[int, ...] = (250, 1000, 4000),
+    reps: int = 5,
+    fresh: int = 20_000,
+    kappas: tuple[float, ...] = (0.1, 1.0),
+) -> int:
+    """Out-of-sample honesty of the contract choice: for each in-sample size, ``reps`` choices on
+    independent samples (seeds 1..reps), each judged on one large fresh sample (``fresh``
+    scenarios, another seed). The in-sample objective (expected payments + kappa x reserves) of
+    an optimum is biased low (it is fitted to its sample); the gap to the fresh evaluation should
+    shrink as the sample grows. Prints mean and standard error over the replications."""
+    import statistics
+
+    from verdeelmodel.models.contracts import Chooser, evaluate, instance_problems
+    from verdeelmodel.workflows import resolve_plan
+
+    root = _default_instance().parent
+    paths = [Path(p) for p in instances] if instances else [root / "westfriesland-2021", root / "nijmegen-2018"]
+    print(f"benchmark contract out of sample: {reps} replications per size, {fresh:,} fresh scenarios; load {_loadavg()}")
+    for path in paths:
+        inst = load_instance(path)
+        planned, alloc = resolve_plan(inst, "allocation")
+        t0 = time.perf_counter()
+        judge = {p.region: p for p in instance_problems(inst, planned, fresh, 999_999, alloc.substitutions)}
+        print(f"{inst.name}: fresh sample drawn in {time.perf_counter() - t0:.1f} s")
+        rows: dict[tuple[float, int], dict[str, list]] = {}
+        for S in sizes:
+            for rep in range(1, reps + 1):
+                for pr in instance_problems(inst, planned, S, rep, alloc.substitutions):
+                    ch = Chooser(pr.options, pr.other, 0.9)
+                    for kappa in kappas:
+                        c = ch.solve(kappa)
+                        picked = [(o.lot, o.area, o.form) for o in c.chosen]
+                        f = evaluate(picked, judge[pr.region], 0.9, kappa=kappa)
+                        r = rows.setdefault((kappa, S), {"in": [], "out": [], "se": [], "choice": []})
+                        r["in"].append(c.objective)
+                        r["out"].append(f["objective_eur"])
+                        r["se"].append(f["objective_se_eur"])
+                        r["choice"].append(tuple(sorted(picked)))
+        for kappa in kappas:
+            print(f"  cost of capital {kappa}: objective = expected payments + {kappa} x reserves (CVaR 90% - mean)")
+            print("    scenarios | in-sample objective | fresh objective (its se) | gap (fresh - in) +- se | distinct choices")
+            for S in sizes:
+                r = rows[(kappa, S)]
+                gaps = [o - i for o, i in zip(r["out"], r["in"])]
+                se = statistics.stdev(gaps) / len(gaps) ** 0.5 if len(gaps) > 1 else float("nan")
+                print(
+                    f"    {S:>9,} | {statistics.mean(r['in']):>19,.0f} | {statistics.mean(r['out']):>15,.0f} "
+                    f"({statistics.mean(r['se']):,.0f}) | {statistics.mean(gaps):>12,.0f} +- {se:,.0f} | "
+                    f"{len(set(r['choice']))} of {len(r['choice'])}"
+                )
+    print(f"peak memory {_peak_mb():.0f} MB; load {_loadavg()}")
+    return 0

@@ -208,6 +208,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--contract", action="store_true", help="time verdeelmodel contract on the bundled regions (use --scenarios 1000)")
     b.add_argument(
+        "--contract-oos",
+        action="store_true",
+        help="the contract choice out of sample: in-sample against fresh objectives for 250, 1000 and 4000 scenarios (5 replications each)",
+    )
+    b.add_argument(
         "--plan", action="store_true", help="time the meerjarenraming (plan over the horizon, and --scenarios paths) against one year"
     )
     b.add_argument(
@@ -306,6 +311,10 @@ def _run(args) -> int:
             from verdeelmodel.benchmark import run_startup_benchmark
 
             return run_startup_benchmark(args.instance, repeat=max(args.repeat, 5))
+        if args.contract_oos:
+            from verdeelmodel.benchmark import run_contract_oos
+
+            return run_contract_oos([args.instance] if args.instance else None)
         if args.contract:
             from verdeelmodel.benchmark import run_contract_benchmark
 

@@ -885,7 +885,7 @@ def contract(
             rows.append({"region": pr.region, **r._asdict()})
         picked = [(o.lot, o.area, o.form) for o in c.chosen]
         for label, prob in (("in sample", pr), ("out of sample", fresh[pr.region])):
-            oos.append({"region": pr.region, "scenarios": label, **evaluate(picked, prob, confidence)})
+            oos.append({"region": pr.region, "scenarios": label, **evaluate(picked, prob, confidence, kappa=risk_aversion or 0.0)})
         for k in frontier:
             f = chooser.solve(k)
             front.append(
