@@ -56,6 +56,20 @@ class Option:
     viable: bool = True
     current: bool = False  # the form in force today
     price: float | None = None  # the expected payment by the contract's terms (None: the sample mean)
+    plafond: float | None = None  # plafond: the area's plafond
+    waiting_eur: float = 0.0  # plafond: the expected care that waits (above the plafond), per year
+    waiting_weight: float = 0.0  # what a euro waiting counts for in the objective
+    variant: str = ""  # tells apart several options of one form (plafond levels, corridor bands, lump sums)
+
+    @property
+    def label(self) -> str:
+        """The form and its variant: what the chosen forms are named by."""
+        return f"{self.form} {self.variant}" if self.variant else self.form
+
+    @property
+    def harm(self) -> float:
+        """The waiting list in the objective: weight x expected euros waiting."""
+        return self.waiting_weight * self.waiting_eur
 
     @property
     def group(self) -> tuple[str, str]:
@@ -106,7 +120,7 @@ def build_model(options: list[Option], other: np.ndarray, alpha: float, kappa: f
     m.reserve = pyo.Expression(
         range(G), rule=lambda _m, g: m.eta[g] + c * sum(m.tail[g, s] for s in range(S)) - sum(pay(g, s) for s in range(S)) / S
     )
-    expected = sum(pay(g, s) for g in range(G) for s in range(S)) / S
+    expected = sum(pay(g, s) for g in range(G) for s in range(S)) / S + sum(o.harm * m.z[i] for i, o in enumerate(options) if o.harm)
     # the two parts of the objective, each on its own (the cost of capital weighs them without a rebuild)
     m.expected_pay = pyo.Objective(expr=expected, sense=pyo.minimize)
     m.reserve_total = pyo.Objective(expr=sum(m.reserve[g] for g in range(G)), sense=pyo.minimize)
@@ -186,7 +200,8 @@ class Chooser:
         O, G, u = self.O, self.G, self.unit
         kappa = float(kappa)
         # columns: z (O), theta (G); objective (1 - kappa) sum_g E_g(z) + kappa sum_g theta_g
-        cost = np.concatenate([(1.0 - kappa) * self.mean.sum(axis=1) / u, np.full(G, kappa)])
+        harm = np.array([o.harm for o in self.options])  # a plafond's waiting list
+        cost = np.concatenate([((1.0 - kappa) * self.mean.sum(axis=1) + harm) / u, np.full(G, kappa)])
         lower = np.concatenate([np.zeros(O), np.full(G, -np.inf)])
         upper = np.concatenate([np.array([1.0 if o.viable else 0.0 for o in self.options]), np.full(G, np.inf)])
         integer = np.concatenate([np.ones(O, dtype=np.int32), np.zeros(G, dtype=np.int32)])
@@ -279,12 +294,15 @@ def _report(options, alpha, picked: list[int], pay: np.ndarray, kappa: float) ->
                 "lot": lot,
                 "area": area,
                 "form": o.form,
+                "variant": o.variant,
                 "expected_pay_eur": exp_pay,
                 "expected_cost_eur": o.expected_cost,
                 "premium_paid_eur": price - o.expected_cost,  # by the contract's terms: 0 for inspanning
+                "plafond_eur": o.plafond,
+                "expected_waiting_list_eur": o.waiting_eur,
             }
         )
-    objective = float(mean.sum() + kappa * reserve.sum())
+    objective = float(mean.sum() + kappa * reserve.sum() + sum(o.harm for o in pick))
     return ContractChoice("optimal", pick, objective, mean, reserve, pd.DataFrame(rows))
 
 
@@ -342,17 +360,19 @@ def instance_problems(
         batch = sample(dm, n, seed, c, thr)
         cost, excess = view.apply(batch.cost, batch._excess if thr else None)
         ex = (lambda H, e=excess: e[float(H)]) if excess is not None else None
-        costs.append(cost[:, cells].copy())
+        # the option cells without the plan's cap on non-statutory lots: their contract decides
+        # what is paid (an open contract pays all demand, a plafond caps it)
+        costs.append(view.apply(batch.cost, None, cap=False)[0][:, cells] if view.capped.any() else cost[:, cells].copy())
         # output pays per client at the expected cost per client: the clients' count at that price,
         # shaped by the plan as the cost is (moved clients leave one lot and arrive in another)
-        count_cost, _e = view.apply(batch.clients * dm.mean_cost)
+        count_cost, _e = view.apply(batch.clients * dm.mean_cost, None, cap=False)
         clients.append(count_cost[:, cells])
         rest = np.where(cells, 0.0, cost)
         others.append(_charges(dm, setups, rs, rules, rest, ex, view.lot_domain, view.n_dom).sum(-1))
         done += n
         c += 1
     C, N, other = np.concatenate(costs), np.concatenate(clients), np.concatenate(others)
-    expected_shaped = view.apply(dm.expected_cost[None])[0][0]  # the plan's expected cost per gemeente and lot
+    expected_shaped = view.apply(dm.expected_cost[None], None, cap=False)[0][0]  # the plan's expected cost per gemeente and lot
     cell_index = {tuple(x): k for k, x in enumerate(np.argwhere(cells))}
     problems: dict[str, RegionProblem] = {}
     for lot, area, region, members, rows in groups:
@@ -367,7 +387,7 @@ def instance_problems(
         share = expected_m / exp_cost if exp_cost > 0 else np.full(len(gi), 1.0 / len(gi))
         prob = problems.setdefault(region, RegionProblem(region, [], [], np.zeros((0, 0))))
         for r in rows:
-            form, premium = r["form"], float(r.get("premium") or 0.0)
+            form, premium, extra = r["form"], float(r.get("premium") or 0.0), {"variant": str(r.get("variant") or "")}
             price = exp_cost * (1.0 + premium)  # output, corridor: the expected cost and the premium on it
             if form == "inspanning":
                 pay, viable, price = cost_m, True, exp_cost
@@ -377,6 +397,16 @@ def instance_problems(
                 band = float(r.get("corridor_band") if r.get("corridor_band") is not None else 0.1)
                 gshare = float(r.get("corridor_share") if r.get("corridor_share") is not None else 0.5)
                 pay, viable = corridor_pay(cost_m.sum(axis=1), exp_cost, band, gshare, premium)[:, None] * share[None, :], True
+            elif form == "plafond":  # care above the area's plafond waits; each gemeente at the same fill rate
+                plan_area = float(view.planned[gi, j].sum())
+                plafond = _num(r.get("plafond_eur"))
+                plafond = plafond if plafond is not None else plan_area * (_num(r.get("plafond_share")) or 1.0)
+                total = cost_m.sum(axis=1)
+                paid = np.minimum(total, plafond)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    fill = np.where(total > 0, paid / np.where(total > 0, total, 1.0), 1.0)
+                pay, viable, price = cost_m * fill[:, None], True, exp_cost
+                extra.update(plafond=plafond, waiting_eur=float((total - paid).mean()), waiting_weight=_waiting_weight(r))
             else:
                 lump = r.get("lump_sum_eur")
                 lump = float(lump) if lump is not None and lump == lump else exp_cost * (1.0 + premium)
@@ -386,7 +416,7 @@ def instance_problems(
             p_setups, p_names = _pooled_setups(setups, rs, lot)
             if p_setups:  # a pooled lot: its payments are charged to the pool's gemeenten by the agreed rule
                 members, pay = _pool_charges_of(dm, p_setups, p_names, rules, gi, j, pay)
-            prob.options.append(Option(lot, area, form, members, pay, exp_cost, viable, bool(r.get("current") or False), price))
+            prob.options.append(Option(lot, area, form, members, pay, exp_cost, viable, bool(r.get("current") or False), price, **extra))
     # regions linked through a pool's charges are one problem
     merged: list[tuple[list[str], set[int], list[Option]]] = []
     for region, prob in sorted(problems.items()):
@@ -405,6 +435,16 @@ def instance_problems(
             o.members = [local[g] for g in o.members]
         out.append(RegionProblem(" + ".join(names), [dm.gemeenten[g] for g in g_all], options, other[:, g_all]))
     return out
+
+
+def _num(v) -> float | None:
+    """A number cell: None when blank (None or NaN)."""
+    return None if v is None or v != v else float(v)
+
+
+def _waiting_weight(row: dict) -> float:
+    w = _num(row.get("waiting_list_weight"))
+    return 1.0 if w is None else w
 
 
 def _pooled_setups(setups, rs, lot: str) -> tuple[list, list]:
@@ -480,7 +520,7 @@ def corridor_pay(cost: np.ndarray, expected: float, band: float, share: float, p
 def evaluate(
     chosen: list[tuple[str, str, str]], problem: RegionProblem, alpha: float, batches: int = 20, kappa: float = 0.0
 ) -> dict[str, float]:
-    """The chosen forms ((lot, area, form)) on a problem's scenarios: the region's expected
+    """The chosen forms ((lot, area, form label)) on a problem's scenarios: the region's expected
     payments, reserve (sum over gemeenten of CVaR - mean of their payment) and the objective
     (expected payments + ``kappa`` x reserve), each with a batch-means standard error (the
     reserves' method)."""
@@ -488,7 +528,7 @@ def evaluate(
     keys = set(chosen)
     pay = problem.other.copy()
     for o in problem.options:
-        if (o.lot, o.area, o.form) in keys:
+        if (o.lot, o.area, o.label) in keys:
             pay[:, o.members] += o.pay
 
     def figures(p: np.ndarray) -> tuple[float, float]:
@@ -521,7 +561,7 @@ def today(options: list[Option]) -> list[tuple[str, str, str]]:
     out = []
     for (lot, area), opts in sorted(groups.items()):
         cur = [o for o in opts if o.current] or [o for o in opts if o.form == "inspanning"] or opts[:1]
-        out.append((lot, area, cur[0].form))
+        out.append((lot, area, cur[0].label))
     return out
 
 
@@ -531,7 +571,7 @@ def per_gemeente(chosen: list[tuple[str, str, str]], problem: RegionProblem, alp
     keys = set(chosen)
     pay = problem.other.copy()
     for o in problem.options:
-        if (o.lot, o.area, o.form) in keys:
+        if (o.lot, o.area, o.label) in keys:
             pay[:, o.members] += o.pay
     _v, c = var_cvar(pay, alpha)
     mean = pay.mean(axis=0)

@@ -174,10 +174,11 @@ class PlanView:
     def n_dom(self) -> int:
         return self.budget.shape[1]
 
-    def apply(self, cost: np.ndarray, excess: dict | None = None) -> tuple[np.ndarray, dict | None]:
+    def apply(self, cost: np.ndarray, excess: dict | None = None, cap: bool = True) -> tuple[np.ndarray, dict | None]:
         """The scenario costs [..., G, L] as the plan shapes them (and each high-cost excess: the
         moved share of a lot's clients leaves its excess too; the lighter lot they move to is
-        counted without a per-client excess, being below a high-cost threshold in practice)."""
+        counted without a per-client excess, being below a high-cost threshold in practice).
+        ``cap=False``: the non-statutory lots not capped at the plan (a contract decides that)."""
         cost = cost.copy()
         if len(self.sub_from):
             moved = cost[..., :, self.sub_from] * self.share  # [..., G, A]
@@ -187,7 +188,7 @@ class PlanView:
                 cost[..., :, self.sub_to[a]] += moved[..., :, a] / self.ratio[a]
             if excess is not None:
                 excess = {H: e * keep for H, e in excess.items()}
-        if self.capped.any():
+        if cap and self.capped.any():
             cost[..., self.capped] = np.minimum(cost[..., self.capped], self.planned[:, self.capped])
         return cost, excess
 

@@ -265,3 +265,106 @@ def test_options_on_a_lot_pooled_by_a_nonlinear_rule_are_refused_with_the_reason
     rc, _, err = run_main(["contract", str(folder), "--scenarios", "200", "--out", str(tmp_path / "o")], capsys)
     assert rc == 2 and "lot verblijf is pooled in verblijf under rule" in err and why in err, err
     assert not (tmp_path / "o").exists()
+
+
+def test_a_plafond_on_a_non_statutory_lot_by_hand():
+    # the non-statutory lot costs 80, 100, 120; the plan funds 100. Open (inspanning): E 100,
+    # reserve 20. Plafond at 100: pays 80, 100, 100: E 93.33, reserve 6.67, and 6.67 a year waits.
+    # E + kappa R + w x waiting: open 100 + 20 kappa; plafond 93.33 + 6.67 kappa + 6.67 w
+    waiting = 20 / 3
+
+    def options(w):
+        capped = np.array([[80.0], [100.0], [100.0]])
+        return [
+            Option("p", "A", "inspanning", [0], INSPANNING, 100.0),
+            Option("p", "A", "plafond", [0], capped, 100.0, price=100.0, plafond=100.0, waiting_eur=waiting, waiting_weight=w),
+        ]
+
+    c = choose(options(1.0), np.zeros((3, 1)), ALPHA, kappa=0.5)  # 110 against 100 + 3.33
+    assert [o.form for o in c.chosen] == ["plafond"] and c.objective == pytest.approx(280 / 3 + 0.5 * waiting + waiting)
+    row = c.table.iloc[0]
+    assert row["plafond_eur"] == 100.0 and row["expected_waiting_list_eur"] == pytest.approx(waiting)
+    c = choose(options(2.0), np.zeros((3, 1)), ALPHA, kappa=0.2)  # 104 against 93.33 + 1.33 + 13.33 = 108
+    assert [o.form for o in c.chosen] == ["inspanning"] and c.objective == pytest.approx(104.0)
+
+
+def _plafond_instance(tmp_path, statutory: str):
+    import csv
+
+    import pandas as pd
+    from helpers import build
+
+    folder = build(
+        tmp_path / f"p{statutory}",
+        [("A", "R", 1000, 0, 5000), ("B", "R", 2000, 0, 5000)],
+        [("wijk", 10.0)],
+        {("A", "wijk"): 100, ("B", "wijk"): 200},
+        [{"lot": "wijk", "distribution": "poisson", "units_per_client": 1, "shock_sd": 0.2, "shock_scope": "region"}],
+    )
+    lots = pd.read_csv(folder / "lots.csv", dtype=str, keep_default_na=False)
+    lots["statutory"] = statutory
+    lots.to_csv(folder / "lots.csv", index=False)
+    rows = [
+        {
+            "lot": "wijk",
+            "region": "R",
+            "form": "inspanning",
+            "variant": "",
+            "plafond_share": "",
+            "waiting_list_weight": "",
+            "source": "test",
+        },
+        {
+            "lot": "wijk",
+            "region": "R",
+            "form": "plafond",
+            "variant": "",
+            "plafond_share": "",
+            "waiting_list_weight": "1.5",
+            "source": "test",
+        },
+        {
+            "lot": "wijk",
+            "region": "R",
+            "form": "plafond",
+            "variant": "90%",
+            "plafond_share": "0.9",
+            "waiting_list_weight": "1.5",
+            "source": "test",
+        },
+    ]
+    with (folder / "contract_options.csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    return folder
+
+
+def test_a_plafond_caps_the_area_at_an_equal_fill_rate_and_reports_the_waiting_list(tmp_path):
+    from verdeelmodel import load_instance, solve
+    from verdeelmodel.models.contracts import instance_problems
+    from verdeelmodel.workflows import planned_cost
+
+    inst = load_instance(_plafond_instance(tmp_path, "false"))
+    res = solve(inst)
+    planned = planned_cost(inst, res)
+    (pr,) = instance_problems(inst, planned, 400, seed=2, substitutions=res.substitutions)
+    open_, at_plan, at_90 = pr.options
+    assert (open_.form, at_plan.form, at_90.form) == ("inspanning", "plafond", "plafond")
+    plan = float(planned.sum())  # what the plan funds on the lot in the region (the need, 3,000)
+    assert at_plan.plafond == pytest.approx(plan) and at_90.plafond == pytest.approx(0.9 * plan)
+    total = open_.pay.sum(axis=1)
+    for o in (at_plan, at_90):  # the area pays up to its plafond, every gemeente at the same fill rate
+        assert o.pay.sum(axis=1) == pytest.approx(np.minimum(total, o.plafond))
+        assert o.pay[:, 0] / open_.pay[:, 0] == pytest.approx(o.pay[:, 1] / open_.pay[:, 1])
+        assert o.waiting_eur == pytest.approx(np.maximum(total - o.plafond, 0).mean()) and o.waiting_eur > 0
+        assert o.harm == pytest.approx(1.5 * o.waiting_eur)
+    assert at_90.waiting_eur > at_plan.waiting_eur
+    assert [o.label for o in pr.options] == ["inspanning", "plafond", "plafond 90%"]  # variants tell the levels apart
+
+
+def test_a_plafond_on_statutory_care_is_refused(tmp_path, capsys):
+    from helpers import run_main
+
+    rc, _, err = run_main(["validate", str(_plafond_instance(tmp_path, "true"))], capsys)
+    assert rc == 2 and "contract_options" in err and "plafond never limits statutory care" in err, err

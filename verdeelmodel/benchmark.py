@@ -427,7 +427,7 @@ def run_contract_oos(
                     ch = Chooser(pr.options, pr.other, 0.9)
                     for kappa in kappas:
                         c = ch.solve(kappa)
-                        picked = [(o.lot, o.area, o.form) for o in c.chosen]
+                        picked = [(o.lot, o.area, o.label) for o in c.chosen]
                         f = evaluate(picked, judge[pr.region], 0.9, kappa=kappa)
                         r = rows.setdefault((kappa, S), {"in": [], "out": [], "se": [], "choice": []})
                         r["in"].append(c.objective)

@@ -875,7 +875,7 @@ def contract(
         a = per_gemeente(now, pr, confidence).rename(
             columns={"expected_pay_eur": "expected_pay_today_eur", "reserve_eur": "reserve_today_eur"}
         )
-        b = per_gemeente([(o.lot, o.area, o.form) for o in c.chosen], pr, confidence)
+        b = per_gemeente([(o.lot, o.area, o.label) for o in c.chosen], pr, confidence)
         per_g.append(
             a.merge(
                 b.rename(columns={"expected_pay_eur": "expected_pay_chosen_eur", "reserve_eur": "reserve_chosen_eur"}), on="gemeente"
@@ -883,7 +883,7 @@ def contract(
         )
         for r in c.table.itertuples(index=False):
             rows.append({"region": pr.region, **r._asdict()})
-        picked = [(o.lot, o.area, o.form) for o in c.chosen]
+        picked = [(o.lot, o.area, o.label) for o in c.chosen]
         for label, prob in (("in sample", pr), ("out of sample", fresh[pr.region])):
             oos.append({"region": pr.region, "scenarios": label, **evaluate(picked, prob, confidence, kappa=risk_aversion or 0.0)})
         for k in frontier:
@@ -894,7 +894,7 @@ def contract(
                     "cost_of_capital": k,
                     "expected_pay_eur": float(f.expected_pay.sum()),
                     "reserve_eur": float(f.reserve.sum()),
-                    "forms": ";".join(f"{o.lot}@{o.area}={o.form}" for o in f.chosen),
+                    "forms": ";".join(f"{o.lot}@{o.area}={o.label}" for o in f.chosen),
                 }
             )
         front.append(

@@ -439,11 +439,19 @@ class ContractOptionRow(Row):
     lot: str = Field(..., **_ID, description="Lot (key into lots).")
     region: str = Field("", description="Region the contract covers (a regional lot), or blank with a gemeente.")
     gemeente: str = Field("", description="Gemeente the contract covers (a local lot), or blank with a region.")
-    form: Literal["inspanning", "output", "taak", "corridor"] = Field(
+    form: Literal["inspanning", "output", "taak", "corridor", "plafond"] = Field(
         ...,
         description="inspanning: tariff x units, the gemeente carries count and intensity risk; output: a price per client, the "
         "provider carries the intensity risk; taak: a lump sum for the population, the provider carries the volume risk; "
-        "corridor: the expected cost is paid, the provider carries deviations within the band, beyond it they are shared.",
+        "corridor: the expected cost is paid, the provider carries deviations within the band, beyond it they are shared; "
+        "plafond (non-statutory lots only): tariff x units up to a plafond for the area, care above it waits (a waiting list, "
+        "no tekort). On a non-statutory lot the other forms pay all demand (an open contract).",
+    )
+    variant: str = Field(
+        "",
+        max_length=120,
+        description="A name that tells apart several options of one form for the lot and area (plafond levels, corridor "
+        "bands, lump sums offered); blank when the form is offered once.",
     )
     current: bool = Field(False, description="The form in force today (at most one per lot and area; none marked: inspanning).")
     premium: float = Field(
@@ -476,6 +484,25 @@ class ContractOptionRow(Row):
         ge=0,
         le=2,
         description="taak: a lump sum below this share of the expected cost is no real option (the provider would not survive it) and is never chosen.",
+    )
+    plafond_eur: float | None = Field(
+        None,
+        ge=0,
+        description="plafond: the plafond for the area in euros; blank with plafond_share blank = what the plan funds on the lot "
+        "in the area (the plafond the reserves assume for a non-statutory lot).",
+        json_schema_extra=_unit("eur"),
+    )
+    plafond_share: float | None = Field(
+        None,
+        ge=0,
+        le=10,
+        description="plafond: the plafond as a share of what the plan funds on the lot in the area (instead of plafond_eur).",
+    )
+    waiting_list_weight: float = Field(
+        1.0,
+        ge=0,
+        description="plafond: what a euro of care that waits counts for in the objective, in euros paid (1: as much as a euro "
+        "paid; the council's valuation of the waiting list).",
     )
 
 
@@ -657,7 +684,7 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec(
         "contract_options",
         ContractOptionRow,
-        ("lot", "region", "gemeente", "form"),
+        ("lot", "region", "gemeente", "form", "variant"),
         False,
         "Funding forms a lot may be contracted under, per area, with the provider's price for the risk it carries (verdeelmodel contract).",
     ),

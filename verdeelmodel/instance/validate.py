@@ -526,8 +526,22 @@ def _cross_checks(
     if len(opts):
         r.foreign_key("contract_options", "lot", lot_ids, "lot of lots")
         regions = set(T["budgets"]["region"])
+        statutory = dict(zip(lots["lot"], lots["statutory"]))
         for row in opts.to_dict("records"):
             _check_area(r, "contract_options", row, regions, gemeenten)
+            if row["form"] == "plafond" and statutory.get(row["lot"]):
+                r.add(
+                    "contract_options",
+                    row["_row"],
+                    "form",
+                    "plafond",
+                    "a form without plafond: the lot is statutory, and a plafond never limits statutory care "
+                    "(Jeugdwet art. 2.3, Wmo 2015 art. 2.3.5; the need is provided, above a plafond it is a tekort)",
+                )
+            if _num(row.get("plafond_eur")) and _num(row.get("plafond_share")):
+                r.add(
+                    "contract_options", row["_row"], "plafond_share", row["plafond_share"], "blank when plafond_eur is given (one of them)"
+                )
         if "current" in opts:
             cur = opts[opts["current"].astype(bool)]
             for (lot, reg, gem), grp in cur.groupby(["lot", "region", "gemeente"]):
