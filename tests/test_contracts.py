@@ -115,6 +115,11 @@ def test_the_frontier_is_monotone_and_the_cli_writes_it(tmp_path, capsys):
     got = pd.read_csv(tmp_path / "o" / "contracts.csv")
     assert len(got) == 1 and got["form"].iloc[0] in ("inspanning", "output", "taak")
     assert (tmp_path / "o" / "frontier.csv").exists() and "funding forms" in stdout
+    fg = pd.read_csv(tmp_path / "o" / "frontier_gemeenten.csv")  # each frontier point per gemeente, adding up to the region's
+    per_point = fg.groupby("cost_of_capital")[["expected_pay_eur", "reserve_eur"]].sum()
+    for r in f.itertuples():
+        assert per_point.loc[r.cost_of_capital, "reserve_eur"] == pytest.approx(r.reserve_eur, abs=0.05)
+        assert per_point.loc[r.cost_of_capital, "expected_pay_eur"] == pytest.approx(r.expected_pay_eur, abs=0.05)
     png = (tmp_path / "o" / "frontier.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     # out of sample: the same forms on fresh scenarios, each figure with its standard error

@@ -790,7 +790,7 @@ class ContractResult(Summarised):
     """The funding form per contracted lot and area (models/contracts.py), at a cost of capital
     (or a reserve limit), and the frontier of expected cost against reserve over the cost of capital."""
 
-    TABLES: ClassVar[tuple[str, ...]] = ("contracts", "frontier", "out_of_sample", "gemeenten_today_vs_chosen")
+    TABLES: ClassVar[tuple[str, ...]] = ("contracts", "frontier", "frontier_gemeenten", "out_of_sample", "gemeenten_today_vs_chosen")
     EXTRA_FILES: ClassVar[tuple[str, ...]] = ("frontier.png",)
 
     instance: str
@@ -804,11 +804,13 @@ class ContractResult(Summarised):
     seconds: float
     out_of_sample: pd.DataFrame = field(default_factory=pd.DataFrame)  # in-sample vs fresh scenarios, with se
     per_gemeente: pd.DataFrame = field(default_factory=pd.DataFrame)  # expected payment and reserve, today vs chosen
+    frontier_gemeenten: pd.DataFrame = field(default_factory=pd.DataFrame)  # each frontier point per gemeente
 
     def to_frames(self) -> dict[str, pd.DataFrame]:
         out = {
             "contracts": self.contracts.copy(),
             "frontier": self.frontier.copy(),
+            "frontier_gemeenten": self.frontier_gemeenten.copy(),
             "out_of_sample": self.out_of_sample.copy(),
             "gemeenten_today_vs_chosen": self.per_gemeente.copy(),
         }
@@ -863,7 +865,7 @@ def contract(
     problems = instance_problems(inst, planned, scenarios, seed, alloc.substitutions)
     # fresh scenarios (another seed) to judge the chosen forms out of sample
     fresh = {p.region: p for p in instance_problems(inst, planned, scenarios, seed + OUT_OF_SAMPLE_SEED_OFFSET, alloc.substitutions)}
-    rows, front, oos, per_g = [], [], [], []
+    rows, front, oos, per_g, front_g = [], [], [], [], []
     for pr in problems:
         limit = None if reserve_limit is None else np.full(len(pr.gemeenten), float(reserve_limit))
         chooser = Chooser(pr.options, pr.other, confidence)  # built once, solved for every cost of capital
@@ -888,6 +890,8 @@ def contract(
             oos.append({"region": pr.region, "scenarios": label, **evaluate(picked, prob, confidence, kappa=risk_aversion or 0.0)})
         for k in frontier:
             f = chooser.solve(k)
+            for g, e, r in zip(pr.gemeenten, f.expected_pay, f.reserve):
+                front_g.append({"region": pr.region, "cost_of_capital": k, "gemeente": g, "expected_pay_eur": e, "reserve_eur": r})
             front.append(
                 {
                     "region": pr.region,
@@ -909,7 +913,7 @@ def contract(
     return ContractResult(
         inst.name, scenarios, seed, confidence, None if reserve_limit is not None else risk_aversion, reserve_limit,
         pd.DataFrame(rows), pd.DataFrame(front), time.perf_counter() - t0, pd.DataFrame(oos),
-        pd.concat(per_g, ignore_index=True) if per_g else pd.DataFrame(),
+        pd.concat(per_g, ignore_index=True) if per_g else pd.DataFrame(), pd.DataFrame(front_g),
     )  # fmt: skip
 
 
