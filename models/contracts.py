@@ -411,7 +411,16 @@ def instance_problems(
                 lump = r.get("lump_sum_eur")
                 lump = float(lump) if lump is not None and lump == lump else exp_cost * (1.0 + premium)
                 floor = float(r.get("viability_floor") if r.get("viability_floor") is not None else 0.9)
-                pay, viable, price = np.broadcast_to(lump * share, cost_m.shape).copy(), lump >= floor * exp_cost, lump
+                # results-linked withholding (Alphen: 95 % paid monthly, 5 % when the results are met):
+                # the withheld part is paid in a scenario with the stated probability (its own stream)
+                w, p_met = _num(r.get("withheld_share")) or 0.0, _num(r.get("results_probability"))
+                p_met = 1.0 if p_met is None else p_met
+                met = np.ones(cost_m.shape[0])
+                if w > 0 and p_met < 1:
+                    met = (np.random.default_rng([seed, 12, int(r.get("_row") or 0)]).random(cost_m.shape[0]) < p_met).astype(float)
+                paid = lump * (1.0 - w + w * met)
+                price = lump * (1.0 - w + w * p_met)  # what the provider expects to receive
+                pay, viable = paid[:, None] * share[None, :], price >= floor * exp_cost
             members = gi
             p_setups, p_names = _pooled_setups(setups, rs, lot)
             if p_setups:  # a pooled lot: its payments are charged to the pool's gemeenten by the agreed rule

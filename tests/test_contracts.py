@@ -373,3 +373,49 @@ def test_a_plafond_on_statutory_care_is_refused(tmp_path, capsys):
 
     rc, _, err = run_main(["validate", str(_plafond_instance(tmp_path, "true"))], capsys)
     assert rc == 2 and "contract_options" in err and "plafond never limits statutory care" in err, err
+
+
+def test_results_linked_withholding(tmp_path):
+    # Alphen's terms: 95 % of the lump sum paid monthly, 5 % when the results are met. With the
+    # results met in 80 % of the years the gemeente pays 7M x (0.95 + 0.05 x 0.8) = 6.93M on
+    # average, and the provider's expected receipt is what the viability floor is judged on
+    import csv
+
+    from verdeelmodel import load_instance, solve
+    from verdeelmodel.models.contracts import instance_problems
+    from verdeelmodel.workflows import planned_cost
+
+    folder = _instance(tmp_path)
+    rows = [
+        {
+            "lot": "x",
+            "region": "R",
+            "form": "inspanning",
+            "lump_sum_eur": "",
+            "withheld_share": "",
+            "results_probability": "",
+            "source": "test",
+        },
+        {
+            "lot": "x",
+            "region": "R",
+            "form": "taak",
+            "lump_sum_eur": 3300,
+            "withheld_share": 0.05,
+            "results_probability": 0.8,
+            "source": "test",
+        },
+    ]
+    with (folder / "contract_options.csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    inst = load_instance(folder)
+    res = solve(inst)
+    (pr,) = instance_problems(inst, planned_cost(inst, res), 4000, seed=5, substitutions=res.substitutions)
+    taak = pr.options[1]
+    total = taak.pay.sum(axis=1)
+    assert set(np.round(total, 6)) == {3300 * 0.95, 3300.0}  # the withheld part is paid or not, per year
+    assert (total == 3300).mean() == pytest.approx(0.8, abs=0.03)
+    assert taak.price == pytest.approx(3300 * (0.95 + 0.05 * 0.8))
+    assert taak.viable == (taak.price >= 0.9 * taak.expected_cost)

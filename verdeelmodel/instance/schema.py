@@ -485,6 +485,18 @@ class ContractOptionRow(Row):
         le=2,
         description="taak: a lump sum below this share of the expected cost is no real option (the provider would not survive it) and is never chosen.",
     )
+    withheld_share: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="taak: the share of the lump sum withheld until the results are met (Alphen aan den Rijn: 0.05, seed 002).",
+    )
+    results_probability: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="taak: the probability that the results are met and the withheld share is paid (drawn per scenario).",
+    )
     plafond_eur: float | None = Field(
         None,
         ge=0,
