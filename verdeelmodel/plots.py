@@ -178,10 +178,12 @@ def frontier(front: pd.DataFrame, path: Path, title: str) -> None:
         opt = f[f["cost_of_capital"].notna()].sort_values("cost_of_capital")
         today = f[f["cost_of_capital"].isna()]
         ax.plot(opt["reserve_eur"], opt["expected_pay_eur"], "-o", color="#2471a3", label="best contracts at a cost of capital")
-        for r in opt.itertuples(index=False):
-            ax.annotate(
-                f"{r.cost_of_capital:g}", (r.reserve_eur, r.expected_pay_eur), textcoords="offset points", xytext=(4, 4), fontsize=7
-            )
+        # one label per distinct choice: the costs of capital at which it is the best
+        for _forms, grp in opt.groupby("forms", sort=False):
+            k = grp["cost_of_capital"]
+            text = f"{k.min():g}" if len(grp) == 1 else f"{k.min():g}-{k.max():g}"
+            r = grp.iloc[0]
+            ax.annotate(text, (r.reserve_eur, r.expected_pay_eur), textcoords="offset points", xytext=(4, 4), fontsize=7)
         if len(today):
             ax.plot(today["reserve_eur"], today["expected_pay_eur"], "s", color="#c0392b", label="today's contracts")
         _eur_axis(ax, "x")

@@ -846,7 +846,7 @@ def contract(
     confidence: float = 0.9,
     risk_aversion: float = 0.1,
     reserve_limit: float | None = None,
-    frontier: tuple[float, ...] = (0.0, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0),
+    frontier: tuple[float, ...] = (0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0),
 ) -> ContractResult:
     """Choose the funding form of each lot and area of contract_options.csv (models/contracts.py):
     minimise expected payments + ``risk_aversion`` x the gemeenten's reserves (CVaR at
