@@ -32,6 +32,33 @@ from pyomo.core.expr.numeric_expr import (
 
 INF = highspy.kHighsInf
 
+
+def _without_banner() -> None:
+    """HiGHS prints its copyright banner to the process's stdout when the first solver of the
+    process is made, before any option can switch logging off. Make that first one with stdout
+    pointed at /dev/null, so a council's console shows our lines only (the licence is in the
+    package metadata and README)."""
+    import os
+    import sys
+
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):  # no file descriptor 1 (an embedded interpreter): leave it
+        highspy.Highs()
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+_without_banner()
+
 _STATUS = {
     highspy.HighsModelStatus.kOptimal: "optimal",
     highspy.HighsModelStatus.kInfeasible: "infeasible",

@@ -235,6 +235,17 @@ def _parser() -> argparse.ArgumentParser:
     g = sub.add_parser("generate-synthetic", help="(re)generate the seeded synthetic national instance")
     g.add_argument("--seed", type=int, default=None)
     g.add_argument("--out", type=Path, required=True)
+    for name in ("solve", "pool", "reserves", "fairness", "plan", "close", "contract", "sweep"):
+        c = sub.choices[name]
+        c.add_argument(
+            "--xlsx", action="store_true", help="also write the results workbook resultaten.xlsx (Dutch headers, formats, Toelichting)"
+        )
+        c.add_argument(
+            "--csv-dialect",
+            choices=["machine", "nl"],
+            default="machine",
+            help="CSV for machines (default: ',' and '.') or for a Dutch Excel (nl: ';', decimal comma, UTF-8 BOM); column names stay the same",
+        )
     return p
 
 
@@ -380,7 +391,7 @@ def _solve(args) -> int:
     opts = SolveOptions(time_limit=args.time_limit, threads=args.threads)
     res = AllocationModel(inst, opts).solve()
     man = manifest(inst, "solve", {"time_limit": args.time_limit, "threads": args.threads})
-    files = write_all(res, out_dir, man)
+    files = write_all(res, out_dir, man, inst=inst, xlsx=args.xlsx, csv_dialect=args.csv_dialect)
     t = res.timings
     print(
         f"{inst.name}: {res.status}  (build {t.get('build_seconds', 0):.2f} s, translate {t.get('translate_seconds', 0):.2f} s, HiGHS {t.get('highs_seconds', 0):.2f} s)"
@@ -459,7 +470,7 @@ def _pool(args) -> int:
     man = manifest(
         inst, "pool", {"costs": str(args.costs) if args.costs else None, "year": result.year, "rules": args.rule, "pools": args.pool}
     )
-    files = write_all(result, out_dir, man)
+    files = write_all(result, out_dir, man, inst=inst, xlsx=args.xlsx, csv_dialect=args.csv_dialect)
     print(f"{inst.name}: settlement of pooled costs on {result.basis}")
     for line in settlement_text(result.settlement):
         print(line)
@@ -552,7 +563,9 @@ def _reserves(args) -> int:
         },
         seed=args.seed,
     )
-    files = write_all(rv, out_dir, man, inst=inst, plots=not args.no_plots, region=args.region)
+    files = write_all(
+        rv, out_dir, man, inst=inst, plots=not args.no_plots, region=args.region, xlsx=args.xlsx, csv_dialect=args.csv_dialect
+    )
     a = conf[0]
     t = table[table["confidence"] == a]
     print(
@@ -646,7 +659,7 @@ def _fairness(args) -> int:
         },
         seed=args.seed,
     )
-    files = write_all(fr, out_dir, man, inst=inst, plots=not args.no_plots)
+    files = write_all(fr, out_dir, man, inst=inst, plots=not args.no_plots, xlsx=args.xlsx, csv_dialect=args.csv_dialect)
     print(
         f"{inst.name}: fairness of the pooling agreement from {fr.scenarios:,} scenarios (seed {args.seed}); value of a group = "
         f"CVaR at {args.confidence:.0%} of its pooled cost (expected cost + reserve if it pooled alone)  ({fr.seconds:.2f} s)"
@@ -710,7 +723,7 @@ def _plan(args) -> int:
         return EXIT_INFEASIBLE
     out_dir = args.out or Path("out") / f"{inst.name}-plan"
     man = manifest(inst, "plan", {"years": args.years, "paths": args.paths, "level": args.level}, seed=args.seed if args.paths else None)
-    files = write_all(pr, out_dir, man, inst=inst)
+    files = write_all(pr, out_dir, man, inst=inst, xlsx=args.xlsx, csv_dialect=args.csv_dialect)
     import pandas as pd
 
     print(f"{inst.name}: plan over {', '.join(map(str, p.years))} ({p.timings['seconds']:.2f} s)")
@@ -781,7 +794,7 @@ def _close(args) -> int:
         return EXIT_INFEASIBLE
     out_dir = args.out or Path("out") / f"{inst.name}-close-{c.year}"
     man = manifest(inst, "close", {"year": c.year, "costs": str(args.costs)}, seed=None)
-    files = write_all(cr, out_dir, man, inst=inst)
+    files = write_all(cr, out_dir, man, inst=inst, xlsx=args.xlsx, csv_dialect=args.csv_dialect)
     nxt = None
     if c.rolled is not None:
         nxt = args.next or Path("out") / c.rolled.meta.name
@@ -842,7 +855,7 @@ def _contract(args) -> int:
         },
         seed=args.seed,
     )
-    files = write_all(cr, out_dir, man, inst=inst, plots=not args.no_plots)
+    files = write_all(cr, out_dir, man, inst=inst, plots=not args.no_plots, xlsx=args.xlsx, csv_dialect=args.csv_dialect)
     how = (
         f"reserve at most EUR {args.reserve_limit:,.0f} per gemeente"
         if args.reserve_limit is not None
@@ -928,7 +941,7 @@ def _sweep(args) -> int:
     table, build, wall = sw.table, sw.build_seconds, sw.wall_seconds
     out_dir = args.out or Path("out") / f"{inst.name}-sweep"
     man = manifest(inst, "sweep", {"param": args.param, "points": len(grid)})
-    files = write_all(sw, out_dir, man)
+    files = write_all(sw, out_dir, man, xlsx=args.xlsx, csv_dialect=args.csv_dialect)
     highs = float(table["highs_seconds"].sum())
     per_point = float(table["wall_seconds"].sum())
     print(

@@ -100,7 +100,11 @@ def summary_dict(res: Result) -> dict[str, Any]:
     return d
 
 
-def _csv(df: pd.DataFrame) -> str:
+def _csv(df: pd.DataFrame, dialect: str = "machine") -> str:
+    """A table as CSV: comma-separated with '.' decimals (machines), or for a Dutch-locale Excel
+    (``nl``: ';' separators, decimal comma, a UTF-8 byte order mark); column names unchanged."""
+    if dialect == "nl":
+        return "\ufeff" + df.to_csv(index=False, lineterminator="\r\n", sep=";", decimal=",")
     return df.to_csv(index=False, lineterminator="\n")
 
 
@@ -114,22 +118,44 @@ def _result_classes() -> tuple[type, ...]:
 def output_files() -> set[str]:
     """Every file any command writes into an output folder: a write removes those it did not
     produce this time (an earlier run's table beside new ones would mislead)."""
-    out = {"summary.json", "manifest.json"}
+    out = {"summary.json", "manifest.json", WORKBOOK}
     for cls in _result_classes():
         out |= {f"{t}.csv" for t in cls.TABLES} | set(cls.EXTRA_FILES)
     return out
 
 
+#: the results workbook (``--xlsx``)
+WORKBOOK = "resultaten.xlsx"
+
+
 def write_all(
-    result, out_dir: str | Path, man: dict[str, Any], *, inst: Instance | None = None, plots: bool = True, region: str | None = None
+    result,
+    out_dir: str | Path,
+    man: dict[str, Any],
+    *,
+    inst: Instance | None = None,
+    plots: bool = True,
+    region: str | None = None,
+    xlsx: bool = False,
+    csv_dialect: str = "machine",
 ) -> list[str]:
     """Write a result's tables (``to_frames``, each as ``<name>.csv``), its summary.json, the
     manifest and, for reserves, the PNG plots, all at once into ``out_dir`` (nothing partial on
-    failure); files of earlier runs that this run did not produce are removed."""
+    failure); files of earlier runs that this run did not produce are removed. ``xlsx``: also
+    the results workbook (resultaten.xlsx); ``csv_dialect`` "nl": the CSVs as a Dutch Excel
+    opens them (``;``, decimal comma, UTF-8 with BOM), the column names unchanged."""
     from verdeelmodel._results import Result
     from verdeelmodel.workflows import CloseResult, ContractResult, FairnessResult, PlanResult, PoolResult, ReservesResult, SweepResult
 
-    files: dict[str, str | Callable[[Path], None]] = {f"{name}.csv": _csv(df) for name, df in result.to_frames().items()}
+    frames = result.to_frames()
+    files: dict[str, str | Callable[[Path], None]] = {f"{name}.csv": _csv(df, csv_dialect) for name, df in frames.items()}
+    if xlsx and frames:
+        from verdeelmodel.workbook import write_results_workbook
+
+        inh = dict(zip(inst.gemeenten["gemeente"], inst.gemeenten["inhabitants"].astype(float))) if inst is not None else None
+        prov = provenance_summary(inst) if inst is not None else ""
+        title = f"{man.get('instance', '')}: verdeelmodel {man.get('command', '')}"
+        files[WORKBOOK] = lambda path: write_results_workbook(frames, path, title=title, manifest=man, provenance=prov, inhabitants=inh)
     if isinstance(result, Result):
         if not result.optimal:
             files["explanation.txt"] = "\n".join(result.explanation) + "\n"

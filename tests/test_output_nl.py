@@ -1,0 +1,133 @@
+"""What people read: Dutch number formats, every result column described, the results workbook."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import INSTANCES, run_main
+
+from verdeelmodel import fmt
+
+
+@pytest.mark.parametrize(
+    "value, nl, en",
+    [
+        (1234567.4, "€\xa01.234.567", "€1,234,567"),
+        (-1234.6, "€\xa0-1.235", "-€1,235"),
+        (-0.3, "€\xa00", "€0"),  # no -0
+        (0, "€\xa00", "€0"),
+        (float("nan"), "–", "–"),
+    ],
+)
+def test_euros(value, nl, en):
+    assert fmt.eur(value) == nl and fmt.eur(value, lang="en") == en
+
+
+def test_percentages_millions_and_numbers():
+    assert fmt.pct(0.125) == "12,5%" and fmt.pct(0.125, lang="en") == "12.5%"
+    assert fmt.pct(-0.00001) == "0,0%" and fmt.pct(0.5, 0) == "50%" and fmt.pct(None) == "–"
+    assert fmt.mln(3_456_789) == "€\xa03,5\xa0mln" and fmt.mln(-20_000) == "€\xa00,0\xa0mln" and fmt.mln(3.5e6, lang="en") == "€3.5m"
+    assert fmt.num(1234567.891, 2) == "1.234.567,89" and fmt.num(-0.001, 2) == "0,00"
+    with fmt.using("en"):
+        assert fmt.eur(1000) == "€1,000"
+    assert fmt.language() == "nl"
+
+
+def _all_results():
+    """Every result table the commands write, for the two bundled regions (small runs)."""
+    import verdeelmodel as vm
+    from verdeelmodel.workflows import contract, fairness, plan, pool, reserves
+
+    for name in ("nijmegen-2018", "westfriesland-2021"):
+        inst = vm.load_instance(INSTANCES / name)
+        yield inst, vm.solve(inst)
+        yield inst, pool(inst)
+        yield inst, reserves(inst, scenarios=200, seed=1)
+        yield inst, fairness(inst, scenarios=200, seed=1)
+        yield inst, contract(inst, scenarios=200, seed=1)
+        yield inst, plan(inst)
+
+
+@pytest.fixture(scope="module")
+def results():
+    return list(_all_results())
+
+
+def test_every_result_column_is_described(results):
+    from verdeelmodel.columns import UNITS, describe
+
+    missing = set()
+    for _inst, res in results:
+        for table, df in res.to_frames().items():
+            for col in df.columns:
+                c = describe(table, col)
+                if c is None or not c.description or c.unit not in UNITS:
+                    missing.add(f"{table}.{col}")
+    assert not missing, f"columns without a Dutch header, unit and description: {sorted(missing)}"
+
+
+def test_csv_for_a_dutch_excel(tmp_path, capsys):
+    rc, _, err = run_main(["pool", str(INSTANCES / "westfriesland-2021"), "--csv-dialect", "nl", "--out", str(tmp_path / "nl")], capsys)
+    assert rc == 0, err
+    rc, _, err = run_main(["pool", str(INSTANCES / "westfriesland-2021"), "--out", str(tmp_path / "m")], capsys)
+    assert rc == 0, err
+    raw = (tmp_path / "nl" / "settlement.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw  # UTF-8 with BOM, as Excel expects
+    nl = pd.read_csv(tmp_path / "nl" / "settlement.csv", sep=";", decimal=",", encoding="utf-8-sig")
+    machine = pd.read_csv(tmp_path / "m" / "settlement.csv")
+    assert list(nl.columns) == list(machine.columns)  # the names stay the stable ones
+    pd.testing.assert_frame_equal(nl, machine, check_exact=False, rtol=1e-12)
+
+
+def test_results_workbook(tmp_path, capsys):
+    from openpyxl import load_workbook
+
+    from verdeelmodel.columns import describe
+
+    out = tmp_path / "o"
+    rc, _, err = run_main(["solve", str(INSTANCES / "nijmegen-2018"), "--xlsx", "--quiet", "--out", str(out)], capsys)
+    assert rc == 0, err
+    wb = load_workbook(out / "resultaten.xlsx")
+    assert wb.sheetnames[-2:] == ["Toelichting", "Herkomst"] and "Budgetten" in wb.sheetnames
+    ws = wb["Budgetten"]
+    heads = [c.value for c in ws[1]]
+    assert heads[:3] == ["Gemeente", "Domein", "Budget"] and "Budget per inwoner" in heads and "Tekort" in heads
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref
+    csv = pd.read_csv(out / "budgets.csv")
+    col = heads.index("Budget")
+    assert ws.cell(2, col + 1).number_format.startswith('"€" #,##0')
+    got = [ws.cell(r, col + 1).value for r in range(2, ws.max_row + 1)]
+    assert got == pytest.approx(csv["budget_eur"].tolist(), abs=0.005)  # the workbook's numbers are the CSV's
+    inh = pd.read_csv(INSTANCES / "nijmegen-2018" / "gemeenten.csv").set_index("gemeente")["inhabitants"]
+    per = [ws.cell(r, heads.index("Budget per inwoner") + 1).value for r in range(2, ws.max_row + 1)]
+    assert per == pytest.approx((csv["budget_eur"] / csv["gemeente"].map(inh)).round(2).tolist(), abs=0.006)
+    # the Toelichting describes every column of every sheet, with its unit
+    t = wb["Toelichting"]
+    rows = [[c.value for c in r] for r in t.iter_rows(min_row=4)]
+    described = {(r[0], r[1]) for r in rows if r[4]}
+    for name in wb.sheetnames[:-2]:
+        for h in [c.value for c in wb[name][1]]:
+            assert (name, h) in described, (name, h)
+    assert describe("budgets", "tekort_eur").description in {r[4] for r in rows}
+    # booleans are ja/nee, no cell is a formula
+    alloc = wb["Toewijzing"]
+    wet = [c.value for c in alloc[1]].index("Wettelijk") + 1
+    assert {alloc.cell(r, wet).value for r in range(2, alloc.max_row + 1)} <= {"ja", "nee"}
+    h = wb["Herkomst"]
+    assert any(r[0].value == "Invoer (SHA-256)" and len(r[1].value) == 64 for r in h.iter_rows(min_row=3))
+
+
+def test_workbook_text_is_never_a_formula(tmp_path):
+    from openpyxl import load_workbook
+
+    from verdeelmodel.workbook import write_results_workbook
+
+    df = pd.DataFrame({"gemeente": ["=SUM(A1:A9)", "+31", "@x", "-1+1"], "budget_eur": [1.0, np.nan, math.inf, 2.5]})
+    write_results_workbook({"budgets": df}, tmp_path / "w.xlsx", title="t")
+    ws = load_workbook(tmp_path / "w.xlsx")["Budgetten"]
+    cells = [ws.cell(r, 1) for r in range(2, 6)]
+    assert [c.value for c in cells] == ["=SUM(A1:A9)", "+31", "@x", "-1+1"] and all(c.data_type == "s" for c in cells)
+    assert ws.cell(3, 2).value is None and ws.cell(4, 2).value is None  # a missing figure is an empty cell
