@@ -127,6 +127,10 @@ def write_results_workbook(
             ws.set_column(j, j, w)
         ws.set_row(0, 30)
         ws.freeze_panes(1, 0)
+        ws.set_landscape()  # printed: A4 landscape, all columns on the page width, the header on every page
+        ws.set_paper(9)
+        ws.fit_to_pages(1, 0)
+        ws.repeat_rows(0)
         if cols:
             ws.autofilter(0, 0, max(1, len(df)), len(cols) - 1)
     _toelichting(wb, fmt, described)
