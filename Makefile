@@ -11,7 +11,8 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 run: $(BIN)/.installed
-	$(BIN)/verdeelmodel solve instances/nijmegen-2018 --out out/nijmegen-2018
+	$(BIN)/verdeelmodel solve instances/nijmegen-2018 --xlsx --out out/nijmegen-2018
+	$(BIN)/verdeelmodel report instances/nijmegen-2018 --out out/nijmegen-2018-rapport
 
 test: $(BIN)/.installed
 	$(BIN)/ruff check .

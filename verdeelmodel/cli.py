@@ -229,6 +229,27 @@ def _parser() -> argparse.ArgumentParser:
         help="time the command line itself (--help, validate, solve) as fresh processes; default instance nijmegen-2018",
     )
 
+    rp = sub.add_parser(
+        "report",
+        help="the council report: one self-contained HTML page per region in Dutch (and a PDF by headless Chromium), with its tables as CSV",
+    )
+    rp.add_argument("instance")
+    rp.add_argument("--gemeente", default=None, help="only this gemeente's section (with its region's first page)")
+    rp.add_argument("--region", default=None, help="only this region (default: every region of the instance)")
+    rp.add_argument("--scenarios", type=int, default=2000, help="Monte Carlo scenarios for the reserves and fairness (default 2000)")
+    rp.add_argument("--seed", type=int, default=20261122, help="random seed: the same seed gives the same numbers")
+    rp.add_argument("--confidence", type=float, default=0.9, help="confidence level of the reserves (default 0.9, as NARIS)")
+    rp.add_argument(
+        "--rule",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="a candidate rule (repeatable); default: every rule of pooling_rules.csv no pool agreed, without an amount for one region",
+    )
+    rp.add_argument("--no-fairness", action="store_true", help="leave out the fairness section (it takes the longest)")
+    rp.add_argument("--no-pdf", action="store_true", help="write the HTML only")
+    rp.add_argument("--out", type=Path, default=None, help="output folder (default: out/<instance name>-rapport)")
+
     d = sub.add_parser("docs", help="regenerate docs/instance-format.md and docs/formulation.md from the code")
     d.add_argument("--out", type=Path, default=Path("docs"))
 
@@ -309,6 +330,7 @@ def _run(args) -> int:
         "plan": _plan,
         "close": _close,
         "contract": _contract,
+        "report": _report,
         "sweep": _sweep,
     }
     if args.command in commands:
@@ -874,6 +896,75 @@ def _contract(args) -> int:
         )
     print(f"wrote {', '.join(files)} to {out_dir}")
     return EXIT_OK
+
+
+def _report(args) -> int:
+    from verdeelmodel.instance.validate import load_instance
+
+    inst = load_instance(args.instance)
+    from verdeelmodel import fmt as F
+    from verdeelmodel import report as R
+    from verdeelmodel._atomic import atomic_dir
+    from verdeelmodel.reports import _csv, _json, manifest
+
+    resume_gc()
+    if args.scenarios < 100:
+        raise UsageError("--scenarios must be at least 100 for a report")
+    if not 0.5 <= args.confidence < 1:
+        raise UsageError("the confidence level (--confidence) must be between 0.5 and 1 (e.g. 0.9)")
+    known = set(inst.pooling_rules["rule"]) if len(inst.pooling_rules) else set()
+    unknown = [r for r in args.rule or [] if r not in known]
+    if unknown:
+        raise UsageError(f"--rule {', '.join(unknown)}: not a rule of pooling_rules.csv ({', '.join(sorted(known)) or 'none'})")
+    browser = None if args.no_pdf else R.chromium()
+    _progress_note(f"{inst.name}: rapport voorbereiden (verdeling, verevening, {F.num(args.scenarios)} scenario's)")
+    d = R.gather(inst, scenarios=args.scenarios, seed=args.seed, confidence=args.confidence, rules=args.rule, fair=not args.no_fairness)
+    regions = list(d.regions)
+    if args.gemeente is not None:
+        owner = [r for r, gs in d.regions.items() if args.gemeente in gs]
+        if not owner:
+            raise UsageError(f"--gemeente {args.gemeente}: not a gemeente of {inst.name}")
+        regions = owner[:1]
+    if args.region is not None:
+        if args.region not in d.regions:
+            raise UsageError(f"--region {args.region}: not a region of {inst.name} ({', '.join(regions)})")
+        regions = [args.region]
+    out_dir = args.out or Path("out") / f"{inst.name}-rapport"
+    man = manifest(
+        inst,
+        "report",
+        {"scenarios": args.scenarios, "confidence": args.confidence, "rules": d.rules, "gemeente": args.gemeente, "region": args.region},
+        seed=args.seed,
+    )
+    written = []
+    with atomic_dir(out_dir) as tmp:
+        for name, df in (("budgets", d.budgets), ("settlement", d.settlement), ("reserves", d.reserves), ("fairness", d.fairness)):
+            if len(df):
+                (tmp / f"{name}.csv").write_text(_csv(df), encoding="utf-8", newline="")
+                written.append(f"{name}.csv")
+        (tmp / "manifest.json").write_text(_json(man), encoding="utf-8", newline="")
+        written.append("manifest.json")
+        for region in regions:
+            stem = R.file_name(region if args.gemeente is None else f"{region}-{args.gemeente}")
+            html = tmp / f"{stem}.html"
+            html.write_text(R.render(d, region, args.gemeente), encoding="utf-8", newline="")
+            written.append(html.name)
+            if browser:
+                _progress_note(f"  PDF van {region} afdrukken met {Path(browser).name}")
+                R.print_pdf(html, tmp / f"{stem}.pdf", browser)
+                written.append(f"{stem}.pdf")
+    for region in regions:
+        gs = d.regions[region]
+        tek = float(d.budgets[d.budgets["gemeente"].isin(gs)]["tekort_eur"].sum())
+        print(f"{region}: {len(gs)} gemeenten, tekort {F.eur(tek)}")
+    if not args.no_pdf and browser is None:
+        print("geen PDF: geen Chromium gevonden (installeer chromium of zet VERDEELMODEL_CHROMIUM); de HTML is geschreven")
+    print(f"geschreven naar {out_dir}: {', '.join(written)}")
+    return EXIT_OK
+
+
+def _progress_note(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 def _reserve_lines(t, measure: str) -> list[str]:
