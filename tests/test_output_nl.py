@@ -131,3 +131,30 @@ def test_workbook_text_is_never_a_formula(tmp_path):
     cells = [ws.cell(r, 1) for r in range(2, 6)]
     assert [c.value for c in cells] == ["=SUM(A1:A9)", "+31", "@x", "-1+1"] and all(c.data_type == "s" for c in cells)
     assert ws.cell(3, 2).value is None and ws.cell(4, 2).value is None  # a missing figure is an empty cell
+
+
+def test_several_confidence_levels_in_one_option(tmp_path, capsys):
+    out = tmp_path / "r"
+    rc, _, err = run_main(
+        [
+            "reserves",
+            str(INSTANCES / "westfriesland-2021"),
+            "--scenarios",
+            "300",
+            "--confidence",
+            "0.9",
+            "0.95",
+            "--no-plots",
+            "--out",
+            str(out),
+        ],
+        capsys,
+    )
+    assert rc == 0, err
+    assert sorted(set(pd.read_csv(out / "reserves.csv")["confidence"])) == [0.9, 0.95]
+
+
+def test_the_solve_console_in_english_on_request(tmp_path, capsys):
+    rc, out, err = run_main(["--lang", "en", "solve", str(INSTANCES / "nijmegen-2018"), "--out", str(tmp_path / "o")], capsys)
+    assert rc == 0, err
+    assert "nijmegen-2018: optimal" in out and "€" in out and "Running HiGHS" not in out

@@ -28,6 +28,7 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="verdeelmodel", description="Distribute the integratie-uitkering sociaal domein over gemeenten, populations and lots.")
     p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    p.add_argument("--lang", choices=["nl", "en"], default="nl", help="language of what a person reads (default nl: Dutch, € 1.234.567)")
     p.add_argument("--version", action="version", version=f"%(prog)s {__import__('verdeelmodel').__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -69,7 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     rv.add_argument("instance")
     rv.add_argument("--scenarios", type=int, default=10_000, help="Monte Carlo scenarios (default 10000)")
-    rv.add_argument("--confidence", type=float, action="append", default=None, help="confidence level(s), e.g. 0.9 (default) 0.8 0.95 0.99")
+    rv.add_argument(
+        "--confidence", type=float, nargs="+", action="extend", default=None, help="confidence level(s), e.g. 0.9 (default) or 0.8 0.9 0.95"
+    )
     rv.add_argument(
         "--rule",
         action="append",
@@ -272,6 +275,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from verdeelmodel import fmt
+
+    fmt.set_language(args.lang)
     pause_gc()  # the start creates many long-lived objects; each command resumes once it has them
     try:
         return _run(args)
@@ -400,12 +406,9 @@ def _solve(args) -> int:
 
     inst = load_instance(args.instance)  # validate before importing the model stack
 
-    import pandas as pd
-
+    from verdeelmodel import fmt
     from verdeelmodel.api import AllocationModel, SolveOptions
-    from verdeelmodel.explain import describe_binding
-    from verdeelmodel.models.allocation import eur
-    from verdeelmodel.models.manifest import QUADRATIC_STAGES, Stage
+    from verdeelmodel.models.manifest import BUSINESS_KINDS, QUADRATIC_STAGES
     from verdeelmodel.reports import manifest, provenance_summary, write_all
 
     resume_gc()
@@ -414,66 +417,174 @@ def _solve(args) -> int:
     res = AllocationModel(inst, opts).solve()
     man = manifest(inst, "solve", {"time_limit": args.time_limit, "threads": args.threads})
     files = write_all(res, out_dir, man, inst=inst, xlsx=args.xlsx, csv_dialect=args.csv_dialect)
+    if fmt.language() == "en":
+        return _solve_lines_en(inst, res, files, out_dir, args.quiet)
+    t = res.timings
+    status = {"optimal": "optimaal", "infeasible": "geen toewijzing mogelijk"}.get(res.status, res.status)
+    print(
+        f"{inst.name}: {status} (opbouw {fmt.num(t.get('build_seconds', 0), 2)} s, vertaling "
+        f"{fmt.num(t.get('translate_seconds', 0), 2)} s, HiGHS {fmt.num(t.get('highs_seconds', 0), 2)} s)"
+    )
+    if inst.meta.synthetic:
+        print("  let op: deze instance is synthetisch; de bedragen zijn gegenereerd, niet echt.")
+    print(f"  herkomst van de invoerrijen: {provenance_summary(inst, 'nl')} (zie sources.csv)")
+    if not res.optimal:
+        for line in res.explanation:
+            print(line)
+        print(f"geschreven naar {out_dir}: {', '.join(files)}")
+        return EXIT_INFEASIBLE
+    if args.quiet:
+        return EXIT_OK
+    from verdeelmodel.report import binding_words
+
+    stages = {
+        "tekort": "tekort",
+        "plafondoverschrijding": "plafondoverschrijding",
+        "unmet": "gewogen niet-gefinancierd",
+        "deviation": "afwijking referentie",
+        "spend": "uitgaven",
+    }
+    euro = {k: v for k, v in res.objective.items() if k not in QUADRATIC_STAGES}
+    print(_wrap("doelstelling per fase: " + "; ".join(f"{stages.get(k, k)} {fmt.eur(v)}" for k, v in euro.items())))
+    print("  (daarna gelijke behandeling: een rangschikking bij gelijke uitkomsten, geen bedrag)")
+    b = res.budgets.copy()
+    keys = [c for c in ("gemeente", "domain") if c in b.columns]
+    un = res.allocation.groupby(keys)["unmet_eur"].sum()
+    b["unmet_eur"] = [float(un.get(k if len(k) > 1 else k[0], 0.0)) for k in b[keys].itertuples(index=False, name=None)]
+    cols = {
+        "gemeente": "gemeente",
+        "domain": "domein",
+        "budget_eur": "budget",
+        "allocated_eur": "toegewezen",
+        "tekort_eur": "tekort",
+        "headroom_eur": "ruimte",
+        "plafondoverschrijding_eur": "plafondoverschr.",
+        "unmet_eur": "niet gefin.",
+    }
+    print("\nbudget, toewijzing, tekort en plafondoverschrijding per gemeente (niet gefin. = niet-wettelijke behoefte zonder budget):")
+    print(_table(b[[c for c in cols if c in b.columns]], cols))
+    u = res.unmet_by_lot()
+    ns = u[~u["lot"].map(dict(zip(res.allocation["lot"], res.allocation["statutory"])))]
+    if len(ns):
+        base = (ns["need_eur"] + ns["substituted_in_eur"] - ns["substituted_out_eur"]).where(lambda v: v > 0)
+        ns = ns.assign(gefinancierd=ns["amount_eur"] / base)
+        print("\nniet-wettelijke percelen (preventie, algemene voorzieningen): behoefte, gefinancierd en niet gefinancierd:")
+        print(
+            _table(
+                ns[["lot", "need_eur", "amount_eur", "unmet_eur", "gefinancierd"]],
+                {
+                    "lot": "perceel",
+                    "need_eur": "behoefte",
+                    "amount_eur": "gefinancierd",
+                    "unmet_eur": "niet gefin.",
+                    "gefinancierd": "deel",
+                },
+            )
+        )
+    print("\nbindende regels en hun schaduwprijs, in de fase waar ze ertoe doen:")
+    lines = binding_words(res.constraints, None, limit=12)
+    for line in lines or ["(geen)"]:
+        print(_wrap(f"  - {line}"))
+    more = int((res.constraints["binding"] & res.constraints["kind"].isin(BUSINESS_KINDS)).sum()) - len(lines)
+    if more > 0:
+        print(f"  ... en nog {more} bindende regels in constraints.csv")
+    if len(res.pooling):
+        pl = res.pooling
+        rules = pl.drop_duplicates(["pool", "region"])["rule"].value_counts().sort_index()
+        print(
+            _wrap(
+                f"\nrisicoverevening: {pl[['pool', 'region']].drop_duplicates().shape[0]} pool(s) × regio; afgesproken regels: "
+                + ", ".join(f"{r} {n}" for r, n in rules.items())
+                + " (de bijdrage vervangt het eigen gebruik in de budgetregel)"
+            )
+        )
+        top = pl.reindex(pl["transfer_eur"].abs().sort_values(ascending=False, kind="stable").index).head(5)
+        for r in top.itertuples(index=False):
+            sign = "betaalt" if r.transfer_eur > 0 else "ontvangt"
+            print(
+                _wrap(
+                    f"  - {r.gemeente} {sign} {fmt.eur(abs(r.transfer_eur))} voor {r.pool} ({r.rule}): bijdrage "
+                    f"{fmt.eur(r.charge_eur)} tegenover eigen gebruik {fmt.eur(r.profijt_eur)}"
+                )
+            )
+        print("  (alle gemeenten in pooling.csv; werkelijke kosten afrekenen of regels vergelijken met `verdeelmodel pool`)")
+    t = res.totals
+    print(
+        _wrap(
+            f"\ntotaal: behoefte {fmt.eur(t['need'])}, toegewezen {fmt.eur(t['allocated'])} (wettelijke zorg volledig), tekort "
+            f"{fmt.eur(t['tekort'])}, plafondoverschrijding {fmt.eur(t['plafondoverschrijding'])}, niet-gefinancierde "
+            f"niet-wettelijke behoefte {fmt.eur(t['unmet'])}, ruimte {fmt.eur(t['headroom'])}"
+        )
+    )
+    print(_wrap(f"geschreven naar {out_dir}: {', '.join(files)}"))
+    return EXIT_OK
+
+
+#: the console's width: tables and lines fit it
+WIDTH = 120
+
+
+def _wrap(text: str) -> str:
+    import textwrap
+
+    lead = text[: len(text) - len(text.lstrip(" \n"))]
+    indent = " " * (len(lead.replace("\n", "")) + (4 if lead.strip(" \n") == "" and text.lstrip().startswith("- ") else 0))
+    return lead + textwrap.fill(text.lstrip(" \n"), WIDTH - len(lead.replace("\n", "")), subsequent_indent=indent).lstrip()
+
+
+def _table(df, names: dict[str, str]) -> str:
+    """A table as a person reads it: Dutch headers, € amounts, shares as %, text cut to fit WIDTH."""
+    from verdeelmodel import fmt
+
+    out = pd_frame = df.copy()
+    for c in pd_frame.columns:
+        if c.endswith("_eur"):
+            out[c] = pd_frame[c].map(fmt.eur)
+        elif c in ("gefinancierd", "share"):
+            out[c] = pd_frame[c].map(fmt.pct)
+        else:
+            out[c] = pd_frame[c].astype(str).map(lambda v: v if len(v) <= 34 else v[:33] + "…")
+    out = out.rename(columns=names)
+    text = out.to_string(index=False)
+    return "\n".join(line[:WIDTH] for line in text.splitlines())
+
+
+def _solve_lines_en(inst, res, files, out_dir, quiet: bool) -> int:
+    """The solve console in English (--lang en)."""
+    import pandas as pd
+
+    from verdeelmodel import fmt
+    from verdeelmodel.explain import describe_binding
+    from verdeelmodel.models.manifest import QUADRATIC_STAGES
+    from verdeelmodel.reports import provenance_summary
+
     t = res.timings
     print(
         f"{inst.name}: {res.status}  (build {t.get('build_seconds', 0):.2f} s, translate {t.get('translate_seconds', 0):.2f} s, HiGHS {t.get('highs_seconds', 0):.2f} s)"
     )
     if inst.meta.synthetic:
         print("  note: this instance is synthetic; its numbers are generated, not real.")
-    print(f"  provenance of the input rows: {provenance_summary(inst)} (see sources.csv)")
+    print(f"  provenance of the input rows: {provenance_summary(inst, 'en')} (see sources.csv)")
     if not res.optimal:
         for line in res.explanation:
             print(line)
         print(f"wrote {', '.join(files)} to {out_dir}")
         return EXIT_INFEASIBLE
-    if args.quiet:
+    if quiet:
         return EXIT_OK
     euro = {k: v for k, v in res.objective.items() if k not in QUADRATIC_STAGES}
-    print("objective per stage (EUR): " + "; ".join(f"{k} {v:,.2f}" for k, v in euro.items()))
-    for k, v in res.objective.items():
-        if k not in euro:  # a tie-break score in EUR^2/EUR, not a sum of euros
-            print(f"  {k} {v:,.0f} is a tie-break score, not euros ({Stage(k).summary})")
-    for note in res.notes:
-        print(f"  note: {note}")
-    with pd.option_context("display.width", 160, "display.max_rows", 60, "display.float_format", "{:,.0f}".format):
+    print("objective per stage: " + "; ".join(f"{k} {fmt.eur(v)}" for k, v in euro.items()))
+    with pd.option_context("display.width", WIDTH, "display.max_rows", 60):
         b = res.budgets.copy()
-        keys = [c for c in ("gemeente", "domain") if c in b.columns]
-        un = res.allocation.groupby(keys)["unmet_eur"].sum()
-        b["unmet_eur"] = [float(un.get(k if len(k) > 1 else k[0], 0.0)) for k in b[keys].itertuples(index=False, name=None)]
-        print("\nbudget, allocation, tekort and plafondoverschrijding per gemeente (EUR; unmet = non-statutory need not funded):")
-        print(b.to_string(index=False))
-        u = res.unmet_by_lot()
-        ns = u[~u["lot"].map(dict(zip(res.allocation["lot"], res.allocation["statutory"])))]
-        if len(ns):
-            ns = ns.assign(
-                funded_pct=100
-                * ns["amount_eur"]
-                / (ns["need_eur"] + ns["substituted_in_eur"] - ns["substituted_out_eur"]).where(lambda v: v > 0)
-            )
-            print("\nnon-statutory lots (prevention, algemene voorzieningen): need, funded and unmet (EUR), funded %:")
-            print(ns[["lot", "label", "need_eur", "amount_eur", "unmet_eur", "funded_pct"]].to_string(index=False))
+        print("\nbudget, allocation, tekort and plafondoverschrijding per gemeente:")
+        print(_table(b, {}))
     print("\nbinding rules and their shadow price, in the stage where each matters:")
     for line in describe_binding(res.constraints):
         print(line)
-    if len(res.pooling):
-        pl = res.pooling
-        rules = pl.drop_duplicates(["pool", "region"])["rule"].value_counts().sort_index()
-        print(
-            f"\nrisicoverevening: {pl[['pool', 'region']].drop_duplicates().shape[0]} pool(s) x region; agreed rules: "
-            + ", ".join(f"{r} {n}" for r, n in rules.items())
-            + " (charge replaces own use in the budget row)"
-        )
-        top = pl.reindex(pl["transfer_eur"].abs().sort_values(ascending=False, kind="stable").index).head(5)
-        for r in top.itertuples(index=False):
-            sign = "pays" if r.transfer_eur > 0 else "receives"
-            print(
-                f"  - {r.gemeente} {sign} {eur(abs(r.transfer_eur))} for {r.pool} ({r.rule}): charge {eur(r.charge_eur)} against own use {eur(r.profijt_eur)}"
-            )
-        print("  (all gemeenten in pooling.csv; settle realised costs or compare rules with `verdeelmodel pool`)")
-    t = res.totals
+    tt = res.totals
     print(
-        f"\ntotal need {eur(t['need'])}, allocated {eur(t['allocated'])} (statutory care in full), tekort {eur(t['tekort'])}, "
-        f"plafondoverschrijding {eur(t['plafondoverschrijding'])}, unmet non-statutory need {eur(t['unmet'])}, headroom {eur(t['headroom'])}"
+        f"\ntotal need {fmt.eur(tt['need'])}, allocated {fmt.eur(tt['allocated'])} (statutory care in full), tekort {fmt.eur(tt['tekort'])}, "
+        f"plafondoverschrijding {fmt.eur(tt['plafondoverschrijding'])}, unmet non-statutory need {fmt.eur(tt['unmet'])}, headroom {fmt.eur(tt['headroom'])}"
     )
     print(f"wrote {', '.join(files)} to {out_dir}")
     return EXIT_OK

@@ -54,8 +54,12 @@ def manifest(inst: Instance, command: str, options: dict[str, Any], seed: int | 
     }
 
 
-def provenance_summary(inst: Instance) -> str:
-    """How many input rows rest on public, derived, assumed or synthetic sources."""
+PROVENANCE_NL = {"public": "openbaar", "derived": "afgeleid", "assumption": "aanname", "synthetic": "synthetisch", "unknown": "onbekend"}
+
+
+def provenance_summary(inst: Instance, lang: str = "en") -> str:
+    """How many input rows rest on public, derived, assumed or synthetic sources (``lang`` nl:
+    the kinds in Dutch)."""
     kind = dict(zip(inst.sources["source"], inst.sources["kind"]))
     counts: dict[str, int] = {}
     for name, df in inst.tables.items():
@@ -64,7 +68,8 @@ def provenance_summary(inst: Instance) -> str:
         for src in df["source"]:
             counts[kind.get(src, "unknown")] = counts.get(kind.get(src, "unknown"), 0) + 1
     order = ["public", "derived", "assumption", "synthetic", "unknown"]
-    return ", ".join(f"{counts[k]} {k}" for k in order if counts.get(k))
+    name = PROVENANCE_NL if lang == "nl" else {k: k for k in order}
+    return ", ".join(f"{counts[k]} {name[k]}" for k in order if counts.get(k))
 
 
 def _json(obj: Any) -> str:
