@@ -158,3 +158,60 @@ def test_the_solve_console_in_english_on_request(tmp_path, capsys):
     rc, out, err = run_main(["--lang", "en", "solve", str(INSTANCES / "nijmegen-2018"), "--out", str(tmp_path / "o")], capsys)
     assert rc == 0, err
     assert "nijmegen-2018: optimal" in out and "€" in out and "Running HiGHS" not in out
+
+
+@pytest.mark.parametrize(
+    "typed, unit, value, ambiguous",
+    [
+        ("4500000", "eur", 4500000, False),
+        ("0.2", None, 0.2, False),
+        ("1e6", "eur", 1e6, False),
+        ("4.500.000", "eur", 4500000, False),
+        ("€ 4.600.000", "eur", 4600000, False),
+        ("€\xa04.600.000,50", "eur", 4600000.5, False),
+        ("0,2", None, 0.2, False),
+        ("12,50", "eur", 12.5, False),
+        ("-1.250", "eur", -1250, True),  # thousands in a euro column, said
+        ("80.000", "eur", 80000, True),
+        ("80.000", None, 80.0, True),  # a share or ratio: the decimal point, said
+        ("0.200", None, 0.2, False),
+        ("1,500", "eur", 1.5, True),  # the Dutch decimal comma, said
+        ("4,500,000", "eur", 4500000, True),  # English thousands, said
+        ("4,500,000.50", "eur", 4500000.5, True),
+    ],
+)
+def test_dutch_typed_numbers_are_read(typed, unit, value, ambiguous):
+    from verdeelmodel.instance.numbers import read_number
+
+    norm, note, problem = read_number(typed, unit)
+    assert problem is None and float(norm) == pytest.approx(value)
+    assert (note is not None) == ambiguous, note
+
+
+@pytest.mark.parametrize("typed", ["4.50.0", "1,2,3", "4.5,00.0", "1.234,5,6", "12,34.5"])
+def test_numbers_no_notation_fits_are_rejected(typed):
+    from verdeelmodel.instance.numbers import read_number
+
+    _norm, _note, problem = read_number(typed, "eur")
+    assert problem and "fits no notation" in problem
+
+
+def test_a_dutch_typed_instance_loads_and_says_what_it_read(make, tmp_path, capsys):
+    import csv as _csv
+
+    folder = make()
+    rows = list(_csv.DictReader((folder / "budgets.csv").open(encoding="utf-8")))
+    want = float(rows[0]["budget_eur"])
+    rows[0]["budget_eur"] = f"{int(want):,}".replace(",", ".") if want >= 1000 else f"{want:g}".replace(".", ",")
+    rows[0]["own_funds_eur"] = "12.000"  # thousands or twelve: said
+    with (folder / "budgets.csv").open("w", encoding="utf-8", newline="") as fh:
+        w = _csv.DictWriter(fh, list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    from verdeelmodel import load_instance
+
+    inst = load_instance(folder)
+    assert inst.budgets["budget_eur"].iloc[0] == pytest.approx(want) and inst.budgets["own_funds_eur"].iloc[0] == 12000
+    assert len(inst.readings) == 1 and "'12.000' read as 12.000 (Dutch thousands)" in inst.readings[0]
+    rc, _out, err = run_main(["validate", str(folder)], capsys)
+    assert rc == 0 and "let op: 1 getal" in err and "own_funds_eur" in err

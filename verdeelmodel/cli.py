@@ -390,9 +390,8 @@ def _run(args) -> int:
 
 
 def _validate(args) -> int:
-    from verdeelmodel.instance.validate import load_instance
 
-    inst = load_instance(args.instance)
+    inst = _load(args.instance)
     from verdeelmodel.models.pooling import check_pooling
 
     check_pooling(inst)  # agreed rules applicable: history years present, keys with weight
@@ -402,9 +401,8 @@ def _validate(args) -> int:
 
 
 def _solve(args) -> int:
-    from verdeelmodel.instance.validate import load_instance
 
-    inst = load_instance(args.instance)  # validate before importing the model stack
+    inst = _load(args.instance)  # validate before importing the model stack
 
     from verdeelmodel import fmt
     from verdeelmodel.api import AllocationModel, SolveOptions
@@ -591,9 +589,8 @@ def _solve_lines_en(inst, res, files, out_dir, quiet: bool) -> int:
 
 
 def _pool(args) -> int:
-    from verdeelmodel.instance.validate import load_instance
 
-    inst = load_instance(args.instance)
+    inst = _load(args.instance)
     from verdeelmodel.reports import manifest, write_all
     from verdeelmodel.workflows import pool
 
@@ -625,9 +622,8 @@ def _progress(label: str):
 
 
 def _reserves(args) -> int:
-    from verdeelmodel.instance.validate import load_instance
 
-    inst = load_instance(args.instance)
+    inst = _load(args.instance)
     from verdeelmodel.reports import manifest, write_all
     from verdeelmodel.workflows import NoAllocation, reserves
 
@@ -751,9 +747,8 @@ def _reserves(args) -> int:
 
 
 def _fairness(args) -> int:
-    from verdeelmodel.instance.validate import load_instance
 
-    inst = load_instance(args.instance)
+    inst = _load(args.instance)
     from verdeelmodel.reports import manifest, write_all
     from verdeelmodel.workflows import NoAllocation, fairness
 
@@ -831,9 +826,8 @@ def _fairness(args) -> int:
 
 
 def _plan(args) -> int:
-    from verdeelmodel.instance.validate import load_instance
 
-    inst = load_instance(args.instance)
+    inst = _load(args.instance)
     from verdeelmodel.reports import manifest, write_all
     from verdeelmodel.workflows import plan
 
@@ -909,9 +903,8 @@ def _plan(args) -> int:
 
 
 def _close(args) -> int:
-    from verdeelmodel.instance.validate import load_instance
 
-    inst = load_instance(args.instance)
+    inst = _load(args.instance)
     from verdeelmodel.instance.io import write_folder
     from verdeelmodel.reports import manifest, write_all
     from verdeelmodel.workflows import close
@@ -957,9 +950,8 @@ def _close(args) -> int:
 
 
 def _contract(args) -> int:
-    from verdeelmodel.instance.validate import load_instance
 
-    inst = load_instance(args.instance)
+    inst = _load(args.instance)
     from verdeelmodel.reports import manifest, write_all
     from verdeelmodel.workflows import NoAllocation, contract
 
@@ -1010,9 +1002,8 @@ def _contract(args) -> int:
 
 
 def _report(args) -> int:
-    from verdeelmodel.instance.validate import load_instance
 
-    inst = load_instance(args.instance)
+    inst = _load(args.instance)
     from verdeelmodel import fmt as F
     from verdeelmodel import report as R
     from verdeelmodel._atomic import atomic_dir
@@ -1074,6 +1065,20 @@ def _report(args) -> int:
     return EXIT_OK
 
 
+def _load(path):
+    """Load and validate an instance; say on stderr how ambiguous Dutch-typed numbers were read."""
+    from verdeelmodel.instance.validate import load_instance
+
+    inst = load_instance(path)
+    if inst.readings:
+        print(f"let op: {len(inst.readings)} getal(len) kon(den) op twee manieren gelezen worden; gelezen als:", file=sys.stderr)
+        for line in inst.readings[:20]:
+            print(f"  - {line}", file=sys.stderr)
+        if len(inst.readings) > 20:
+            print(f"  ... en nog {len(inst.readings) - 20}", file=sys.stderr)
+    return inst
+
+
 def _progress_note(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
@@ -1129,9 +1134,8 @@ def _reserve_lines(t, measure: str) -> list[str]:
 
 
 def _sweep(args) -> int:
-    from verdeelmodel.instance.validate import load_instance
 
-    inst = load_instance(args.instance)
+    inst = _load(args.instance)
     from verdeelmodel.models.manifest import Stage
     from verdeelmodel.parameters import grid_from_specs
     from verdeelmodel.reports import manifest, write_all

@@ -10,7 +10,7 @@ import copy
 import math
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from verdeelmodel.models.rules import KIND, Rule
 
 from .io import RawInstance, RawTable, numeric_columns, read_raw
+from .numbers import read_number
 from .problems import InstanceError, Problem
 from .schema import ECHELON_ORDER, TABLE_BY_NAME, TABLES, InstanceMeta
 
@@ -38,6 +39,7 @@ class Instance:
     path: Path
     input_hash: str
     input_files: list[str]
+    readings: list[str] = field(default_factory=list)  # ambiguous Dutch-typed numbers and the reading taken
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         tables = self.__dict__.get("tables", {})
@@ -61,6 +63,7 @@ class Instance:
             self.path,
             self.input_hash,
             list(self.input_files),
+            list(self.readings),
         )
 
 
@@ -133,7 +136,14 @@ def _number_problem(text: str) -> str | None:
     return None if math.isfinite(v) else "a finite number (not nan or inf)"
 
 
-def _validate_table(raw: RawTable, problems: list[Problem], rejected: list[dict[str, str]], spec=None) -> pd.DataFrame:
+def _unit_of(field) -> str | None:
+    extra = field.json_schema_extra
+    return extra.get("unit") if isinstance(extra, dict) else None
+
+
+def _validate_table(
+    raw: RawTable, problems: list[Problem], rejected: list[dict[str, str]], spec=None, readings: list[str] | None = None
+) -> pd.DataFrame:
     """Typed rows of one table; rows with a problem are reported and appended to ``rejected``
     (their keys still count as defined, so the cross checks do not report them again).
     ``spec``: a table outside the instance manifest (e.g. realised costs)."""
@@ -161,7 +171,19 @@ def _validate_table(raw: RawTable, problems: list[Problem], rejected: list[dict[
     records: list[dict[str, Any]] = []
     for line, cells in zip(raw.line_numbers, raw.rows):
         data = {c: cells[c].strip() for c in header_ok if c in fields and cells[c].strip() != ""}
-        bad_numbers = {c: why for c in numeric & data.keys() if (why := _number_problem(data[c])) is not None}
+        bad_numbers = {}
+        for c in sorted(numeric & data.keys()):  # Dutch-typed numbers (4.500.000, 0,2): read where unambiguous
+            norm, note, why = read_number(data[c], _unit_of(fields[c]))
+            if why is not None:
+                bad_numbers[c] = why
+                continue
+            if norm is not None:
+                data[c] = norm
+            if note is not None and readings is not None:
+                readings.append(f"{raw.location}, row {line}, column '{c}': {note}")
+        bad_numbers.update(
+            {c: why for c in numeric & data.keys() if c not in bad_numbers and (why := _number_problem(data[c])) is not None}
+        )
         for c, why in bad_numbers.items():
             problems.append(Problem(raw.location, line, c, cells[c], why))
         try:
@@ -219,11 +241,12 @@ def _validate(raw: RawInstance, problems: list[Problem]) -> Instance | None:
     tables: dict[str, pd.DataFrame] = {}
     locations: dict[str, str] = {}
     rejected: dict[str, list[dict[str, str]]] = {}
+    readings: list[str] = []  # how ambiguous Dutch-typed numbers were read
     for spec in TABLES:
         if spec.name in raw.tables:
             t = raw.tables[spec.name]
             rejected[spec.name] = []
-            tables[spec.name] = _validate_table(t, problems, rejected[spec.name])
+            tables[spec.name] = _validate_table(t, problems, rejected[spec.name], readings=readings)
             locations[spec.name] = t.location
             if spec.required and not t.rows and not rejected[spec.name]:
                 problems.append(
@@ -240,7 +263,7 @@ def _validate(raw: RawInstance, problems: list[Problem]) -> Instance | None:
         _cross_checks(checks_meta, tables, locations, problems, rejected)
     if meta is None:
         return None
-    return Instance(meta, tables, raw.path, raw.input_hash, raw.input_files)
+    return Instance(meta, tables, raw.path, raw.input_hash, raw.input_files, readings)
 
 
 def _default_location(raw: RawInstance, name: str) -> str:
