@@ -1,7 +1,9 @@
-"""Plots for a council: overspend distributions, reserves per rule, the region's pooling benefit.
+"""Plots for a council: tekort distributions, reserves per rule, the pooling benefit per gemeente,
+the contract frontier and the fairness of an agreement.
 
-Titles in plain words, amounts in euros, Dutch gemeente names; PNG via matplotlib's Agg
-backend (no screen needed). Written atomically by the caller's output folder.
+In Dutch: titles in plain words, euros as € 1.234.567 and € 1,5 mln (verdeelmodel.fmt), the
+instance's labels for rules; PNG via matplotlib's Agg backend (no screen needed). Written
+atomically by the caller's output folder.
 """
 
 from __future__ import annotations
@@ -23,102 +25,133 @@ def _plt():
 
 
 def _eur_axis(ax, axis: str = "y") -> None:
+    """Euro ticks the Dutch way: € 250.000, € 1,5 mln."""
     from matplotlib.ticker import FuncFormatter
 
-    def fmt(v, _pos):
-        a, sign = abs(v), "−" if v < 0 else ""
-        if a >= 1e6:
-            return f"{sign}€{a / 1e6:,.1f} mln"
-        if a >= 1e3:
-            return f"{sign}€{a / 1e3:,.0f}k"
-        return f"{sign}€{a:,.0f}"
+    from verdeelmodel import fmt
 
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(FuncFormatter(fmt))
+    def f(v, _pos):
+        return fmt.mln(v) if abs(v) >= 1e6 else fmt.eur(v)
+
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(FuncFormatter(f))
+
+
+def _name(rule: str, labels: dict[str, str] | None) -> str:
+    """What a person reads for a rule set: the instance's label, else a Dutch name."""
+    base = {"profijt": "profijt (ieder eigen gebruik)", "agreed": "afgesproken regels"}
+    text = (labels or {}).get(rule) or base.get(rule, rule)
+    return text if len(text) <= 60 else text[:59] + "…"
 
 
 def overspend_distribution(
-    overspend: dict[str, np.ndarray], gemeenten: list[str], table: pd.DataFrame, confidence: float, path: Path, title: str
+    overspend: dict[str, np.ndarray],
+    gemeenten: list[str],
+    table: pd.DataFrame,
+    confidence: float,
+    path: Path,
+    title: str,
+    labels: dict[str, str] | None = None,
 ) -> None:
-    """One panel per gemeente: histogram of the tekort per scenario under profijt and the agreed rule,
-    with the expected tekort (dotted) and the expected tekort + risk (dashed)."""
+    """One panel per gemeente: in how many of the simulated years the tekort reached each amount,
+    under profijt and the agreed rules, with the expected tekort (dotted) and the expected
+    tekort + risk (dashed)."""
+    from verdeelmodel import fmt
+
     plt = _plt()
     rules = [r for r in ("profijt", "agreed") if r in overspend] or list(overspend)[:2]
     n = len(gemeenten)
     cols = min(4, n)
     rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.3 * cols, 2.5 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.3 * cols, 2.6 * rows), squeeze=False)
     colours = {"profijt": "#c0392b", "agreed": "#2471a3"}
     t = table[table["confidence"] == confidence].set_index(["gemeente", "rule"])
+    S = next(iter(overspend.values())).shape[0]
     for i, g in enumerate(gemeenten):
         ax = axes[i // cols][i % cols]
         for r in rules:
             x = overspend[r][:, i]
-            ax.hist(x, bins=40, alpha=0.45, color=colours.get(r), label=r, density=True)
+            ax.hist(x, bins=40, alpha=0.45, color=colours.get(r), label=_name(r, labels))
             row = t.loc[(g, r)]
             ax.axvline(row["expected_tekort_eur"], color=colours.get(r), lw=1.2, ls=":")
             ax.axvline(row["expected_tekort_eur"] + row["risk_eur"], color=colours.get(r), lw=1.5, ls="--")
         ax.set_title(g, fontsize=9)
-        ax.set_yticks([])
+        ax.set_ylabel("aantal jaren", fontsize=7)
+        ax.tick_params(axis="y", labelsize=7)
         _eur_axis(ax, "x")
         ax.tick_params(axis="x", labelrotation=30, labelsize=7)
     for j in range(n, rows * cols):
         axes[j // cols][j % cols].axis("off")
     axes[0][0].legend(fontsize=7)
-    measure = str(t["measure"].iloc[0]).upper() if len(t) else "VaR"
     fig.suptitle(
-        f"{title}\nTekort per gemeente per scenario; dotted: expected (structural), dashed: + risk at {confidence:.0%} ({measure})",
-        fontsize=10,
+        f"{title}\nTekort per gemeente in {fmt.num(S)} gesimuleerde jaren; stippel: verwacht tekort (structureel, in de begroting), "
+        f"streep: plus het risico dat in {fmt.pct(confidence, 0)} van de jaren niet wordt overschreden",
+        fontsize=9,
     )
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
 
 
-def reserves_by_rule(table: pd.DataFrame, gemeenten: list[str], confidence: float, path: Path, title: str) -> None:
-    """Grouped bars: the risk per gemeente under each rule, with the reserve earmarked for the social domain."""
+def reserves_by_rule(
+    table: pd.DataFrame, gemeenten: list[str], confidence: float, path: Path, title: str, labels: dict[str, str] | None = None
+) -> None:
+    """Grouped bars: the reserve needed per gemeente under each rule, beside the reserve earmarked
+    for the social domain."""
+    from verdeelmodel import fmt
+
     plt = _plt()
     t = table[(table["confidence"] == confidence) & table["gemeente"].isin(gemeenten)]
     rules = list(dict.fromkeys(t["rule"]))
     x = np.arange(len(gemeenten))
     w = 0.8 / (len(rules) + 1)
-    fig, ax = plt.subplots(figsize=(max(7, 0.9 * len(gemeenten) + 3), 4.2))
+    fig, ax = plt.subplots(figsize=(max(7, 0.9 * len(gemeenten) + 3), 4.4))
     colours = plt.get_cmap("tab20").colors
-    palette = [c for i, c in enumerate(colours) if i not in (14, 15)]  # tab20's greys are for "available"
+    palette = [c for i, c in enumerate(colours) if i not in (14, 15)]  # tab20's greys are for the reserve
     for k, r in enumerate(rules):
         v = t[t["rule"] == r].set_index("gemeente").reindex(gemeenten)["risk_eur"]
-        ax.bar(x + k * w, v, w, label=f"risk under {r}", color=palette[(2 * k) % len(palette)])
+        ax.bar(x + k * w, v, w, label=_name(r, labels), color=palette[(2 * k) % len(palette)])
     avail = t.drop_duplicates("gemeente").set_index("gemeente").reindex(gemeenten)["available_reserve_eur"]
-    ax.bar(x + len(rules) * w, avail, w, color="#333333", hatch="//", edgecolor="white", label="reserve earmarked for the social domain")
+    ax.bar(x + len(rules) * w, avail, w, color="#333333", hatch="//", edgecolor="white", label="reserve sociaal domein (geoormerkt)")
     ax.set_xticks(x + w * len(rules) / 2)
     ax.set_xticklabels(gemeenten, rotation=30, ha="right")
     _eur_axis(ax)
-    ax.set_ylabel("euros")
+    ax.set_ylabel("benodigde reserve")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    ax.set_title(f"{title}\nSocial-domain risk (tekort above its expectation) per gemeente at {confidence:.0%}, by pooling rule")
+    ax.set_title(f"{title}\nRisico sociaal domein (tekort boven het verwachte) per gemeente, {fmt.pct(confidence, 0)} zekerheid, per regel")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
 
 
-def pooling_benefit(table: pd.DataFrame, confidence: float, path: Path, title: str) -> None:
-    """Bars: the region's total social-domain risk under each rule, and the saving against profijt."""
+def pooling_benefit(table: pd.DataFrame, confidence: float, path: Path, title: str, labels: dict[str, str] | None = None) -> None:
+    """Per gemeente and rule: the risk the rule takes off it against profijt (its pooling benefit);
+    a bar below zero is a gemeente that needs more reserve under the rule than alone. The
+    region's total benefit per rule is in the legend."""
+    from verdeelmodel import fmt
+
     plt = _plt()
     t = table[table["confidence"] == confidence]
-    tot = t.groupby("rule", sort=False)["risk_eur"].sum()
-    fig, ax = plt.subplots(figsize=(max(7, 1.4 * len(tot) + 2), 3.8))
-    bars = ax.bar(tot.index, tot.values, color=["#c0392b" if r == "profijt" else "#2471a3" for r in tot.index])
-    base = tot.get("profijt", np.nan)
-    for b, (r, v) in zip(bars, tot.items()):
-        label = f"€{v / 1e6:,.2f} mln" + ("" if r == "profijt" or base != base else f"\nsaves €{(base - v) / 1e6:,.2f} mln")
-        ax.annotate(label, (b.get_x() + b.get_width() / 2, v), ha="center", va="bottom", fontsize=8)
-    ax.set_xticks(range(len(tot)))
-    ax.set_xticklabels([r.replace("_", "_\n", 1) if len(r) > 14 else r for r in tot.index], rotation=20, ha="right", fontsize=8)
+    gemeenten = list(dict.fromkeys(t["gemeente"]))
+    rules = [r for r in dict.fromkeys(t["rule"]) if r != "profijt"]
+    base = t[t["rule"] == "profijt"].set_index("gemeente")["risk_eur"].reindex(gemeenten)
+    x = np.arange(len(gemeenten))
+    w = 0.8 / max(1, len(rules))
+    fig, ax = plt.subplots(figsize=(max(7, 0.9 * len(gemeenten) + 3), 4.4))
+    for k, r in enumerate(rules):
+        risk = t[t["rule"] == r].set_index("gemeente")["risk_eur"].reindex(gemeenten)
+        benefit = (base - risk).to_numpy(dtype=float)
+        ax.bar(x + k * w, benefit, w, label=f"{_name(r, labels)} (regio {fmt.eur(np.nansum(benefit))})")
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xticks(x + w * (len(rules) - 1) / 2)
+    ax.set_xticklabels(gemeenten, rotation=30, ha="right")
     _eur_axis(ax)
-    ax.set_ylabel("sum of risks (euros)")
+    ax.set_ylabel("minder risico dan alleen (profijt)")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title(
-        f"{title}\nSum of the gemeenten's social-domain risks at {confidence:.0%}\n(the difference with profijt is the pooling benefit)"
+        f"{title}\nVoordeel van de verevening per gemeente ({fmt.pct(confidence, 0)} zekerheid)\n"
+        "boven nul minder reserve nodig dan zonder verevening, onder nul meer",
+        fontsize=9,
     )
-    ax.margins(y=0.2)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -128,6 +161,8 @@ def fairness(games: list, path: Path, title: str, confidence: float) -> None:
     """One panel per pool, region and rule set (at most 8): per gemeente what it needs alone,
     what the rule charges it in the region's bad years, its Shapley value and its Euler risk
     contribution (expected cost + reserve, CVaR)."""
+    from verdeelmodel import fmt
+
     plt = _plt()
     games = games[:8]
     n = len(games)
@@ -136,10 +171,10 @@ def fairness(games: list, path: Path, title: str, confidence: float) -> None:
     width = max(len(pg.game.members) for pg in games)
     fig, axes = plt.subplots(rows, cols, figsize=(max(6.5, 0.75 * width + 3) * cols, 3.6 * rows), squeeze=False)
     series = [
-        ("stand_alone", "alone", "#7f8c8d"),
-        ("rule_split", "under the rule", "#2471a3"),
+        ("stand_alone", "alleen", "#7f8c8d"),
+        ("rule_split", "onder de regel", "#2471a3"),
         ("shapley", "Shapley", "#27ae60"),
-        ("euler", "Euler (risk contribution)", "#c0392b"),
+        ("euler", "Euler (bijdrage aan het risico)", "#c0392b"),
     ]
     for k, pg in enumerate(games):
         ax = axes[k // cols][k % cols]
@@ -151,13 +186,13 @@ def fairness(games: list, path: Path, title: str, confidence: float) -> None:
         ax.set_xticks(x + w * (len(series) - 1) / 2)
         ax.set_xticklabels(g.members, rotation=30, ha="right", fontsize=8)
         _eur_axis(ax)
-        ax.set_ylabel("expected cost + reserve (euros)", fontsize=8)
-        verdict = "in the core" if g.core.in_core else f"not in the core: a coalition pays {g.core.max_excess:,.0f} too much"
+        ax.set_ylabel("verwachte kosten + reserve", fontsize=8)
+        verdict = "in de kern" if g.core.in_core else f"niet in de kern: een groep betaalt {fmt.eur(g.core.max_excess)} te veel"
         ax.set_title(f"{pg.pool}, {pg.region}: {pg.rule} ({verdict})", fontsize=9)
     for j in range(n, rows * cols):
         axes[j // cols][j % cols].axis("off")
     axes[0][0].legend(fontsize=7)
-    fig.suptitle(f"{title}\nFairness of the pooling agreement per gemeente (CVaR at {confidence:.0%})", fontsize=10)
+    fig.suptitle(f"{title}\nIs de verevening eerlijk? Per gemeente (CVaR, {fmt.pct(confidence, 0)} zekerheid)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -177,7 +212,7 @@ def frontier(front: pd.DataFrame, path: Path, title: str) -> None:
         f = front[front["region"] == region]
         opt = f[f["cost_of_capital"].notna()].sort_values("cost_of_capital")
         today = f[f["cost_of_capital"].isna()]
-        ax.plot(opt["reserve_eur"], opt["expected_pay_eur"], "-o", color="#2471a3", label="best contracts at a cost of capital")
+        ax.plot(opt["reserve_eur"], opt["expected_pay_eur"], "-o", color="#2471a3", label="beste contracten bij een kapitaalkost (label)")
         # one label per distinct choice: the costs of capital at which it is the best
         for _forms, grp in opt.groupby("forms", sort=False):
             k = grp["cost_of_capital"]
@@ -185,16 +220,16 @@ def frontier(front: pd.DataFrame, path: Path, title: str) -> None:
             r = grp.iloc[0]
             ax.annotate(text, (r.reserve_eur, r.expected_pay_eur), textcoords="offset points", xytext=(4, 4), fontsize=7)
         if len(today):
-            ax.plot(today["reserve_eur"], today["expected_pay_eur"], "s", color="#c0392b", label="today's contracts")
+            ax.plot(today["reserve_eur"], today["expected_pay_eur"], "s", color="#c0392b", label="huidige contracten")
         _eur_axis(ax, "x")
         _eur_axis(ax, "y")
-        ax.set_xlabel("reserve needed (CVaR above the mean)", fontsize=8)
-        ax.set_ylabel("expected payments", fontsize=8)
+        ax.set_xlabel("benodigde reserve (CVaR boven het gemiddelde)", fontsize=8)
+        ax.set_ylabel("verwachte betalingen", fontsize=8)
         ax.set_title(str(region), fontsize=9)
         ax.legend(fontsize=7)
     for j in range(n, rows * cols):
         axes[j // cols][j % cols].axis("off")
-    fig.suptitle(f"{title}\nWhat contracts cost against the reserve they leave the gemeenten", fontsize=10)
+    fig.suptitle(f"{title}\nWat contracten kosten tegenover de reserve die de gemeenten nodig houden", fontsize=10)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

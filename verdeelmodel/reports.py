@@ -207,10 +207,11 @@ def _reserve_plots(rv, inst: Instance, region: str | None) -> dict[str, Callable
         where = inst.name
     idx = [rv.gemeenten.index(g) for g in gem]
     a, table = rv.confidences[0], rv.table
+    labels = dict(zip(inst.pooling_rules["rule"], inst.pooling_rules["label"])) if len(inst.pooling_rules) else {}
     return {
         "overspend_distribution.png": lambda path: P.overspend_distribution(
-            {r: o[:, idx] for r, o in rv.tekort.items()}, gem, table, a, path, where
+            {r: o[:, idx] for r, o in rv.tekort.items()}, gem, table, a, path, where, labels
         ),
-        "reserves_by_rule.png": lambda path: P.reserves_by_rule(table, gem, a, path, where),
-        "pooling_benefit.png": lambda path: P.pooling_benefit(table[table["gemeente"].isin(gem)], a, path, where),
+        "reserves_by_rule.png": lambda path: P.reserves_by_rule(table, gem, a, path, where, labels),
+        "pooling_benefit.png": lambda path: P.pooling_benefit(table[table["gemeente"].isin(gem)], a, path, where, labels),
     }
