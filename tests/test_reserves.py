@@ -687,8 +687,10 @@ def test_cli_writes_reserves_csv_and_three_pngs(pooled_instance, tmp_path, capsy
     tot = df[df.confidence == 0.8].groupby("rule")["risk_eur"].sum()
     for rule, v in summary["total_risk_eur"]["0.8"].items():
         assert v == pytest.approx(tot[rule], abs=0.05)
-    assert "pooling benefit of agreed" in stdout and "pooling benefit of mix" in stdout
-    assert "no rating" in stdout and "expected tekort" in stdout
+    # Dutch by default, every confidence level (0.8 and 0.95) on the console
+    assert "voordeel van de verevening onder afgesproken regels (80%)" in stdout and "onder mix (95%)" in stdout
+    assert "geen waardering" in stdout and "verwacht tekort" in stdout and "95% zekerheid" in stdout
+    assert "nan" not in stdout.lower() and max(len(line) for line in stdout.splitlines()) <= 120
 
 
 def test_cli_same_seed_same_bytes_other_seed_other_numbers(pooled_instance, tmp_path, capsys):
@@ -727,7 +729,7 @@ def test_cli_target_se_reports_what_it_reached(pooled_instance, tmp_path, capsys
         capsys,
     )
     assert rc == 0, err
-    assert "NOT reached" in stdout and "2,000 scenarios" in stdout
+    assert "NIET gehaald" in stdout and "2.000 scenario's" in stdout
     man = json.loads((out / "manifest.json").read_text())
     assert man["options"]["scenarios_used"] == 2000 and man["options"]["target_se"] == "0.001"
     summary = json.loads((out / "summary.json").read_text())

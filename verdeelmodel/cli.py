@@ -615,7 +615,11 @@ def _progress(label: str):
     def report(done: int, total: int) -> None:
         decile = 10 * done // total
         if total >= 2000 and decile > state["decile"]:
-            print(f"  {label}: {done:,}/{total:,} ({done / total:.0%})", file=sys.stderr, flush=True)
+            from verdeelmodel import fmt
+
+            name = {"scenarios": "scenario's", "years": "jaren", "paths": "paden", "points": "punten"}.get(label, label)
+            name = name if fmt.language() == "nl" else label
+            print(f"  {name}: {fmt.num(done)}/{fmt.num(total)} ({fmt.pct(done / total, 0)})", file=sys.stderr, flush=True)
             state["decile"] = decile
 
     return report
@@ -697,6 +701,11 @@ def _reserves(args) -> int:
     )
     a = conf[0]
     t = table[table["confidence"] == a]
+    from verdeelmodel import fmt
+
+    if fmt.language() == "nl":
+        _reserves_nl(inst, rv, args, conf, files, out_dir)
+        return EXIT_OK
     print(
         f"{inst.name}: reserves from {rv.scenarios:,} scenarios (seed {args.seed}), risk = {args.measure.upper()} at {a:.0%} of the tekort "
         f"above its expectation, plan = {args.plan}  ({secs:.2f} s)"
@@ -1081,6 +1090,78 @@ def _load(path):
 
 def _progress_note(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
+
+
+def _reserves_nl(inst, rv, args, conf, files, out_dir) -> None:
+    """The reserves console in Dutch: per confidence level and rule set the structural tekort,
+    the risk with its standard error and the rating, the pooling benefit, then what was written."""
+    from verdeelmodel import fmt
+
+    plan = {"allocation": "de optimale verdeling", "need": "de verwachte kosten van de behoefte"}.get(args.plan, args.plan)
+    print(
+        _wrap(
+            f"{inst.name}: reserves uit {fmt.num(rv.scenarios)} gesimuleerde jaren (zaad {args.seed}); risico = "
+            f"{args.measure.upper()} van het tekort boven het verwachte; plan = {plan} ({fmt.num(rv.seconds, 2)} s)"
+        )
+    )
+    if rv.target is not None:
+        tg = rv.target
+        what = fmt.pct(tg["target_se"], 2) + " van elk cijfer" if tg["relative"] else fmt.eur(tg["target_se"])
+        state = "gehaald" if tg["reached"] else f"NIET gehaald binnen de grens van {fmt.num(tg['max_scenarios'])} scenario's"
+        print(f"  doel voor de standaardfout {what}: {state}, met {fmt.num(tg['scenarios'])} scenario's")
+    labels = {"profijt": "profijt (ieder eigen gebruik)", "agreed": "afgesproken regels"}
+    if len(inst.pooling_rules):
+        labels.update({r: r for r in inst.pooling_rules["rule"]})
+    for a in conf:
+        t = rv.table[rv.table["confidence"] == a]
+        for r in dict.fromkeys(t["rule"]):
+            x = t[t["rule"] == r].set_index("gemeente")
+            cols = {
+                "expected_tekort_eur": "verwacht tekort",
+                "risk_eur": "risico",
+                "risk_se_eur": "± se",
+                "ratio": "ratio",
+                "rating": "waardering",
+            }
+            view = x[[c for c in cols if c in x.columns]].copy()
+            view["ratio"] = view["ratio"].map(lambda v: fmt.num(v, 2))
+            view["rating"] = [
+                ("–" if not isinstance(k, str) or not k else k) + (" *" if bool(e) else "")
+                for k, e in zip(view["rating"], x.get("near_band_edge", [False] * len(x)))
+            ]
+            shown = view.head(40).reset_index()
+            print(f"\n{labels.get(r, r)}, {fmt.pct(a, 0)} zekerheid:")
+            print(_table(shown, {"gemeente": "gemeente", **cols}))
+            if len(view) > 40:
+                print(f"  (eerste 40 van {len(view)} gemeenten; alle in reserves.csv)")
+            print(
+                f"  regio: verwacht tekort {fmt.eur(x['expected_tekort_eur'].sum())} (structureel: in de begroting), "
+                f"risico {fmt.eur(x['risk_eur'].sum())}"
+            )
+        tot = t.groupby("rule", sort=False)["risk_eur"].sum()
+        if "profijt" in tot:
+            for r, v in tot.items():
+                if r != "profijt":
+                    diff = tot["profijt"] - v
+                    word = "minder" if diff >= 0 else "meer"
+                    print(
+                        _wrap(
+                            f"voordeel van de verevening onder {labels.get(r, r)} ({fmt.pct(a, 0)}): {fmt.eur(abs(diff))} {word} "
+                            f"risico dan zonder verevening (profijt {fmt.eur(tot['profijt'])})"
+                        )
+                    )
+    if (rv.table["rating_basis"] != "whole_profile").all():
+        print(
+            _wrap(
+                "geen waardering: gemeenten.csv geeft geen weerstandscapaciteit_eur voor de hele begroting; een waardering van "
+                "alleen het sociaal domein zou misleiden (de ratio is hele capaciteit / hele risicoprofiel, NARIS)"
+            )
+        )
+    else:
+        print("waardering: * = binnen 2 standaardfouten van een klassegrens (onzeker)")
+    if rv.key is not None or (rv.joint is not None):
+        print("  (sleutelgewicht en gezamenlijke dimensionering: zie key_weight.csv en joint.csv)")
+    print(_wrap(f"geschreven naar {out_dir}: {', '.join(files)}"))
 
 
 def _reserve_lines(t, measure: str) -> list[str]:
