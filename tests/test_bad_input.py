@@ -166,24 +166,25 @@ class Case:
 
 
 CASES = [
+    # Dutch-typed numbers (12,5; 1.000.000; € 100) are read now (tests/test_output_nl.py); these fit no notation
     Case(
-        "decimal comma in a volume",
+        "separators that fit no notation in a volume",
         "need.csv",
         2,
         "volume",
-        "12,5",
-        "a number in euros/units with '.' as decimal point",
-        edit=set_cell("need", 0, "volume", "12,5"),
+        "12,34.5",
+        "fits no notation",
+        edit=set_cell("need", 0, "volume", "12,34.5"),
         subprocess=True,
     ),
     Case(
-        "thousands separators in euros",
+        "broken thousands groups in euros",
         "budgets.csv",
         2,
         "budget_eur",
-        "1.000.000",
-        "no thousands separator",
-        edit=set_cell("budgets", 0, "budget_eur", "1.000.000"),
+        "1.000.00",
+        "fits no notation",
+        edit=set_cell("budgets", 0, "budget_eur", "1.000.00"),
     ),
     Case(
         "underscore digit separators",
@@ -195,13 +196,13 @@ CASES = [
         edit=set_cell("budgets", 0, "budget_eur", "1_000"),
     ),
     Case(
-        "currency sign in euros",
+        "currency sign with a word in euros",
         "budgets.csv",
         2,
         "budget_eur",
-        "€100",
-        "a number in euros",
-        edit=set_cell("budgets", 0, "budget_eur", "€100"),
+        "€100 ex btw",
+        "a number",
+        edit=set_cell("budgets", 0, "budget_eur", "€100 ex btw"),
     ),
     Case("negative budget", "budgets.csv", 2, "budget_eur", "-5", "a number >= 0", edit=set_cell("budgets", 0, "budget_eur", -5)),
     Case("zero tariff", "lots.csv", 2, "tariff_eur", "0", "a number > 0", edit=set_cell("lots", 0, "tariff_eur", 0)),
@@ -527,7 +528,7 @@ def test_broken_xlsx_file(tmp_path, capsys):
 
 
 def _many_problems(t: dict) -> None:
-    t["need"][0]["volume"] = "12,5"  # 1 decimal comma
+    t["need"][0]["volume"] = "12,3,5"  # 1 separators that fit no notation
     t["budgets"][0]["budget_eur"] = -5  # 2 negative budget
     t["lots"][0]["echelon"] = "zwaar"  # 3 unknown echelon
     for r in t["gemeenten"]:
@@ -538,7 +539,7 @@ def _many_problems(t: dict) -> None:
 
 
 EXPECTED_MANY = [
-    ("need.csv", 2, "volume", "12,5", "'.' as decimal point"),
+    ("need.csv", 2, "volume", "12,3,5", "fits no notation"),
     ("budgets.csv", 2, "budget_eur", "-5", "a number >= 0"),
     ("lots.csv", 2, "echelon", "zwaar", "one of 'nulde_lijn'"),
     ("gemeenten.csv", 1, "colour", "colour", "a column of table 'gemeenten'"),
@@ -569,7 +570,7 @@ def test_api_raises_instance_error_with_every_problem(make):
         load_instance(folder)
     assert len(e.value.problems) == len(EXPECTED_MANY)
     p = next(p for p in e.value.problems if p.location == "need.csv")
-    assert (p.row, p.column, p.value) == (2, "volume", "12,5")
+    assert (p.row, p.column, p.value) == (2, "volume", "12,3,5")
 
 
 # --------------------------------------------------------------------------- nothing partial left behind
@@ -580,7 +581,7 @@ def _snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
 
 
 def test_invalid_input_does_not_create_the_out_folder(make, tmp_path, capsys):
-    folder = make(set_cell("need", 0, "volume", "12,5"))
+    folder = make(set_cell("need", 0, "volume", "12,3,5"))
     parent = tmp_path / "results"
     parent.mkdir()
     out_dir = parent / "run" / "nested"
@@ -606,9 +607,9 @@ def test_invalid_input_leaves_an_earlier_out_folder_untouched(make, tmp_path, ca
 
 
 def test_convert_of_an_invalid_instance_writes_nothing(make, tmp_path, capsys):
-    bad = make(set_cell("need", 0, "volume", "12,5"))
+    bad = make(set_cell("need", 0, "volume", "12,3,5"))
     target = tmp_path / "x" / "bad.xlsx"
     rc, _, err = run_main(["convert", str(bad), str(target)], capsys)
     assert rc == 2 and "Traceback" not in err
-    find_problem(err, "need.csv", 2, "volume", "12,5", "'.' as decimal point")
+    find_problem(err, "need.csv", 2, "volume", "12,3,5", "fits no notation")
     assert not target.exists() and not target.parent.exists()
