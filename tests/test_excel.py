@@ -103,7 +103,7 @@ def test_error_in_a_workbook_names_sheet_row_and_column(converted, tmp_path, cap
     xlsx, _ = converted
 
     def edit(wb):
-        _cell(wb["need"], 5, "volume").value = "12,5"
+        _cell(wb["need"], 5, "volume").value = "12,3,5"  # '12,5' is read the Dutch way now
         _cell(wb["budgets"], 3, "budget_eur").value = -10
         _cell(wb["lots"], 4, "echelon").value = "zwaar"
 
@@ -112,9 +112,7 @@ def test_error_in_a_workbook_names_sheet_row_and_column(converted, tmp_path, cap
         rc, out, err = run_main(argv, capsys)
         assert rc == 2 and "Traceback" not in err
         assert "the instance has 3 problems:" in err, err
-        assert (
-            "  - bad.xlsx[need], row 5, column 'volume': value '12,5' -- expected a number in euros/units with '.' as decimal point" in err
-        )
+        assert "  - bad.xlsx[need], row 5, column 'volume': value '12,3,5' -- expected a number ('12,3,5' fits no notation)" in err
         assert "  - bad.xlsx[budgets], row 3, column 'budget_eur': value '-10' -- expected a number >= 0" in err
         assert "  - bad.xlsx[lots], row 4, column 'echelon': value 'zwaar' -- expected one of 'nulde_lijn'" in err
     assert not (tmp_path / "o").exists()

@@ -76,13 +76,13 @@ def test_bad_costs_file_is_a_user_error(tmp_path, capsys):
         tmp_path / "costs.csv",
         [
             {"gemeente": "Z", "lot": "verblijf", "year": 2024, "clients": 1, "cost_eur": 3},
-            {"gemeente": "A", "lot": "verblijf", "year": 2024, "clients": 1, "cost_eur": "3,5"},
+            {"gemeente": "A", "lot": "verblijf", "year": 2024, "clients": 1, "cost_eur": "3,5,0"},
         ],
     )
     rc, _out, err = run_main(["pool", str(inst), "--costs", str(costs), "--out", str(tmp_path / "out")], capsys)
     assert rc == 2
     assert "costs.csv, row 2, column 'gemeente': value 'Z'" in err
-    assert "costs.csv, row 3, column 'cost_eur': value '3,5'" in err
+    assert "costs.csv, row 3, column 'cost_eur': value '3,5,0'" in err and "fits no notation" in err  # '3,5' would be read
     assert "Traceback" not in err and not (tmp_path / "out").exists()
 
 
