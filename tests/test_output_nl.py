@@ -215,3 +215,43 @@ def test_a_dutch_typed_instance_loads_and_says_what_it_read(make, tmp_path, caps
     assert len(inst.readings) == 1 and "'12.000' read as 12.000 (Dutch thousands)" in inst.readings[0]
     rc, _out, err = run_main(["validate", str(folder)], capsys)
     assert rc == 0 and "let op: 1 getal" in err and "own_funds_eur" in err
+
+
+def test_the_input_workbook_is_dressed_for_a_controller(tmp_path, capsys):
+    from openpyxl import load_workbook
+
+    xlsx = tmp_path / "wf.xlsx"
+    rc, _, err = run_main(["convert", str(INSTANCES / "westfriesland-2021"), str(xlsx)], capsys)
+    assert rc == 0, err
+    wb = load_workbook(xlsx)
+    lots = wb["lots"]
+    head = {c.value: c for c in lots[1]}
+    assert "description" not in head and head["echelon"].comment is not None and "een van:" in head["echelon"].comment.text
+    assert "verplicht" in head["lot"].comment.text
+    lists = {str(dv.sqref).split(":")[0].rstrip("0123456789"): dv.formula1 for dv in lots.data_validations.dataValidation}
+    col = {name: cell.column_letter for name, cell in head.items()}
+    assert "nulde_lijn" in lists[col["echelon"]] and lists[col["statutory"]] == '"true,false"'
+    assert lots.freeze_panes == "A2"
+    bud = wb["budgets"]
+    bcol = {c.value: c.column_letter for c in bud[1]}
+    assert bud[f"{bcol['budget_eur']}2"].number_format == "#,##0.##"
+    # what the controller sees is still what the model reads
+    rc, _, err = run_main(["validate", str(xlsx)], capsys)
+    assert rc == 0, err
+
+
+def test_template_writes_an_empty_instance_to_fill_in(tmp_path, capsys):
+    from openpyxl import load_workbook
+
+    from verdeelmodel.instance.schema import TABLES
+
+    target = tmp_path / "leeg.xlsx"
+    rc, out, err = run_main(["template", str(target)], capsys)
+    assert rc == 0, err
+    wb = load_workbook(target)
+    assert wb.sheetnames == ["instance"] + [t.name for t in TABLES]
+    assert [c.value for c in wb["gemeenten"][1]] == list(TABLES[1].row.model_fields)
+    rc, _, err = run_main(["validate", str(target)], capsys)
+    assert rc == 2 and "at least one row in table 'gemeenten'" in err  # it says what is still missing
+    rc, _, err = run_main(["template", str(target)], capsys)
+    assert rc == 2 and "does not overwrite" in err

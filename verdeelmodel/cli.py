@@ -232,6 +232,9 @@ def _parser() -> argparse.ArgumentParser:
         help="time the command line itself (--help, validate, solve) as fresh processes; default instance nijmegen-2018",
     )
 
+    tp = sub.add_parser("template", help="write an empty instance workbook to fill in (descriptions, allowed values, formats)")
+    tp.add_argument("target", type=Path, help="the workbook to write (.xlsx)")
+
     rp = sub.add_parser(
         "report",
         help="the council report: one self-contained HTML page per region in Dutch (and a PDF by headless Chromium), with its tables as CSV",
@@ -337,6 +340,7 @@ def _run(args) -> int:
         "close": _close,
         "contract": _contract,
         "report": _report,
+        "template": _template,
         "sweep": _sweep,
     }
     if args.command in commands:
@@ -1273,6 +1277,18 @@ def settlement_text(table) -> list[str]:
         with pd.option_context("display.width", 200, "display.max_columns", 20, "display.float_format", "{:,.0f}".format):
             lines.append(piv.to_string())
     return lines
+
+
+def _template(args) -> int:
+    from verdeelmodel.instance.io import template_workbook
+
+    if args.target.suffix.lower() != ".xlsx":
+        raise UsageError(f"template writes a workbook: give a name ending in .xlsx, not {args.target}")
+    if args.target.exists():
+        raise UsageError(f"{args.target} exists: template does not overwrite a workbook (it may hold your instance)")
+    template_workbook(args.target)
+    print(f"geschreven: {args.target} (vul de bladen in; `verdeelmodel validate {args.target}` zegt wat nog ontbreekt)")
+    return EXIT_OK
 
 
 def _convert(args) -> int:

@@ -304,8 +304,104 @@ def folder_to_workbook(folder: Path, out: Path) -> None:
                     continue
                 # only number columns become Excel numbers: a text like '1.10' or '1e3' stays text
                 ws.append([_excel_value(c) if j < len(header) and header[j] in numeric else c for j, c in enumerate(row)])
+    for spec in TABLES:
+        if spec.name in wb.sheetnames:
+            dress_sheet(wb[spec.name], spec)
     with atomic_path(out) as tmp:
         wb.save(tmp)
+
+
+def template_workbook(out: Path) -> None:
+    """An empty instance as one workbook for a controller to fill in: the 'instance' sheet with
+    the settings to give, and every table as a sheet with its header row dressed as in ``convert``
+    (descriptions and units in the header's comments, lists of the allowed values, number formats)."""
+    import openpyxl
+
+    from .._atomic import atomic_path
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = META_SHEET
+    ws.append(["key", "value"])
+    for k, v in (
+        ("name", "mijn-regio-2026"),
+        ("year", 2026),
+        ("description", "wat deze instance beschrijft"),
+        ("domains.jeugd", "Jeugd"),
+        ("domains.wmo", "Wmo"),
+    ):
+        ws.append([k, v])
+    for spec in TABLES:
+        sheet = wb.create_sheet(spec.name)
+        sheet.append(list(spec.row.model_fields))
+        dress_sheet(sheet, spec)
+    with atomic_path(out) as tmp:
+        wb.save(tmp)
+
+
+def _enum_values(field) -> list[str] | None:
+    import typing
+
+    ann = field.annotation
+    for t in (ann, *typing.get_args(ann)):
+        if typing.get_origin(t) is typing.Literal:
+            return [str(v) for v in typing.get_args(t)]
+    return None
+
+
+def _is_bool(field) -> bool:
+    import typing
+
+    return field.annotation is bool or bool in typing.get_args(field.annotation)
+
+
+def dress_sheet(ws, spec) -> None:
+    """Make a table sheet readable for a controller without changing what it holds: the column's
+    description, unit and whether it is required as a comment on its header cell, a drop-down list
+    of the allowed values for enumerations and yes/no columns, euro and share number formats, a
+    frozen bold header, widths and an autofilter."""
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    fields = spec.row.model_fields
+    header = [c.value for c in ws[1]]
+    last = max(ws.max_row, 2) + 500  # room to add rows under the validation and formats
+    bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDE6F0")
+    for j, name in enumerate(header, start=1):
+        cell = ws.cell(1, j)
+        cell.font, cell.fill = bold, fill
+        f = fields.get(name)
+        letter = get_column_letter(j)
+        ws.column_dimensions[letter].width = max(12, min(40, len(str(name)) + 4))
+        if f is None:
+            continue
+        unit = (f.json_schema_extra or {}).get("unit") if isinstance(f.json_schema_extra, dict) else None
+        values = _enum_values(f)
+        need = "verplicht" if f.is_required() else "mag leeg"
+        what = {"eur": "euro's (4.500.000 of 4500000)"}.get(unit or "", "")
+        if _is_bool(f):
+            what = "ja/nee: true of false"
+        elif values:
+            what = "een van: " + ", ".join(values)
+        text = f"{f.description or name}\n\n{need}" + (f"; {what}" if what else "")
+        cell.comment = Comment(text[:2000], "verdeelmodel", width=320, height=160)
+        rng = f"{letter}2:{letter}{last}"
+        if values or _is_bool(f):
+            options = ["true", "false"] if _is_bool(f) else values
+            dv = DataValidation(type="list", formula1='"' + ",".join(options) + '"', allow_blank=True)
+            dv.error, dv.errorTitle = "Kies een waarde uit de lijst: " + ", ".join(options), "Niet toegestaan"
+            dv.prompt = ", ".join(options)
+            ws.add_data_validation(dv)
+            dv.add(rng)
+        if unit == "eur":
+            for row in ws.iter_rows(min_row=2, min_col=j, max_col=j):
+                for c in row:
+                    c.number_format = "#,##0.##"
+    ws.freeze_panes = "A2"
+    if header:
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(header))}{max(ws.max_row, 2)}"
 
 
 def numeric_columns(row_model: Any) -> set[str]:
