@@ -464,7 +464,9 @@ def _solve(args) -> int:
         "unmet_eur": "niet gefin.",
     }
     print("\nbudget, toewijzing, tekort en plafondoverschrijding per gemeente (niet gefin. = niet-wettelijke behoefte zonder budget):")
-    print(_table(b[[c for c in cols if c in b.columns]], cols))
+    print(_table(b[[c for c in cols if c in b.columns]].head(40), cols))
+    if len(b) > 40:
+        print(f"  (eerste 40 van {fmt.num(len(b))} budgetregels; alle in budgets.csv)")
     u = res.unmet_by_lot()
     ns = u[~u["lot"].map(dict(zip(res.allocation["lot"], res.allocation["statutory"])))]
     if len(ns):

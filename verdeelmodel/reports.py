@@ -68,8 +68,11 @@ def provenance_summary(inst: Instance, lang: str = "en") -> str:
         for src in df["source"]:
             counts[kind.get(src, "unknown")] = counts.get(kind.get(src, "unknown"), 0) + 1
     order = ["public", "derived", "assumption", "synthetic", "unknown"]
-    name = PROVENANCE_NL if lang == "nl" else {k: k for k in order}
-    return ", ".join(f"{counts[k]} {name[k]}" for k in order if counts.get(k))
+    if lang == "nl":
+        from verdeelmodel import fmt
+
+        return ", ".join(f"{fmt.num(counts[k])} {PROVENANCE_NL[k]}" for k in order if counts.get(k))
+    return ", ".join(f"{counts[k]} {k}" for k in order if counts.get(k))
 
 
 def _json(obj: Any) -> str:
