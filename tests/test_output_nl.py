@@ -39,7 +39,7 @@ def test_percentages_millions_and_numbers():
 def _all_results():
     """Every result table the commands write, for the two bundled regions (small runs)."""
     import verdeelmodel as vm
-    from verdeelmodel.workflows import contract, fairness, plan, pool, reserves
+    from verdeelmodel.workflows import close, contract, fairness, plan, pool, reserves, sweep
 
     for name in ("nijmegen-2018", "westfriesland-2021"):
         inst = vm.load_instance(INSTANCES / name)
@@ -48,7 +48,12 @@ def _all_results():
         yield inst, reserves(inst, scenarios=200, seed=1)
         yield inst, fairness(inst, scenarios=200, seed=1)
         yield inst, contract(inst, scenarios=200, seed=1)
-        yield inst, plan(inst)
+        yield inst, plan(inst, paths=200, seed=1)
+        yield inst, sweep(inst, [{"demand:jeugd": 1.0}])
+    nij = vm.load_instance(INSTANCES / "nijmegen-2018")
+    yield nij, close(nij, INSTANCES / "nijmegen-2018" / "examples" / "realised-2018.csv")
+    wf = vm.load_instance(INSTANCES / "westfriesland-2021")
+    yield wf, reserves(wf, scenarios=200, seed=1, plan="need", optimise_key=("mixed_eigen_inwoners", 0.2, 0.8))
 
 
 @pytest.fixture(scope="module")

@@ -220,9 +220,67 @@ BY_TABLE: dict[str, dict[str, Column]] = {
     },
 }
 
-#: columns named after a rule or pool (the comparison table of ``pool``)
+BY_TABLE["reserve"] = BY_TABLE["replan_reserve_path"] = BY_TABLE["reserve_path"]
+BY_TABLE["replan_meerjarenraming"] = BY_TABLE["meerjarenraming"]
+BY_TABLE.update(
+    {
+        "exhaustion": {
+            "p_exhausted": C("Kans reserve op", "share", "De kans dat de reserve in dit jaar tot de ondergrens opraakt."),
+            "p_exhausted_se": C("Standaardfout kans", "share", "De Monte-Carlo-onzekerheid van die kans."),
+            "expected_tekort_eur": C("Verwacht tekort", "eur", "Het gemiddelde tekort van het jaar over de paden."),
+            "expected_closing_eur": C("Verwachte eindstand", "eur", "De gemiddelde reserve aan het eind van het jaar."),
+            "closing_p05_eur": C("Eindstand (5% slechtst)", "eur", "De eindstand die in 95% van de paden wordt gehaald."),
+        },
+        "reserve_needed": {
+            "opening_eur": C("Beginstand", "eur", "De reserve sociaal domein aan het begin van de horizon."),
+            "floor_eur": C("Ondergrens", "eur", "De ondergrens die de raad voor de reserve stelt."),
+            "p_exhausted_any_year": C("Kans ooit op", "share", "De kans dat de reserve in enig jaar van de horizon opraakt."),
+            "p_exhausted_any_year_se": C("Standaardfout", "share", "De Monte-Carlo-onzekerheid van die kans."),
+            "level": C("Gevraagde zekerheid", "share", "De kans dat de reserve niet opraakt waarvoor de beginstand is berekend."),
+            "needed_opening_eur": C("Benodigde beginstand", "eur", "De beginstand waarmee de reserve met die zekerheid niet opraakt."),
+        },
+        "realised": {
+            "own_cost_eur": C("Eigen kosten", "eur", "De werkelijke kosten van de niet-gepoolde percelen."),
+            "pool_charges_eur": C("Bijdragen pools", "eur", "De bijdragen aan de pools op de werkelijke kosten."),
+            "taken_at_plan_eur": C("Volgens plan genomen", "eur", "Niet-wettelijke zorg tot het plan (daarboven wacht zij)."),
+        },
+        "changes": {
+            "tekort_before_eur": C("Tekort vóór", "eur", "Het tekort in het plan vóór het afsluiten van het jaar."),
+            "tekort_after_eur": C("Tekort na", "eur", "Het tekort in het nieuwe plan."),
+            "closing_before_eur": C("Eindstand vóór", "eur", "De eindstand van de reserve in het oude plan."),
+            "closing_after_eur": C("Eindstand na", "eur", "De eindstand van de reserve in het nieuwe plan."),
+            "tekort_change_eur": C("Verandering tekort", "eur", "Na min vóór."),
+            "closing_change_eur": C("Verandering eindstand", "eur", "Na min vóór."),
+        },
+        "key_weight": {
+            "w_own_optimal": C(
+                "Gewicht eigen gebruik (optimaal)", "share", "Het gewicht van het eigen gebruik dat de totale reserve minimaliseert."
+            ),
+            "w_own_instance": C("Gewicht eigen gebruik (afspraak)", "share", "Het gewicht in de afgesproken regel."),
+            "required_alone_eur": C("Reserve alleen", "eur", "De reserve die de gemeente zonder verevening nodig heeft."),
+            "required_instance_weight_eur": C("Reserve bij afspraak", "eur", "De reserve bij het afgesproken gewicht."),
+            "required_optimal_weight_eur": C("Reserve bij optimum", "eur", "De reserve bij het optimale gewicht."),
+            "core_w_own_from": C("Kern vanaf", "share", "Het kleinste gewicht waarbij de verdeling in de kern ligt."),
+            "core_w_own_to": C("Kern tot", "share", "Het grootste gewicht waarbij de verdeling in de kern ligt."),
+        },
+        "sweep": {
+            "status": C("Status", "text", "De uitkomst van de oplossing in dit punt (optimal, infeasible ...)."),
+            "highs_seconds": C("HiGHS-tijd (s)", "ratio", "De rekentijd van HiGHS voor dit punt."),
+            "wall_seconds": C("Tijd (s)", "ratio", "De totale tijd voor dit punt."),
+            "unmet_eur": C("Niet gefinancierd", "eur", "Niet-wettelijke behoefte zonder budget."),
+        },
+    }
+)
+
+#: columns named after a rule, pool, stage or parameter
 PATTERNS: list[tuple[str, re.Pattern, Column]] = [
     ("comparison", re.compile(r"(?P<name>.+)_eur$"), C("Bijdrage onder {name}", "eur", "De bijdrage van de gemeente onder regel {name}.")),
+    (
+        "sweep",
+        re.compile(r"objective_(?P<name>.+)$"),
+        C("Doel {name}", "eur", "De waarde van fase {name} van de doelstelling in dit punt."),
+    ),
+    ("sweep", re.compile(r"(?P<name>[a-z_]+:.+)$"), C("{name}", "ratio", "De waarde van parameter {name} in dit punt (sweep --param).")),
 ]
 
 
