@@ -40,7 +40,7 @@ def test_planned_settlement_and_candidates(tmp_path, capsys):
     assert (s["transfer_eur"] - (s["charge_eur"] - s["profijt_eur"])).abs().max() < 1e-9
     for _, grp in s.groupby(["rule_set", "rule"]):
         assert grp["charge_eur"].sum() == pytest.approx(85.0)
-    assert "solidair (agreed)" in stdout and "mix" in stdout and "own use (profijt)" in stdout
+    assert "afgesproken (solidair)" in stdout and "K1" in stdout and "eigen gebruik" in stdout and "€" in stdout
     assert (out / "comparison.csv").exists() and (out / "manifest.json").exists()
 
 
@@ -67,7 +67,7 @@ def test_realised_costs_with_per_client_rows_for_high_cost_pool(tmp_path, capsys
     assert agreed.loc["B", "charge_eur"] == pytest.approx(1.46)
     assert agreed.loc["C", "charge_eur"] == pytest.approx(3.12)
     assert agreed["payout_eur"].sum() == pytest.approx(agreed["contribution_eur"].sum())
-    assert "realised costs costs.csv, year 2024" in stdout
+    assert "werkelijke kosten costs.csv, jaar 2024" in stdout
 
 
 def test_bad_costs_file_is_a_user_error(tmp_path, capsys):

@@ -607,10 +607,24 @@ def _pool(args) -> int:
         inst, "pool", {"costs": str(args.costs) if args.costs else None, "year": result.year, "rules": args.rule, "pools": args.pool}
     )
     files = write_all(result, out_dir, man, inst=inst, xlsx=args.xlsx, csv_dialect=args.csv_dialect)
-    print(f"{inst.name}: settlement of pooled costs on {result.basis}")
-    for line in settlement_text(result.settlement):
+    from verdeelmodel import fmt
+
+    if fmt.language() == "en":
+        print(f"{inst.name}: settlement of pooled costs on {result.basis}")
+        for line in settlement_text(result.settlement):
+            print(line)
+        print(f"wrote {', '.join(files)} to {out_dir}")
+        return EXIT_OK
+    basis = (
+        f"werkelijke kosten {Path(str(args.costs)).name}, jaar {result.year}"
+        if args.costs
+        else f"geplande kosten (volume × tarief uit need.csv), {result.year}"
+    )
+    print(f"{inst.name}: afrekening van de gepoolde kosten op {basis}")
+    labels = dict(zip(inst.pooling_rules["rule"], inst.pooling_rules["label"])) if len(inst.pooling_rules) else {}
+    for line in settlement_text_nl(result.settlement, labels):
         print(line)
-    print(f"wrote {', '.join(files)} to {out_dir}")
+    print(_wrap(f"geschreven naar {out_dir}: {', '.join(files)}"))
     return EXIT_OK
 
 
@@ -1260,6 +1274,39 @@ def _sweep(args) -> int:
         print(table[cols].to_string(index=False, max_rows=30))
     print(f"wrote {', '.join(files)} to {out_dir}")
     return EXIT_OK
+
+
+def settlement_text_nl(table, labels: dict[str, str]) -> list[str]:
+    """Per pool: what each gemeente pays under each rule, beside its own use (profijt), in euros;
+    the rules as short column heads (A: the agreed rule, K1, K2 ...) with a legend."""
+    import pandas as pd
+
+    from verdeelmodel import fmt
+
+    lines = []
+    for pool, t in table.groupby("pool", sort=True):
+        t = t.copy()
+        agreed = [r for r, s_ in zip(t["rule"], t["rule_set"]) if s_ == "agreed"]
+        cands = [r for r in dict.fromkeys(t.loc[t["rule_set"] != "agreed", "rule"]) if r != "profijt"]
+        heads = {("agreed", r): f"afgesproken ({r})" if len(set(agreed)) == 1 else "afgesproken" for r in set(agreed)}
+        heads.update({("candidate", r): f"K{k}" for k, r in enumerate(cands, start=1)})
+        t["column"] = [heads.get(("agreed" if s_ == "agreed" else "candidate", r), r) for r, s_ in zip(t["rule"], t["rule_set"])]
+        t = t[t["rule"] != "profijt"]
+        piv = t.pivot_table(index="gemeente", columns="column", values="charge_eur", aggfunc="sum", sort=False)
+        prof = table[table["pool"] == pool].drop_duplicates("gemeente").set_index("gemeente")["profijt_eur"]
+        piv.insert(0, "eigen gebruik", prof.reindex(piv.index))
+        piv.loc["totaal"] = piv.sum(numeric_only=True)
+        shown = piv.head(41) if len(piv) > 41 else piv
+        view = shown.apply(lambda col: col.map(fmt.eur)).reset_index()
+        lines.append(f"\npool {pool} (percelen {t['lot'].iloc[0]}): bijdrage per gemeente")
+        with pd.option_context("display.width", WIDTH, "display.max_columns", 30):
+            lines += [line[:WIDTH] for line in view.to_string(index=False).splitlines()]
+        if len(piv) > 41:
+            lines.append(f"  (eerste 40 van {len(piv) - 1} gemeenten; alle in settlement.csv)")
+        legend = [f"{heads[('candidate', r)]} = {labels.get(r) or r}" for r in cands]
+        if legend:
+            lines.append(_wrap("  " + "; ".join(legend)))
+    return lines
 
 
 def settlement_text(table) -> list[str]:
