@@ -42,6 +42,8 @@ def test_planned_settlement_and_candidates(tmp_path, capsys):
         assert grp["charge_eur"].sum() == pytest.approx(85.0)
     assert "afgesproken (solidair)" in stdout and "K1" in stdout and "eigen gebruik" in stdout and "€" in stdout
     assert (out / "comparison.csv").exists() and (out / "manifest.json").exists()
+    png = (out / "settlement.png").read_bytes()  # who pays and who receives, per rule
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 
 
 def test_realised_costs_with_per_client_rows_for_high_cost_pool(tmp_path, capsys):

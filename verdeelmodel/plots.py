@@ -233,3 +233,37 @@ def frontier(front: pd.DataFrame, path: Path, title: str) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def transfers(settlement: pd.DataFrame, path: Path, title: str, labels: dict[str, str] | None = None, per_figure: int = 24) -> None:
+    """Per gemeente the transfer (charge minus own use, summed over the pools) under the agreed
+    rule and each candidate: right of zero the gemeente pays for others, left it receives. At
+    most ``per_figure`` gemeenten (the largest transfers first when there are more)."""
+    from verdeelmodel import fmt
+
+    plt = _plt()
+    st = settlement.copy()
+    st["key"] = st["rule"].where(st["rule_set"] != "agreed", "agreed")
+    st = st[st["key"] != "profijt"]
+    t = st.pivot_table(index="gemeente", columns="key", values="transfer_eur", aggfunc="sum", sort=False).fillna(0.0)
+    cols = [c for c in ["agreed", *[c for c in t.columns if c != "agreed"]] if c in t.columns]
+    t = t[cols]
+    cut = len(t) > per_figure
+    if cut:
+        t = t.loc[t.abs().max(axis=1).sort_values(ascending=False).index[:per_figure]]
+    n, m = len(t), max(1, len(cols))
+    fig, ax = plt.subplots(figsize=(8.5, 0.42 * n + 1.9))
+    h = 0.8 / m
+    for j, r in enumerate(cols):
+        ax.barh(np.arange(n) + j * h, t[r].to_numpy(), height=h, label=_name(r, labels))
+    ax.set_yticks(np.arange(n) + 0.4 - h / 2, t.index)
+    ax.invert_yaxis()
+    ax.axvline(0, color="black", lw=0.8)
+    _eur_axis(ax, "x")
+    ax.set_xlabel("verevening per jaar: rechts betaalt de gemeente mee, links ontvangt zij", fontsize=8)
+    ax.legend(fontsize=7, loc="best")
+    more = f" (de {per_figure} grootste van {fmt.num(len(st['gemeente'].unique()))})" if cut else ""
+    ax.set_title(f"{title}\nWie betaalt en wie ontvangt, per regel{more}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

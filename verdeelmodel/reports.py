@@ -177,6 +177,11 @@ def write_all(
         if inst is None:
             raise ValueError("plots of reserves need the instance (inst=)")
         files.update(_reserve_plots(result, inst, region))
+    if isinstance(result, PoolResult) and plots and len(result.settlement):
+        from verdeelmodel import plots as P
+
+        labels = dict(zip(inst.pooling_rules["rule"], inst.pooling_rules["label"])) if inst is not None and len(inst.pooling_rules) else {}
+        files["settlement.png"] = lambda path: P.transfers(result.settlement, path, result.instance, labels)
     if isinstance(result, ContractResult) and plots and len(result.frontier):
         from verdeelmodel import plots as P
 

@@ -79,6 +79,7 @@ class PoolResult(Summarised):
     the solidarity transfer."""
 
     TABLES: ClassVar[tuple[str, ...]] = ("settlement", "comparison")
+    EXTRA_FILES: ClassVar[tuple[str, ...]] = ("settlement.png",)
 
     instance: str
     basis: str  # what was settled: planned or realised costs, and the year
