@@ -179,7 +179,7 @@ def test_cli_fairness_writes_tables_plot_and_same_bytes(tmp_path, capsys):
         )
         assert rc == 0, err
         outs.append(out)
-    assert "in the core" in stdout or "NOT in the core" in stdout
+    assert "in de kern" in stdout or "NIET in de kern" in stdout
     for f in ("fairness.csv", "coalitions.csv", "summary.json", "manifest.json", "fairness.png"):
         assert (outs[0] / f).exists(), f
     assert (outs[0] / "fairness.csv").read_bytes() == (outs[1] / "fairness.csv").read_bytes()

@@ -817,6 +817,11 @@ def _fairness(args) -> int:
         seed=args.seed,
     )
     files = write_all(fr, out_dir, man, inst=inst, plots=not args.no_plots, xlsx=args.xlsx, csv_dialect=args.csv_dialect)
+    from verdeelmodel import fmt
+
+    if fmt.language() == "nl":
+        _fairness_nl(inst, fr, args, files, out_dir)
+        return EXIT_OK
     print(
         f"{inst.name}: fairness of the pooling agreement from {fr.scenarios:,} scenarios (seed {args.seed}); value of a group = "
         f"CVaR at {args.confidence:.0%} of its pooled cost (expected cost + reserve if it pooled alone)  ({fr.seconds:.2f} s)"
@@ -852,6 +857,55 @@ def _fairness(args) -> int:
             )
     print(f"wrote {', '.join(files)} to {out_dir}")
     return EXIT_OK
+
+
+def _fairness_nl(inst, fr, args, files, out_dir) -> None:
+    """The fairness console in Dutch: per pool, region and rule what each gemeente needs alone,
+    what the rule gives it, Shapley, Euler and the nucleolus, and the core verdict."""
+    from verdeelmodel import fmt
+
+    print(
+        _wrap(
+            f"{inst.name}: eerlijkheid van de verevening uit {fmt.num(fr.scenarios)} gesimuleerde jaren (zaad {args.seed}); "
+            f"de waarde van een groep = CVaR {fmt.pct(args.confidence, 0)} van haar gepoolde kosten (verwachte kosten plus "
+            f"reserve als zij alleen zou poolen) ({fmt.num(fr.seconds, 2)} s)"
+        )
+    )
+    f = fr.to_frames()["fairness"]
+    names = {"stand_alone_eur": "alleen", "rule_split_eur": "onder de regel", "shapley_eur": "Shapley", "euler_eur": "Euler",
+             "nucleolus_eur": "nucleolus", "gain_vs_alone_eur": "winst t.o.v. alleen"}  # fmt: skip
+    for pg in fr.games:
+        g = pg.game
+        which = "afgesproken" if pg.rule_set == "agreed" else "kandidaat"
+        print(
+            _wrap(
+                f"\n{pg.pool}, {pg.region}, {which} ({pg.rule}): samen {fmt.eur(g.value_all)}, ieder alleen {fmt.eur(g.stand_alone.sum())} "
+                f"(samen poolen scheelt {fmt.eur(g.stand_alone.sum() - g.value_all)}); Shapley {g.shapley_method}"
+            )
+        )
+        sel = f[(f["pool"] == pg.pool) & (f["region"] == pg.region) & (f["rule_set"] == pg.rule_set)]
+        view = sel[["gemeente", *names]].head(40)
+        print(_table(view, {"gemeente": "gemeente", **names}))
+        if len(sel) > 40:
+            print(f"  (eerste 40 van {len(sel)} gemeenten; alle in fairness.csv)")
+        if g.core.in_core:
+            print(f"  in de kern ({g.core.method}): geen groep gemeenten betaalt samen meer dan zij alleen nodig zou hebben")
+        else:
+            members, pays, alone = g.core.blocking[0]
+            who = ", ".join(g.members[j] for j in members)
+            se = g.core.excess_se[0] if g.core.excess_se else float("nan")
+            noise = ""
+            if se == se:
+                noise = f"; standaardfout {fmt.eur(se)}: " + (
+                    "buiten de Monte-Carlo-ruis" if pays - alone > 2 * se else "binnen de ruis, meer scenario's kunnen het beslechten"
+                )
+            print(
+                _wrap(
+                    f"  NIET in de kern ({g.core.method}): {who} betalen samen {fmt.eur(pays)} onder de regel en zouden alleen "
+                    f"{fmt.eur(alone)} nodig hebben ({fmt.eur(pays - alone)} meer{noise}); de blokkerende groepen staan in coalitions.csv"
+                )
+            )
+    print(_wrap(f"geschreven naar {out_dir}: {', '.join(files)}"))
 
 
 def _plan(args) -> int:
