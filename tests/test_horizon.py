@@ -310,7 +310,7 @@ def test_cli_plan_writes_the_years_the_reserve_path_and_the_paths(tmp_path, caps
         assert (outs[0] / f).read_bytes() == (outs[1] / f).read_bytes(), f
     alloc = pd.read_csv(outs[0] / "allocation.csv")
     assert sorted(set(alloc["year"])) == [2024, 2025]
-    assert "algemene middelen" in stdout and "opening reserve" in stdout
+    assert "algemene middelen" in stdout and "beginstand" in stdout and "€" in stdout
     rc, _, err = run_main(["plan", str(inst.path), "--years", "3", "--out", str(tmp_path / "c")], capsys)
     assert rc == 2 and "--years" in err and not (tmp_path / "c").exists()
 

@@ -934,55 +934,114 @@ def _plan(args) -> int:
     out_dir = args.out or Path("out") / f"{inst.name}-plan"
     man = manifest(inst, "plan", {"years": args.years, "paths": args.paths, "level": args.level}, seed=args.seed if args.paths else None)
     files = write_all(pr, out_dir, man, inst=inst, xlsx=args.xlsx, csv_dialect=args.csv_dialect)
-    import pandas as pd
+    from verdeelmodel import fmt
 
-    print(f"{inst.name}: plan over {', '.join(map(str, p.years))} ({p.timings['seconds']:.2f} s)")
+    nl = fmt.language() == "nl"
+    years = ", ".join(map(str, p.years))
+    print(f"{inst.name}: plan over {years} ({fmt.num(p.timings['seconds'], 2)} s)")
     rp = p.reserve_path
-    per_year = rp.groupby("year")[["tekort_eur", "onttrekking_eur", "algemene_middelen_eur", "dotatie_eur", "closing_eur"]].sum()
-    per_year.columns = ["tekort", "from reserves", "algemene middelen", "to reserves", "reserves at year end"]
-    with pd.option_context("display.width", 160, "display.float_format", "{:,.0f}".format):
-        print("per year, all gemeenten (EUR):")
-        for line in per_year.to_string().splitlines():
-            print("  " + line)
-        short = rp[rp["algemene_middelen_eur"] > 0.5]
-        if len(short):
-            print("reserve below what the tekort needs (the rest goes to the algemene middelen):")
-            for r in short.itertuples(index=False):
-                print(
-                    f"  {r.gemeente} {r.year}: tekort EUR {r.tekort_eur:,.0f}, reserve EUR {r.opening_eur:,.0f} (floor {r.floor_eur:,.0f}), algemene middelen EUR {r.algemene_middelen_eur:,.0f}"
-                )
-        if len(p.contract_sums):
-            print("contract sums over years (the years solved as one model):")
-            for r in p.contract_sums.itertuples(index=False):
-                over = (
-                    f", EUR {r.plafondoverschrijding_eur:,.0f} above it (plafondoverschrijding)"
-                    if r.plafondoverschrijding_eur > 0.5
-                    else ""
-                )
-                print(f"  {r.label}: EUR {r.used_eur:,.0f} of EUR {r.ceiling_eur:,.0f}{over}")
-        m = p.meerjarenraming
-        wide = m.pivot_table(index=["taakveld", "taakveld_label"], columns="year", values="amount_eur", aggfunc="sum")
-        print("meerjarenraming per Iv3 taakveld, all gemeenten (EUR; per gemeente in meerjarenraming.csv):")
-        for line in wide.to_string().splitlines():
-            print("  " + line)
-        if pr.exhaustion is not None:
-            ex = pr.exhaustion.pivot_table(index="gemeente", columns="year", values="p_exhausted", sort=False)
-            need = pr.reserve_needed.set_index("gemeente")
-            ex["opening"] = need["opening_eur"]
-            ex[f"needed at {args.level:.0%}"] = need["needed_opening_eur"]
-            print(
-                f"on {args.paths:,} demand paths (seed {args.seed}): chance the reserve cannot carry the year's tekort, per year; "
-                f"and the opening reserve with which that happens in no year in {1 - args.level:.0%} of the paths (EUR):"
+    per_year = (
+        rp.groupby("year")[["tekort_eur", "onttrekking_eur", "algemene_middelen_eur", "dotatie_eur", "closing_eur"]].sum().reset_index()
+    )
+    names = (
+        {"year": "jaar", "tekort_eur": "tekort", "onttrekking_eur": "uit reserve", "algemene_middelen_eur": "algemene middelen",
+         "dotatie_eur": "naar reserve", "closing_eur": "reserve eind jaar"}
+        if nl
+        else {"year": "year", "tekort_eur": "tekort", "onttrekking_eur": "from reserves", "algemene_middelen_eur": "algemene middelen",
+              "dotatie_eur": "to reserves", "closing_eur": "reserves at year end"}
+    )  # fmt: skip
+    print(_t("per jaar, alle gemeenten samen:", "per year, all gemeenten:"))
+    print(_indent(_table(per_year, names)))
+    short = rp[rp["algemene_middelen_eur"] > 0.5]
+    if len(short):
+        print(
+            _t(
+                "reserve lager dan het tekort vraagt (de rest komt uit de algemene middelen):",
+                "reserve below what the tekort needs (the rest goes to the algemene middelen):",
             )
-            fmt = {c: (lambda v: f"{v:.1%}") for c in ex.columns if c not in ("opening", f"needed at {args.level:.0%}")}
-            for line in (
-                ex.head(40)
-                .to_string(formatters={**fmt, "opening": "{:,.0f}".format, f"needed at {args.level:.0%}": "{:,.0f}".format})
-                .splitlines()
-            ):
-                print("  " + line)
-    print(f"wrote {', '.join(files)} to {out_dir}")
+        )
+        for r in short.head(40).itertuples(index=False):
+            print(
+                _wrap(
+                    _t(
+                        f"  {r.gemeente} {r.year}: tekort {fmt.eur(r.tekort_eur)}, reserve {fmt.eur(r.opening_eur)} (ondergrens "
+                        f"{fmt.eur(r.floor_eur)}), algemene middelen {fmt.eur(r.algemene_middelen_eur)}",
+                        f"  {r.gemeente} {r.year}: tekort {fmt.eur(r.tekort_eur)}, reserve {fmt.eur(r.opening_eur)} (floor "
+                        f"{fmt.eur(r.floor_eur)}), algemene middelen {fmt.eur(r.algemene_middelen_eur)}",
+                    )
+                )
+            )
+        if len(short) > 40:
+            print(_t(f"  (eerste 40 van {len(short)}; alle in reserve_path.csv)", f"  (first 40 of {len(short)}; all in reserve_path.csv)"))
+    if len(p.contract_sums):
+        print(
+            _t(
+                "contractsommen over meerdere jaren (die jaren als één model opgelost):",
+                "contract sums over years (the years solved as one model):",
+            )
+        )
+        for r in p.contract_sums.itertuples(index=False):
+            over = (
+                f", {fmt.eur(r.plafondoverschrijding_eur)} " + _t("erboven (plafondoverschrijding)", "above it (plafondoverschrijding)")
+                if r.plafondoverschrijding_eur > 0.5
+                else ""
+            )
+            print(_wrap(f"  {r.label}: {fmt.eur(r.used_eur)} " + _t("van", "of") + f" {fmt.eur(r.ceiling_eur)}{over}"))
+    m = p.meerjarenraming
+    wide = m.pivot_table(index=["taakveld", "taakveld_label"], columns="year", values="amount_eur", aggfunc="sum").reset_index()
+    wide.columns = [str(c) if not isinstance(c, str) else c for c in wide.columns]
+    print(
+        _t(
+            "meerjarenraming per Iv3-taakveld, alle gemeenten (per gemeente in meerjarenraming.csv):",
+            "meerjarenraming per Iv3 taakveld, all gemeenten (per gemeente in meerjarenraming.csv):",
+        )
+    )
+    wide = wide.rename(columns={c: f"{c}_eur" for c in wide.columns if c.isdigit()})
+    print(_indent(_table(wide, {"taakveld": "taakveld", "taakveld_label": _t("naam", "name"), **{f"{y}_eur": str(y) for y in p.years}})))
+    if pr.exhaustion is not None:
+        ex = pr.exhaustion.pivot_table(index="gemeente", columns="year", values="p_exhausted", sort=False)
+        need = pr.reserve_needed.set_index("gemeente")
+        ex.columns = [str(c) for c in ex.columns]
+        view = ex.apply(lambda col: col.map(lambda v: fmt.pct(v))).reset_index()
+        view["opening"] = need["opening_eur"].reindex(ex.index).map(fmt.eur).to_numpy()
+        view["needed"] = need["needed_opening_eur"].reindex(ex.index).map(fmt.eur).to_numpy()
+        print(
+            _wrap(
+                _t(
+                    f"op {fmt.num(args.paths)} vraagpaden (zaad {args.seed}): de kans dat de reserve het tekort van het jaar niet kan dragen, "
+                    f"per jaar; en de beginstand waarmee dat in {fmt.pct(1 - args.level, 0)} van de paden in geen enkel jaar gebeurt:",
+                    f"on {fmt.num(args.paths)} demand paths (seed {args.seed}): chance the reserve cannot carry the year's tekort, per year; "
+                    f"and the opening reserve with which that happens in no year in {fmt.pct(1 - args.level, 0)} of the paths:",
+                )
+            )
+        )
+        heads = {
+            "gemeente": "gemeente",
+            **{c: c for c in ex.columns},
+            "opening": _t("beginstand", "opening reserve"),
+            "needed": _t(f"nodig (kans ≤ {fmt.pct(args.level, 0)})", f"needed at {fmt.pct(args.level, 0)}"),
+        }
+        print(_indent(_table(view.head(40), heads)))
+        if len(view) > 40:
+            print(
+                _t(
+                    f"  (eerste 40 van {len(view)} gemeenten; alle in reserve_needed.csv)",
+                    f"  (first 40 of {len(view)} gemeenten; all in reserve_needed.csv)",
+                )
+            )
+    print(_wrap(_t(f"geschreven naar {out_dir}: {', '.join(files)}", f"wrote {', '.join(files)} to {out_dir}")))
     return EXIT_OK
+
+
+def _t(nl: str, en: str) -> str:
+    """The text in the language of what a person reads (--lang)."""
+    from verdeelmodel import fmt
+
+    return nl if fmt.language() == "nl" else en
+
+
+def _indent(text: str, pad: str = "  ") -> str:
+    return "\n".join(pad + line for line in text.splitlines())
 
 
 def _close(args) -> int:
@@ -1008,27 +1067,46 @@ def _close(args) -> int:
     if c.rolled is not None:
         nxt = args.next or Path("out") / c.rolled.meta.name
         write_folder(c.rolled, nxt)
-    import pandas as pd
+    from verdeelmodel import fmt
 
     s = cr.summary()
     print(
-        f"{inst.name}: jaarrekening {c.year}: tekort EUR {s['realised_tekort_eur']:,.0f} against EUR {s['planned_tekort_eur']:,.0f} planned; "
-        f"EUR {s['onttrekking_eur']:,.0f} from the reserves, EUR {s['algemene_middelen_eur']:,.0f} from the algemene middelen"
+        _wrap(
+            _t(
+                f"{inst.name}: jaarrekening {c.year}: tekort {fmt.eur(s['realised_tekort_eur'])} tegenover {fmt.eur(s['planned_tekort_eur'])} "
+                f"gepland; {fmt.eur(s['onttrekking_eur'])} uit de reserves, {fmt.eur(s['algemene_middelen_eur'])} uit de algemene middelen",
+                f"{inst.name}: jaarrekening {c.year}: tekort {fmt.eur(s['realised_tekort_eur'])} against {fmt.eur(s['planned_tekort_eur'])} "
+                f"planned; {fmt.eur(s['onttrekking_eur'])} from the reserves, {fmt.eur(s['algemene_middelen_eur'])} from the algemene middelen",
+            )
+        )
     )
-    r = c.reserve.set_index("gemeente")[
-        ["opening_eur", "tekort_eur", "onttrekking_eur", "algemene_middelen_eur", "dotatie_eur", "closing_eur"]
-    ]
-    r.columns = ["opening", "tekort", "from reserve", "algemene middelen", "to reserve", "closing"]
-    with pd.option_context("display.width", 160, "display.float_format", "{:,.0f}".format):
-        for line in r.head(40).to_string().splitlines():
-            print("  " + line)
-        if len(c.changes):
-            ch = c.changes.groupby("year")[["tekort_before_eur", "tekort_after_eur", "closing_before_eur", "closing_after_eur"]].sum()
-            ch.columns = ["tekort, previous plan", "tekort, re-plan", "reserves at year end, previous", "reserves at year end, re-plan"]
-            print("the remaining years re-planned from the closed state (voorjaarsnota), all gemeenten (EUR; per gemeente in changes.csv):")
-            for line in ch.to_string().splitlines():
-                print("  " + line)
-    print(f"wrote {', '.join(files)} to {out_dir}" + (f"; the instance of {c.year + 1} to {nxt}" if nxt else "; the horizon ends here"))
+    r = c.reserve[["gemeente", "opening_eur", "tekort_eur", "onttrekking_eur", "algemene_middelen_eur", "dotatie_eur", "closing_eur"]]
+    names = {"gemeente": "gemeente", "opening_eur": _t("beginstand", "opening"), "tekort_eur": "tekort", "onttrekking_eur": _t("uit reserve", "from reserve"),
+             "algemene_middelen_eur": "algemene middelen", "dotatie_eur": _t("naar reserve", "to reserve"), "closing_eur": _t("eindstand", "closing")}  # fmt: skip
+    print(_indent(_table(r.head(40), names)))
+    if len(c.changes):
+        ch = (
+            c.changes.groupby("year")[["tekort_before_eur", "tekort_after_eur", "closing_before_eur", "closing_after_eur"]]
+            .sum()
+            .reset_index()
+        )
+        print(
+            _wrap(
+                _t(
+                    "de overige jaren opnieuw gepland vanuit de afgesloten stand (voorjaarsnota), alle gemeenten (per gemeente in changes.csv):",
+                    "the remaining years re-planned from the closed state (voorjaarsnota), all gemeenten (per gemeente in changes.csv):",
+                )
+            )
+        )
+        heads = {"year": _t("jaar", "year"), "tekort_before_eur": _t("tekort, oud plan", "tekort, previous plan"), "tekort_after_eur": _t("tekort, nieuw plan", "tekort, re-plan"),
+                 "closing_before_eur": _t("eindstand, oud", "reserves at year end, previous"), "closing_after_eur": _t("eindstand, nieuw", "reserves at year end, re-plan")}  # fmt: skip
+        print(_indent(_table(ch, heads)))
+    tail = (
+        _t(f"; de instance van {c.year + 1} naar {nxt}", f"; the instance of {c.year + 1} to {nxt}")
+        if nxt
+        else _t("; de horizon eindigt hier", "; the horizon ends here")
+    )
+    print(_wrap(_t(f"geschreven naar {out_dir}: {', '.join(files)}", f"wrote {', '.join(files)} to {out_dir}") + tail))
     return EXIT_OK
 
 
