@@ -114,7 +114,7 @@ def test_the_frontier_is_monotone_and_the_cli_writes_it(tmp_path, capsys):
     assert rc == 0, err
     got = pd.read_csv(tmp_path / "o" / "contracts.csv")
     assert len(got) == 1 and got["form"].iloc[0] in ("inspanning", "output", "taak")
-    assert (tmp_path / "o" / "frontier.csv").exists() and "funding forms" in stdout
+    assert (tmp_path / "o" / "frontier.csv").exists() and "contractvormen" in stdout
     fg = pd.read_csv(tmp_path / "o" / "frontier_gemeenten.csv")  # each frontier point per gemeente, adding up to the region's
     per_point = fg.groupby("cost_of_capital")[["expected_pay_eur", "reserve_eur"]].sum()
     for r in f.itertuples():

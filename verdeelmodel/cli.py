@@ -1142,23 +1142,47 @@ def _contract(args) -> int:
         seed=args.seed,
     )
     files = write_all(cr, out_dir, man, inst=inst, plots=not args.no_plots, xlsx=args.xlsx, csv_dialect=args.csv_dialect)
+    from verdeelmodel import fmt
+
     how = (
-        f"reserve at most EUR {args.reserve_limit:,.0f} per gemeente"
+        _t(f"reserve ten hoogste {fmt.eur(args.reserve_limit)} per gemeente", f"reserve at most {fmt.eur(args.reserve_limit)} per gemeente")
         if args.reserve_limit is not None
-        else f"cost of capital {args.risk_aversion:g} per reserve euro"
+        else _t(
+            f"kapitaalkosten {fmt.num(args.risk_aversion, 2)} per euro reserve", f"cost of capital {args.risk_aversion:g} per reserve euro"
+        )
     )
-    print(f"{inst.name}: funding forms from {args.scenarios:,} scenarios (seed {args.seed}), {how} ({cr.seconds:.2f} s)")
+    print(
+        _wrap(
+            _t(
+                f"{inst.name}: contractvormen uit {fmt.num(args.scenarios)} scenario's (zaad {args.seed}), {how} ({fmt.num(cr.seconds, 2)} s)",
+                f"{inst.name}: funding forms from {fmt.num(args.scenarios)} scenarios (seed {args.seed}), {how} ({fmt.num(cr.seconds, 2)} s)",
+            )
+        )
+    )
     for r in cr.contracts.itertuples(index=False):
+        form = f"{r.form} {r.variant}" if getattr(r, "variant", "") else r.form
         print(
-            f"  {r.region}: {r.lot} in {r.area}: {r.form} (expected EUR {r.expected_pay_eur:,.0f}, of which premium EUR {r.premium_paid_eur:,.0f})"
+            _wrap(
+                _t(
+                    f"  {r.region}: {r.lot} in {r.area}: {form} (verwacht {fmt.eur(r.expected_pay_eur)}, waarvan premie {fmt.eur(r.premium_paid_eur)})",
+                    f"  {r.region}: {r.lot} in {r.area}: {form} (expected {fmt.eur(r.expected_pay_eur)}, of which premium {fmt.eur(r.premium_paid_eur)})",
+                )
+            )
         )
     for region, grp in cr.out_of_sample.groupby("region", sort=False):
         ins, out = grp.iloc[0], grp.iloc[1]
         print(
-            f"  {region}: in sample expected EUR {ins.expected_pay_eur:,.0f}, reserve EUR {ins.reserve_eur:,.0f}; on fresh scenarios "
-            f"EUR {out.expected_pay_eur:,.0f} (se {out.expected_pay_se_eur:,.0f}), reserve EUR {out.reserve_eur:,.0f} (se {out.reserve_se_eur:,.0f})"
+            _wrap(
+                _t(
+                    f"  {region}: in de steekproef verwacht {fmt.eur(ins.expected_pay_eur)}, reserve {fmt.eur(ins.reserve_eur)}; op verse "
+                    f"scenario's {fmt.eur(out.expected_pay_eur)} (± {fmt.eur(out.expected_pay_se_eur)}), reserve {fmt.eur(out.reserve_eur)} "
+                    f"(± {fmt.eur(out.reserve_se_eur)})",
+                    f"  {region}: in sample expected {fmt.eur(ins.expected_pay_eur)}, reserve {fmt.eur(ins.reserve_eur)}; on fresh scenarios "
+                    f"{fmt.eur(out.expected_pay_eur)} (se {fmt.eur(out.expected_pay_se_eur)}), reserve {fmt.eur(out.reserve_eur)} (se {fmt.eur(out.reserve_se_eur)})",
+                )
+            )
         )
-    print(f"wrote {', '.join(files)} to {out_dir}")
+    print(_wrap(_t(f"geschreven naar {out_dir}: {', '.join(files)}", f"wrote {', '.join(files)} to {out_dir}")))
     return EXIT_OK
 
 
