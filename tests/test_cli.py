@@ -68,7 +68,7 @@ def test_solve_through_the_real_command_line(tmp_path):
 def test_validate_bundled_instance(capsys):
     rc, out, err = run_main(["validate", str(INSTANCES / "nijmegen-2018")], capsys)
     assert rc == 0, err
-    assert out.startswith("nijmegen-2018: valid (")
+    assert out.startswith("nijmegen-2018: geldig (")
 
 
 def test_no_allocation_possible_exits_3_with_an_explanation(make, tmp_path, capsys):

@@ -399,8 +399,10 @@ def _validate(args) -> int:
     from verdeelmodel.models.pooling import check_pooling
 
     check_pooling(inst)  # agreed rules applicable: history years present, keys with weight
-    counts = ", ".join(f"{len(df)} {name}" for name, df in inst.tables.items() if len(df))
-    print(f"{inst.name}: valid ({counts})")
+    from verdeelmodel import fmt
+
+    counts = ", ".join(f"{fmt.num(len(df))} {name}" for name, df in inst.tables.items() if len(df))
+    print(_wrap(_t(f"{inst.name}: geldig ({counts})", f"{inst.name}: valid ({counts})")))
     return EXIT_OK
 
 
@@ -572,7 +574,7 @@ def _solve_lines_en(inst, res, files, out_dir, quiet: bool) -> int:
     if not res.optimal:
         for line in res.explanation:
             print(line)
-        print(f"wrote {', '.join(files)} to {out_dir}")
+        print(_wrap(_t(f"geschreven naar {out_dir}: {', '.join(files)}", f"wrote {', '.join(files)} to {out_dir}")))
         return EXIT_INFEASIBLE
     if quiet:
         return EXIT_OK
@@ -590,7 +592,7 @@ def _solve_lines_en(inst, res, files, out_dir, quiet: bool) -> int:
         f"\ntotal need {fmt.eur(tt['need'])}, allocated {fmt.eur(tt['allocated'])} (statutory care in full), tekort {fmt.eur(tt['tekort'])}, "
         f"plafondoverschrijding {fmt.eur(tt['plafondoverschrijding'])}, unmet non-statutory need {fmt.eur(tt['unmet'])}, headroom {fmt.eur(tt['headroom'])}"
     )
-    print(f"wrote {', '.join(files)} to {out_dir}")
+    print(_wrap(_t(f"geschreven naar {out_dir}: {', '.join(files)}", f"wrote {', '.join(files)} to {out_dir}")))
     return EXIT_OK
 
 
@@ -613,7 +615,7 @@ def _pool(args) -> int:
         print(f"{inst.name}: settlement of pooled costs on {result.basis}")
         for line in settlement_text(result.settlement):
             print(line)
-        print(f"wrote {', '.join(files)} to {out_dir}")
+        print(_wrap(_t(f"geschreven naar {out_dir}: {', '.join(files)}", f"wrote {', '.join(files)} to {out_dir}")))
         return EXIT_OK
     basis = (
         f"werkelijke kosten {Path(str(args.costs)).name}, jaar {result.year}"
@@ -771,7 +773,7 @@ def _reserves(args) -> int:
             f"joint sizing (allocation and reserves chosen together, CVaR at {conf[0]:.0%}): total reserve EUR {jt['reserve_eur'].sum():,.0f} "
             f"in {tm['wall_seconds']:.1f} s ({int(tm['groups'])} independent groups, {int(tm['processes'])} processes); per gemeente in joint.csv"
         )
-    print(f"wrote {', '.join(files)} to {out_dir}")
+    print(_wrap(_t(f"geschreven naar {out_dir}: {', '.join(files)}", f"wrote {', '.join(files)} to {out_dir}")))
     return EXIT_OK
 
 
@@ -855,7 +857,7 @@ def _fairness(args) -> int:
                 f"  NOT in the core ({g.core.method}): {names} pay EUR {pays:,.0f} together under the rule and would need "
                 f"EUR {alone:,.0f} pooling alone (EUR {pays - alone:,.0f} more{noise}); blocking groups in coalitions.csv"
             )
-    print(f"wrote {', '.join(files)} to {out_dir}")
+    print(_wrap(_t(f"geschreven naar {out_dir}: {', '.join(files)}", f"wrote {', '.join(files)} to {out_dir}")))
     return EXIT_OK
 
 
@@ -1428,7 +1430,7 @@ def _sweep(args) -> int:
     ]
     with pd.option_context("display.width", 200, "display.max_rows", 30, "display.float_format", "{:,.2f}".format):
         print(table[cols].to_string(index=False, max_rows=30))
-    print(f"wrote {', '.join(files)} to {out_dir}")
+    print(_wrap(_t(f"geschreven naar {out_dir}: {', '.join(files)}", f"wrote {', '.join(files)} to {out_dir}")))
     return EXIT_OK
 
 
@@ -1509,7 +1511,7 @@ def _convert(args) -> int:
     else:
         raise UsageError("convert takes FOLDER WORKBOOK.xlsx or WORKBOOK.xlsx FOLDER")
     load_instance(dst)  # the converted instance must load to the same tables
-    print(f"wrote {dst}")
+    print(_t(f"geschreven: {dst}", f"wrote {dst}"))
     return EXIT_OK
 
 
