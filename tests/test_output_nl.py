@@ -260,3 +260,16 @@ def test_template_writes_an_empty_instance_to_fill_in(tmp_path, capsys):
     assert rc == 2 and "at least one row in table 'gemeenten'" in err  # it says what is still missing
     rc, _, err = run_main(["template", str(target)], capsys)
     assert rc == 2 and "does not overwrite" in err
+
+
+def test_the_workbook_is_the_same_byte_for_byte(tmp_path, capsys):
+    import time
+
+    outs = []
+    for k in range(2):
+        out = tmp_path / f"o{k}"
+        rc, _, err = run_main(["solve", str(INSTANCES / "westfriesland-2021"), "--xlsx", "--quiet", "--out", str(out)], capsys)
+        assert rc == 0, err
+        outs.append((out / "resultaten.xlsx").read_bytes())
+        time.sleep(1.1)  # a timestamp in the file would differ
+    assert outs[0] == outs[1]

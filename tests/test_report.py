@@ -140,3 +140,12 @@ def test_screenshots_for_the_note(westfriesland, page_of):
         for name in ("first.png", "full.png"):
             (keep / f"westfriesland-{name}").write_bytes((westfriesland / name).read_bytes())
     assert (westfriesland / "full.png").stat().st_size > (westfriesland / "first.png").stat().st_size
+
+
+def test_the_same_inputs_give_the_same_report(westfriesland, tmp_path):
+    from verdeelmodel.cli import main
+
+    again = tmp_path / "again"
+    assert main(["report", str(INSTANCES / "westfriesland-2021"), "--scenarios", "400", "--out", str(again)]) == 0
+    for name in ("rapport-westfriesland.html", "rapport-westfriesland.pdf", "reserves.csv", "settlement.csv"):
+        assert (again / name).read_bytes() == (westfriesland / name).read_bytes(), name

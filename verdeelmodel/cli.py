@@ -1248,7 +1248,7 @@ def _report(args) -> int:
         print(f"{region}: {len(gs)} gemeenten, tekort {F.eur(tek)}")
     if not args.no_pdf and browser is None:
         print("geen PDF: geen Chromium gevonden (installeer chromium of zet VERDEELMODEL_CHROMIUM); de HTML is geschreven")
-    print(f"geschreven naar {out_dir}: {', '.join(written)}")
+    print(_wrap(f"geschreven naar {out_dir}: {', '.join(written)}"))
     return EXIT_OK
 
 

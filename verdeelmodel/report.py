@@ -506,3 +506,18 @@ def print_pdf(html_path: Path, pdf_path: Path, browser: str, timeout: float = 12
         run = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if run.returncode != 0 or not pdf_path.exists() or pdf_path.stat().st_size == 0:
         raise RuntimeError(f"Chromium made no PDF (exit {run.returncode}): {run.stderr.strip()[-300:]}")
+    _fixed_dates(pdf_path)
+
+
+def _fixed_dates(pdf_path: Path) -> None:
+    """The same inputs give the same PDF, byte for byte: Chromium stamps the print time as the
+    document's CreationDate and ModDate; these become a fixed date of the same length (so the
+    cross-reference offsets stay right). What produced the report is in manifest.json."""
+    import re
+
+    data = pdf_path.read_bytes()
+    fixed = re.sub(
+        rb"/(CreationDate|ModDate) \(D:\d{14}([^)]*)\)", lambda m: b"/" + m.group(1) + b" (D:20000101000000" + m.group(2) + b")", data
+    )
+    if fixed != data:
+        pdf_path.write_bytes(fixed)

@@ -83,7 +83,10 @@ def write_results_workbook(
     wb = xlsxwriter.Workbook(
         str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False, "nan_inf_to_errors": False}
     )
-    wb.set_properties({"title": title, "comments": "verdeelmodel: results"})
+    # a fixed creation date: the same inputs give the same workbook, byte for byte (the manifest says what produced it)
+    import datetime
+
+    wb.set_properties({"title": title, "comments": "verdeelmodel: results", "created": datetime.datetime(2000, 1, 1)})
     base = {"font_name": "Calibri", "font_size": 10}
     fmt = {
         "head": wb.add_format({**base, "bold": True, "text_wrap": True, "valign": "top", "bg_color": "#DDE6F0", "border": 1}),
