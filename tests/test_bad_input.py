@@ -192,7 +192,7 @@ CASES = [
         2,
         "budget_eur",
         "1_000",
-        "no thousands separator",
+        "an amount in euros (4500000, 4.500.000 or 4500000.50), without '_' between the digits",  # the column's real unit
         edit=set_cell("budgets", 0, "budget_eur", "1_000"),
     ),
     Case(
@@ -201,7 +201,7 @@ CASES = [
         2,
         "budget_eur",
         "€100 ex btw",
-        "a number",
+        "an amount in euros",
         edit=set_cell("budgets", 0, "budget_eur", "€100 ex btw"),
     ),
     Case("negative budget", "budgets.csv", 2, "budget_eur", "-5", "a number >= 0", edit=set_cell("budgets", 0, "budget_eur", -5)),

@@ -273,3 +273,16 @@ def test_the_workbook_is_the_same_byte_for_byte(tmp_path, capsys):
         outs.append((out / "resultaten.xlsx").read_bytes())
         time.sleep(1.1)  # a timestamp in the file would differ
     assert outs[0] == outs[1]
+
+
+def test_number_messages_name_the_columns_real_unit():
+    from verdeelmodel.instance.schema import TABLE_BY_NAME
+    from verdeelmodel.instance.validate import number_phrase
+
+    def phrase(table, col):
+        return number_phrase(TABLE_BY_NAME[table].row.model_fields[col])
+
+    assert phrase("budgets", "budget_eur").startswith("an amount in euros")
+    assert phrase("substitutions", "max_share").startswith("a share between 0 and 1")
+    assert phrase("gemeenten", "inhabitants") == "a whole number"
+    assert phrase("need", "volume").startswith("a number")

@@ -124,11 +124,29 @@ def _expected(err: dict) -> str:
     return f(err.get("ctx", {})) if f else str(err["msg"]).removeprefix("Value error, ")
 
 
-def _number_problem(text: str) -> str | None:
+def number_phrase(field) -> str:
+    """What a number column holds, in its real unit (for messages)."""
+    import typing
+
+    if _unit_of(field) == "eur":
+        return "an amount in euros (4500000, 4.500.000 or 4500000.50)"
+    le = next((m.le for m in field.metadata if getattr(m, "le", None) is not None), None)
+    ge = next((m.ge for m in field.metadata if getattr(m, "ge", None) is not None), None)
+    if le is not None and le <= 1 and ge is not None and ge >= 0:
+        return "a share between 0 and 1 (0.2 or 0,2)"
+    if int in (field.annotation, *typing.get_args(field.annotation)) and float not in (
+        field.annotation,
+        *typing.get_args(field.annotation),
+    ):
+        return "a whole number"
+    return "a number (12.5 or 12,5)"
+
+
+def _number_problem(text: str, what: str = "a number") -> str | None:
     """What pydantic would wrongly accept in a number cell: nan/inf (also a finite-looking
     1e400) and '_' digit separators; None when the text is fine or pydantic rejects it."""
     if "_" in text:
-        return "a number in euros/units with '.' as decimal point and no thousands separator"
+        return f"{what}, without '_' between the digits"
     try:
         v = float(text)
     except ValueError:
@@ -182,7 +200,11 @@ def _validate_table(
             if note is not None and readings is not None:
                 readings.append(f"{raw.location}, row {line}, column '{c}': {note}")
         bad_numbers.update(
-            {c: why for c in numeric & data.keys() if c not in bad_numbers and (why := _number_problem(data[c])) is not None}
+            {
+                c: why
+                for c in numeric & data.keys()
+                if c not in bad_numbers and (why := _number_problem(data[c], number_phrase(fields[c]))) is not None
+            }
         )
         for c, why in bad_numbers.items():
             problems.append(Problem(raw.location, line, c, cells[c], why))
@@ -195,7 +217,8 @@ def _validate_table(
                     continue  # already reported once for the header
                 if col in bad_numbers:
                     continue  # reported above
-                problems.append(Problem(raw.location, line, col, cells.get(col) if col else None, _expected(err)))
+                why = number_phrase(fields[col]) if (err["type"] == "float_parsing" and col in fields) else _expected(err)
+                problems.append(Problem(raw.location, line, col, cells.get(col) if col else None, why))
             rejected.append({c: v.strip() for c, v in cells.items()})
             continue
         if bad_numbers:
