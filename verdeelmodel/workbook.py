@@ -76,9 +76,15 @@ def write_results_workbook(
     manifest: dict[str, Any] | None = None,
     provenance: str = "",
     inhabitants: dict[str, float] | None = None,
+    lang: str | None = None,
 ) -> None:
-    """Write ``frames`` (table name -> DataFrame, as ``to_frames`` gives them) to ``path``."""
+    """Write ``frames`` (table name -> DataFrame, as ``to_frames`` gives them) to ``path``;
+    ``lang`` "en": the stable column names as headers (default: the language of verdeelmodel.fmt)."""
     import xlsxwriter
+
+    from verdeelmodel import fmt as F
+
+    lang = lang or F.language()
 
     wb = xlsxwriter.Workbook(
         str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False, "nan_inf_to_errors": False}
@@ -114,10 +120,10 @@ def write_results_workbook(
             c = describe(table, col) if not col.endswith("_per_inwoner") else None
             if col.endswith("_per_inwoner"):
                 src = col.removesuffix("_per_inwoner")
-                head = f"{header(table, src)} per inwoner"
+                head = f"{header(table, src)} per inwoner" if lang == "nl" else f"{src}_per_inhabitant"
                 unit, desc = "eur_inh", f"{describe(table, src).nl} gedeeld door het aantal inwoners van de gemeente."
             else:
-                head = c.nl if c else col
+                head = c.nl if (c and lang == "nl") else col
                 unit, desc = (c.unit, c.description) if c else ("text", "")
             ws.write_string(0, j, head, fmt["head"])
             described.append((name, head, col if not col.endswith("_per_inwoner") else "(alleen in de werkmap)", UNIT_TEXT[unit], desc))
