@@ -254,6 +254,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     rp.add_argument("--no-fairness", action="store_true", help="leave out the fairness section (it takes the longest)")
     rp.add_argument("--no-pdf", action="store_true", help="write the HTML only")
+    rp.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     rp.add_argument("--out", type=Path, default=None, help="output folder (default: out/<instance name>-rapport)")
 
     d = sub.add_parser("docs", help="regenerate docs/instance-format.md and docs/formulation.md from the code")
@@ -1206,8 +1207,18 @@ def _report(args) -> int:
     if unknown:
         raise UsageError(f"--rule {', '.join(unknown)}: not a rule of pooling_rules.csv ({', '.join(sorted(known)) or 'none'})")
     browser = None if args.no_pdf else R.chromium()
-    _progress_note(f"{inst.name}: rapport voorbereiden (verdeling, verevening, {F.num(args.scenarios)} scenario's)")
-    d = R.gather(inst, scenarios=args.scenarios, seed=args.seed, confidence=args.confidence, rules=args.rule, fair=not args.no_fairness)
+    if not args.quiet:
+        _progress_note(f"{inst.name}: rapport voorbereiden (verdeling, verevening, {F.num(args.scenarios)} scenario's)")
+    d = R.gather(
+        inst,
+        scenarios=args.scenarios,
+        seed=args.seed,
+        confidence=args.confidence,
+        rules=args.rule,
+        fair=not args.no_fairness,
+        note=None if args.quiet else _progress_note,
+        progress=None if args.quiet else _progress("scenarios"),
+    )
     regions = list(d.regions)
     if args.gemeente is not None:
         owner = [r for r, gs in d.regions.items() if args.gemeente in gs]
@@ -1239,7 +1250,8 @@ def _report(args) -> int:
             html.write_text(R.render(d, region, args.gemeente), encoding="utf-8", newline="")
             written.append(html.name)
             if browser:
-                _progress_note(f"  PDF van {region} afdrukken met {Path(browser).name}")
+                if not args.quiet:
+                    _progress_note(f"  PDF van {region} afdrukken met {Path(browser).name}")
                 R.print_pdf(html, tmp / f"{stem}.pdf", browser)
                 written.append(f"{stem}.pdf")
     for region in regions:

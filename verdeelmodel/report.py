@@ -81,24 +81,46 @@ def default_candidates(inst) -> list[str]:
     return out
 
 
-def gather(inst, scenarios: int = 2000, seed: int = 20261122, confidence: float = 0.9, rules: list[str] | None = None, fair: bool = True):
+def gather(
+    inst,
+    scenarios: int = 2000,
+    seed: int = 20261122,
+    confidence: float = 0.9,
+    rules: list[str] | None = None,
+    fair: bool = True,
+    note=None,
+    progress=None,
+):
     """Run what the report shows: the allocation, the settlement and the reserves under the agreed
-    and candidate rules, and the fairness of the agreed and candidate rules."""
+    and candidate rules, and the fairness of the agreed and candidate rules. ``note(text)`` is
+    told each phase, ``progress(done, total)`` the scenarios drawn."""
+    import time
+
     from verdeelmodel.api import AllocationModel
     from verdeelmodel.workflows import fairness, pool, reserves
 
+    t0 = time.perf_counter()
+
+    def phase(text: str) -> None:
+        if note is not None:
+            note(f"  {text} ({F.num(time.perf_counter() - t0, 1)} s)")
+
     pooled = len(inst.pools) > 0
     rules = default_candidates(inst) if rules is None else rules
+    phase("de verdeling oplossen")
     res = AllocationModel(inst).solve()
     if not res.optimal:
         raise UsageError(f"{inst.name}: no allocation ({res.status}); `verdeelmodel solve` explains why")
+    phase("de verevening afrekenen")
     settlement = pool(inst, rules=rules).settlement if pooled else pd.DataFrame()
-    rv = reserves(inst, scenarios=scenarios, seed=seed, confidence=confidence, rules=rules if pooled else None)
-    fr = (
-        fairness(inst, scenarios=scenarios, seed=seed, confidence=confidence, rules=rules).to_frames()["fairness"]
-        if (pooled and fair)
-        else pd.DataFrame()
-    )
+    phase("de reserves simuleren")
+    rv = reserves(inst, scenarios=scenarios, seed=seed, confidence=confidence, rules=rules if pooled else None, progress=progress)
+    if pooled and fair:
+        phase("de eerlijkheid toetsen (coalities)")
+        fr = fairness(inst, scenarios=scenarios, seed=seed, confidence=confidence, rules=rules).to_frames()["fairness"]
+    else:
+        fr = pd.DataFrame()
+    phase("het rapport opmaken")
     bud = inst.budgets
     regions: dict[str, list[str]] = {}
     for g, r in sorted(set(zip(bud["gemeente"], bud["region"]))):
