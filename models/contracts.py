@@ -144,14 +144,15 @@ class Chooser:
     each a lower bound on CVaR_alpha(pay_g) (the CVaR is the largest such sum over the weights
     0 <= q_s <= 1 / ((1 - alpha) S), sum q = 1) and exact at the z it was cut at. The master is
     solved, the payments of its choice are evaluated on all scenarios (numpy), the gemeenten whose
-    theta falls short of their CVaR get a cut, until none does (to ``tol`` euros): the choice is
+    theta falls short of their CVaR get a cut, until none does (to ``tol``: a euro, less on small
+    amounts): the choice is
     then optimal for the extensive form (the master is a relaxation that is exact at its
     optimum). The cuts hold for every cost of capital and reserve limit, so a frontier re-uses
     them. Same optimum as the extensive form (tests/test_contracts.py), without its S x G rows.
     """
 
-    def __init__(self, options: list[Option], other: np.ndarray, alpha: float = 0.9, tol: float = 1.0):
-        self.options, self.other, self.alpha, self.tol = options, np.asarray(other, dtype=float), alpha, tol
+    def __init__(self, options: list[Option], other: np.ndarray, alpha: float = 0.9, tol: float | None = None):
+        self.options, self.other, self.alpha = options, np.asarray(other, dtype=float), alpha
         S, G = self.other.shape
         self.S, self.G, self.O = S, G, len(options)
         # the expected payment per option and gemeente: E_g(z) = E other_g + sum_o z_o mean_{o,g}
@@ -163,6 +164,8 @@ class Chooser:
         # tolerances are made for numbers of order one)
         top = max(1.0, float(np.abs(self.mean).max(initial=0.0)), float(np.abs(self.other_mean).max(initial=0.0)))
         self.unit = 10.0 ** math.floor(math.log10(top))
+        # how far a theta may fall short of its CVaR: a euro, or less on small amounts
+        self.tol = tol if tol is not None else min(1.0, 1e-7 * self.unit)
         groups: dict[tuple, list[int]] = {}
         for i, o in enumerate(options):
             groups.setdefault(o.group, []).append(i)

@@ -536,7 +536,16 @@ def _wrap(text: str) -> str:
 
     lead = text[: len(text) - len(text.lstrip(" \n"))]
     indent = " " * (len(lead.replace("\n", "")) + (4 if lead.strip(" \n") == "" and text.lstrip().startswith("- ") else 0))
-    return lead + textwrap.fill(text.lstrip(" \n"), WIDTH - len(lead.replace("\n", "")), subsequent_indent=indent).lstrip()
+    return (
+        lead
+        + textwrap.fill(
+            text.lstrip(" \n"),
+            WIDTH - len(lead.replace("\n", "")),
+            subsequent_indent=indent,
+            break_on_hyphens=False,
+            break_long_words=False,
+        ).lstrip()
+    )
 
 
 def _table(df, names: dict[str, str]) -> str:
