@@ -92,64 +92,73 @@ def overspend_distribution(
     plt.close(fig)
 
 
+def _levels(confidence) -> list[float]:
+    return [float(c) for c in confidence] if isinstance(confidence, (list, tuple)) else [float(confidence)]
+
+
 def reserves_by_rule(
-    table: pd.DataFrame, gemeenten: list[str], confidence: float, path: Path, title: str, labels: dict[str, str] | None = None
+    table: pd.DataFrame, gemeenten: list[str], confidence, path: Path, title: str, labels: dict[str, str] | None = None
 ) -> None:
     """Grouped bars: the reserve needed per gemeente under each rule, beside the reserve earmarked
-    for the social domain."""
+    for the social domain; one panel per confidence level (``confidence``: a level or a list)."""
     from verdeelmodel import fmt
 
     plt = _plt()
-    t = table[(table["confidence"] == confidence) & table["gemeente"].isin(gemeenten)]
-    rules = list(dict.fromkeys(t["rule"]))
-    x = np.arange(len(gemeenten))
-    w = 0.8 / (len(rules) + 1)
-    fig, ax = plt.subplots(figsize=(max(7, 0.9 * len(gemeenten) + 3), 4.4))
+    levels = _levels(confidence)
+    fig, axes = plt.subplots(len(levels), 1, figsize=(max(7, 0.9 * len(gemeenten) + 3), 4.4 * len(levels)), squeeze=False)
     colours = plt.get_cmap("tab20").colors
     palette = [c for i, c in enumerate(colours) if i not in (14, 15)]  # tab20's greys are for the reserve
-    for k, r in enumerate(rules):
-        v = t[t["rule"] == r].set_index("gemeente").reindex(gemeenten)["risk_eur"]
-        ax.bar(x + k * w, v, w, label=_name(r, labels), color=palette[(2 * k) % len(palette)])
-    avail = t.drop_duplicates("gemeente").set_index("gemeente").reindex(gemeenten)["available_reserve_eur"]
-    ax.bar(x + len(rules) * w, avail, w, color="#333333", hatch="//", edgecolor="white", label="reserve sociaal domein (geoormerkt)")
-    ax.set_xticks(x + w * len(rules) / 2)
-    ax.set_xticklabels(gemeenten, rotation=30, ha="right")
-    _eur_axis(ax)
-    ax.set_ylabel("benodigde reserve")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    ax.set_title(f"{title}\nRisico sociaal domein (tekort boven het verwachte) per gemeente, {fmt.pct(confidence, 0)} zekerheid, per regel")
+    for ax, level in zip(axes[:, 0], levels):
+        t = table[np.isclose(table["confidence"], level) & table["gemeente"].isin(gemeenten)]
+        rules = list(dict.fromkeys(t["rule"]))
+        x = np.arange(len(gemeenten))
+        w = 0.8 / (len(rules) + 1)
+        for k, r in enumerate(rules):
+            v = t[t["rule"] == r].set_index("gemeente").reindex(gemeenten)["risk_eur"]
+            ax.bar(x + k * w, v, w, label=_name(r, labels), color=palette[(2 * k) % len(palette)])
+        avail = t.drop_duplicates("gemeente").set_index("gemeente").reindex(gemeenten)["available_reserve_eur"]
+        ax.bar(x + len(rules) * w, avail, w, color="#333333", hatch="//", edgecolor="white", label="reserve sociaal domein (geoormerkt)")
+        ax.set_xticks(x + w * len(rules) / 2)
+        ax.set_xticklabels(gemeenten, rotation=30, ha="right")
+        _eur_axis(ax)
+        ax.set_ylabel("benodigde reserve")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        ax.set_title(f"{fmt.pct(level, 0)} zekerheid", fontsize=9)
+    fig.suptitle(f"{title}\nRisico sociaal domein (tekort boven het verwachte) per gemeente en per regel", fontsize=10)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
 
 
-def pooling_benefit(table: pd.DataFrame, confidence: float, path: Path, title: str, labels: dict[str, str] | None = None) -> None:
+def pooling_benefit(table: pd.DataFrame, confidence, path: Path, title: str, labels: dict[str, str] | None = None) -> None:
     """Per gemeente and rule: the risk the rule takes off it against profijt (its pooling benefit);
     a bar below zero is a gemeente that needs more reserve under the rule than alone. The
-    region's total benefit per rule is in the legend."""
+    region's total benefit per rule is in the legend; one panel per confidence level."""
     from verdeelmodel import fmt
 
     plt = _plt()
-    t = table[table["confidence"] == confidence]
-    gemeenten = list(dict.fromkeys(t["gemeente"]))
-    rules = [r for r in dict.fromkeys(t["rule"]) if r != "profijt"]
-    base = t[t["rule"] == "profijt"].set_index("gemeente")["risk_eur"].reindex(gemeenten)
-    x = np.arange(len(gemeenten))
-    w = 0.8 / max(1, len(rules))
-    fig, ax = plt.subplots(figsize=(max(7, 0.9 * len(gemeenten) + 3), 4.4))
-    for k, r in enumerate(rules):
-        risk = t[t["rule"] == r].set_index("gemeente")["risk_eur"].reindex(gemeenten)
-        benefit = (base - risk).to_numpy(dtype=float)
-        ax.bar(x + k * w, benefit, w, label=f"{_name(r, labels)} (regio {fmt.eur(np.nansum(benefit))})")
-    ax.axhline(0, color="black", lw=0.8)
-    ax.set_xticks(x + w * (len(rules) - 1) / 2)
-    ax.set_xticklabels(gemeenten, rotation=30, ha="right")
-    _eur_axis(ax)
-    ax.set_ylabel("minder risico dan alleen (profijt)")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    ax.set_title(
-        f"{title}\nVoordeel van de verevening per gemeente ({fmt.pct(confidence, 0)} zekerheid)\n"
-        "boven nul minder reserve nodig dan zonder verevening, onder nul meer",
+    levels = _levels(confidence)
+    gemeenten = list(dict.fromkeys(table["gemeente"]))
+    fig, axes = plt.subplots(len(levels), 1, figsize=(max(7, 0.9 * len(gemeenten) + 3), 4.4 * len(levels)), squeeze=False)
+    for ax, level in zip(axes[:, 0], levels):
+        t = table[np.isclose(table["confidence"], level)]
+        rules = [r for r in dict.fromkeys(t["rule"]) if r != "profijt"]
+        base = t[t["rule"] == "profijt"].set_index("gemeente")["risk_eur"].reindex(gemeenten)
+        x = np.arange(len(gemeenten))
+        w = 0.8 / max(1, len(rules))
+        for k, r in enumerate(rules):
+            risk = t[t["rule"] == r].set_index("gemeente")["risk_eur"].reindex(gemeenten)
+            benefit = (base - risk).to_numpy(dtype=float)
+            ax.bar(x + k * w, benefit, w, label=f"{_name(r, labels)} (regio {fmt.eur(np.nansum(benefit))})")
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set_xticks(x + w * (len(rules) - 1) / 2)
+        ax.set_xticklabels(gemeenten, rotation=30, ha="right")
+        _eur_axis(ax)
+        ax.set_ylabel("minder risico dan alleen (profijt)")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        ax.set_title(f"{fmt.pct(level, 0)} zekerheid", fontsize=9)
+    fig.suptitle(
+        f"{title}\nVoordeel van de verevening per gemeente\nboven nul minder reserve nodig dan zonder verevening, onder nul meer",
         fontsize=9,
     )
     fig.tight_layout()

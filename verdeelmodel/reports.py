@@ -220,6 +220,8 @@ def _reserve_plots(rv, inst: Instance, region: str | None) -> dict[str, Callable
         "overspend_distribution.png": lambda path: P.overspend_distribution(
             {r: o[:, idx] for r, o in rv.tekort.items()}, gem, table, a, path, where, labels
         ),
-        "reserves_by_rule.png": lambda path: P.reserves_by_rule(table, gem, a, path, where, labels),
-        "pooling_benefit.png": lambda path: P.pooling_benefit(table[table["gemeente"].isin(gem)], a, path, where, labels),
+        "reserves_by_rule.png": lambda path: P.reserves_by_rule(table, gem, list(rv.confidences), path, where, labels),
+        "pooling_benefit.png": lambda path: P.pooling_benefit(
+            table[table["gemeente"].isin(gem)], list(rv.confidences), path, where, labels
+        ),
     }
