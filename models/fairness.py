@@ -340,10 +340,15 @@ def nucleolus(v: np.ndarray, n: int) -> np.ndarray:
         tight = np.abs(row_dual[: len(idx)]) > 1e-9
         if not tight.any():  # numerically no positive dual: fix the coalitions at the level
             tight = np.abs(bits[idx] @ sol[:n] - v[masks[idx]] - eps) < 1e-7
+        rank = np.linalg.matrix_rank(np.array(fixed_rows))
         for k in idx[tight]:
-            fixed_rows.append(bits[k])
-            fixed_rhs.append(float(v[masks[k]] + eps))
             free[k] = False
+            # only rows that add a dimension: a dependent row holds already (it is tight at this
+            # level), and fixing it too would make the next LP infeasible by rounding alone
+            if np.linalg.matrix_rank(np.vstack([fixed_rows, bits[k]])) > rank:
+                fixed_rows.append(bits[k])
+                fixed_rhs.append(float(v[masks[k]] + eps))
+                rank += 1
     basis, rhs = np.array(fixed_rows), np.array(fixed_rhs)
     x, *_ = np.linalg.lstsq(basis, rhs, rcond=None)
     return x

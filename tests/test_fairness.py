@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -261,3 +262,25 @@ def test_core_weight_interval_by_mip_matches_enumeration(monkeypatch):
     lo_e, hi_e, how_e = F.core_weight_interval(x0, x1, X, alpha)
     assert how_e == "exhaustive" and hi_e == pytest.approx(1.0)
     assert lo == pytest.approx(lo_e, abs=1e-6)  # cuts end on the same group's bound
+
+
+def test_nucleolus_when_tight_coalitions_are_dependent():
+    # a 13-gemeente game from nl-synthetic (candidate rules, 2,000 scenarios) on which the
+    # sequential LPs once fixed tight coalitions that were linear combinations of fixed ones: the
+    # next LP was infeasible by rounding alone. Now only rows that add a dimension are fixed.
+    from verdeelmodel.models.fairness import nucleolus
+    from verdeelmodel.solvers.highs import solve_lp
+
+    data = np.load(Path(__file__).parent / "data" / "nucleolus_dependent_tight_rows.npy")
+    n, v = int(data[0]), data[1:]
+    x = nucleolus(v, n)
+    assert x.sum() == pytest.approx(v[-1], rel=1e-9)
+    masks = np.arange(1, (1 << n) - 1)
+    bits = ((masks[:, None] >> np.arange(n)) & 1).astype(float)
+    excess = bits @ x - v[masks]
+    # the least core: the smallest largest excess any efficient split can have
+    A = np.vstack([np.c_[bits, -np.ones(len(masks))], np.r_[np.ones(n), 0.0]])
+    lo = np.r_[np.full(len(masks), -np.inf), v[-1]]
+    hi = np.r_[v[masks], v[-1]]
+    status, sol, _ = solve_lp(np.r_[np.zeros(n), 1.0], np.full(n + 1, -np.inf), np.full(n + 1, np.inf), A, lo, hi)
+    assert status == "optimal" and excess.max() == pytest.approx(sol[n], abs=1e-6 * abs(v[-1]))
