@@ -149,7 +149,7 @@ def gather(
         tekort_samples=rv.tekort,
         gemeenten=list(rv.gemeenten),
         synthetic=bool(inst.meta.synthetic),
-        provenance=provenance_summary(inst),
+        provenance=provenance_summary(inst, "nl"),
         notes=list(res.notes),
     )
 
