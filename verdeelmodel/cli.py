@@ -281,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from verdeelmodel import fmt
 
+    before = fmt.language()
     fmt.set_language(args.lang)
     pause_gc()  # the start creates many long-lived objects; each command resumes once it has them
     try:
@@ -315,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERNAL
     finally:
         resume_gc()  # main() may be called in-process (tests, notebooks): leave the collector as found
+        fmt.set_language(before)  # and the language
 
 
 def _print_problems(e) -> None:
