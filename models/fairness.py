@@ -442,6 +442,7 @@ def instance_games(
     sets: dict[str, list[list[str]]] | None = None,
     extra_rules: dict | None = None,
     keep_samples: bool = False,
+    game_progress=None,
     regions: list[str] | None = None,
 ) -> list[PoolGame]:
     """One game per pool x region x rule set (the agreed rule and each candidate), on the same
@@ -506,7 +507,7 @@ def instance_games(
                 meta.append((s.ctx.pool, region, name, per[k][r_idx]))
                 work.append((Xk[:, members], ch, alpha, names, seed, permutations))
     t_games = time.perf_counter()
-    games = play_all(work, processes)
+    games = play_all(work, processes, game_progress)
     if timings is not None:
         timings["sampling_seconds"] = t_games - t_sampling
         timings["games_seconds"] = time.perf_counter() - t_games
@@ -528,9 +529,10 @@ def _play(args):
     return play(*args[:4], seed=args[4], permutations=args[5])
 
 
-def play_all(work: list[tuple], processes: int | None = None) -> list[GameResult]:
+def play_all(work: list[tuple], processes: int | None = None, progress=None) -> list[GameResult]:
     """Play independent games, in worker processes when the work pays for them; the results,
-    in the order given, do not depend on the number of workers (each game is deterministic)."""
+    in the order given, do not depend on the number of workers (each game is deterministic).
+    ``progress(done, total)`` after each game."""
     import multiprocessing as mp
     import os
     from concurrent.futures import ProcessPoolExecutor
@@ -538,14 +540,21 @@ def play_all(work: list[tuple], processes: int | None = None) -> list[GameResult
     est = sum(_cost(w[0].shape[1]) * w[0].shape[0] / 10_000 for w in work)
     n = max(1, min(processes or os.cpu_count() or 1, len(work)))
     if n == 1 or est < PARALLEL_ABOVE_SECONDS:
-        return [_play(w) for w in work]
+        out = []
+        for w in work:
+            out.append(_play(w))
+            if progress is not None:
+                progress(len(out), len(work))
+        return out
     order = sorted(range(len(work)), key=lambda i: -work[i][0].shape[1])  # the largest first
     ctx = mp.get_context("forkserver")  # workers never inherit HiGHS threads of this process
     ctx.set_forkserver_preload(["verdeelmodel.models.fairness"])
     out: list = [None] * len(work)
     with ProcessPoolExecutor(max_workers=n, mp_context=ctx) as ex:
-        for i, g in zip(order, ex.map(_play, [work[i] for i in order])):
+        for k, (i, g) in enumerate(zip(order, ex.map(_play, [work[i] for i in order])), start=1):
             out[i] = g
+            if progress is not None:
+                progress(k, len(work))
     return out
 
 

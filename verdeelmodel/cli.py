@@ -642,16 +642,23 @@ def _pool(args) -> int:
     return EXIT_OK
 
 
-def _progress(label: str):
-    """A progress line on stderr for long runs (at most every 10%)."""
+def _progress(label: str, min_total: int = 2000):
+    """A progress line on stderr for long runs (at most every 10%; only when there are at least
+    ``min_total`` steps)."""
     state = {"decile": 0}
 
     def report(done: int, total: int) -> None:
         decile = 10 * done // total
-        if total >= 2000 and decile > state["decile"]:
+        if total >= min_total and decile > state["decile"]:
             from verdeelmodel import fmt
 
-            name = {"scenarios": "scenario's", "years": "jaren", "paths": "paden", "points": "punten"}.get(label, label)
+            name = {
+                "scenarios": "scenario's",
+                "years": "jaren",
+                "paths": "paden",
+                "points": "punten",
+                "games": "spellen (pool × regio × regel)",
+            }.get(label, label)
             name = name if fmt.language() == "nl" else label
             print(f"  {name}: {fmt.num(done)}/{fmt.num(total)} ({fmt.pct(done / total, 0)})", file=sys.stderr, flush=True)
             state["decile"] = decile
@@ -809,6 +816,7 @@ def _fairness(args) -> int:
             progress=_progress("scenarios"),
             processes=args.processes,
             regions=args.region,
+            game_progress=_progress("games", min_total=10),
         )
     except NoAllocation as e:
         print(f"{inst.name}: no allocation possible ({e.result.status}); use --plan need, or see `verdeelmodel solve`")
@@ -1229,6 +1237,7 @@ def _report(args) -> int:
         fair=not args.no_fairness,
         note=None if args.quiet else _progress_note,
         progress=None if args.quiet else _progress("scenarios"),
+        game_progress=None if args.quiet else _progress("games", min_total=10),
     )
     regions = list(d.regions)
     if args.gemeente is not None:

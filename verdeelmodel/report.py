@@ -90,6 +90,7 @@ def gather(
     fair: bool = True,
     note=None,
     progress=None,
+    game_progress=None,
 ):
     """Run what the report shows: the allocation, the settlement and the reserves under the agreed
     and candidate rules, and the fairness of the agreed and candidate rules. ``note(text)`` is
@@ -117,7 +118,8 @@ def gather(
     rv = reserves(inst, scenarios=scenarios, seed=seed, confidence=confidence, rules=rules if pooled else None, progress=progress)
     if pooled and fair:
         phase("de eerlijkheid toetsen (coalities)")
-        fr = fairness(inst, scenarios=scenarios, seed=seed, confidence=confidence, rules=rules).to_frames()["fairness"]
+        fr = fairness(inst, scenarios=scenarios, seed=seed, confidence=confidence, rules=rules, game_progress=game_progress)
+        fr = fr.to_frames()["fairness"]
     else:
         fr = pd.DataFrame()
     phase("het rapport opmaken")

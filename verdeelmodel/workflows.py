@@ -538,6 +538,7 @@ def fairness(
     progress: Callable[[int, int], None] | None = None,
     processes: int | None = None,
     regions: list[str] | None = None,
+    game_progress: Callable[[int, int], None] | None = None,
 ) -> FairnessResult:
     """Each pool's agreement as a cooperative cost game (models/fairness.py): v(C) = CVaR at
     ``confidence`` of coalition C's pooled cost (expected cost + reserve), per region, for the
@@ -581,6 +582,7 @@ def fairness(
         processes=processes,
         timings=timings,
         regions=regions,
+        game_progress=game_progress,
     )
     return FairnessResult(inst.name, scenarios, seed, confidence, plan, games, time.perf_counter() - t0, timings)
 
