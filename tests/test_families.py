@@ -342,8 +342,8 @@ def test_infeasible_minimums_above_need_explained(make):
     res = run(make, lambda t: _providers(t, p1=(60, 50), p2=(50, 40)))
     assert res.status == "infeasible"
     text = "\n".join(res.explanation)
-    assert "gegarandeerd minimum aanbieder Zorg Een Specialistisch R: >= EUR 50" in text
-    assert "gegarandeerd minimum aanbieder Zorg Twee Specialistisch R: >= EUR 40" in text
+    assert "gegarandeerd minimum aanbieder Zorg Een Specialistisch R: >= €\xa050" in text
+    assert "gegarandeerd minimum aanbieder Zorg Twee Specialistisch R: >= €\xa040" in text
     assert "no budget above need Specialistisch" in text
 
 

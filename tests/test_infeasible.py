@@ -33,10 +33,10 @@ def test_minimums_above_need_explained_with_exit_3(tmp_path):
     )
     assert p.returncode == 3, p.stderr
     assert "Traceback" not in p.stdout + p.stderr
-    assert "geen toewijzing mogelijk" in p.stdout  # the status in Dutch (the IIS lines are still English)
-    assert "gegarandeerd minimum aanbieder" in p.stdout and ">= EUR 1,000,000" in p.stdout and ">= EUR 900,000" in p.stdout
-    assert "no budget above need Ernstige enkelvoudige dyslexie" in p.stdout
-    assert "= EUR 1,900,000" in p.stdout  # the sum of the minimums, in the summary line
+    assert "geen toewijzing mogelijk" in p.stdout and "Geen verdeling voldoet aan alle regels" in p.stdout  # in Dutch
+    assert "gegarandeerd minimum aanbieder" in p.stdout and ">= €\xa01.000.000" in p.stdout and ">= €\xa0900.000" in p.stdout
+    assert "no budget above need Ernstige enkelvoudige dyslexie" in p.stdout  # the rule's name, as the manifest gives it
+    assert "= €\xa01.900.000" in p.stdout and "Kort gezegd" in p.stdout  # the sum of the minimums, in the summary line
     assert (out / "explanation.txt").exists() and (out / "summary.json").exists()
     assert not (out / "allocation.csv").exists()
 
@@ -51,5 +51,5 @@ def test_minimum_above_need_names_the_need_bound(make, tmp_path, capsys):
 
     code, out, err = run_main(["solve", str(make(edit)), "--out", str(tmp_path / "out")], capsys)
     assert code == 3, err
-    assert "no budget above need Basis gemeente A population jeugd: <= EUR 30   [allocation_within_need]" in out
-    assert "gegarandeerd minimum Basis gemeente A: >= EUR 50" in out
+    assert "no budget above need Basis gemeente A population jeugd: <= €\xa030   [allocation_within_need]" in out
+    assert "gegarandeerd minimum Basis gemeente A: >= €\xa050" in out

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from verdeelmodel.models.allocation import Labels, eur
+from verdeelmodel.fmt import eur, language
+from verdeelmodel.models.allocation import Labels
 from verdeelmodel.models.manifest import BUSINESS_KINDS, kind_of
 from verdeelmodel.solvers.highs import INF, CompiledLP, SolveOutcome
 
 _VAR_WORDS = {
-    "allocation": "the budget of a lot cannot be negative",
-    "unmet_need": "unmet need cannot be negative",
-    "substitution": "substitution cannot be negative",
-    "provider_budget": "a provider budget cannot be negative",
+    "allocation": ("the budget of a lot cannot be negative", "het budget van een perceel kan niet negatief zijn"),
+    "unmet_need": ("unmet need cannot be negative", "niet-gefinancierde behoefte kan niet negatief zijn"),
+    "substitution": ("substitution cannot be negative", "substitutie kan niet negatief zijn"),
+    "provider_budget": ("a provider budget cannot be negative", "het budget van een aanbieder kan niet negatief zijn"),
 }
+
+
+def _t(nl: str, en: str) -> str:
+    return nl if language() == "nl" else en
 
 
 #: the family whose rule a variable's bound stands for
@@ -20,7 +25,7 @@ _BOUND_FAMILY = {"allocation": "allocation_within_need", "unmet_need": "substitu
 
 def _relation(lo: float, hi: float) -> str:
     if lo > -INF and hi < INF:
-        return f"= {eur(hi)}" if abs(hi - lo) < 1e-9 else f"between {eur(lo)} and {eur(hi)}"
+        return f"= {eur(hi)}" if abs(hi - lo) < 1e-9 else _t(f"tussen {eur(lo)} en {eur(hi)}", f"between {eur(lo)} and {eur(hi)}")
     return f"<= {eur(hi)}" if hi < INF else f">= {eur(lo)}"
 
 
@@ -29,10 +34,20 @@ def explain_infeasible(lp: CompiledLP, labels: Labels, out: SolveOutcome) -> lis
     (``labels``: the model's row labels and the rules kept as variable bounds)."""
     if not out.iis_rows and not out.iis_cols:
         return [
-            f"No allocation satisfies all rules, and HiGHS gave no conflicting subset ({out.message}). Check plafonds against guaranteed minimums and budgets."
+            _t(
+                f"Geen verdeling voldoet aan alle regels, en HiGHS gaf geen tegenstrijdige deelverzameling ({out.message}). "
+                "Vergelijk plafonds met gegarandeerde minimums en budgetten.",
+                f"No allocation satisfies all rules, and HiGHS gave no conflicting subset ({out.message}). "
+                "Check plafonds against guaranteed minimums and budgets.",
+            )
         ]
     lines = [
-        "No allocation satisfies all rules. HiGHS found this irreducible set of conflicting rules (drop or relax any one of them and the rest can hold):"
+        _t(
+            "Geen verdeling voldoet aan alle regels. HiGHS vond deze onherleidbare set tegenstrijdige regels (laat er één vallen "
+            "of verruim er één, en de rest kan gelden):",
+            "No allocation satisfies all rules. HiGHS found this irreducible set of conflicting rules (drop or relax any one of "
+            "them and the rest can hold):",
+        )
     ]
     ceilings, minimums = [], []
     for r, _bound in out.iis_rows:
@@ -54,7 +69,8 @@ def explain_infeasible(lp: CompiledLP, labels: Labels, out: SolveOutcome) -> lis
             lines.append(f"  - {label}: <= {eur(lp.col_upper[c])}   [{_BOUND_FAMILY.get(comp, comp)}]")
             ceilings.append((label, float(lp.col_upper[c])))
         if bound in ("lower", "boxed", "null", "free"):
-            var_notes.add(_VAR_WORDS.get(comp, comp))
+            words = _VAR_WORDS.get(comp)
+            var_notes.add(_t(words[1], words[0]) if words else comp)
     var_notes = sorted(var_notes)
     for note in var_notes:
         lines.append(f"  - {note}")
@@ -64,7 +80,7 @@ def explain_infeasible(lp: CompiledLP, labels: Labels, out: SolveOutcome) -> lis
         m_txt = " + ".join(f"{lab} {eur(v)}" for lab, v in minimums)
         c_sum = f" = {eur(c_total)}" if len(ceilings) > 1 else ""
         m_sum = f" = {eur(m_total)}" if len(minimums) > 1 else ""
-        lines.append(f"In short: {c_txt}{c_sum} < {m_txt}{m_sum}.")
+        lines.append(_t(f"Kort gezegd: {c_txt}{c_sum} < {m_txt}{m_sum}.", f"In short: {c_txt}{c_sum} < {m_txt}{m_sum}."))
     return lines
 
 
