@@ -415,7 +415,7 @@ def _solve(args) -> int:
 
     from verdeelmodel import fmt
     from verdeelmodel.api import AllocationModel, SolveOptions
-    from verdeelmodel.models.manifest import BUSINESS_KINDS, QUADRATIC_STAGES
+    from verdeelmodel.models.manifest import QUADRATIC_STAGES
     from verdeelmodel.reports import manifest, provenance_summary, write_all
 
     resume_gc()
@@ -424,25 +424,34 @@ def _solve(args) -> int:
     res = AllocationModel(inst, opts).solve()
     man = manifest(inst, "solve", {"time_limit": args.time_limit, "threads": args.threads})
     files = write_all(res, out_dir, man, inst=inst, xlsx=args.xlsx, csv_dialect=args.csv_dialect)
-    if fmt.language() == "en":
-        return _solve_lines_en(inst, res, files, out_dir, args.quiet)
     t = res.timings
-    status = {"optimal": "optimaal", "infeasible": "geen toewijzing mogelijk"}.get(res.status, res.status)
+    status = _t({"optimal": "optimaal", "infeasible": "geen toewijzing mogelijk"}.get(res.status, res.status), res.status)
+    secs = [fmt.num(t.get(k, 0), 2) for k in ("build_seconds", "translate_seconds", "highs_seconds")]
     print(
-        f"{inst.name}: {status} (opbouw {fmt.num(t.get('build_seconds', 0), 2)} s, vertaling "
-        f"{fmt.num(t.get('translate_seconds', 0), 2)} s, HiGHS {fmt.num(t.get('highs_seconds', 0), 2)} s)"
+        _t(
+            f"{inst.name}: {status} (opbouw {secs[0]} s, vertaling {secs[1]} s, HiGHS {secs[2]} s)",
+            f"{inst.name}: {status} (build {secs[0]} s, translate {secs[1]} s, HiGHS {secs[2]} s)",
+        )
     )
     if inst.meta.synthetic:
-        print("  let op: deze instance is synthetisch; de bedragen zijn gegenereerd, niet echt.")
-    print(f"  herkomst van de invoerrijen: {provenance_summary(inst, 'nl')} (zie sources.csv)")
+        print(
+            _t(
+                "  let op: deze instance is synthetisch; de bedragen zijn gegenereerd, niet echt.",
+                "  note: this instance is synthetic; its numbers are generated, not real.",
+            )
+        )
+    prov = provenance_summary(inst, fmt.language())
+    print(_t(f"  herkomst van de invoerrijen: {prov} (zie sources.csv)", f"  provenance of the input rows: {prov} (see sources.csv)"))
     if not res.optimal:
         for line in res.explanation:
             print(line)
-        print(f"geschreven naar {out_dir}: {', '.join(files)}")
+        print(_wrap(_t(f"geschreven naar {out_dir}: {', '.join(files)}", f"wrote {', '.join(files)} to {out_dir}")))
         return EXIT_INFEASIBLE
     if args.quiet:
         return EXIT_OK
-    from verdeelmodel.report import binding_words
+    if fmt.language() == "en":
+        return _solve_lines_en(res, files, out_dir)
+    from verdeelmodel.explain import describe_binding
 
     stages = {
         "tekort": "tekort",
@@ -491,12 +500,8 @@ def _solve(args) -> int:
             )
         )
     print("\nbindende regels en hun schaduwprijs, in de fase waar ze ertoe doen:")
-    lines = binding_words(res.constraints, None, limit=12)
-    for line in lines or ["(geen)"]:
-        print(_wrap(f"  - {line}"))
-    more = int((res.constraints["binding"] & res.constraints["kind"].isin(BUSINESS_KINDS)).sum()) - len(lines)
-    if more > 0:
-        print(f"  ... en nog {more} bindende regels in constraints.csv")
+    for line in describe_binding(res.constraints):
+        print(_wrap(line))
     if len(res.pooling):
         pl = res.pooling
         rules = pl.drop_duplicates(["pool", "region"])["rule"].value_counts().sort_index()
@@ -567,29 +572,14 @@ def _table(df, names: dict[str, str]) -> str:
     return "\n".join(line[:WIDTH] for line in text.splitlines())
 
 
-def _solve_lines_en(inst, res, files, out_dir, quiet: bool) -> int:
-    """The solve console in English (--lang en)."""
+def _solve_lines_en(res, files, out_dir) -> int:
+    """The rest of the solve console in English (--lang en)."""
     import pandas as pd
 
     from verdeelmodel import fmt
     from verdeelmodel.explain import describe_binding
     from verdeelmodel.models.manifest import QUADRATIC_STAGES
-    from verdeelmodel.reports import provenance_summary
 
-    t = res.timings
-    print(
-        f"{inst.name}: {res.status}  (build {t.get('build_seconds', 0):.2f} s, translate {t.get('translate_seconds', 0):.2f} s, HiGHS {t.get('highs_seconds', 0):.2f} s)"
-    )
-    if inst.meta.synthetic:
-        print("  note: this instance is synthetic; its numbers are generated, not real.")
-    print(f"  provenance of the input rows: {provenance_summary(inst, 'en')} (see sources.csv)")
-    if not res.optimal:
-        for line in res.explanation:
-            print(line)
-        print(_wrap(_t(f"geschreven naar {out_dir}: {', '.join(files)}", f"wrote {', '.join(files)} to {out_dir}")))
-        return EXIT_INFEASIBLE
-    if quiet:
-        return EXIT_OK
     euro = {k: v for k, v in res.objective.items() if k not in QUADRATIC_STAGES}
     print("objective per stage: " + "; ".join(f"{k} {fmt.eur(v)}" for k, v in euro.items()))
     with pd.option_context("display.width", WIDTH, "display.max_rows", 60):
@@ -839,95 +829,93 @@ def _fairness(args) -> int:
         seed=args.seed,
     )
     files = write_all(fr, out_dir, man, inst=inst, plots=not args.no_plots, xlsx=args.xlsx, csv_dialect=args.csv_dialect)
-    from verdeelmodel import fmt
 
-    if fmt.language() == "nl":
-        _fairness_nl(inst, fr, args, files, out_dir)
-        return EXIT_OK
-    print(
-        f"{inst.name}: fairness of the pooling agreement from {fr.scenarios:,} scenarios (seed {args.seed}); value of a group = "
-        f"CVaR at {args.confidence:.0%} of its pooled cost (expected cost + reserve if it pooled alone)  ({fr.seconds:.2f} s)"
-    )
-    import pandas as pd
-
-    frames = fr.to_frames()
-    f = frames["fairness"]
-    for pg in fr.games:
-        g = pg.game
-        head = f"{pg.pool}, {pg.region}, {pg.rule_set} ({pg.rule}): together EUR {g.value_all:,.0f}, alone EUR {g.stand_alone.sum():,.0f}"
-        print(head + f" (pooling saves EUR {g.stand_alone.sum() - g.value_all:,.0f}); Shapley {g.shapley_method}")
-        sel = f[(f["pool"] == pg.pool) & (f["region"] == pg.region) & (f["rule_set"] == pg.rule_set)].set_index("gemeente")
-        show = sel[["stand_alone_eur", "rule_split_eur", "shapley_eur", "euler_eur", "nucleolus_eur", "gain_vs_alone_eur"]]
-        show.columns = ["alone", "under the rule", "Shapley", "Euler", "nucleolus", "gain vs alone"]
-        with pd.option_context("display.width", 160, "display.max_rows", 45, "display.float_format", "{:,.0f}".format):
-            for line in show.head(40).to_string(na_rep="").splitlines():
-                print("  " + line)
-        if g.core.in_core:
-            print(f"  in the core ({g.core.method}): no group of gemeenten pays more together than it would need alone")
-        else:
-            members, pays, alone = g.core.blocking[0]
-            names = ", ".join(g.members[j] for j in members)
-            se = g.core.excess_se[0] if g.core.excess_se else float("nan")
-            noise = ""
-            if se == se:
-                noise = f", standard error EUR {se:,.0f}: " + (
-                    "beyond Monte Carlo noise" if pays - alone > 2 * se else "within Monte Carlo noise, more scenarios may settle it"
-                )
-            print(
-                f"  NOT in the core ({g.core.method}): {names} pay EUR {pays:,.0f} together under the rule and would need "
-                f"EUR {alone:,.0f} pooling alone (EUR {pays - alone:,.0f} more{noise}); blocking groups in coalitions.csv"
-            )
-    print(_wrap(_t(f"geschreven naar {out_dir}: {', '.join(files)}", f"wrote {', '.join(files)} to {out_dir}")))
+    _fairness_lines(inst, fr, args, files, out_dir)
     return EXIT_OK
 
 
-def _fairness_nl(inst, fr, args, files, out_dir) -> None:
-    """The fairness console in Dutch: per pool, region and rule what each gemeente needs alone,
-    what the rule gives it, Shapley, Euler and the nucleolus, and the core verdict."""
+def _fairness_lines(inst, fr, args, files, out_dir) -> None:
+    """The fairness console (Dutch, or English with --lang en): per pool, region and rule what each
+    gemeente needs alone, what the rule gives it, Shapley, Euler and the nucleolus, and the core
+    verdict with the blocking group and whether it is beyond the Monte Carlo noise."""
     from verdeelmodel import fmt
 
     print(
         _wrap(
-            f"{inst.name}: eerlijkheid van de verevening uit {fmt.num(fr.scenarios)} gesimuleerde jaren (zaad {args.seed}); "
-            f"de waarde van een groep = CVaR {fmt.pct(args.confidence, 0)} van haar gepoolde kosten (verwachte kosten plus "
-            f"reserve als zij alleen zou poolen) ({fmt.num(fr.seconds, 2)} s)"
+            _t(
+                f"{inst.name}: eerlijkheid van de verevening uit {fmt.num(fr.scenarios)} gesimuleerde jaren (zaad {args.seed}); "
+                f"de waarde van een groep = CVaR {fmt.pct(args.confidence, 0)} van haar gepoolde kosten (verwachte kosten plus "
+                f"reserve als zij alleen zou poolen) ({fmt.num(fr.seconds, 2)} s)",
+                f"{inst.name}: fairness of the pooling agreement from {fmt.num(fr.scenarios)} scenarios (seed {args.seed}); value of "
+                f"a group = CVaR at {fmt.pct(args.confidence, 0)} of its pooled cost (expected cost + reserve if it pooled alone) "
+                f"({fmt.num(fr.seconds, 2)} s)",
+            )
         )
     )
     f = fr.to_frames()["fairness"]
-    names = {"stand_alone_eur": "alleen", "rule_split_eur": "onder de regel", "shapley_eur": "Shapley", "euler_eur": "Euler",
-             "nucleolus_eur": "nucleolus", "gain_vs_alone_eur": "winst t.o.v. alleen"}  # fmt: skip
+    names = {
+        "stand_alone_eur": _t("alleen", "alone"),
+        "rule_split_eur": _t("onder de regel", "under the rule"),
+        "shapley_eur": "Shapley",
+        "euler_eur": "Euler",
+        "nucleolus_eur": "nucleolus",
+        "gain_vs_alone_eur": _t("winst t.o.v. alleen", "gain vs alone"),
+    }
     for pg in fr.games:
         g = pg.game
-        which = "afgesproken" if pg.rule_set == "agreed" else "kandidaat"
+        which = _t("afgesproken", "agreed") if pg.rule_set == "agreed" else _t("kandidaat", "candidate")
+        together, alone_all = fmt.eur(g.value_all), fmt.eur(g.stand_alone.sum())
+        saves = fmt.eur(g.stand_alone.sum() - g.value_all)
         print(
             _wrap(
-                f"\n{pg.pool}, {pg.region}, {which} ({pg.rule}): samen {fmt.eur(g.value_all)}, ieder alleen {fmt.eur(g.stand_alone.sum())} "
-                f"(samen poolen scheelt {fmt.eur(g.stand_alone.sum() - g.value_all)}); Shapley {g.shapley_method}"
+                _t(
+                    f"\n{pg.pool}, {pg.region}, {which} ({pg.rule}): samen {together}, ieder alleen {alone_all} (samen poolen "
+                    f"scheelt {saves}); Shapley {g.shapley_method}",
+                    f"\n{pg.pool}, {pg.region}, {which} ({pg.rule}): together {together}, alone {alone_all} (pooling saves "
+                    f"{saves}); Shapley {g.shapley_method}",
+                )
             )
         )
         sel = f[(f["pool"] == pg.pool) & (f["region"] == pg.region) & (f["rule_set"] == pg.rule_set)]
-        view = sel[["gemeente", *names]].head(40)
-        print(_table(view, {"gemeente": "gemeente", **names}))
+        print(_table(sel[["gemeente", *names]].head(40), {"gemeente": "gemeente", **names}))
         if len(sel) > 40:
-            print(f"  (eerste 40 van {len(sel)} gemeenten; alle in fairness.csv)")
-        if g.core.in_core:
-            print(f"  in de kern ({g.core.method}): geen groep gemeenten betaalt samen meer dan zij alleen nodig zou hebben")
-        else:
-            members, pays, alone = g.core.blocking[0]
-            who = ", ".join(g.members[j] for j in members)
-            se = g.core.excess_se[0] if g.core.excess_se else float("nan")
-            noise = ""
-            if se == se:
-                noise = f"; standaardfout {fmt.eur(se)}: " + (
-                    "buiten de Monte-Carlo-ruis" if pays - alone > 2 * se else "binnen de ruis, meer scenario's kunnen het beslechten"
-                )
             print(
-                _wrap(
-                    f"  NIET in de kern ({g.core.method}): {who} betalen samen {fmt.eur(pays)} onder de regel en zouden alleen "
-                    f"{fmt.eur(alone)} nodig hebben ({fmt.eur(pays - alone)} meer{noise}); de blokkerende groepen staan in coalitions.csv"
+                _t(
+                    f"  (eerste 40 van {len(sel)} gemeenten; alle in fairness.csv)",
+                    f"  (first 40 of {len(sel)} gemeenten; all in fairness.csv)",
                 )
             )
-    print(_wrap(f"geschreven naar {out_dir}: {', '.join(files)}"))
+        if g.core.in_core:
+            print(
+                _t(
+                    f"  in de kern ({g.core.method}): geen groep gemeenten betaalt samen meer dan zij alleen nodig zou hebben",
+                    f"  in the core ({g.core.method}): no group of gemeenten pays more together than it would need alone",
+                )
+            )
+            continue
+        members, pays, alone = g.core.blocking[0]
+        who = ", ".join(g.members[j] for j in members)
+        se = g.core.excess_se[0] if g.core.excess_se else float("nan")
+        noise = ""
+        if se == se:
+            beyond = pays - alone > 2 * se
+            noise = _t(
+                f"; standaardfout {fmt.eur(se)}: "
+                + ("buiten de Monte-Carlo-ruis" if beyond else "binnen de ruis, meer scenario's kunnen het beslechten"),
+                f"; standard error {fmt.eur(se)}: "
+                + ("beyond Monte Carlo noise" if beyond else "within Monte Carlo noise, more scenarios may settle it"),
+            )
+        print(
+            _wrap(
+                _t(
+                    f"  NIET in de kern ({g.core.method}): {who} betalen samen {fmt.eur(pays)} onder de regel en zouden alleen "
+                    f"{fmt.eur(alone)} nodig hebben ({fmt.eur(pays - alone)} meer{noise}); de blokkerende groepen staan in coalitions.csv",
+                    f"  NOT in the core ({g.core.method}): {who} pay {fmt.eur(pays)} together under the rule and would need "
+                    f"{fmt.eur(alone)} pooling alone ({fmt.eur(pays - alone)} more{noise}); blocking groups in coalitions.csv",
+                )
+            )
+        )
+    print(_wrap(_t(f"geschreven naar {out_dir}: {', '.join(files)}", f"wrote {', '.join(files)} to {out_dir}")))
 
 
 def _plan(args) -> int:

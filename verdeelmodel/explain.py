@@ -84,39 +84,59 @@ def explain_infeasible(lp: CompiledLP, labels: Labels, out: SolveOutcome) -> lis
     return lines
 
 
-def describe_binding(res_constraints, limit: int = 12) -> list[str]:
-    """One line per binding plafond, budget, minimum or goal, with its shadow price in words, in the
-    stage where it matters (what one more euro of the rule does to the tekort, the
-    plafondoverschrijding, the weighted unmet need or the deviation from the reference)."""
-    c = res_constraints
-    is_rule = c["binding"] & c["kind"].isin(BUSINESS_KINDS)
-    b = c[is_rule].copy()
-    if b.empty:
-        return ["  (none)"]
-    words = {
-        "tekort": "the tekort",
-        "plafondoverschrijding": "the plafondoverschrijding",
-        "unmet": "weighted unmet need (non-statutory)",
-        "deviation": "the deviation from the reference allocation",
-    }
-    order = {s: i for i, s in enumerate(words)}
+_STAGE_WORDS = {
+    "tekort": ("het tekort", "the tekort"),
+    "plafondoverschrijding": ("de plafondoverschrijding", "the plafondoverschrijding"),
+    "unmet": ("de gewogen niet-gefinancierde behoefte", "weighted unmet need (non-statutory)"),
+    "deviation": ("de afwijking van het verdeelmodel", "the deviation from the reference allocation"),
+}
+
+
+def binding_sentences(constraints, gemeente: str | None = None, limit: int = 12) -> tuple[list[str], int]:
+    """The binding plafonds, budgets, minimums and goals (of one gemeente, when given), those with
+    a price first by the stage where it matters, each in words with what one more euro of the rule
+    does there (in the language of verdeelmodel.fmt); and how many more there are."""
+    from verdeelmodel.fmt import num
+
+    c = constraints
+    b = c[c["binding"] & c["kind"].isin(BUSINESS_KINDS)].copy()
+    if gemeente is not None:
+        b = b[b["index"].astype(str).str.split("|").map(lambda parts: gemeente in parts)]
+    total = len(b)
+    order = {s: i for i, s in enumerate(_STAGE_WORDS)}
     b["rank"] = b["shadow_price_stage"].map(lambda s: order.get(s, len(order)))
     b["abs"] = b["shadow_price_eur"].abs()
     b = b.sort_values(["rank", "abs", "name"], ascending=[True, False, True], kind="stable").head(limit)
-    lines = []
+    out = []
     for r in b.itertuples(index=False):
         bound = r.upper_eur if r.kind != "minimum" and r.upper_eur == r.upper_eur else r.lower_eur
         sp, stage = r.shadow_price_eur, r.shadow_price_stage
         if not stage or abs(sp) < 1e-9:
-            effect = "no effect at the margin"
+            effect = _t("op de marge zonder effect", "no effect at the margin")
         else:
-            what = words.get(stage, stage)
-            more_or_less = "lowers" if (sp < 0) != (r.kind == "minimum") else "raises"
-            step = "one euro less of this minimum" if r.kind == "minimum" else "one more euro"
-            effect = f"{step} {more_or_less} {what} by {abs(sp):.4g}"
-        over = f", {eur(r.overrun_eur)} above it" if getattr(r, "overrun_eur", 0) > 0.5 else ""
-        lines.append(f"  - {r.name}: {eur(bound)}{over}; {effect}")
-    more = int(is_rule.sum()) - len(b)
+            nl, en = _STAGE_WORDS.get(stage, (stage, stage))
+            lowers = (sp < 0) != (r.kind == "minimum")
+            if r.kind == "minimum":
+                step = _t("één euro minder van dit minimum", "one euro less of this minimum")
+            else:
+                step = _t("één euro meer", "one more euro")
+            effect = _t(
+                f"{step} {'verlaagt' if lowers else 'verhoogt'} {nl} met {num(abs(sp), 2)} euro",
+                f"{step} {'lowers' if lowers else 'raises'} {en} by {abs(sp):.4g}",
+            )
+        over = _t(f", {eur(r.overrun_eur)} erboven", f", {eur(r.overrun_eur)} above it") if getattr(r, "overrun_eur", 0) > 0.5 else ""
+        limit_txt = _t(f"grens {eur(bound)}{over}; ", f"{eur(bound)}{over}; ") if bound == bound and bound is not None else ""
+        out.append(f"{r.name}: {limit_txt}{effect}")
+    return out, total - len(out)
+
+
+def describe_binding(res_constraints, limit: int = 12) -> list[str]:
+    """One bullet per binding plafond, budget, minimum or goal, with its shadow price in words, in
+    the stage where it matters (binding_sentences), and how many more are in constraints.csv."""
+    lines, more = binding_sentences(res_constraints, None, limit)
+    if not lines:
+        return [_t("  (geen)", "  (none)")]
+    out = [f"  - {line}" for line in lines]
     if more > 0:
-        lines.append(f"  ... and {more} more binding rules in constraints.csv")
-    return lines
+        out.append(_t(f"  ... en nog {more} bindende regels in constraints.csv", f"  ... and {more} more binding rules in constraints.csv"))
+    return out

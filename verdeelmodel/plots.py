@@ -244,6 +244,45 @@ def frontier(front: pd.DataFrame, path: Path, title: str) -> None:
     plt.close(fig)
 
 
+def bars_by_gemeente(
+    table: pd.DataFrame, labels: list[str], xlabel: str, width: float = 7.2, marks=None, mark_label: str = "", zero: bool = False
+):
+    """One horizontal grouped-bar figure: a row per gemeente (``table``'s index), a bar per column
+    (``labels`` in the legend), euro ticks; ``marks``: a value per gemeente drawn as a stripe (a
+    capacity); ``zero``: a line at zero (transfers: right pays, left receives). Returns the figure."""
+    plt = _plt()
+    n, m = len(table), max(1, len(table.columns))
+    fig, ax = plt.subplots(figsize=(width, 0.5 * n + 1.5))
+    h = 0.8 / m
+    for j, col in enumerate(table.columns):
+        ax.barh(np.arange(n) + j * h, table[col].to_numpy(dtype=float), height=h, label=labels[j])
+    if marks is not None and np.isfinite(np.asarray(marks, dtype=float)).any():
+        ax.plot(np.asarray(marks, dtype=float), np.arange(n) + 0.4 - h / 2, "k|", ms=14, mew=2, label=mark_label)
+    ax.set_yticks(np.arange(n) + 0.4 - h / 2, table.index)
+    ax.invert_yaxis()
+    if zero:
+        ax.axvline(0, color="black", lw=0.8)
+    _eur_axis(ax, "x")
+    ax.set_xlabel(xlabel, fontsize=8)
+    ax.legend(fontsize=7, loc="best")
+    ax.grid(axis="x", alpha=0.3)
+    return fig
+
+
+def transfer_table(settlement: pd.DataFrame, gemeenten: list[str] | None = None) -> pd.DataFrame:
+    """Per gemeente and rule set (the agreed rules as "agreed", a candidate by its name): the
+    charge minus own use summed over the pools (+ pays, - receives)."""
+    st = settlement if gemeenten is None else settlement[settlement["gemeente"].isin(gemeenten)]
+    st = st.assign(key=st["rule"].where(st["rule_set"] != "agreed", "agreed"))
+    st = st[st["key"] != "profijt"]
+    t = st.pivot_table(index="gemeente", columns="key", values="transfer_eur", aggfunc="sum", sort=False)
+    cols = [c for c in ["agreed", *[c for c in t.columns if c != "agreed"]] if c in t.columns]
+    return t[cols] if gemeenten is None else t.reindex(index=gemeenten, columns=cols)
+
+
+TRANSFER_AXIS = "verevening per jaar: rechts betaalt de gemeente mee, links ontvangt zij"
+
+
 def transfers(settlement: pd.DataFrame, path: Path, title: str, labels: dict[str, str] | None = None, per_figure: int = 24) -> None:
     """Per gemeente the transfer (charge minus own use, summed over the pools) under the agreed
     rule and each candidate: right of zero the gemeente pays for others, left it receives. At
@@ -251,28 +290,13 @@ def transfers(settlement: pd.DataFrame, path: Path, title: str, labels: dict[str
     from verdeelmodel import fmt
 
     plt = _plt()
-    st = settlement.copy()
-    st["key"] = st["rule"].where(st["rule_set"] != "agreed", "agreed")
-    st = st[st["key"] != "profijt"]
-    t = st.pivot_table(index="gemeente", columns="key", values="transfer_eur", aggfunc="sum", sort=False).fillna(0.0)
-    cols = [c for c in ["agreed", *[c for c in t.columns if c != "agreed"]] if c in t.columns]
-    t = t[cols]
+    t = transfer_table(settlement).fillna(0.0)
     cut = len(t) > per_figure
     if cut:
         t = t.loc[t.abs().max(axis=1).sort_values(ascending=False).index[:per_figure]]
-    n, m = len(t), max(1, len(cols))
-    fig, ax = plt.subplots(figsize=(8.5, 0.42 * n + 1.9))
-    h = 0.8 / m
-    for j, r in enumerate(cols):
-        ax.barh(np.arange(n) + j * h, t[r].to_numpy(), height=h, label=_name(r, labels))
-    ax.set_yticks(np.arange(n) + 0.4 - h / 2, t.index)
-    ax.invert_yaxis()
-    ax.axvline(0, color="black", lw=0.8)
-    _eur_axis(ax, "x")
-    ax.set_xlabel("verevening per jaar: rechts betaalt de gemeente mee, links ontvangt zij", fontsize=8)
-    ax.legend(fontsize=7, loc="best")
-    more = f" (de {per_figure} grootste van {fmt.num(len(st['gemeente'].unique()))})" if cut else ""
-    ax.set_title(f"{title}\nWie betaalt en wie ontvangt, per regel{more}", fontsize=9)
+    fig = bars_by_gemeente(t, [_name(r, labels) for r in t.columns], TRANSFER_AXIS, width=8.5, zero=True)
+    more = f" (de {per_figure} grootste van {fmt.num(settlement['gemeente'].nunique())})" if cut else ""
+    fig.axes[0].set_title(f"{title}\nWie betaalt en wie ontvangt, per regel{more}", fontsize=9)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

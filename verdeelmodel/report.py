@@ -161,13 +161,12 @@ def gather(
 
 def _transfers(d: ReportData, gemeenten: list[str]) -> pd.DataFrame:
     """Per gemeente and rule set: charge minus own use over all pools (+ pays, - receives)."""
-    st = d.settlement
-    if st.empty:
+    from verdeelmodel.plots import transfer_table
+
+    if d.settlement.empty:
         return pd.DataFrame(index=gemeenten)
-    st = st[st["gemeente"].isin(gemeenten)].copy()
-    st["key"] = st["rule"].where(st["rule_set"] != "agreed", "agreed")  # a candidate rule by its name
-    t = st.pivot_table(index="gemeente", columns="key", values="transfer_eur", aggfunc="sum")
-    return t.reindex(index=gemeenten, columns=[r for r in d.rules if r in t.columns])
+    t = transfer_table(d.settlement, gemeenten)
+    return t[[r for r in d.rules if r in t.columns]]
 
 
 def _risk(d: ReportData, gemeenten: list[str], column: str = "risk_eur") -> pd.DataFrame:
@@ -187,38 +186,12 @@ def _agreed_rows(d: ReportData, gemeenten: list[str]) -> pd.DataFrame:
 
 
 def binding_words(constraints: pd.DataFrame, gemeente: str | None = None, limit: int = 8) -> list[str]:
-    """The binding plafonds, budgets, minimums and goals in Dutch, with what one more euro does."""
-    from verdeelmodel.models.manifest import BUSINESS_KINDS
+    """The binding rules (of one gemeente) in Dutch sentences (verdeelmodel.explain)."""
+    from verdeelmodel.explain import binding_sentences
 
-    c = constraints[constraints["binding"] & constraints["kind"].isin(BUSINESS_KINDS)].copy()
-    if gemeente is not None:
-        c = c[c["index"].astype(str).str.split("|").map(lambda parts: gemeente in parts)]
-    if c.empty:
-        return []
-    words = {
-        "tekort": "het tekort",
-        "plafondoverschrijding": "de plafondoverschrijding",
-        "unmet": "de gewogen niet-gefinancierde behoefte",
-        "deviation": "de afwijking van het verdeelmodel",
-    }
-    order = {s: i for i, s in enumerate(words)}
-    c["rank"] = c["shadow_price_stage"].map(lambda s: order.get(s, len(order)))
-    c["abs"] = c["shadow_price_eur"].abs()
-    c = c.sort_values(["rank", "abs", "name"], ascending=[True, False, True], kind="stable").head(limit)
-    out = []
-    for r in c.itertuples(index=False):
-        bound = r.lower_eur if r.kind == "minimum" else r.upper_eur
-        sp, stage = r.shadow_price_eur, r.shadow_price_stage
-        if not stage or abs(sp) < 1e-9:
-            effect = "op de marge zonder effect"
-        else:
-            lowers = (sp < 0) != (r.kind == "minimum")
-            step = "één euro minder van dit minimum" if r.kind == "minimum" else "één euro meer"
-            effect = f"{step} {'verlaagt' if lowers else 'verhoogt'} {words.get(stage, stage)} met {F.num(abs(sp), 2)} euro"
-        over = f", {F.eur(r.overrun_eur)} erboven" if getattr(r, "overrun_eur", 0) > 0.5 else ""
-        limit = f"grens {F.eur(bound)}{over}; " if bound == bound and bound is not None else ""
-        out.append(f"{r.name}: {limit}{effect}.")
-    return out
+    with F.using("nl"):
+        lines, _more = binding_sentences(constraints, gemeente, limit)
+    return [line + "." for line in lines]
 
 
 def conclusions_region(d: ReportData, region: str, gemeenten: list[str]) -> list[str]:
@@ -342,29 +315,16 @@ def heads_of(d: ReportData) -> dict[str, str]:
 
 def plot_transfers(d: ReportData, gemeenten: list[str]) -> list[str]:
     """Per gemeente the transfer under each rule (+ pays, - receives), in chunks of PER_FIGURE."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from verdeelmodel import plots as P
 
     tr = _transfers(d, gemeenten)
     if tr.empty or tr.isna().all().all():
         return []
+    heads = heads_of(d)
+    labels = [_short(f"{heads[r]}: {d.rule_labels.get(r, r)}") for r in tr.columns]
     out = []
     for k in range(0, len(gemeenten), PER_FIGURE):
-        part = tr.iloc[k : k + PER_FIGURE].fillna(0.0)
-        n, m = len(part), len(part.columns)
-        fig, ax = plt.subplots(figsize=(7.2, 0.5 * n + 1.5))
-        h = 0.8 / m
-        for j, r in enumerate(part.columns):
-            ax.barh(np.arange(n) + j * h, part[r].to_numpy(), height=h, label=_short(f"{heads_of(d)[r]}: {d.rule_labels.get(r, r)}"))
-        ax.set_yticks(np.arange(n) + 0.4 - h / 2, part.index)
-        ax.invert_yaxis()
-        ax.axvline(0, color="black", lw=0.8)
-        _axis_eur(ax, "x")
-        ax.set_xlabel("verevening per jaar: rechts betaalt de gemeente mee, links ontvangt zij", fontsize=8)
-        ax.legend(fontsize=7, loc="best")
-        ax.grid(axis="x", alpha=0.3)
+        fig = P.bars_by_gemeente(tr.iloc[k : k + PER_FIGURE].fillna(0.0), labels, P.TRANSFER_AXIS, zero=True)
         fig.tight_layout()
         out.append(_png(fig))
     return out
@@ -372,32 +332,21 @@ def plot_transfers(d: ReportData, gemeenten: list[str]) -> list[str]:
 
 def plot_reserves(d: ReportData, gemeenten: list[str]) -> list[str]:
     """Per gemeente the reserve needed under each rule set, with its weerstandscapaciteit."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from verdeelmodel import plots as P
 
     risk = _risk(d, gemeenten)
     if risk.empty:
         return []
     cap = _agreed_rows(d, gemeenten).get("weerstandscapaciteit_eur")
+    heads = heads_of(d)
+    labels = [_short(f"{heads[r]}: {d.rule_labels.get(r, r)}") for r in risk.columns]
+    xlabel = f"benodigde reserve sociaal domein ({F.pct(d.confidence, 0)} zekerheid)"
     out = []
     for k in range(0, len(gemeenten), PER_FIGURE):
-        part = risk.iloc[k : k + PER_FIGURE].fillna(0.0)
-        n, m = len(part), len(part.columns)
-        fig, ax = plt.subplots(figsize=(7.2, 0.5 * n + 1.5))
-        h = 0.8 / m
-        for j, r in enumerate(part.columns):
-            ax.barh(np.arange(n) + j * h, part[r].to_numpy(), height=h, label=_short(f"{heads_of(d)[r]}: {d.rule_labels.get(r, r)}"))
-        if cap is not None and cap.notna().any():
-            c = cap.iloc[k : k + PER_FIGURE].to_numpy(dtype=float)
-            ax.plot(c, np.arange(n) + 0.4 - h / 2, "k|", ms=14, mew=2, label="weerstandscapaciteit (totaal)")
-        ax.set_yticks(np.arange(n) + 0.4 - h / 2, part.index)
-        ax.invert_yaxis()
-        _axis_eur(ax, "x")
-        ax.set_xlabel(f"benodigde reserve sociaal domein ({F.pct(d.confidence, 0)} zekerheid)", fontsize=8)
-        ax.legend(fontsize=7, loc="best")
-        ax.grid(axis="x", alpha=0.3)
+        marks = None if cap is None else cap.iloc[k : k + PER_FIGURE].to_numpy(dtype=float)
+        fig = P.bars_by_gemeente(
+            risk.iloc[k : k + PER_FIGURE].fillna(0.0), labels, xlabel, marks=marks, mark_label="weerstandscapaciteit (totaal)"
+        )
         fig.tight_layout()
         out.append(_png(fig))
     return out
