@@ -286,3 +286,11 @@ def test_number_messages_name_the_columns_real_unit():
     assert phrase("substitutions", "max_share").startswith("a share between 0 and 1")
     assert phrase("gemeenten", "inhabitants") == "a whole number"
     assert phrase("need", "volume").startswith("a number")
+
+
+@pytest.mark.parametrize("lang, words", [("nl", ("sleutelgewicht van", "in de kern")), ("en", ("key weight of", "in the core"))])
+def test_the_key_weight_reaches_the_console_in_either_language(tmp_path, capsys, lang, words):
+    argv = ["--lang", lang, "reserves", str(INSTANCES / "westfriesland-2021"), "--scenarios", "300", "--no-plots", "--plan", "need"]
+    rc, out, err = run_main([*argv, "--optimise-key", "mixed_eigen_inwoners=0.2:0.8", "--out", str(tmp_path / lang)], capsys)
+    assert rc == 0, err
+    assert all(w in out for w in words) and "nan" not in out.lower()

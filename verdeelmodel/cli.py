@@ -706,7 +706,7 @@ def _reserves(args) -> int:
         for line in e.result.explanation:
             print(line)
         return EXIT_INFEASIBLE
-    joint, key, table, secs = rv.joint, rv.key, rv.table, rv.seconds
+    joint = rv.joint
     if joint is not None and joint.status != "optimal":
         print(f"{inst.name}: the joint sizing LP is {joint.status}; reserves below are for the given plan only")
     out_dir = args.out or Path("out") / f"{inst.name}-reserves"
@@ -730,59 +730,7 @@ def _reserves(args) -> int:
     files = write_all(
         rv, out_dir, man, inst=inst, plots=not args.no_plots, region=args.region, xlsx=args.xlsx, csv_dialect=args.csv_dialect
     )
-    a = conf[0]
-    t = table[table["confidence"] == a]
-    from verdeelmodel import fmt
-
-    if fmt.language() == "nl":
-        _reserves_nl(inst, rv, args, conf, files, out_dir)
-        return EXIT_OK
-    print(
-        f"{inst.name}: reserves from {rv.scenarios:,} scenarios (seed {args.seed}), risk = {args.measure.upper()} at {a:.0%} of the tekort "
-        f"above its expectation, plan = {args.plan}  ({secs:.2f} s)"
-    )
-    if rv.target is not None:
-        tg = rv.target
-        what = f"{tg['target_se']:.2%} of each figure" if tg["relative"] else f"EUR {tg['target_se']:,.0f}"
-        print(
-            f"  standard error target {what}: "
-            + ("reached" if tg["reached"] else f"NOT reached at the limit of {tg['max_scenarios']:,} scenarios")
-            + f" with {tg['scenarios']:,} scenarios"
-        )
-    for line in _reserve_lines(t, args.measure):
-        print(line)
-    if key is not None:
-        if key.status == "optimal":
-            kt = key.table
-            print(
-                f"key weight of {key.rule}: w_own = {key.weight:.4f} within [{key.bounds[0]:g}, {key.bounds[1]:g}] (instance: {key.agreed_weight:g}); "
-                f"total reserve EUR {kt['required_optimal_weight_eur'].sum():,.0f} against EUR {kt['required_instance_weight_eur'].sum():,.0f} at the instance's weight "
-                f"and EUR {kt['required_alone_eur'].sum():,.0f} alone; no gemeente worse off than alone; per gemeente in key_weight.csv"
-            )
-            if key.core_interval is not None:
-                lo, hi = key.core_interval
-                print(
-                    f"  in the core: the split is in the core of every pool's game for w_own in [{lo:.4f}, {hi:.4f}] (no group of gemeenten pays more together than alone)"
-                )
-        elif key.status == "core_empty":
-            lo, hi = key.core_interval
-            where = f"[{lo:.4f}, {hi:.4f}]" if lo <= hi else "no weight at all"
-            print(
-                f"key weight of {key.rule}: the core is empty for the bounds [{key.bounds[0]:g}, {key.bounds[1]:g}]: a group of gemeenten "
-                f"would pay more together than alone at every weight there; weights in the core: {where}"
-            )
-        else:
-            print(
-                f"key weight of {key.rule}: no weight in [{key.bounds[0]:g}, {key.bounds[1]:g}] leaves every gemeente no worse off than alone ({key.status})"
-            )
-    if joint is not None and joint.status == "optimal":
-        jt = joint.table
-        tm = joint.timings
-        print(
-            f"joint sizing (allocation and reserves chosen together, CVaR at {conf[0]:.0%}): total reserve EUR {jt['reserve_eur'].sum():,.0f} "
-            f"in {tm['wall_seconds']:.1f} s ({int(tm['groups'])} independent groups, {int(tm['processes'])} processes); per gemeente in joint.csv"
-        )
-    print(_wrap(_t(f"geschreven naar {out_dir}: {', '.join(files)}", f"wrote {', '.join(files)} to {out_dir}")))
+    _reserves_lines(inst, rv, args, conf, files, out_dir)
     return EXIT_OK
 
 
@@ -1290,126 +1238,156 @@ def _progress_note(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def _reserves_nl(inst, rv, args, conf, files, out_dir) -> None:
-    """The reserves console in Dutch: per confidence level and rule set the structural tekort,
-    the risk with its standard error and the rating, the pooling benefit, then what was written."""
+def _reserves_lines(inst, rv, args, conf, files, out_dir) -> None:
+    """The reserves console (Dutch, or English with --lang en): per confidence level and rule set
+    the structural tekort, the risk with its standard error and the rating, the pooling benefit,
+    the key weight when asked, then what was written."""
     from verdeelmodel import fmt
 
-    plan = {"allocation": "de optimale verdeling", "need": "de verwachte kosten van de behoefte"}.get(args.plan, args.plan)
+    plan = {
+        "allocation": _t("de optimale verdeling", "the optimal allocation"),
+        "need": _t("de verwachte kosten van de behoefte", "the expected cost of need"),
+    }.get(args.plan, args.plan)
+    n, secs, m = fmt.num(rv.scenarios), fmt.num(rv.seconds, 2), args.measure.upper()
     print(
         _wrap(
-            f"{inst.name}: reserves uit {fmt.num(rv.scenarios)} gesimuleerde jaren (zaad {args.seed}); risico = "
-            f"{args.measure.upper()} van het tekort boven het verwachte; plan = {plan} ({fmt.num(rv.seconds, 2)} s)"
+            _t(
+                f"{inst.name}: reserves uit {n} gesimuleerde jaren (zaad {args.seed}); risico = {m} van het tekort boven het "
+                f"verwachte; plan = {plan} ({secs} s)",
+                f"{inst.name}: reserves from {n} scenarios (seed {args.seed}); risk = {m} of the tekort above its expectation; "
+                f"plan = {plan} ({secs} s)",
+            )
         )
     )
     if rv.target is not None:
         tg = rv.target
-        what = fmt.pct(tg["target_se"], 2) + " van elk cijfer" if tg["relative"] else fmt.eur(tg["target_se"])
-        state = "gehaald" if tg["reached"] else f"NIET gehaald binnen de grens van {fmt.num(tg['max_scenarios'])} scenario's"
-        print(f"  doel voor de standaardfout {what}: {state}, met {fmt.num(tg['scenarios'])} scenario's")
-    labels = {"profijt": "profijt (ieder eigen gebruik)", "agreed": "afgesproken regels"}
-    if len(inst.pooling_rules):
-        labels.update({r: r for r in inst.pooling_rules["rule"]})
+        what = fmt.pct(tg["target_se"], 2) + _t(" van elk cijfer", " of each figure") if tg["relative"] else fmt.eur(tg["target_se"])
+        limit = fmt.num(tg["max_scenarios"])
+        state = (
+            _t("gehaald", "reached")
+            if tg["reached"]
+            else _t(f"NIET gehaald binnen de grens van {limit} scenario's", f"NOT reached at the limit of {limit} scenarios")
+        )
+        used = fmt.num(tg["scenarios"])
+        print(
+            _t(
+                f"  doel voor de standaardfout {what}: {state}, met {used} scenario's",
+                f"  standard error target {what}: {state} with {used} scenarios",
+            )
+        )
+    labels = {"profijt": _t("profijt (ieder eigen gebruik)", "profijt (own use)"), "agreed": _t("afgesproken regels", "agreed rules")}
+    cols = {
+        "expected_tekort_eur": _t("verwacht tekort", "expected tekort"),
+        "risk_eur": _t("risico", "risk"),
+        "risk_se_eur": "± se",
+        "ratio": "ratio",
+        "rating": _t("waardering", "rating"),
+    }
     for a in conf:
         t = rv.table[rv.table["confidence"] == a]
+        level = _t(f"{fmt.pct(a, 0)} zekerheid", f"at {fmt.pct(a, 0)}")
         for r in dict.fromkeys(t["rule"]):
             x = t[t["rule"] == r].set_index("gemeente")
-            cols = {
-                "expected_tekort_eur": "verwacht tekort",
-                "risk_eur": "risico",
-                "risk_se_eur": "± se",
-                "ratio": "ratio",
-                "rating": "waardering",
-            }
             view = x[[c for c in cols if c in x.columns]].copy()
             view["ratio"] = view["ratio"].map(lambda v: fmt.num(v, 2))
             view["rating"] = [
                 ("–" if not isinstance(k, str) or not k else k) + (" *" if bool(e) else "")
                 for k, e in zip(view["rating"], x.get("near_band_edge", [False] * len(x)))
             ]
-            shown = view.head(40).reset_index()
-            print(f"\n{labels.get(r, r)}, {fmt.pct(a, 0)} zekerheid:")
-            print(_table(shown, {"gemeente": "gemeente", **cols}))
+            print(f"\n{labels.get(r, r)}, {level}:")
+            print(_table(view.head(40).reset_index(), {"gemeente": "gemeente", **cols}))
             if len(view) > 40:
-                print(f"  (eerste 40 van {len(view)} gemeenten; alle in reserves.csv)")
+                print(
+                    _t(
+                        f"  (eerste 40 van {len(view)} gemeenten; alle in reserves.csv)",
+                        f"  (first 40 of {len(view)} gemeenten; all in reserves.csv)",
+                    )
+                )
+            et, rk = fmt.eur(x["expected_tekort_eur"].sum()), fmt.eur(x["risk_eur"].sum())
             print(
-                f"  regio: verwacht tekort {fmt.eur(x['expected_tekort_eur'].sum())} (structureel: in de begroting), "
-                f"risico {fmt.eur(x['risk_eur'].sum())}"
+                _t(
+                    f"  regio: verwacht tekort {et} (structureel: in de begroting), risico {rk}",
+                    f"  region: expected tekort {et} (structural: into the begroting), risk {rk}",
+                )
             )
         tot = t.groupby("rule", sort=False)["risk_eur"].sum()
         if "profijt" in tot:
             for r, v in tot.items():
-                if r != "profijt":
-                    diff = tot["profijt"] - v
-                    word = "minder" if diff >= 0 else "meer"
-                    print(
-                        _wrap(
+                if r == "profijt":
+                    continue
+                diff, base = tot["profijt"] - v, fmt.eur(tot["profijt"])
+                word = _t("minder", "less") if diff >= 0 else _t("meer", "more")
+                print(
+                    _wrap(
+                        _t(
                             f"voordeel van de verevening onder {labels.get(r, r)} ({fmt.pct(a, 0)}): {fmt.eur(abs(diff))} {word} "
-                            f"risico dan zonder verevening (profijt {fmt.eur(tot['profijt'])})"
+                            f"risico dan zonder verevening (profijt {base})",
+                            f"pooling benefit of {labels.get(r, r)} ({fmt.pct(a, 0)}): {fmt.eur(abs(diff))} {word} risk in total "
+                            f"than profijt ({base})",
                         )
                     )
+                )
     if (rv.table["rating_basis"] != "whole_profile").all():
         print(
             _wrap(
-                "geen waardering: gemeenten.csv geeft geen weerstandscapaciteit_eur voor de hele begroting; een waardering van "
-                "alleen het sociaal domein zou misleiden (de ratio is hele capaciteit / hele risicoprofiel, NARIS)"
+                _t(
+                    "geen waardering: gemeenten.csv geeft geen weerstandscapaciteit_eur voor de hele begroting; een waardering van "
+                    "alleen het sociaal domein zou misleiden (de ratio is hele capaciteit / hele risicoprofiel, NARIS)",
+                    "no rating: gemeenten.csv gives no weerstandscapaciteit_eur for the whole begroting; a rating of the social "
+                    "domain alone would mislead (the ratio is whole capacity / whole risk profile, NARIS)",
+                )
             )
         )
     else:
-        print("waardering: * = binnen 2 standaardfouten van een klassegrens (onzeker)")
-    if rv.key is not None or (rv.joint is not None):
-        print("  (sleutelgewicht en gezamenlijke dimensionering: zie key_weight.csv en joint.csv)")
-    print(_wrap(f"geschreven naar {out_dir}: {', '.join(files)}"))
-
-
-def _reserve_lines(t, measure: str) -> list[str]:
-    """The reserves table of one confidence level as a controller reads it: per gemeente the
-    structural tekort, the risk with its standard error, and the whole-profile ratio."""
-    import pandas as pd
-
-    out = []
-    rules = list(dict.fromkeys(t["rule"]))
-    cols = {}
-    for r in rules:
-        x = t[t["rule"] == r].set_index("gemeente")
-        cols[f"expected tekort {r}"] = x["expected_tekort_eur"]
-        cols[f"risk {r}"] = x["risk_eur"]
-        cols[f"se {r}"] = x["risk_se_eur"]
-    piv = pd.DataFrame(cols)
-    piv.loc["total"] = piv.sum(numeric_only=True)
-    piv.loc["total", [c for c in piv.columns if c.startswith("se ")]] = float("nan")
-    out.append(
-        f"expected tekort (structural: into the begroting) and risk ({measure.upper()} above it, se = Monte Carlo standard error), EUR:"
-    )
-    with pd.option_context(
-        "display.width", 160, "display.max_rows", 60, "display.max_columns", 30, "display.float_format", "{:,.0f}".format
-    ):
-        out += piv.head(41).to_string(na_rep="").splitlines()
-    if len(piv) > 41:
-        out.append(f"  ... {len(piv) - 41} more gemeenten in reserves.csv")
-    rated = t[t["rating_basis"] == "whole_profile"]
-    if rated.empty:
-        out.append(
-            "no rating: gemeenten.csv gives no weerstandscapaciteit_eur for the whole begroting; a rating of the social domain "
-            "alone would mislead (the ratio is whole capacity / whole risk profile, NAR)"
+        print(
+            _t(
+                "waardering: * = binnen 2 standaardfouten van een klassegrens (onzeker)",
+                "rating: * = within 2 standard errors of a band edge",
+            )
         )
-    else:
-        out.append("ratio weerstandsvermogen (whole weerstandscapaciteit / whole risk: this risk + risks.csv), rating A-F:")
-        for r in rules:
-            x = rated[rated["rule"] == r]
-            parts = [
-                f"{g} {ratio:.2f} {score}" + (" (near a band edge)" if near else "")
-                for g, ratio, score, near in zip(x["gemeente"], x["ratio"], x["rating"], x["near_band_edge"])
-            ]
-            out.append(f"  {r}: " + "; ".join(parts[:20]) + (f"; ... {len(parts) - 20} more" if len(parts) > 20 else ""))
-    tot = t.groupby("rule", sort=False)["risk_eur"].sum()
-    if "profijt" in tot:
-        for r, v in tot.items():
-            if r != "profijt":
-                diff = tot["profijt"] - v
-                word = "less" if diff >= 0 else "more"
-                out.append(f"pooling benefit of {r}: EUR {abs(diff):,.0f} {word} risk in total than profijt (EUR {tot['profijt']:,.0f})")
-    return out
+    key = rv.key
+    if key is not None:
+        lo, hi = key.bounds
+        if key.status == "optimal":
+            kt = key.table
+            opt, inst_w, alone = (
+                fmt.eur(kt[c].sum()) for c in ("required_optimal_weight_eur", "required_instance_weight_eur", "required_alone_eur")
+            )
+            print(
+                _wrap(
+                    _t(
+                        f"sleutelgewicht van {key.rule}: eigen gebruik {fmt.num(key.weight, 4)} binnen [{fmt.num(lo, 2)}, {fmt.num(hi, 2)}] "
+                        f"(afspraak {fmt.num(key.agreed_weight, 2)}); totale reserve {opt} tegen {inst_w} bij de afspraak en {alone} "
+                        "alleen; geen gemeente slechter af dan alleen; per gemeente in key_weight.csv",
+                        f"key weight of {key.rule}: w_own = {fmt.num(key.weight, 4)} within [{fmt.num(lo, 2)}, {fmt.num(hi, 2)}] "
+                        f"(instance: {fmt.num(key.agreed_weight, 2)}); total reserve {opt} against {inst_w} at the instance's weight "
+                        f"and {alone} alone; no gemeente worse off than alone; per gemeente in key_weight.csv",
+                    )
+                )
+            )
+        if key.core_interval is not None and key.status in ("optimal", "core_empty"):
+            clo, chi = key.core_interval
+            where = f"[{fmt.num(clo, 4)}, {fmt.num(chi, 4)}]" if clo <= chi else _t("geen enkel gewicht", "no weight at all")
+            print(
+                _wrap(
+                    _t(
+                        f"  in de kern (geen groep gemeenten betaalt samen meer dan alleen) voor gewichten {where}",
+                        f"  in the core (no group of gemeenten pays more together than alone) for w_own in {where}",
+                    )
+                )
+            )
+        if key.status not in ("optimal", "core_empty"):
+            print(
+                _wrap(
+                    _t(
+                        f"sleutelgewicht van {key.rule}: geen gewicht in [{fmt.num(lo, 2)}, {fmt.num(hi, 2)}] laat elke gemeente "
+                        f"minstens zo goed af als alleen ({key.status})",
+                        f"key weight of {key.rule}: no weight in [{fmt.num(lo, 2)}, {fmt.num(hi, 2)}] leaves every gemeente no worse "
+                        f"off than alone ({key.status})",
+                    )
+                )
+            )
+    print(_wrap(_t(f"geschreven naar {out_dir}: {', '.join(files)}", f"wrote {', '.join(files)} to {out_dir}")))
 
 
 def _sweep(args) -> int:
