@@ -611,24 +611,18 @@ def _pool(args) -> int:
         inst, "pool", {"costs": str(args.costs) if args.costs else None, "year": result.year, "rules": args.rule, "pools": args.pool}
     )
     files = write_all(result, out_dir, man, inst=inst, xlsx=args.xlsx, csv_dialect=args.csv_dialect)
-    from verdeelmodel import fmt
-
-    if fmt.language() == "en":
-        print(f"{inst.name}: settlement of pooled costs on {result.basis}")
-        for line in settlement_text(result.settlement):
-            print(line)
-        print(_wrap(_t(f"geschreven naar {out_dir}: {', '.join(files)}", f"wrote {', '.join(files)} to {out_dir}")))
-        return EXIT_OK
-    basis = (
-        f"werkelijke kosten {Path(str(args.costs)).name}, jaar {result.year}"
-        if args.costs
-        else f"geplande kosten (volume × tarief uit need.csv), {result.year}"
-    )
-    print(f"{inst.name}: afrekening van de gepoolde kosten op {basis}")
+    if args.costs:
+        name = Path(str(args.costs)).name
+        basis = _t(f"werkelijke kosten {name}, jaar {result.year}", f"realised costs {name}, year {result.year}")
+    else:
+        basis = _t(
+            f"geplande kosten (volume × tarief uit need.csv), {result.year}", f"planned costs (need.csv volume x tariff), {result.year}"
+        )
+    print(_t(f"{inst.name}: afrekening van de gepoolde kosten op {basis}", f"{inst.name}: settlement of pooled costs on {basis}"))
     labels = dict(zip(inst.pooling_rules["rule"], inst.pooling_rules["label"])) if len(inst.pooling_rules) else {}
-    for line in settlement_text_nl(result.settlement, labels):
+    for line in settlement_lines(result.settlement, labels):
         print(line)
-    print(_wrap(f"geschreven naar {out_dir}: {', '.join(files)}"))
+    print(_wrap(_t(f"geschreven naar {out_dir}: {', '.join(files)}", f"wrote {', '.join(files)} to {out_dir}")))
     return EXIT_OK
 
 
@@ -1432,9 +1426,10 @@ def _sweep(args) -> int:
     return EXIT_OK
 
 
-def settlement_text_nl(table, labels: dict[str, str]) -> list[str]:
+def settlement_lines(table, labels: dict[str, str]) -> list[str]:
     """Per pool: what each gemeente pays under each rule, beside its own use (profijt), in euros;
-    the rules as short column heads (A: the agreed rule, K1, K2 ...) with a legend."""
+    the rules as short column heads (the agreed rule, K1, K2 ...) with a legend (Dutch, or English
+    with --lang en)."""
     import pandas as pd
 
     from verdeelmodel import fmt
@@ -1444,43 +1439,35 @@ def settlement_text_nl(table, labels: dict[str, str]) -> list[str]:
         t = t.copy()
         agreed = [r for r, s_ in zip(t["rule"], t["rule_set"]) if s_ == "agreed"]
         cands = [r for r in dict.fromkeys(t.loc[t["rule_set"] != "agreed", "rule"]) if r != "profijt"]
-        heads = {("agreed", r): f"afgesproken ({r})" if len(set(agreed)) == 1 else "afgesproken" for r in set(agreed)}
+        word = _t("afgesproken", "agreed")
+        heads = {("agreed", r): f"{word} ({r})" if len(set(agreed)) == 1 else word for r in set(agreed)}
         heads.update({("candidate", r): f"K{k}" for k, r in enumerate(cands, start=1)})
         t["column"] = [heads.get(("agreed" if s_ == "agreed" else "candidate", r), r) for r, s_ in zip(t["rule"], t["rule_set"])]
         t = t[t["rule"] != "profijt"]
         piv = t.pivot_table(index="gemeente", columns="column", values="charge_eur", aggfunc="sum", sort=False)
         prof = table[table["pool"] == pool].drop_duplicates("gemeente").set_index("gemeente")["profijt_eur"]
-        piv.insert(0, "eigen gebruik", prof.reindex(piv.index))
-        piv.loc["totaal"] = piv.sum(numeric_only=True)
+        piv.insert(0, _t("eigen gebruik", "own use (profijt)"), prof.reindex(piv.index))
+        piv.loc[_t("totaal", "total")] = piv.sum(numeric_only=True)
         shown = piv.head(41) if len(piv) > 41 else piv
         view = shown.apply(lambda col: col.map(fmt.eur)).reset_index()
-        lines.append(f"\npool {pool} (percelen {t['lot'].iloc[0]}): bijdrage per gemeente")
+        lines.append(
+            _t(
+                f"\npool {pool} (percelen {t['lot'].iloc[0]}): bijdrage per gemeente",
+                f"\npool {pool} (lots {t['lot'].iloc[0]}): charge per gemeente",
+            )
+        )
         with pd.option_context("display.width", WIDTH, "display.max_columns", 30):
             lines += [line[:WIDTH] for line in view.to_string(index=False).splitlines()]
         if len(piv) > 41:
-            lines.append(f"  (eerste 40 van {len(piv) - 1} gemeenten; alle in settlement.csv)")
+            lines.append(
+                _t(
+                    f"  (eerste 40 van {len(piv) - 1} gemeenten; alle in settlement.csv)",
+                    f"  (first 40 of {len(piv) - 1} gemeenten; all in settlement.csv)",
+                )
+            )
         legend = [f"{heads[('candidate', r)]} = {labels.get(r) or r}" for r in cands]
         if legend:
             lines.append(_wrap("  " + "; ".join(legend)))
-    return lines
-
-
-def settlement_text(table) -> list[str]:
-    """Side by side per pool: what each gemeente pays under each rule (EUR), profijt first."""
-    import pandas as pd
-
-    lines = []
-    for pool, t in table.groupby("pool", sort=True):
-        t = t.copy()
-        t["column"] = [f"{r} ({s})" if s == "agreed" else r for r, s in zip(t["rule"], t["rule_set"])]
-        piv = t.pivot_table(index=["region", "gemeente"], columns="column", values="charge_eur", aggfunc="sum", sort=False)
-        prof = t.drop_duplicates(["region", "gemeente"]).set_index(["region", "gemeente"])["profijt_eur"]
-        piv.insert(0, "own use (profijt)", prof)
-        piv = piv[[c for c in piv.columns if c != "profijt"]]
-        piv.loc[("", "total"), :] = piv.sum(numeric_only=True)
-        lines.append(f"\npool {pool} (lots {t['lot'].iloc[0]}): charge per gemeente in EUR")
-        with pd.option_context("display.width", 200, "display.max_columns", 20, "display.float_format", "{:,.0f}".format):
-            lines.append(piv.to_string())
     return lines
 
 
