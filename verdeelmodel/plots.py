@@ -25,15 +25,17 @@ def _plt():
 
 
 def _eur_axis(ax, axis: str = "y") -> None:
-    """Euro ticks the Dutch way: € 250.000, € 1,5 mln."""
-    from matplotlib.ticker import FuncFormatter
+    """Euro ticks the Dutch way that fit: € 250.000, or € 1,5 mln once the axis reaches
+    € 100.000 (at most 6 ticks). Call after the data is drawn (the range decides)."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     from verdeelmodel import fmt
 
-    def f(v, _pos):
-        return fmt.mln(v) if abs(v) >= 1e6 else fmt.eur(v)
-
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(FuncFormatter(f))
+    a = ax.yaxis if axis == "y" else ax.xaxis
+    lo, hi = ax.get_ylim() if axis == "y" else ax.get_xlim()
+    top = max(abs(lo), abs(hi))
+    a.set_major_locator(MaxNLocator(6))
+    a.set_major_formatter(FuncFormatter(lambda v, _p: fmt.mln(v, 2 if top < 1e6 else 1) if top >= 1e5 else fmt.eur(v)))
 
 
 def _name(rule: str, labels: dict[str, str] | None) -> str:

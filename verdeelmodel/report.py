@@ -294,17 +294,6 @@ def _png(fig) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _axis_eur(ax, axis: str = "x") -> None:
-    """Euro ticks that fit: millions with one decimal once the axis reaches € 100.000."""
-    from matplotlib.ticker import FuncFormatter, MaxNLocator
-
-    a = ax.xaxis if axis == "x" else ax.yaxis
-    lo, hi = ax.get_xlim() if axis == "x" else ax.get_ylim()
-    big = max(abs(lo), abs(hi)) >= 1e5
-    a.set_major_locator(MaxNLocator(6))
-    a.set_major_formatter(FuncFormatter(lambda v, _p: F.mln(v, 2 if max(abs(lo), abs(hi)) < 1e6 else 1) if big else F.eur(v)))
-
-
 def heads_of(d: ReportData) -> dict[str, str]:
     """Short column heads for the rule sets: Afgesproken, Profijt, K1, K2, ... (legend beside)."""
     heads = {"agreed": "Afgesproken", "profijt": "Profijt"}
@@ -357,6 +346,8 @@ def plot_distribution(d: ReportData, gemeenten: list[str]) -> tuple[str | None, 
     tekort and the level not exceeded in ``confidence`` of the years; and its caption."""
     import matplotlib
 
+    from verdeelmodel.plots import _eur_axis
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -370,7 +361,7 @@ def plot_distribution(d: ReportData, gemeenten: list[str]) -> tuple[str | None, 
     mean, q = float(total.mean()), float(np.quantile(total, d.confidence))
     ax.axvline(mean, color="#1b4f72", lw=2, label=f"verwacht tekort {F.eur(mean)}")
     ax.axvline(q, color="#c0392b", lw=2, ls="--", label=f"in {F.pct(d.confidence, 0)} van de jaren niet meer dan {F.eur(q)}")
-    _axis_eur(ax, "x")
+    _eur_axis(ax, "x")
     ax.set_xlabel("tekort van de regio in een jaar (som over de gemeenten)", fontsize=8)
     ax.set_ylabel(f"aantal jaren (van {len(total):,})".replace(",", "."), fontsize=8)
     ax.legend(fontsize=7)
