@@ -288,9 +288,9 @@ def _list(items: list[str]) -> str:
 def _png(fig) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
-    import matplotlib.pyplot as plt
+    from verdeelmodel.plots import _plt
 
-    plt.close(fig)
+    _plt().close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -344,13 +344,9 @@ def plot_reserves(d: ReportData, gemeenten: list[str]) -> list[str]:
 def plot_distribution(d: ReportData, gemeenten: list[str]) -> tuple[str | None, str]:
     """The region's tekort over the simulated years under the agreed rules, with the expected
     tekort and the level not exceeded in ``confidence`` of the years; and its caption."""
-    import matplotlib
+    from verdeelmodel.plots import _eur_axis, _plt
 
-    from verdeelmodel.plots import _eur_axis
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _plt()  # the plots' own settings, whatever ran before (the same inputs give the same page)
     rule = "agreed" if "agreed" in d.tekort_samples else next(iter(d.tekort_samples), None)
     if rule is None:
         return None, ""
