@@ -294,3 +294,15 @@ def test_the_key_weight_reaches_the_console_in_either_language(tmp_path, capsys,
     rc, out, err = run_main([*argv, "--optimise-key", "mixed_eigen_inwoners=0.2:0.8", "--out", str(tmp_path / lang)], capsys)
     assert rc == 0, err
     assert all(w in out for w in words) and "nan" not in out.lower()
+
+
+def test_the_workbook_in_english_on_request(tmp_path, capsys):
+    from openpyxl import load_workbook
+
+    out = tmp_path / "en"
+    rc, _, err = run_main(["--lang", "en", "solve", str(INSTANCES / "nijmegen-2018"), "--xlsx", "--quiet", "--out", str(out)], capsys)
+    assert rc == 0, err
+    wb = load_workbook(out / "resultaten.xlsx")
+    assert "budgets" in wb.sheetnames and wb.sheetnames[-2:] == ["Columns", "Provenance"]
+    assert [c.value for c in wb["budgets"][1]][:3] == ["gemeente", "domain", "budget_eur"]
+    assert any(r[0].value == "Inputs (SHA-256)" for r in wb["Provenance"].iter_rows(min_row=3))

@@ -161,7 +161,9 @@ def write_all(
         from verdeelmodel.workbook import write_results_workbook
 
         inh = dict(zip(inst.gemeenten["gemeente"], inst.gemeenten["inhabitants"].astype(float))) if inst is not None else None
-        prov = provenance_summary(inst, "nl") if inst is not None else ""
+        from verdeelmodel import fmt as F
+
+        prov = provenance_summary(inst, F.language()) if inst is not None else ""
         title = f"{man.get('instance', '')}: verdeelmodel {man.get('command', '')}"
         files[WORKBOOK] = lambda path: write_results_workbook(frames, path, title=title, manifest=man, provenance=prov, inhabitants=inh)
     if isinstance(result, Result):

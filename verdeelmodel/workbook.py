@@ -111,7 +111,7 @@ def write_results_workbook(
     described: list[tuple[str, str, str, str, str]] = []  # sheet, header, csv name, unit, description
     used = set()
     for table, df in frames.items():
-        name = _sheet_name(SHEETS.get(table, table), used)
+        name = _sheet_name(SHEETS.get(table, table) if lang == "nl" else table, used)
         df = _with_per_inhabitant(table, df, inhabitants)
         ws = wb.add_worksheet(name)
         cols = list(df.columns)
@@ -142,8 +142,8 @@ def write_results_workbook(
         ws.repeat_rows(0)
         if cols:
             ws.autofilter(0, 0, max(1, len(df)), len(cols) - 1)
-    _toelichting(wb, fmt, described)
-    _herkomst(wb, fmt, title, manifest or {}, provenance)
+    _toelichting(wb, fmt, described, lang)
+    _herkomst(wb, fmt, title, manifest or {}, provenance, lang)
     wb.close()
 
 
@@ -205,10 +205,11 @@ def _shown(v, unit: str) -> str:
     return str(v)
 
 
-def _toelichting(wb, fmt, described) -> None:
-    ws = wb.add_worksheet("Toelichting")
-    ws.write_string(0, 0, "Toelichting: wat elke kolom betekent", fmt["title"])
-    heads = ["Tabblad", "Kolom", "Naam in de CSV", "Eenheid", "Betekenis"]
+def _toelichting(wb, fmt, described, lang: str = "nl") -> None:
+    nl = lang == "nl"
+    ws = wb.add_worksheet("Toelichting" if nl else "Columns")
+    ws.write_string(0, 0, "Toelichting: wat elke kolom betekent" if nl else "What every column means (the meanings in Dutch)", fmt["title"])
+    heads = ["Tabblad", "Kolom", "Naam in de CSV", "Eenheid", "Betekenis"] if nl else ["Sheet", "Column", "CSV name", "Unit", "Meaning"]
     for j, h in enumerate(heads):
         ws.write_string(2, j, h, fmt["head"])
     for i, row in enumerate(described, start=3):
@@ -220,18 +221,22 @@ def _toelichting(wb, fmt, described) -> None:
     ws.autofilter(2, 0, 2 + max(1, len(described)), len(heads) - 1)
 
 
-def _herkomst(wb, fmt, title: str, man: dict, provenance: str) -> None:
-    ws = wb.add_worksheet("Herkomst")
-    ws.write_string(0, 0, f"Herkomst: {title}", fmt["title"])
+def _herkomst(wb, fmt, title: str, man: dict, provenance: str, lang: str = "nl") -> None:
+    nl = lang == "nl"
+    ws = wb.add_worksheet("Herkomst" if nl else "Provenance")
+    ws.write_string(0, 0, f"{'Herkomst' if nl else 'Provenance'}: {title}", fmt["title"])
     rows = [
-        ("Opdracht", str(man.get("command", ""))),
+        ("Opdracht" if nl else "Command", str(man.get("command", ""))),
         ("Instance", str(man.get("instance", ""))),
-        ("Invoer (SHA-256)", str(man.get("input_sha256", ""))),
-        ("Zaad (seed)", "" if man.get("seed") is None else str(man.get("seed"))),
-        ("Opties", json.dumps(man.get("options", {}), ensure_ascii=False, sort_keys=True)),
-        ("Versies", ", ".join(f"{k} {v}" for k, v in sorted(man.get("versions", {}).items()))),
-        ("Herkomst van de invoerrijen", provenance + " (zie sources.csv)" if provenance else ""),
-        ("Bestanden", ", ".join(man.get("input_files", []) or [])),
+        ("Invoer (SHA-256)" if nl else "Inputs (SHA-256)", str(man.get("input_sha256", ""))),
+        ("Zaad (seed)" if nl else "Seed", "" if man.get("seed") is None else str(man.get("seed"))),
+        ("Opties" if nl else "Options", json.dumps(man.get("options", {}), ensure_ascii=False, sort_keys=True)),
+        ("Versies" if nl else "Versions", ", ".join(f"{k} {v}" for k, v in sorted(man.get("versions", {}).items()))),
+        (
+            "Herkomst van de invoerrijen" if nl else "Provenance of the input rows",
+            (provenance + (" (zie sources.csv)" if nl else " (see sources.csv)")) if provenance else "",
+        ),
+        ("Bestanden" if nl else "Files", ", ".join(man.get("input_files", []) or [])),
     ]
     for i, (k, v) in enumerate(rows, start=2):
         ws.write_string(i, 0, k, fmt["head"])
