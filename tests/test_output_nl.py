@@ -306,3 +306,12 @@ def test_the_workbook_in_english_on_request(tmp_path, capsys):
     assert "budgets" in wb.sheetnames and wb.sheetnames[-2:] == ["Columns", "Provenance"]
     assert [c.value for c in wb["budgets"][1]][:3] == ["gemeente", "domain", "budget_eur"]
     assert any(r[0].value == "Inputs (SHA-256)" for r in wb["Provenance"].iter_rows(min_row=3))
+
+
+def test_no_allocation_is_said_in_dutch_with_the_explanation(make, tmp_path, capsys):
+    def impossible(t):  # a guaranteed minimum of 1000 on a gemeente budget of 100
+        t["ceilings"] = [{"lot": "spec", "region": "R", "gemeente": "", "ceiling_eur": "", "minimum_eur": 1000, "source": "test"}]
+
+    rc, out, err = run_main(["reserves", str(make(impossible)), "--scenarios", "200", "--out", str(tmp_path / "o")], capsys)
+    assert rc == 3, out + err
+    assert "geen toewijzing mogelijk" in out and "Geen verdeling voldoet aan alle regels" in out

@@ -696,10 +696,11 @@ def _reserves(args) -> int:
             max_scenarios=args.max_scenarios,
         )
     except NoAllocation as e:
-        print(f"{inst.name}: no allocation possible ({e.result.status}); use --plan need, or see `verdeelmodel solve`")
-        for line in e.result.explanation:
-            print(line)
-        return EXIT_INFEASIBLE
+        return _no_allocation(
+            e.result,
+            f"{inst.name}: geen toewijzing mogelijk ({e.result.status}); gebruik --plan need, of zie `verdeelmodel solve`",
+            f"{inst.name}: no allocation possible ({e.result.status}); use --plan need, or see `verdeelmodel solve`",
+        )
     joint = rv.joint
     if joint is not None and joint.status != "optimal":
         print(f"{inst.name}: the joint sizing LP is {joint.status}; reserves below are for the given plan only")
@@ -751,10 +752,11 @@ def _fairness(args) -> int:
             game_progress=_progress("games", min_total=10),
         )
     except NoAllocation as e:
-        print(f"{inst.name}: no allocation possible ({e.result.status}); use --plan need, or see `verdeelmodel solve`")
-        for line in e.result.explanation:
-            print(line)
-        return EXIT_INFEASIBLE
+        return _no_allocation(
+            e.result,
+            f"{inst.name}: geen toewijzing mogelijk ({e.result.status}); gebruik --plan need, of zie `verdeelmodel solve`",
+            f"{inst.name}: no allocation possible ({e.result.status}); use --plan need, or see `verdeelmodel solve`",
+        )
     out_dir = args.out or Path("out") / f"{inst.name}-fairness"
     man = manifest(
         inst,
@@ -879,10 +881,11 @@ def _plan(args) -> int:
     p = pr.plan
     if not pr.optimal:
         bad = next(y for y in p.plans if not y.result.optimal)
-        print(f"{inst.name}: no allocation possible in {bad.year} ({bad.result.status}); the plan stops there")
-        for line in bad.result.explanation:
-            print(line)
-        return EXIT_INFEASIBLE
+        return _no_allocation(
+            bad.result,
+            f"{inst.name}: geen toewijzing mogelijk in {bad.year} ({bad.result.status}); het plan stopt daar",
+            f"{inst.name}: no allocation possible in {bad.year} ({bad.result.status}); the plan stops there",
+        )
     out_dir = args.out or Path("out") / f"{inst.name}-plan"
     man = manifest(inst, "plan", {"years": args.years, "paths": args.paths, "level": args.level}, seed=args.seed if args.paths else None)
     files = write_all(pr, out_dir, man, inst=inst, xlsx=args.xlsx, csv_dialect=args.csv_dialect)
@@ -1008,10 +1011,11 @@ def _close(args) -> int:
     c = cr.closing
     if c.replan is not None and not c.replan.optimal:
         bad = next(y for y in c.replan.plans if not y.result.optimal)
-        print(f"{inst.name}: after closing {c.year}, no allocation possible in {bad.year} ({bad.result.status})")
-        for line in bad.result.explanation:
-            print(line)
-        return EXIT_INFEASIBLE
+        return _no_allocation(
+            bad.result,
+            f"{inst.name}: na het afsluiten van {c.year} geen toewijzing mogelijk in {bad.year} ({bad.result.status})",
+            f"{inst.name}: after closing {c.year}, no allocation possible in {bad.year} ({bad.result.status})",
+        )
     out_dir = args.out or Path("out") / f"{inst.name}-close-{c.year}"
     man = manifest(inst, "close", {"year": c.year, "costs": str(args.costs)}, seed=None)
     files = write_all(cr, out_dir, man, inst=inst, xlsx=args.xlsx, csv_dialect=args.csv_dialect)
@@ -1079,8 +1083,11 @@ def _contract(args) -> int:
             reserve_limit=args.reserve_limit,
         )
     except NoAllocation as e:
-        print(f"{inst.name}: no allocation possible ({e.result.status}); see `verdeelmodel solve`")
-        return EXIT_INFEASIBLE
+        return _no_allocation(
+            e.result,
+            f"{inst.name}: geen toewijzing mogelijk ({e.result.status}); zie `verdeelmodel solve`",
+            f"{inst.name}: no allocation possible ({e.result.status}); see `verdeelmodel solve`",
+        )
     out_dir = args.out or Path("out") / f"{inst.name}-contract"
     man = manifest(
         inst,
@@ -1226,6 +1233,15 @@ def _load(path):
         if len(inst.readings) > 20:
             print(f"  ... en nog {len(inst.readings) - 20}", file=sys.stderr)
     return inst
+
+
+def _no_allocation(result, nl: str, en: str) -> int:
+    """A command that needs an allocation and got none: say so (in the language of --lang), with
+    the explanation from HiGHS's IIS, and exit 3."""
+    print(_t(nl, en))
+    for line in result.explanation:
+        print(line)
+    return EXIT_INFEASIBLE
 
 
 def _progress_note(text: str) -> None:
