@@ -294,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except KeyboardInterrupt:
-        print("verdeelmodel: interrupted", file=sys.stderr)
+        print(f"verdeelmodel: {_t('onderbroken', 'interrupted')}", file=sys.stderr)
         return EXIT_INTERNAL
     except Exception as e:  # the last line of defence: a short message, traceback on --debug
         if isinstance(e, InstanceError):
@@ -310,7 +310,10 @@ def main(argv: list[str] | None = None) -> int:
         msg = str(e)
         msg = msg if len(msg) <= 300 else msg[:300] + " ..."
         print(
-            f"verdeelmodel: internal error: {type(e).__name__}: {msg}" + ("" if args.debug else " (run with --debug for the traceback)"),
+            _t(
+                f"verdeelmodel: interne fout: {type(e).__name__}: {msg}" + ("" if args.debug else " (met --debug ziet u de traceback)"),
+                f"verdeelmodel: internal error: {type(e).__name__}: {msg}" + ("" if args.debug else " (run with --debug for the traceback)"),
+            ),
             file=sys.stderr,
         )
         return EXIT_INTERNAL
@@ -320,13 +323,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _print_problems(e) -> None:
-    n = len(e.problems)
-    what = (
-        "the command line has"
-        if all(p.location in ("--param", "parameter", "--rule", "--pool") for p in e.problems)
-        else "the instance has"
-    )
-    print(f"verdeelmodel: {what} {n} problem{'s' if n != 1 else ''}:", file=sys.stderr)
+    from verdeelmodel.instance.problems import problems_headline
+
+    print(f"verdeelmodel: {problems_headline(e.problems)}:", file=sys.stderr)
     for p in e.problems:
         print(f"  - {p}", file=sys.stderr)
 
@@ -992,7 +991,7 @@ def _t(nl: str, en: str) -> str:
     """The text in the language of what a person reads (--lang)."""
     from verdeelmodel import fmt
 
-    return nl if fmt.language() == "nl" else en
+    return fmt.t(nl, en)
 
 
 def _indent(text: str, pad: str = "  ") -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from verdeelmodel.fmt import eur, language
+from verdeelmodel.fmt import eur, language, t
 from verdeelmodel.models.allocation import Labels
 from verdeelmodel.models.manifest import BUSINESS_KINDS, kind_of
 from verdeelmodel.solvers.highs import INF, CompiledLP, SolveOutcome
@@ -16,7 +16,7 @@ _VAR_WORDS = {
 
 
 def _t(nl: str, en: str) -> str:
-    return nl if language() == "nl" else en
+    return t(nl, en)
 
 
 #: the family whose rule a variable's bound stands for

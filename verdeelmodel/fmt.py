@@ -28,6 +28,11 @@ def language() -> str:
     return _LANG[0]
 
 
+def t(nl: str, en: str) -> str:
+    """The text in the language of what a person reads (``--lang``)."""
+    return nl if _LANG[0] == "nl" else en
+
+
 def set_language(lang: str) -> None:
     if lang not in LOCALES:
         raise ValueError(f"language {lang!r}: one of {', '.join(LOCALES)}")

@@ -7,22 +7,44 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Problem:
+    """One problem in the input. ``expected`` is English (stable: tests and programs match on it);
+    ``nl`` is the same in Dutch, what a controller reads by default (``--lang``)."""
+
     location: str  # file name, or workbook[sheet]
     row: int | None  # row number as the user sees it in the file (header = row 1)
     column: str | None
     value: str | None
     expected: str
+    nl: str  # required: every message reaches a controller in Dutch too
 
     def __str__(self) -> str:
+        from verdeelmodel.fmt import language
+
+        dutch = language() == "nl"
         parts = [self.location]
         if self.row is not None:
-            parts.append(f"row {self.row}")
+            parts.append(f"{'rij' if dutch else 'row'} {self.row}")
         if self.column:
             is_setting = self.location.endswith((".yaml", "[instance]"))
-            parts.append(f"{'setting' if is_setting else 'column'} '{self.column}'")
+            word = ("instelling" if is_setting else "kolom") if dutch else ("setting" if is_setting else "column")
+            parts.append(f"{word} '{self.column}'")
         where = ", ".join(parts)
-        got = f": value {self.value!r}" if self.value is not None else ""
-        return f"{where}{got} -- expected {self.expected}"
+        got = f": {'waarde' if dutch else 'value'} {self.value!r}" if self.value is not None else ""
+        expected = (self.nl or self.expected) if dutch else self.expected
+        return f"{where}{got} -- {'verwacht' if dutch else 'expected'} {expected}"
+
+
+def problems_headline(problems: list[Problem]) -> str:
+    """'the instance has 3 problems' (or the command line), in the language of what a person reads."""
+    from verdeelmodel.fmt import language
+
+    n = len(problems)
+    cmdline = all(p.location in ("--param", "parameter", "--rule", "--pool") for p in problems)
+    if language() == "nl":
+        what = "de opdrachtregel heeft" if cmdline else "de instantie heeft"
+        return f"{what} {n} {'probleem' if n == 1 else 'problemen'}"
+    what = "the command line has" if cmdline else "the instance has"
+    return f"{what} {n} problem{'s' if n != 1 else ''}"
 
 
 class InstanceError(Exception):
@@ -30,4 +52,7 @@ class InstanceError(Exception):
 
     def __init__(self, problems: list[Problem]):
         self.problems = problems
-        super().__init__(f"{len(problems)} problem(s) in the instance:\n" + "\n".join(f"  - {p}" for p in problems))
+        super().__init__(problems)
+
+    def __str__(self) -> str:  # in the language of the moment, like the problems
+        return problems_headline(self.problems) + ":\n" + "\n".join(f"  - {p}" for p in self.problems)

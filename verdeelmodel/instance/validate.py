@@ -332,9 +332,10 @@ class _Reporter:
     def __init__(self, tables: dict[str, pd.DataFrame], locations: dict[str, str], problems: list[Problem]):
         self.tables, self.locations, self.problems = tables, locations, problems
 
-    def add(self, table: str, row: int | None, column: str | None, value: Any, expected: str) -> None:
+    def add(self, table: str, row: int | None, column: str | None, value: Any, expected: str, nl: str) -> None:
+        """One problem: ``expected`` in English, ``nl`` the same in Dutch."""
         self.problems.append(
-            Problem(self.locations[table], None if row is None else int(row), column, None if value is None else str(value), expected)
+            Problem(self.locations[table], None if row is None else int(row), column, None if value is None else str(value), expected, nl)
         )
 
     def foreign_key(self, table: str, column: str, allowed: set, what: str, optional: bool = False) -> None:
