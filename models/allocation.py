@@ -145,6 +145,9 @@ def _model_pools(inst: Instance, reference: pd.DataFrame) -> list[ModelPool]:
                             "a rule the allocation model can apply (charges linear in the allocation); "
                             + rule.kind_spec.not_linear_reason(rule)
                             + " is settled afterwards with `verdeelmodel pool`",
+                            "een verdeelregel die het verdeelmodel kan toepassen (bijdragen lineair in de verdeling); "
+                            + rule.kind_spec.not_linear_reason(rule)
+                            + " wordt achteraf afgerekend met `verdeelmodel pool`",
                         )
                     )
                 continue

@@ -333,7 +333,10 @@ def instance_problems(
 
     opts = inst.tables.get("contract_options")
     if opts is None or opts.empty:
-        raise UsageError(f"instance {inst.name} has no contract_options.csv: there is no contract to choose")
+        raise UsageError(
+            f"instance {inst.name} has no contract_options.csv: there is no contract to choose",
+            f"instantie {inst.name} heeft geen contract_options.csv: er is geen contract om uit te kiezen",
+        )
     dm = demand_model(inst)
     setups = pool_setups(inst)
     rules = rules_of(inst)
@@ -472,7 +475,7 @@ def _check_pooled_options(opts, setups, rs, rules) -> None:
     is refused with its reason."""
     from verdeelmodel.errors import UsageError
 
-    bad = []
+    bad, bad_nl = [], []
     for lot in sorted(set(opts["lot"])):
         for s, names in zip(*_pooled_setups(setups, rs, lot)):
             for name in sorted(set(names)):
@@ -480,15 +483,22 @@ def _check_pooled_options(opts, setups, rs, rules) -> None:
                 k = rule.kind_spec
                 if k.per_client_threshold:
                     why = "it pays per client above a threshold, and under a lump sum or a price per client there are no client costs"
+                    waarom = "die betaalt per cliënt boven een drempel, en bij een vast bedrag of een prijs per cliënt zijn er geen kosten per cliënt"
                 elif not k.is_linear(rule):
                     why = f"its charges are not linear in the cost ({k.not_linear_reason(rule)})"
+                    waarom = f"de bijdragen zijn niet lineair in de kosten ({k.not_linear_reason(rule)})"
                 elif k.linear_charge(rule, s.ctx).gap_minimum is not None:
                     why = "its minimum makes the charges kink where the cost crosses it"
+                    waarom = "door het minimum knikken de bijdragen waar de kosten het minimum passeren"
                 else:
                     continue
                 bad.append(f"lot {lot} is pooled in {s.ctx.pool} under rule {name}: {why}")
+                bad_nl.append(f"perceel {lot} zit in pool {s.ctx.pool} met verdeelregel {name}: {waarom}")
     if bad:
-        raise UsageError("contract options cannot be chosen on these pooled lots: " + "; ".join(bad))
+        raise UsageError(
+            "contract options cannot be chosen on these pooled lots: " + "; ".join(bad),
+            "op deze percelen in een pool kunnen geen contractopties worden gekozen: " + "; ".join(bad_nl),
+        )
 
 
 def _pool_charges_of(dm, setups, names, rules, gi, j, pay) -> tuple[list[int], np.ndarray]:

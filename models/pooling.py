@@ -48,6 +48,15 @@ from .rules import BASES, KIND, KIND_NAMES, PROFIJT, Charges, LinearCharge, Rule
 KINDS = KIND_NAMES  # the registry (models/rules.py) is the one list of kinds
 
 
+class _NoKey(ValueError):
+    """A key that gives no shares: the English message (``str``) and the same in Dutch (``nl``),
+    for the problem that reports it."""
+
+    def __init__(self, message: str, nl: str):
+        super().__init__(message)
+        self.nl = nl
+
+
 @dataclass
 class PoolContext:
     """A pool (lot group) in one or more regions: the gemeenten, their keys and expectations.
@@ -97,7 +106,10 @@ class PoolContext:
         tot = self.total(amounts)
         bad = [self.regions[r] for r in np.flatnonzero(tot <= 0)]
         if bad:
-            raise ValueError(f"the {what} key of pool {self.pool} is zero in region(s) {', '.join(bad)}: no shares can be computed")
+            raise _NoKey(
+                f"the {what} key of pool {self.pool} is zero in region(s) {', '.join(bad)}: no shares can be computed",
+                f"de sleutel {what} van pool {self.pool} is nul in regio('s) {', '.join(bad)}: er zijn geen aandelen te berekenen",
+            )
         return amounts / self.spread(tot)
 
     def key(self, rule: Rule) -> np.ndarray:
@@ -141,7 +153,10 @@ class PoolContext:
             years = rule.years
             key = (years, rule.history_measure)
             if key not in self.history:
-                raise ValueError(f"no use history over {years} year(s) ({rule.history_measure}) for pool {self.pool}")
+                raise _NoKey(
+                    f"no use history over {years} year(s) ({rule.history_measure}) for pool {self.pool}",
+                    f"geen gebruikshistorie over {years} jaar ({rule.history_measure}) voor pool {self.pool}",
+                )
             return self.history[key]
         return self.raw_keys[basis]
 
@@ -323,6 +338,8 @@ def rule_problems(
                         "year",
                         f"pool {ctx.pool}, rule {rule.name}",
                         f"use history of lots {', '.join(ctx.lots)} for every year {need} (uitgesteld profijt over {rule.years} year(s) before {inst.meta.year})",
+                        f"gebruikshistorie van percelen {', '.join(ctx.lots)} voor elk jaar {need}"
+                        f" (uitgesteld profijt over {rule.years} jaar vóór {inst.meta.year})",
                     )
                 )
                 continue
@@ -334,13 +351,23 @@ def rule_problems(
                     col,
                     rule.name,
                     "a basis other than 'reference': this instance has no reference allocation (maatstaven, bedragen)",
+                    "een andere grondslag dan 'reference': deze instantie heeft geen referentieverdeling (maatstaven, bedragen)",
                 )
             )
             continue
         try:
             ctx.shares(ctx._amounts(basis, rule), basis)
         except ValueError as e:
-            out.append(Problem(loc, row, col, rule.name, f"a key with weight in every region ({e})"))
+            out.append(
+                Problem(
+                    loc,
+                    row,
+                    col,
+                    rule.name,
+                    f"a key with weight in every region ({e})",
+                    f"een sleutel met gewicht in elke regio ({getattr(e, 'nl', e)})",
+                )
+            )
     return out
 
 
@@ -351,7 +378,17 @@ def check_pooling(inst: Instance, extra_rules: list[str] | None = None, setups: 
     problems: list[Problem] = []
     for name in extra_rules or []:
         if name not in rules:
-            problems.append(Problem("--rule", None, None, name, f"a rule of pooling_rules.csv or profijt ({', '.join(sorted(rules))})"))
+            known = ", ".join(sorted(rules))
+            problems.append(
+                Problem(
+                    "--rule",
+                    None,
+                    None,
+                    name,
+                    f"a rule of pooling_rules.csv or profijt ({known})",
+                    f"een verdeelregel uit pooling_rules.csv of profijt ({known})",
+                )
+            )
     for s in setups:
         by_rule: dict[str, list[int]] = {}
         for i, name in enumerate(s.agreed):
@@ -398,7 +435,10 @@ def check_pool_names(setups: list[PoolSetup], pools: list[str]) -> None:
     known = {s.ctx.pool for s in setups}
     unknown = [p for p in pools if p not in known]
     if unknown:
-        raise InstanceError([Problem("--pool", None, None, p, f"a pool of pools.csv ({', '.join(sorted(known))})") for p in unknown])
+        names = ", ".join(sorted(known))
+        raise InstanceError(
+            [Problem("--pool", None, None, p, f"a pool of pools.csv ({names})", f"een pool uit pools.csv ({names})") for p in unknown]
+        )
 
 
 def settle(

@@ -110,9 +110,13 @@ class Kind:
     #: the linear coefficients depend on the lots' tariffs
     tariff_dependent: ClassVar[bool] = False
 
-    def problems(self, row: dict) -> list[tuple[str, str, str]]:
-        """(column, value, expected) for every parameter problem of a pooling_rules.csv row."""
-        return [(c, "", f"a value: rule kind {self.name} needs {c}") for c in self.required if not _num(row.get(c))]
+    def problems(self, row: dict) -> list[tuple[str, str, str, str]]:
+        """(column, value, expected, expected in Dutch) for every parameter problem of a pooling_rules.csv row."""
+        return [
+            (c, "", f"a value: rule kind {self.name} needs {c}", f"een waarde: een verdeelregel van soort {self.name} heeft {c} nodig")
+            for c in self.required
+            if not _num(row.get(c))
+        ]
 
     def weights(self, rule: Rule) -> dict[str, float]:
         return {rule.basis: 1.0}
@@ -125,6 +129,10 @@ class Kind:
         return True
 
     def not_linear_reason(self, rule: Rule) -> str:
+        return ""
+
+    def not_linear_reason_nl(self, rule: Rule) -> str:
+        """:meth:`not_linear_reason` in Dutch."""
         return ""
 
     def linear_charge(self, rule: Rule, ctx) -> LinearCharge:
@@ -186,9 +194,16 @@ class VastVariabel(Kind):
     name = "vast_variabel"
     summary = "charge_g = C_g + kappa(g) F_R (fixed_eur), or (1 - f) C_g + f kappa(g) T_R (fixed_share)"
 
-    def problems(self, row: dict) -> list[tuple[str, str, str]]:
+    def problems(self, row: dict) -> list[tuple[str, str, str, str]]:
         if _num(row.get("fixed_eur")) == _num(row.get("fixed_share")):
-            return [("fixed_eur", "", "exactly one of fixed_eur (fixed costs per region) or fixed_share for kind vast_variabel")]
+            return [
+                (
+                    "fixed_eur",
+                    "",
+                    "exactly one of fixed_eur (fixed costs per region) or fixed_share for kind vast_variabel",
+                    "precies één van fixed_eur (vaste kosten per regio) of fixed_share voor soort vast_variabel",
+                )
+            ]
         return []
 
     def linear_charge(self, rule: Rule, ctx) -> LinearCharge:
@@ -205,10 +220,11 @@ class Mixed(Kind):
     summary = "charge_g = w_own C_g + sum_b w_b kappa_b(g) T_R, w_own + sum_b w_b = 1"
     weight_columns = ("w_own", *(f"w_{b}" for b in BASES))
 
-    def problems(self, row: dict) -> list[tuple[str, str, str]]:
+    def problems(self, row: dict) -> list[tuple[str, str, str, str]]:
         total = sum(float(row.get(c) or 0.0) for c in self.weight_columns)
         if abs(total - 1) > 1e-9:
-            return [("w_own", f"weights adding up to {total:g}", " + ".join(self.weight_columns) + " = 1")]
+            formula = " + ".join(self.weight_columns) + " = 1"
+            return [("w_own", f"weights adding up to {total:g}", formula, f"gewichten die samen 1 zijn: {formula}")]
         return []
 
     def weights(self, rule: Rule) -> dict[str, float]:
@@ -234,6 +250,9 @@ class Onderbenutting(Kind):
 
     def not_linear_reason(self, rule: Rule) -> str:
         return "onderbenutting with gap_basis surcharge"
+
+    def not_linear_reason_nl(self, rule: Rule) -> str:
+        return "onderbenutting met gap_basis surcharge"
 
     def linear_charge(self, rule: Rule, ctx) -> LinearCharge:
         if not self.is_linear(rule):
@@ -295,6 +314,9 @@ class ThresholdFund(Kind):
 
     def not_linear_reason(self, rule: Rule) -> str:
         return "threshold_fund with allocation_within_need switched off"
+
+    def not_linear_reason_nl(self, rule: Rule) -> str:
+        return "threshold_fund met allocation_within_need uitgeschakeld"
 
     def in_plan(self, rule: Rule, within_need: bool) -> Rule:
         # planned cost never exceeds expected cost (no budget above need): no deficit, no claim,

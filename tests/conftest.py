@@ -19,3 +19,14 @@ def make(tmp_path):
         return write_instance(tmp_path / f"inst{counter['n']}", t, meta)
 
     return _make
+
+
+@pytest.fixture
+def english(monkeypatch):
+    """Messages in English: the stable texts a test matches on (their Dutch: tests/test_messages_nl.py).
+    Holds for the command line run in-process or as a subprocess (VERDEELMODEL_LANG) and for the API."""
+    from verdeelmodel import fmt
+
+    monkeypatch.setenv(fmt.LANG_ENV, "en")
+    with fmt.using("en"):
+        yield

@@ -28,7 +28,7 @@ def run_cli(argv: list[str], cwd: Path | None = None) -> tuple[int, str, str]:
     """The real command line in a fresh interpreter; (exit code, stdout, stderr)."""
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
     p = subprocess.run(
-        [sys.executable, "-m", "verdeelmodel.cli", *argv],
+        [sys.executable, "-m", "verdeelmodel.cli", "--lang", "en", *argv],  # the English messages (Dutch: test_messages_nl)
         capture_output=True,
         text=True,
         encoding="utf-8",
@@ -477,7 +477,7 @@ def test_rejected_by_validate_and_solve(case: Case, make, tmp_path, capsys):
     folder = _build(case, make)
     out_dir = tmp_path / "out"
     for argv in (["validate", str(folder)], ["solve", str(folder), "--out", str(out_dir)]):
-        rc, out, err = run_main(argv, capsys)
+        rc, out, err = run_main(["--lang", "en", *argv], capsys)
         _check(rc, out, err, case)
     assert not out_dir.exists()
 
@@ -497,7 +497,7 @@ def test_rejected_by_the_real_command_line(case: Case, make, tmp_path):
 def test_nonexistent_path(tmp_path, capsys):
     missing = tmp_path / "no-such-instance"
     for argv in (["validate", str(missing)], ["solve", str(missing), "--out", str(tmp_path / "out")]):
-        rc, out, err = run_main(argv, capsys)
+        rc, out, err = run_main(["--lang", "en", *argv], capsys)
         assert rc == 2 and "Traceback" not in err
         find_problem(
             err, str(missing), None, None, None, "an instance folder (with instance.yaml) or an .xlsx workbook; the path does not exist"
@@ -510,7 +510,7 @@ def test_nonexistent_path(tmp_path, capsys):
 def test_a_file_that_is_not_an_instance(tmp_path, capsys):
     f = tmp_path / "need.csv"
     f.write_text("gemeente,population,lot,volume,source\n", encoding="utf-8")
-    rc, out, err = run_main(["validate", str(f)], capsys)
+    rc, out, err = run_main(["--lang", "en", "validate", str(f)], capsys)
     assert rc == 2 and "Traceback" not in err
     find_problem(err, str(f), None, None, None, "the path is neither an instance folder nor an .xlsx workbook")
 
@@ -518,7 +518,7 @@ def test_a_file_that_is_not_an_instance(tmp_path, capsys):
 def test_broken_xlsx_file(tmp_path, capsys):
     f = tmp_path / "broken.xlsx"
     f.write_bytes(b"this is not a zip file")
-    rc, out, err = run_main(["solve", str(f), "--out", str(tmp_path / "out")], capsys)
+    rc, out, err = run_main(["--lang", "en", "solve", str(f), "--out", str(tmp_path / "out")], capsys)
     assert rc == 2 and "Traceback" not in err
     find_problem(err, "broken.xlsx", None, None, None, "a readable .xlsx workbook")
     assert not (tmp_path / "out").exists()
@@ -553,7 +553,7 @@ EXPECTED_MANY = [
 def test_all_problems_are_reported_in_one_run(make, capsys):
     folder = make(_many_problems, meta={"units": {"money": "kEUR"}})
     for argv in (["validate", str(folder)], ["solve", str(folder), "--out", str(folder.parent / "out")]):
-        rc, out, err = run_main(argv, capsys)
+        rc, out, err = run_main(["--lang", "en", *argv], capsys)
         assert rc == 2 and "Traceback" not in err
         assert f"the instance has {len(EXPECTED_MANY)} problems:" in err, err
         assert len(problem_lines(err)) == len(EXPECTED_MANY), err
@@ -585,7 +585,7 @@ def test_invalid_input_does_not_create_the_out_folder(make, tmp_path, capsys):
     parent = tmp_path / "results"
     parent.mkdir()
     out_dir = parent / "run" / "nested"
-    rc, _, err = run_main(["solve", str(folder), "--out", str(out_dir)], capsys)
+    rc, _, err = run_main(["--lang", "en", "solve", str(folder), "--out", str(out_dir)], capsys)
     assert rc == 2, err
     assert not (parent / "run").exists()
     assert list(parent.iterdir()) == []  # no temporary folders either
@@ -595,12 +595,12 @@ def test_invalid_input_leaves_an_earlier_out_folder_untouched(make, tmp_path, ca
     good = make()
     parent = tmp_path / "runs"
     out_dir = parent / "results"
-    rc, _, err = run_main(["solve", str(good), "--out", str(out_dir), "--quiet"], capsys)
+    rc, _, err = run_main(["--lang", "en", "solve", str(good), "--out", str(out_dir), "--quiet"], capsys)
     assert rc == 0, err
     (out_dir / "notes.txt").write_text("mine\n", encoding="utf-8")
     before, siblings = _snapshot(out_dir), sorted(p.name for p in parent.iterdir())
     bad = make(set_cell("budgets", 0, "budget_eur", -1))
-    rc, _, err = run_main(["solve", str(bad), "--out", str(out_dir)], capsys)
+    rc, _, err = run_main(["--lang", "en", "solve", str(bad), "--out", str(out_dir)], capsys)
     assert rc == 2, err
     assert _snapshot(out_dir) == before
     assert sorted(p.name for p in parent.iterdir()) == siblings
@@ -609,7 +609,7 @@ def test_invalid_input_leaves_an_earlier_out_folder_untouched(make, tmp_path, ca
 def test_convert_of_an_invalid_instance_writes_nothing(make, tmp_path, capsys):
     bad = make(set_cell("need", 0, "volume", "12,3,5"))
     target = tmp_path / "x" / "bad.xlsx"
-    rc, _, err = run_main(["convert", str(bad), str(target)], capsys)
+    rc, _, err = run_main(["--lang", "en", "convert", str(bad), str(target)], capsys)
     assert rc == 2 and "Traceback" not in err
     find_problem(err, "need.csv", 2, "volume", "12,3,5", "fits no notation")
     assert not target.exists() and not target.parent.exists()

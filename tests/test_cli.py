@@ -108,6 +108,7 @@ def test_no_allocation_possible_exits_3_with_an_explanation(make, tmp_path, caps
         "unknown option",
     ],
 )
+@pytest.mark.usefixtures("english")
 def test_usage_errors_exit_2(argv, capsys):
     rc, out, err = run_main(argv, capsys)
     assert rc == 2
@@ -123,6 +124,7 @@ def test_usage_error_through_the_real_command_line():
     assert "invalid choice: 'frobnicate'" in p.stderr
 
 
+@pytest.mark.usefixtures("english")
 def test_convert_with_wrong_kinds_of_paths_is_a_usage_error(tmp_path, capsys):
     rc, out, err = run_main(["convert", str(INSTANCES / "nijmegen-2018"), str(tmp_path / "folder")], capsys)
     assert rc == 2
@@ -143,6 +145,7 @@ def broken_solver(monkeypatch):
     monkeypatch.setattr(api.AllocationModel, "solve", boom)
 
 
+@pytest.mark.usefixtures("english")
 def test_internal_error_is_short_without_traceback(broken_solver, make, tmp_path, capsys):
     out_dir = tmp_path / "o"
     rc, out, err = run_main(["solve", str(make()), "--out", str(out_dir)], capsys)

@@ -173,6 +173,7 @@ def test_todays_forms_reproduce_the_reserves_charge_risk():
             assert v == pytest.approx(spread[g], rel=1e-9, abs=1e-4), g
 
 
+@pytest.mark.usefixtures("english")
 def test_cli_contract_without_options_or_with_bad_arguments_exits_2(make, tmp_path, capsys):
     from helpers import run_main
 
@@ -262,6 +263,7 @@ def test_options_on_a_pooled_lot_go_through_the_pool_and_add_up(tmp_path, rule):
         assert v == pytest.approx(spread[g], rel=1e-9, abs=1e-6), g
 
 
+@pytest.mark.usefixtures("english")
 @pytest.mark.parametrize("rule, why", [("hoog", "per client above a threshold"), ("onder", "minimum"), ("fonds", "not linear")])
 def test_options_on_a_lot_pooled_by_a_nonlinear_rule_are_refused_with_the_reason(tmp_path, capsys, rule, why):
     from helpers import run_main
@@ -368,6 +370,7 @@ def test_a_plafond_caps_the_area_at_an_equal_fill_rate_and_reports_the_waiting_l
     assert [o.label for o in pr.options] == ["inspanning", "plafond", "plafond 90%"]  # variants tell the levels apart
 
 
+@pytest.mark.usefixtures("english")
 def test_a_plafond_on_statutory_care_is_refused(tmp_path, capsys):
     from helpers import run_main
 

@@ -99,6 +99,7 @@ def _cell(ws, row: int, column: str):
     return ws.cell(row=row, column=header.index(column) + 1)
 
 
+@pytest.mark.usefixtures("english")
 def test_error_in_a_workbook_names_sheet_row_and_column(converted, tmp_path, capsys):
     xlsx, _ = converted
 
@@ -118,6 +119,7 @@ def test_error_in_a_workbook_names_sheet_row_and_column(converted, tmp_path, cap
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.usefixtures("english")
 def test_workbook_structure_problems(converted, tmp_path, capsys):
     xlsx, _ = converted
 
@@ -134,6 +136,7 @@ def test_workbook_structure_problems(converted, tmp_path, capsys):
     assert "  - structure.xlsx[lots], row 3 -- expected no cells beyond the" in err
 
 
+@pytest.mark.usefixtures("english")
 def test_error_in_the_instance_sheet(converted, tmp_path, capsys):
     xlsx, _ = converted
 
@@ -149,6 +152,7 @@ def test_error_in_the_instance_sheet(converted, tmp_path, capsys):
     assert "  - meta.xlsx[instance], setting 'units.money': value 'kEUR' -- expected one of 'EUR'" in err
 
 
+@pytest.mark.usefixtures("english")
 def test_convert_of_a_broken_workbook_writes_no_folder(converted, tmp_path, capsys):
     xlsx, _ = converted
     bad = _edited(xlsx, tmp_path / "bad.xlsx", lambda wb: setattr(_cell(wb["need"], 2, "volume"), "value", "veel"))

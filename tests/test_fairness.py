@@ -208,6 +208,7 @@ def test_cli_fairness_bad_arguments_exit_2(tmp_path, capsys, args, needle):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.usefixtures("english")
 def test_cli_fairness_without_pools_says_so(make, tmp_path, capsys):
     rc, _, err = run_main(["fairness", str(make()), "--out", str(tmp_path / "out")], capsys)
     assert rc == 2 and "no pools.csv" in err

@@ -360,6 +360,7 @@ def test_close_by_hand_then_the_replan_is_a_fresh_plan_of_the_rolled_instance(tm
     assert ch.loc["B", "closing_before_eur"] == pytest.approx(11) and ch.loc["B", "closing_after_eur"] == pytest.approx(11.97, abs=0.01)
 
 
+@pytest.mark.usefixtures("english")
 def test_close_takes_the_instance_year_only(tmp_path, capsys):
     from helpers import run_main
 
@@ -476,6 +477,7 @@ def test_a_contract_sum_over_two_years_by_hand(tmp_path):
     assert [yp.result.allocation["amount_eur"].sum() for yp in free.plans] == pytest.approx([10, 10])
 
 
+@pytest.mark.usefixtures("english")
 def test_a_contract_sum_must_name_an_area_and_years_of_the_horizon(tmp_path):
     from verdeelmodel.errors import InstanceError
 

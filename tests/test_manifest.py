@@ -71,9 +71,16 @@ def test_rule_kinds_are_declared_once():
 def test_a_kind_checks_its_own_parameters():
     """What the validator reports for a rule row comes from its kind."""
     row = {"rule": "x", "kind": "high_cost_pool", "threshold_eur": None, "pool_share": 0.8}
-    assert rules.KIND["high_cost_pool"].problems(row) == [("threshold_eur", "", "a value: rule kind high_cost_pool needs threshold_eur")]
+    assert rules.KIND["high_cost_pool"].problems(row) == [
+        (
+            "threshold_eur",
+            "",
+            "a value: rule kind high_cost_pool needs threshold_eur",
+            "een waarde: een verdeelregel van soort high_cost_pool heeft threshold_eur nodig",
+        )
+    ]
     row = {"rule": "m", "kind": "mixed", "w_own": 0.5, "w_inhabitants": 0.4}
-    [(col, value, expected)] = rules.KIND["mixed"].problems(row)
-    assert col == "w_own" and value == "weights adding up to 0.9" and expected.endswith("= 1")
+    [(col, value, expected, nl)] = rules.KIND["mixed"].problems(row)
+    assert col == "w_own" and value == "weights adding up to 0.9" and expected.endswith("= 1") and nl.endswith("= 1")
     assert rules.KIND["vast_variabel"].problems({"fixed_eur": None, "fixed_share": None})[0][0] == "fixed_eur"
     assert rules.KIND["profijt"].problems({}) == []

@@ -10,8 +10,8 @@ import ast
 from pathlib import Path
 
 import pytest
-
 from helpers import base_tables, run_main, write_instance
+
 from verdeelmodel import fmt
 from verdeelmodel.errors import UsageError
 from verdeelmodel.instance.problems import InstanceError, Problem
@@ -102,7 +102,7 @@ def test_validate_reports_problems_in_dutch_by_default_and_english_on_request(ba
 
 def test_usage_errors_in_dutch_by_default(tmp_path, capsys):
     folder = write_instance(tmp_path / "ok", base_tables())
-    rc, _, err = run_main(["solve", str(folder), "--out", str(tmp_path / "o"), "--param", "demand:jeugd=x"], capsys)
+    rc, _, err = run_main(["sweep", str(folder), "--out", str(tmp_path / "o"), "--param", "demand:jeugd=x"], capsys)
     assert rc == 2
     assert "opdrachtregel" in err and "expected" not in err
     rc, _, err = run_main(["template", str(tmp_path / "t.csv")], capsys)

@@ -257,9 +257,9 @@ def test_template_writes_an_empty_instance_to_fill_in(tmp_path, capsys):
     assert wb.sheetnames == ["instance"] + [t.name for t in TABLES]
     assert [c.value for c in wb["gemeenten"][1]] == list(TABLES[1].row.model_fields)
     rc, _, err = run_main(["validate", str(target)], capsys)
-    assert rc == 2 and "at least one row in table 'gemeenten'" in err  # it says what is still missing
+    assert rc == 2 and "minstens één rij in tabel 'gemeenten'" in err  # it says what is still missing
     rc, _, err = run_main(["template", str(target)], capsys)
-    assert rc == 2 and "does not overwrite" in err
+    assert rc == 2 and "overschrijft geen werkboek" in err
 
 
 def test_the_workbook_is_the_same_byte_for_byte(tmp_path, capsys):

@@ -72,6 +72,7 @@ def test_realised_costs_with_per_client_rows_for_high_cost_pool(tmp_path, capsys
     assert "werkelijke kosten costs.csv, jaar 2024" in stdout
 
 
+@pytest.mark.usefixtures("english")
 def test_bad_costs_file_is_a_user_error(tmp_path, capsys):
     inst = write_instance(tmp_path / "i", pooled_tables("solidair"))
     costs = _write_costs(
@@ -88,6 +89,7 @@ def test_bad_costs_file_is_a_user_error(tmp_path, capsys):
     assert "Traceback" not in err and not (tmp_path / "out").exists()
 
 
+@pytest.mark.usefixtures("english")
 def test_missing_history_years_for_uitgesteld_profijt(tmp_path, capsys):
     t = pooled_tables("uitgesteld3")
     t["use_history"] = [r for r in t["use_history"] if r["year"] != 2022]
@@ -97,6 +99,7 @@ def test_missing_history_years_for_uitgesteld_profijt(tmp_path, capsys):
     assert "use_history.csv" in err and "every year 2021, 2022, 2023" in err
 
 
+@pytest.mark.usefixtures("english")
 def test_unknown_candidate_rule_and_no_pools(tmp_path, capsys):
     inst = write_instance(tmp_path / "i", pooled_tables("solidair"))
     rc, _out, err = run_main(["pool", str(inst), "--rule", "nonsense"], capsys)
@@ -107,6 +110,7 @@ def test_unknown_candidate_rule_and_no_pools(tmp_path, capsys):
     assert rc == 2 and "nothing is pooled" in err
 
 
+@pytest.mark.usefixtures("english")
 def test_pool_filter(tmp_path, capsys):
     inst = write_instance(tmp_path / "i", pooled_tables("solidair"))
     out = tmp_path / "out"

@@ -221,6 +221,7 @@ def test_surcharge_is_settlement_only(tmp_path):
     assert agreed.loc[["A", "B", "C"]].tolist() == pytest.approx([360_000, 240_000, 600_000])
 
 
+@pytest.mark.usefixtures("english")
 def test_zero_key_and_missing_history_are_reported(tmp_path):
     """Sections 3.2 / 3.3: a key adding up to zero, or a missing history year, stops with a message."""
     zero = {g: (0, 0, 0) for g in "ABC"}

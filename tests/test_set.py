@@ -255,6 +255,7 @@ def test_demand_multipliers_compose(tmp_path):
         ("bogus", 1, "demand:, tariff:"),
     ],
 )
+@pytest.mark.usefixtures("english")
 def test_bad_parameters_are_refused_and_change_nothing(tmp_path, name, value, expected):
     t = base_tables()
     t["goals"] = [{"goal": "basis_share", "domain": "jeugd", "value": 0.2, "source": "test"}]

@@ -144,11 +144,14 @@ class AllocationModel:
                     else (L.cell_lot == p.target) | (L.cell_domain == p.target) | (L.cell_gemeente == p.target)
                 )
                 if not mask.any():
-                    raise P.bad(p.name, P.SYNTAX["demand"])
+                    raise P.bad(p.name, P.SYNTAX["demand"], P.SYNTAX_NL["demand"])
                 mult[mask] *= v
             elif p.kind == "tariff":
                 if p.target not in self._tariff:
-                    raise P.bad(p.name, f"tariff:<lot>, a lot of lots.csv ({', '.join(sorted(self._tariff)[:6])} ...)")
+                    some = ", ".join(sorted(self._tariff)[:6])
+                    raise P.bad(
+                        p.name, f"tariff:<lot>, a lot of lots.csv ({some} ...)", f"tariff:<perceel>, een perceel uit lots.csv ({some} ...)"
+                    )
                 mult[L.cell_lot == p.target] *= v / self._tariff[p.target]
             elif p.kind in ("budget", "limit"):
                 comp, idx = (
@@ -159,7 +162,7 @@ class AllocationModel:
                 r = rows.get((comp, idx))
                 kind = kind_of(comp)
                 if r is None or kind not in ("ceiling", "minimum"):
-                    raise P.bad(p.name, P.SYNTAX[p.kind])
+                    raise P.bad(p.name, P.SYNTAX[p.kind], P.SYNTAX_NL[p.kind])
                 if kind == "ceiling":
                     hi[r] = v
                 else:
@@ -168,16 +171,26 @@ class AllocationModel:
                     budget_now[idx if isinstance(idx, tuple) else (idx,)] = v
             elif p.kind == "goal":
                 if P.goal_key(p) not in self._goal_keys:
+                    keys = ", ".join(":".join(k[:2]) + ("|" + "|".join(k[2:]) if any(k[2:]) else "") for k in sorted(self._goal_keys))
                     raise P.bad(
                         p.name,
-                        f"{P.SYNTAX['goal']}; goals.csv has {', '.join(':'.join(k[:2]) + ('|' + '|'.join(k[2:]) if any(k[2:]) else '') for k in sorted(self._goal_keys)) or 'none'}",
+                        f"{P.SYNTAX['goal']}; goals.csv has {keys or 'none'}",
+                        f"{P.SYNTAX_NL['goal']}; goals.csv bevat {keys or 'geen'}",
                     )
             elif p.kind == "w_own":
                 rule = rules.get(p.target)
                 if rule is None or not rule.kind_spec.weight_columns or p.target not in pool_rules:
-                    raise P.bad(p.name, "w_own:<rule>, a mixed rule agreed in pools.csv")
+                    raise P.bad(
+                        p.name,
+                        "w_own:<rule>, a mixed rule agreed in pools.csv",
+                        "w_own:<regel>, een gemengde verdeelregel afgesproken in pools.csv",
+                    )
                 if rule.w_own >= 1:
-                    raise P.bad(p.name, "a mixed rule with a shared part (w_own < 1) in the instance")
+                    raise P.bad(
+                        p.name,
+                        "a mixed rule with a shared part (w_own < 1) in the instance",
+                        "een gemengde verdeelregel met een gedeeld deel (w_own < 1) in de instantie",
+                    )
         # which families change beyond bounds set above: the inputs each family scales with
         # (manifest) against the inputs these parameters change; those are rebuilt for the changed data
         changed = set().union(*(P.INPUTS_OF[p.kind] for p in params)) if params else set()

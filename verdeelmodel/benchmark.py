@@ -28,7 +28,10 @@ def _default_instance() -> Path:
     if not p.is_dir():
         from verdeelmodel.errors import UsageError
 
-        raise UsageError(f"no bundled nl-synthetic instance at {p}; pass an instance path")
+        raise UsageError(
+            f"no bundled nl-synthetic instance at {p}; pass an instance path",
+            f"geen meegeleverde instantie nl-synthetic in {p}; geef het pad van een instantie op",
+        )
     return p
 
 

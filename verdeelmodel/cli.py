@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -21,14 +22,19 @@ EXIT_OK, EXIT_INTERNAL, EXIT_USER, EXIT_INFEASIBLE = 0, 1, 2, 3
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse exits 2 on usage errors too; keep its message short
         self.print_usage(sys.stderr)
-        print(f"verdeelmodel: error: {message}", file=sys.stderr)
+        print(f"verdeelmodel: {_t('fout', 'error')}: {message}", file=sys.stderr)
         raise SystemExit(EXIT_USER)
 
 
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="verdeelmodel", description="Distribute the integratie-uitkering sociaal domein over gemeenten, populations and lots.")
     p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
-    p.add_argument("--lang", choices=["nl", "en"], default="nl", help="language of what a person reads (default nl: Dutch, € 1.234.567)")
+    p.add_argument(
+        "--lang",
+        choices=["nl", "en"],
+        default=None,
+        help="language of what a person reads (default nl: Dutch, € 1.234.567; or set VERDEELMODEL_LANG=en)",
+    )
     p.add_argument("--version", action="version", version=f"%(prog)s {__import__('verdeelmodel').__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -274,23 +280,30 @@ def _parser() -> argparse.ArgumentParser:
             default="machine",
             help="CSV for machines (default: ',' and '.') or for a Dutch Excel (nl: ';', decimal comma, UTF-8 BOM); column names stay the same",
         )
+        if name != "solve":  # solve's --quiet says more (only the status line)
+            c.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
     from verdeelmodel import fmt
 
+    with fmt.using(_argv_lang(sys.argv[1:] if argv is None else argv)):  # an argparse error in the language asked for
+        args = _parser().parse_args(argv)
     before = fmt.language()
+    env = os.environ.get(fmt.LANG_ENV, "").strip().lower()
+    if args.lang is None and env and env not in fmt.LOCALES:
+        print(f"verdeelmodel: {fmt.LANG_ENV}={env!r}: expected nl or en (or leave it unset)", file=sys.stderr)
+        return EXIT_USER
+    args.lang = args.lang or fmt.default_language()
     fmt.set_language(args.lang)
+    _QUIET[0] = bool(getattr(args, "quiet", False))
     pause_gc()  # the start creates many long-lived objects; each command resumes once it has them
     try:
         return _run(args)
     except SystemExit:
         raise
     except BrokenPipeError:  # output piped into `head`: not an error
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except KeyboardInterrupt:
@@ -312,7 +325,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             _t(
                 f"verdeelmodel: interne fout: {type(e).__name__}: {msg}" + ("" if args.debug else " (met --debug ziet u de traceback)"),
-                f"verdeelmodel: internal error: {type(e).__name__}: {msg}" + ("" if args.debug else " (run with --debug for the traceback)"),
+                f"verdeelmodel: internal error: {type(e).__name__}: {msg}"
+                + ("" if args.debug else " (run with --debug for the traceback)"),
             ),
             file=sys.stderr,
         )
@@ -322,12 +336,61 @@ def main(argv: list[str] | None = None) -> int:
         fmt.set_language(before)  # and the language
 
 
+def _argv_lang(argv: list[str]) -> str:
+    """The --lang of a command line not yet parsed (nl unless it asks for en)."""
+    for i, a in enumerate(argv):
+        if a == "--":
+            break
+        if a.startswith("--lang="):
+            return "en" if a == "--lang=en" else "nl"
+        if a == "--lang" and i + 1 < len(argv):
+            return "en" if argv[i + 1] == "en" else "nl"
+    from verdeelmodel import fmt
+
+    return fmt.default_language()
+
+
 def _print_problems(e) -> None:
     from verdeelmodel.instance.problems import problems_headline
 
     print(f"verdeelmodel: {problems_headline(e.problems)}:", file=sys.stderr)
     for p in e.problems:
         print(f"  - {p}", file=sys.stderr)
+
+
+def _check_outputs(args) -> None:
+    """Every output path of the command line checked before any work (exit 2): a results folder must
+    be writable and new, empty or written by verdeelmodel; a new instance folder or workbook must not
+    exist yet (it may hold a user's instance)."""
+    from verdeelmodel._atomic import check_file_target, check_target
+
+    if args.command in ("docs", "generate-synthetic"):
+        return  # they write into the repository's own folders
+    if getattr(args, "out", None) is not None:
+        check_target(args.out)
+    if getattr(args, "next", None) is not None:
+        check_target(args.next, "--next", replace=False)
+    if args.command == "convert":
+        dst = Path(args.target)
+        if dst.suffix.lower() == ".xlsx":
+            if dst.exists():
+                raise UsageError(
+                    f"{dst} exists: convert does not overwrite a workbook (it may hold your instance); give a new name",
+                    f"{dst} bestaat al: convert schrijft niet over een werkboek heen (het kan uw instantie bevatten); geef een nieuwe naam",
+                )
+            check_file_target(dst, "convert")
+        elif not dst.suffix:
+            check_target(dst, "convert", replace=False)
+
+
+def default_out(name: str, suffix: str = "") -> Path:
+    """``out/<name><suffix>`` for an instance name, made safe as one folder name: the name is data
+    (it may hold ``/``, ``..`` or control characters) and never leads a write outside ``out/``."""
+    import re
+    import unicodedata
+
+    safe = re.sub(r"[^\w.-]+", "-", unicodedata.normalize("NFC", str(name))).strip(".-")[:80] or "instantie"
+    return Path("out") / f"{safe}{suffix}"
 
 
 def _run(args) -> int:
@@ -345,6 +408,7 @@ def _run(args) -> int:
         "template": _template,
         "sweep": _sweep,
     }
+    _check_outputs(args)
     if args.command in commands:
         return commands[args.command](args)
     if args.command == "benchmark":
@@ -392,7 +456,7 @@ def _run(args) -> int:
         synthetic.generate(args.out, **kw)
         print(f"wrote {args.out}")
         return EXIT_OK
-    raise UsageError(f"unknown command {args.command}")
+    raise UsageError(f"unknown command {args.command}", f"onbekende opdracht {args.command}")
 
 
 def _validate(args) -> int:
@@ -418,7 +482,7 @@ def _solve(args) -> int:
     from verdeelmodel.reports import manifest, provenance_summary, write_all
 
     resume_gc()
-    out_dir = args.out or Path("out") / inst.name
+    out_dir = args.out or default_out(inst.name)
     opts = SolveOptions(time_limit=args.time_limit, threads=args.threads)
     res = AllocationModel(inst, opts).solve()
     man = manifest(inst, "solve", {"time_limit": args.time_limit, "threads": args.threads})
@@ -605,7 +669,7 @@ def _pool(args) -> int:
 
     resume_gc()
     result = pool(inst, costs=args.costs, rules=args.rule, pools=args.pool, year=args.year)
-    out_dir = args.out or Path("out") / f"{inst.name}-pool"
+    out_dir = args.out or default_out(inst.name, "-pool")
     man = manifest(
         inst, "pool", {"costs": str(args.costs) if args.costs else None, "year": result.year, "rules": args.rule, "pools": args.pool}
     )
@@ -625,6 +689,10 @@ def _pool(args) -> int:
     return EXIT_OK
 
 
+#: --quiet of the command running: no progress lines
+_QUIET = [False]
+
+
 def _progress(label: str, min_total: int = 2000):
     """A progress line on stderr for long runs (at most every 10%; only when there are at least
     ``min_total`` steps)."""
@@ -632,7 +700,7 @@ def _progress(label: str, min_total: int = 2000):
 
     def report(done: int, total: int) -> None:
         decile = 10 * done // total
-        if total >= min_total and decile > state["decile"]:
+        if total >= min_total and decile > state["decile"] and not _QUIET[0]:
             from verdeelmodel import fmt
 
             name = {
@@ -661,7 +729,10 @@ def _reserves(args) -> int:
         try:
             lo, hi = (float(v) for v in rng.split(":"))
         except ValueError:
-            raise UsageError("--optimise-key takes RULE=LO:HI, e.g. mixed_eigen_inwoners=0.2:0.8") from None
+            raise UsageError(
+                "--optimise-key takes RULE=LO:HI, e.g. mixed_eigen_inwoners=0.2:0.8",
+                "--optimise-key verwacht REGEL=LAAG:HOOG, bijv. mixed_eigen_inwoners=0.2:0.8",
+            ) from None
         key_args = (name, lo, hi)
     conf = sorted(set(args.confidence or [0.9]))
     target, relative = None, False
@@ -671,9 +742,15 @@ def _reserves(args) -> int:
         try:
             target = float(text[:-1]) / 100.0 if relative else float(text)
         except ValueError:
-            raise UsageError(f"--target-se takes euros (e.g. 5000) or a percentage (e.g. 1%), not {args.target_se!r}") from None
+            raise UsageError(
+                f"--target-se takes euros (e.g. 5000) or a percentage (e.g. 1%), not {args.target_se!r}",
+                f"--target-se verwacht euro's (bijv. 5000) of een percentage (bijv. 1%), niet {args.target_se!r}",
+            ) from None
         if not math.isfinite(target) or target <= 0:
-            raise UsageError(f"--target-se must be a positive number, not {args.target_se!r}")
+            raise UsageError(
+                f"--target-se must be a positive number, not {args.target_se!r}",
+                f"--target-se moet een positief getal zijn, niet {args.target_se!r}",
+            )
     resume_gc()
     try:
         rv = reserves(
@@ -703,7 +780,7 @@ def _reserves(args) -> int:
     joint = rv.joint
     if joint is not None and joint.status != "optimal":
         print(f"{inst.name}: the joint sizing LP is {joint.status}; reserves below are for the given plan only")
-    out_dir = args.out or Path("out") / f"{inst.name}-reserves"
+    out_dir = args.out or default_out(inst.name, "-reserves")
     man = manifest(
         inst,
         "reserves",
@@ -756,7 +833,7 @@ def _fairness(args) -> int:
             f"{inst.name}: geen toewijzing mogelijk ({e.result.status}); gebruik --plan need, of zie `verdeelmodel solve`",
             f"{inst.name}: no allocation possible ({e.result.status}); use --plan need, or see `verdeelmodel solve`",
         )
-    out_dir = args.out or Path("out") / f"{inst.name}-fairness"
+    out_dir = args.out or default_out(inst.name, "-fairness")
     man = manifest(
         inst,
         "fairness",
@@ -885,7 +962,7 @@ def _plan(args) -> int:
             f"{inst.name}: geen toewijzing mogelijk in {bad.year} ({bad.result.status}); het plan stopt daar",
             f"{inst.name}: no allocation possible in {bad.year} ({bad.result.status}); the plan stops there",
         )
-    out_dir = args.out or Path("out") / f"{inst.name}-plan"
+    out_dir = args.out or default_out(inst.name, "-plan")
     man = manifest(inst, "plan", {"years": args.years, "paths": args.paths, "level": args.level}, seed=args.seed if args.paths else None)
     files = write_all(pr, out_dir, man, inst=inst, xlsx=args.xlsx, csv_dialect=args.csv_dialect)
     from verdeelmodel import fmt
@@ -1001,6 +1078,7 @@ def _indent(text: str, pad: str = "  ") -> str:
 def _close(args) -> int:
 
     inst = _load(args.instance)
+    from verdeelmodel._atomic import check_target
     from verdeelmodel.instance.io import write_folder
     from verdeelmodel.reports import manifest, write_all
     from verdeelmodel.workflows import close
@@ -1015,12 +1093,14 @@ def _close(args) -> int:
             f"{inst.name}: na het afsluiten van {c.year} geen toewijzing mogelijk in {bad.year} ({bad.result.status})",
             f"{inst.name}: after closing {c.year}, no allocation possible in {bad.year} ({bad.result.status})",
         )
-    out_dir = args.out or Path("out") / f"{inst.name}-close-{c.year}"
+    out_dir = args.out or default_out(inst.name, f"-close-{c.year}")
+    nxt = None
+    if c.rolled is not None:  # a new instance folder: never written over (it may hold edits); said before writing anything
+        nxt = args.next or default_out(c.rolled.meta.name)
+        check_target(nxt, "--next", replace=False)
     man = manifest(inst, "close", {"year": c.year, "costs": str(args.costs)}, seed=None)
     files = write_all(cr, out_dir, man, inst=inst, xlsx=args.xlsx, csv_dialect=args.csv_dialect)
-    nxt = None
-    if c.rolled is not None:
-        nxt = args.next or Path("out") / c.rolled.meta.name
+    if nxt is not None:
         write_folder(c.rolled, nxt)
     from verdeelmodel import fmt
 
@@ -1087,7 +1167,7 @@ def _contract(args) -> int:
             f"{inst.name}: geen toewijzing mogelijk ({e.result.status}); zie `verdeelmodel solve`",
             f"{inst.name}: no allocation possible ({e.result.status}); see `verdeelmodel solve`",
         )
-    out_dir = args.out or Path("out") / f"{inst.name}-contract"
+    out_dir = args.out or default_out(inst.name, "-contract")
     man = manifest(
         inst,
         "contract",
@@ -1154,13 +1234,19 @@ def _report(args) -> int:
 
     resume_gc()
     if args.scenarios < 100:
-        raise UsageError("--scenarios must be at least 100 for a report")
+        raise UsageError("--scenarios must be at least 100 for a report", "--scenarios moet voor een rapport minstens 100 zijn")
     if not 0.5 <= args.confidence < 1:
-        raise UsageError("the confidence level (--confidence) must be between 0.5 and 1 (e.g. 0.9)")
+        raise UsageError(
+            "the confidence level (--confidence) must be between 0.5 and 1 (e.g. 0.9)",
+            "het zekerheidsniveau (--confidence) moet tussen 0.5 en 1 liggen (bijv. 0.9)",
+        )
     known = set(inst.pooling_rules["rule"]) if len(inst.pooling_rules) else set()
     unknown = [r for r in args.rule or [] if r not in known]
     if unknown:
-        raise UsageError(f"--rule {', '.join(unknown)}: not a rule of pooling_rules.csv ({', '.join(sorted(known)) or 'none'})")
+        raise UsageError(
+            f"--rule {', '.join(unknown)}: not a rule of pooling_rules.csv ({', '.join(sorted(known)) or 'none'})",
+            f"--rule {', '.join(unknown)}: geen verdeelregel van pooling_rules.csv ({', '.join(sorted(known)) or 'geen'})",
+        )
     browser = None if args.no_pdf else R.chromium()
     if not args.quiet:
         _progress_note(f"{inst.name}: rapport voorbereiden (verdeling, verevening, {F.num(args.scenarios)} scenario's)")
@@ -1179,13 +1265,18 @@ def _report(args) -> int:
     if args.gemeente is not None:
         owner = [r for r, gs in d.regions.items() if args.gemeente in gs]
         if not owner:
-            raise UsageError(f"--gemeente {args.gemeente}: not a gemeente of {inst.name}")
+            raise UsageError(
+                f"--gemeente {args.gemeente}: not a gemeente of {inst.name}", f"--gemeente {args.gemeente}: geen gemeente van {inst.name}"
+            )
         regions = owner[:1]
     if args.region is not None:
         if args.region not in d.regions:
-            raise UsageError(f"--region {args.region}: not a region of {inst.name} ({', '.join(regions)})")
+            raise UsageError(
+                f"--region {args.region}: not a region of {inst.name} ({', '.join(regions)})",
+                f"--region {args.region}: geen regio van {inst.name} ({', '.join(regions)})",
+            )
         regions = [args.region]
-    out_dir = args.out or Path("out") / f"{inst.name}-rapport"
+    out_dir = args.out or default_out(inst.name, "-rapport")
     man = manifest(
         inst,
         "report",
@@ -1411,7 +1502,7 @@ def _sweep(args) -> int:
     resume_gc()
     sw = sweep(inst, grid, progress=_progress("points") if len(grid) >= 20 else None)
     table, build, wall = sw.table, sw.build_seconds, sw.wall_seconds
-    out_dir = args.out or Path("out") / f"{inst.name}-sweep"
+    out_dir = args.out or default_out(inst.name, "-sweep")
     man = manifest(inst, "sweep", {"param": args.param, "points": len(grid)})
     files = write_all(sw, out_dir, man, xlsx=args.xlsx, csv_dialect=args.csv_dialect)
     highs = float(table["highs_seconds"].sum())
@@ -1490,9 +1581,15 @@ def _template(args) -> int:
     from verdeelmodel.instance.io import template_workbook
 
     if args.target.suffix.lower() != ".xlsx":
-        raise UsageError(f"template writes a workbook: give a name ending in .xlsx, not {args.target}")
+        raise UsageError(
+            f"template writes a workbook: give a name ending in .xlsx, not {args.target}",
+            f"template schrijft een werkboek: geef een naam die eindigt op .xlsx, niet {args.target}",
+        )
     if args.target.exists():
-        raise UsageError(f"{args.target} exists: template does not overwrite a workbook (it may hold your instance)")
+        raise UsageError(
+            f"{args.target} exists: template does not overwrite a workbook (it may hold your instance)",
+            f"{args.target} bestaat al: template overschrijft geen werkboek (er kan uw instantie in staan)",
+        )
     template_workbook(args.target)
     print(f"geschreven: {args.target} (vul de bladen in; `verdeelmodel validate {args.target}` zegt wat nog ontbreekt)")
     return EXIT_OK
@@ -1509,8 +1606,16 @@ def _convert(args) -> int:
     elif src.suffix.lower() == ".xlsx" and not dst.suffix:
         workbook_to_folder(src, dst)
     else:
-        raise UsageError("convert takes FOLDER WORKBOOK.xlsx or WORKBOOK.xlsx FOLDER")
-    load_instance(dst)  # the converted instance must load to the same tables
+        raise UsageError(
+            "convert takes FOLDER WORKBOOK.xlsx or WORKBOOK.xlsx FOLDER", "convert verwacht MAP WERKBOEK.xlsx of WERKBOEK.xlsx MAP"
+        )
+    try:
+        load_instance(dst)  # the converted instance must load again
+    except InstanceError as e:  # our fault, not the user's: take back what was written, exit 1
+        import shutil
+
+        shutil.rmtree(dst) if dst.is_dir() else dst.unlink(missing_ok=True)
+        raise RuntimeError(f"the converted instance {dst} did not load again (removed): {e.problems[0]}") from e
     print(_t(f"geschreven: {dst}", f"wrote {dst}"))
     return EXIT_OK
 

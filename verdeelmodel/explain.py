@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from verdeelmodel.fmt import eur, language, t
+from verdeelmodel.fmt import eur, t
 from verdeelmodel.models.allocation import Labels
 from verdeelmodel.models.manifest import BUSINESS_KINDS, kind_of
 from verdeelmodel.solvers.highs import INF, CompiledLP, SolveOutcome

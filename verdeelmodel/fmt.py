@@ -13,13 +13,24 @@ figure that does not exist (NaN), never the text ``nan``.
 from __future__ import annotations
 
 import math
+import os
 from contextlib import contextmanager
 
 from babel.numbers import format_currency, format_decimal, format_percent
 
-#: the language of everything a person reads: "nl" (default) or "en"
-_LANG = ["nl"]
 LOCALES = {"nl": "nl_NL", "en": "en_GB"}
+#: the environment variable that sets the default language (the command line's --lang overrides it)
+LANG_ENV = "VERDEELMODEL_LANG"
+
+
+def default_language() -> str:
+    """The language when none is asked for: $VERDEELMODEL_LANG (nl or en), else nl."""
+    v = os.environ.get(LANG_ENV, "").strip().lower()
+    return v if v in LOCALES else "nl"
+
+
+#: the language of everything a person reads: "nl" (default) or "en"
+_LANG = [default_language()]
 #: a figure that does not exist (no rating without a capacity, a standard error of one batch)
 MISSING = "–"
 

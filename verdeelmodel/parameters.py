@@ -50,6 +50,15 @@ SYNTAX = {
     "goal": "goal:<goal>:<domain>[|<gemeente>[|<population>[|<lot>]]] as in goals.csv",
     "w_own": "w_own:<rule> of a mixed pooling rule",
 }
+#: the same in Dutch, for what a controller reads (``Problem.nl``)
+SYNTAX_NL = {
+    "demand": "demand:<perceel>, demand:<domein>, demand:<gemeente> of demand:*",
+    "tariff": "tariff:<perceel>",
+    "budget": "budget:<gemeente>|<domein> (budget:<gemeente> als budget_scope total is)",
+    "limit": "limit:<familie>:<index> zoals in constraints.csv",
+    "goal": "goal:<doel>:<domein>[|<gemeente>[|<populatie>[|<perceel>]]] zoals in goals.csv",
+    "w_own": "w_own:<regel> van een gemengde verdeelregel",
+}
 
 
 @dataclass(frozen=True)
@@ -64,25 +73,30 @@ class Parameter:
         return index_of(self.target)
 
 
-def bad(name: str, expected: str) -> InstanceError:
-    return InstanceError([Problem("parameter", None, None, name, expected)])
+def bad(name: str, expected: str, nl: str) -> InstanceError:
+    """A bad parameter: ``expected`` in English (stable), ``nl`` the same in Dutch."""
+    return InstanceError([Problem("parameter", None, None, name, expected, nl)])
 
 
 def parse(name: str, value) -> tuple[Parameter, float]:
     """A parameter name and value, checked for form (not yet against a model)."""
     kind, sep, target = str(name).partition(":")
     if not sep or kind not in KINDS or not target:
-        raise bad(str(name), "demand:, tariff:, budget:, limit:, goal: or w_own: followed by what it changes")
+        raise bad(
+            str(name),
+            "demand:, tariff:, budget:, limit:, goal: or w_own: followed by what it changes",
+            "demand:, tariff:, budget:, limit:, goal: of w_own:, gevolgd door wat het verandert",
+        )
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise bad(f"{name}={value}", "a number") from None
+        raise bad(f"{name}={value}", "a number", "een getal") from None
     if not math.isfinite(v) or v < 0:
-        raise bad(f"{name}={value}", "a finite number >= 0")
+        raise bad(f"{name}={value}", "a finite number >= 0", "een eindig getal >= 0")
     if kind in ("goal", "w_own") and v > 1:
-        raise bad(f"{name}={value}", "a share between 0 and 1")
+        raise bad(f"{name}={value}", "a share between 0 and 1", "een aandeel tussen 0 en 1")
     if kind == "tariff" and v <= 0:
-        raise bad(f"{name}={value}", "a tariff > 0")
+        raise bad(f"{name}={value}", "a tariff > 0", "een tarief > 0")
     return Parameter(str(name), kind, target), v
 
 
@@ -91,7 +105,7 @@ def goal_key(p: Parameter) -> tuple[str, str, str, str, str]:
     goal, sep, rest = p.target.partition(":")
     parts = rest.split("|") if sep else []
     if not sep or not 1 <= len(parts) <= 4:
-        raise bad(p.name, SYNTAX["goal"])
+        raise bad(p.name, SYNTAX["goal"], SYNTAX_NL["goal"])
     parts += [""] * (4 - len(parts))
     return goal, parts[0], parts[1], parts[2], parts[3]
 
@@ -112,6 +126,8 @@ def changed_instance(inst, params: dict[Parameter, float]):
                 raise bad(
                     p.name,
                     "budget:<gemeente>|<domain> where a pooling key uses the budget (change own_funds_eur in budgets.csv when budget_scope is total)",
+                    "budget:<gemeente>|<domein> waar een verdeelsleutel het budget gebruikt"
+                    " (pas own_funds_eur in budgets.csv aan als budget_scope total is)",
                 )
             b = T["budgets"]
             T["budgets"] = b.assign(
@@ -141,7 +157,7 @@ def grid_from_specs(specs: list[str]) -> list[dict[str, float]]:
     for spec in specs:
         name, eq, values = spec.partition("=")
         if not eq or not name:
-            raise _bad(spec, "NAME=START:STOP:POINTS or NAME=V1,V2,...")
+            raise _bad(spec, "NAME=START:STOP:POINTS or NAME=V1,V2,...", "NAAM=BEGIN:EIND:PUNTEN of NAAM=W1,W2,...")
         try:
             if ":" in values:
                 a, b, n = values.split(":")
@@ -149,17 +165,21 @@ def grid_from_specs(specs: list[str]) -> list[dict[str, float]]:
             else:
                 vals = [float(v) for v in values.split(",")]
         except ValueError:
-            raise _bad(spec, "numbers: START:STOP:POINTS (e.g. 0.8:1.2:5) or V1,V2,...") from None
+            raise _bad(
+                spec,
+                "numbers: START:STOP:POINTS (e.g. 0.8:1.2:5) or V1,V2,...",
+                "getallen: BEGIN:EIND:PUNTEN (bijv. 0.8:1.2:5) of W1,W2,...",
+            ) from None
         if not vals:
-            raise _bad(spec, "at least one value")
+            raise _bad(spec, "at least one value", "minstens één waarde")
         for v in vals:
             try:
                 parse(name, v)
             except InstanceError as e:
-                raise _bad(f"{name}={v:g}", e.problems[0].expected) from None
+                raise _bad(f"{name}={v:g}", e.problems[0].expected, e.problems[0].nl) from None
         axes.append([(name, v) for v in vals])
     return [dict(p) for p in itertools.product(*axes)]
 
 
-def _bad(value: str, expected: str) -> InstanceError:
-    return InstanceError([Problem("--param", None, None, value, expected)])
+def _bad(value: str, expected: str, nl: str) -> InstanceError:
+    return InstanceError([Problem("--param", None, None, value, expected, nl)])

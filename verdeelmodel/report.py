@@ -111,7 +111,10 @@ def gather(
     phase("de verdeling oplossen")
     res = AllocationModel(inst).solve()
     if not res.optimal:
-        raise UsageError(f"{inst.name}: no allocation ({res.status}); `verdeelmodel solve` explains why")
+        raise UsageError(
+            f"{inst.name}: no allocation ({res.status}); `verdeelmodel solve` explains why",
+            f"{inst.name}: geen verdeling ({res.status}); `verdeelmodel solve` legt uit waarom",
+        )
     phase("de verevening afrekenen")
     settlement = pool(inst, rules=rules).settlement if pooled else pd.DataFrame()
     phase("de reserves simuleren")

@@ -123,15 +123,6 @@ def _result_classes() -> tuple[type, ...]:
     return (Result, PoolResult, ReservesResult, SweepResult, FairnessResult, PlanResult, CloseResult, ContractResult)
 
 
-def output_files() -> set[str]:
-    """Every file any command writes into an output folder: a write removes those it did not
-    produce this time (an earlier run's table beside new ones would mislead)."""
-    out = {"summary.json", "manifest.json", WORKBOOK}
-    for cls in _result_classes():
-        out |= {f"{t}.csv" for t in cls.TABLES} | set(cls.EXTRA_FILES)
-    return out
-
-
 #: the results workbook (``--xlsx``)
 WORKBOOK = "resultaten.xlsx"
 
@@ -198,8 +189,6 @@ def write_all(
                 content(tmp / name)
             else:
                 (tmp / name).write_text(content, encoding="utf-8", newline="")
-    for stale in output_files() - set(files):
-        (Path(out_dir) / stale).unlink(missing_ok=True)
     return sorted(files)
 
 

@@ -65,7 +65,10 @@ def resolve_plan(inst: Instance, plan: str | np.ndarray, dm=None, allow_array: b
         raise UsageError(
             "plan must be allocation, need or an array of planned cost per gemeente and lot"
             if allow_array
-            else "plan must be allocation or need"
+            else "plan must be allocation or need",
+            "plan moet allocation, need of een array met geplande kosten per gemeente en perceel zijn"
+            if allow_array
+            else "plan moet allocation of need zijn",
         )
     return np.asarray(plan, dtype=float), None
 
@@ -128,7 +131,10 @@ def pool(
     from verdeelmodel.models.pooling import settle
 
     if inst.pools.empty:
-        raise UsageError(f"instance {inst.name} has no pools.csv: nothing is pooled, every gemeente pays its own use (profijt)")
+        raise UsageError(
+            f"instance {inst.name} has no pools.csv: nothing is pooled, every gemeente pays its own use (profijt)",
+            f"instantie {inst.name} heeft geen pools.csv: er wordt niets verevend, elke gemeente betaalt haar eigen gebruik (profijt)",
+        )
     if costs is None:
         c, year = planned_costs(inst), inst.meta.year
         basis = f"planned costs (need.csv volume x tariff), {year}"
@@ -297,30 +303,46 @@ def reserves(
 
     conf = sorted(set([confidence] if isinstance(confidence, (int, float)) else confidence))
     if scenarios < 10:
-        raise UsageError("scenarios (--scenarios) must be at least 10")
+        raise UsageError("scenarios (--scenarios) must be at least 10", "het aantal scenario's (--scenarios) moet minstens 10 zijn")
     if any(not 0.5 <= a < 1 for a in conf):
-        raise UsageError("confidence levels (--confidence) must be between 0.5 and 1 (e.g. 0.9)")
+        raise UsageError(
+            "confidence levels (--confidence) must be between 0.5 and 1 (e.g. 0.9)",
+            "de zekerheidsniveaus (--confidence) moeten tussen 0.5 en 1 liggen (bijv. 0.9)",
+        )
     if measure not in ("cvar", "var"):
-        raise UsageError("measure must be cvar or var")
+        raise UsageError("measure must be cvar or var", "de risicomaat (measure) moet cvar of var zijn")
     if bootstrap and inst.use_history.empty:
-        raise UsageError(f"a historical bootstrap (--bootstrap) needs use_history.csv in {inst.name}")
+        raise UsageError(
+            f"a historical bootstrap (--bootstrap) needs use_history.csv in {inst.name}",
+            f"een historische bootstrap (--bootstrap) heeft use_history.csv nodig in {inst.name}",
+        )
     if joint:
         raise UsageError(
             "--joint is withdrawn: choosing the allocation and the reserves together decides nothing (the scenario costs do not "
             "depend on the plan, so the optimal reserve is CVaR - plan and every planned euro lowers it by one). The decisions "
-            "that move a gemeente's risk are contractual: use `verdeelmodel contract` (contract_options.csv)"
+            "that move a gemeente's risk are contractual: use `verdeelmodel contract` (contract_options.csv)",
+            "--joint bestaat niet meer: de verdeling en de reserves samen kiezen beslist niets (de kosten in de scenario's hangen "
+            "niet af van het plan, dus de optimale reserve is CVaR - plan en elke geplande euro verlaagt die met één). De "
+            "beslissingen die het risico van een gemeente veranderen zijn contractueel: gebruik `verdeelmodel contract` "
+            "(contract_options.csv)",
         )
     check_pooling(inst, rules)
     t0 = time.perf_counter()
     dm = demand_model(inst)
     planned, alloc = resolve_plan(inst, plan, dm)
     if target_se is not None and not target_se > 0:
-        raise UsageError("--target-se must be positive (euros, or a percentage such as 1%)")
+        raise UsageError(
+            "--target-se must be positive (euros, or a percentage such as 1%)",
+            "--target-se moet positief zijn (euro's, of een percentage zoals 1%)",
+        )
     from verdeelmodel.models.reserves import ADAPTIVE_MAX_SCENARIOS
 
     cap = max_scenarios or ADAPTIVE_MAX_SCENARIOS
     if target_se is not None and cap < scenarios:
-        raise UsageError(f"--max-scenarios ({cap:,}) must be at least --scenarios ({scenarios:,})")
+        raise UsageError(
+            f"--max-scenarios ({cap:,}) must be at least --scenarios ({scenarios:,})",
+            f"--max-scenarios ({cap}) moet minstens --scenarios ({scenarios}) zijn",
+        )
     run = run_reserves(
         inst,
         planned,
@@ -355,7 +377,7 @@ def reserves(
         try:
             key = optimise_key_weight(inst, planned, name, (lo, hi), scenarios, seed, conf[0], pools=pools)
         except ValueError as e:
-            raise UsageError(f"--optimise-key: {e}") from None
+            raise UsageError(f"--optimise-key: {e}", f"optie --optimise-key: {e}") from None
     plan_df = pd.DataFrame({"gemeente": dm.gemeenten, "expected_cost_eur": dm.expected_cost.sum(1), "planned_eur": planned.sum(1)})
     return ReservesResult(
         inst.name,
@@ -548,20 +570,27 @@ def fairness(
     from verdeelmodel.models.scenarios import demand_model
 
     if inst.pools.empty:
-        raise UsageError(f"instance {inst.name} has no pools.csv: there is no agreement to assess")
+        raise UsageError(
+            f"instance {inst.name} has no pools.csv: there is no agreement to assess",
+            f"instantie {inst.name} heeft geen pools.csv: er is geen vereveningsafspraak om te beoordelen",
+        )
     if scenarios < 100:
-        raise UsageError("scenarios (--scenarios) must be at least 100")
+        raise UsageError("scenarios (--scenarios) must be at least 100", "het aantal scenario's (--scenarios) moet minstens 100 zijn")
     if not 0.5 <= confidence < 1:
-        raise UsageError("the confidence level (--confidence) must be between 0.5 and 1 (e.g. 0.9)")
+        raise UsageError(
+            "the confidence level (--confidence) must be between 0.5 and 1 (e.g. 0.9)",
+            "het zekerheidsniveau (--confidence) moet tussen 0.5 en 1 liggen (bijv. 0.9)",
+        )
     if permutations < 2:
-        raise UsageError("--permutations must be at least 2")
+        raise UsageError("--permutations must be at least 2", "--permutations moet minstens 2 zijn")
     check_pooling(inst, rules)
     if regions:
         known = sorted(set(inst.pools["region"]))
         unknown = [r for r in regions if r not in known]
         if unknown:
             raise UsageError(
-                f"--region {', '.join(unknown)}: not a region of pools.csv ({', '.join(known[:8])}{' ...' if len(known) > 8 else ''})"
+                f"--region {', '.join(unknown)}: not a region of pools.csv ({', '.join(known[:8])}{' ...' if len(known) > 8 else ''})",
+                f"--region {', '.join(unknown)}: geen regio van pools.csv ({', '.join(known[:8])}{' ...' if len(known) > 8 else ''})",
             )
     t0 = time.perf_counter()
     dm = demand_model(inst)
@@ -707,11 +736,17 @@ def plan(
 
     avail = horizon_years(inst)
     if years is not None and not 1 <= years <= len(avail):
-        raise UsageError(f"--years must be between 1 and {len(avail)} (the horizon of years.csv: {', '.join(map(str, avail))})")
+        raise UsageError(
+            f"--years must be between 1 and {len(avail)} (the horizon of years.csv: {', '.join(map(str, avail))})",
+            f"--years moet tussen 1 en {len(avail)} liggen (de horizon van years.csv: {', '.join(map(str, avail))})",
+        )
     if paths and paths < 100:
-        raise UsageError("--paths must be at least 100 (or 0: no scenario paths)")
+        raise UsageError("--paths must be at least 100 (or 0: no scenario paths)", "--paths moet minstens 100 zijn (of 0: geen vraagpaden)")
     if not 0 < level < 0.5:
-        raise UsageError("--level must be between 0 and 0.5 (e.g. 0.05: exhausted in at most 5% of the paths)")
+        raise UsageError(
+            "--level must be between 0 and 0.5 (e.g. 0.05: exhausted in at most 5% of the paths)",
+            "--level moet tussen 0 en 0.5 liggen (bijv. 0.05: de reserve is uitgeput in hoogstens 5% van de paden)",
+        )
     p = run_plan(inst, years, progress=progress)
     out = PlanResult(inst.name, p)
     if paths and p.optimal:
@@ -773,7 +808,9 @@ def close(inst: Instance, costs: str | Path | pd.DataFrame, year: int | None = N
     if year is not None and year != inst.meta.year:
         raise UsageError(
             f"--year {year}: years are closed in order, and {inst.name} is the instance of {inst.meta.year}; close {inst.meta.year} "
-            f"first, then the instance it writes for {inst.meta.year + 1}"
+            f"first, then the instance it writes for {inst.meta.year + 1}",
+            f"--year {year}: jaren worden op volgorde afgesloten, en {inst.name} is de instantie van {inst.meta.year}; sluit eerst "
+            f"{inst.meta.year} af, daarna de instantie die dat afsluiten schrijft voor {inst.meta.year + 1}",
         )
     if isinstance(costs, pd.DataFrame):
         c, note = costs, "realised costs given as a table"
@@ -781,7 +818,7 @@ def close(inst: Instance, costs: str | Path | pd.DataFrame, year: int | None = N
         c, _y = load_costs(costs, inst, inst.meta.year)
         note = f"Realised costs: {Path(costs).name}."
     if c.empty:
-        raise UsageError(f"the costs have no rows for {inst.meta.year}")
+        raise UsageError(f"the costs have no rows for {inst.meta.year}", f"de kosten hebben geen rijen voor {inst.meta.year}")
     return CloseResult(inst.name, close_year(inst, c, note))
 
 
@@ -858,11 +895,16 @@ def contract(
     from verdeelmodel.models.contracts import Chooser, evaluate, instance_problems, per_gemeente, today
 
     if scenarios < 50:
-        raise UsageError("scenarios (--scenarios) must be at least 50")
+        raise UsageError("scenarios (--scenarios) must be at least 50", "het aantal scenario's (--scenarios) moet minstens 50 zijn")
     if not 0.5 <= confidence < 1:
-        raise UsageError("the confidence level (--confidence) must be between 0.5 and 1")
+        raise UsageError(
+            "the confidence level (--confidence) must be between 0.5 and 1",
+            "het zekerheidsniveau (--confidence) moet tussen 0.5 en 1 liggen",
+        )
     if risk_aversion < 0 or (reserve_limit is not None and reserve_limit < 0):
-        raise UsageError("--risk-aversion and --reserve-limit must not be negative")
+        raise UsageError(
+            "--risk-aversion and --reserve-limit must not be negative", "--risk-aversion en --reserve-limit mogen niet negatief zijn"
+        )
     t0 = time.perf_counter()
     planned, alloc = resolve_plan(inst, "allocation")
     problems = instance_problems(inst, planned, scenarios, seed, alloc.substitutions)
@@ -874,7 +916,10 @@ def contract(
         chooser = Chooser(pr.options, pr.other, confidence)  # built once, solved for every cost of capital
         c = chooser.solve(0.0, limit) if limit is not None else chooser.solve(risk_aversion)
         if c.status != "optimal":
-            raise UsageError(f"region {pr.region}: no choice of forms meets the reserve limit ({c.status})")
+            raise UsageError(
+                f"region {pr.region}: no choice of forms meets the reserve limit ({c.status})",
+                f"regio {pr.region}: geen keuze van contractvormen blijft binnen de reservegrens (--reserve-limit) ({c.status})",
+            )
         now = today(pr.options)
         now_fig = evaluate(now, pr, confidence)
         a = per_gemeente(now, pr, confidence).rename(

@@ -22,7 +22,18 @@ def load_costs(path: str | Path, inst: Instance, year: int | None = None) -> tup
     p = Path(path)
     problems: list[Problem] = []
     if not p.is_file():
-        raise InstanceError([Problem(str(p), None, None, None, "a CSV file with columns gemeente, lot, year, clients, cost_eur")])
+        raise InstanceError(
+            [
+                Problem(
+                    str(p),
+                    None,
+                    None,
+                    None,
+                    "a CSV file with columns gemeente, lot, year, clients, cost_eur",
+                    "een CSV-bestand met de kolommen gemeente, lot, year, clients, cost_eur",
+                )
+            ]
+        )
     raw = _parse_csv(p.read_bytes(), "costs", p.name, problems)
     if raw is None:
         raise InstanceError(problems)
@@ -30,15 +41,26 @@ def load_costs(path: str | Path, inst: Instance, year: int | None = None) -> tup
     gemeenten, lots = set(inst.gemeenten["gemeente"]), set(inst.lots["lot"])
     for row, g, lot in zip(df["_row"], df["gemeente"], df["lot"]):
         if g not in gemeenten:
-            problems.append(Problem(p.name, int(row), "gemeente", g, f"a gemeente of instance {inst.name}"))
+            problems.append(
+                Problem(p.name, int(row), "gemeente", g, f"a gemeente of instance {inst.name}", f"een gemeente uit instantie {inst.name}")
+            )
         if lot not in lots:
-            problems.append(Problem(p.name, int(row), "lot", lot, f"a lot of instance {inst.name}"))
+            problems.append(
+                Problem(p.name, int(row), "lot", lot, f"a lot of instance {inst.name}", f"een perceel uit instantie {inst.name}")
+            )
     years = sorted(set(df["year"].astype(int)))
     if year is None:
         year = years[0] if len(years) == 1 else inst.meta.year
     if not problems and year not in years:
         problems.append(
-            Problem(p.name, None, "year", ", ".join(map(str, years)) or "(no rows)", f"rows for year {year} (choose with --year)")
+            Problem(
+                p.name,
+                None,
+                "year",
+                ", ".join(map(str, years)) or "(no rows)",
+                f"rows for year {year} (choose with --year)",
+                f"rijen voor jaar {year} (kies het jaar met --year)",
+            )
         )
     if problems:
         raise InstanceError(problems)

@@ -57,9 +57,20 @@ def read_raw(path: str | Path) -> RawInstance:
     if p.suffix.lower() == ".xlsx" and p.is_file():
         return _read_workbook(p)
     loc = str(p)
-    what = "does not exist" if not p.exists() else "is neither an instance folder nor an .xlsx workbook"
+    missing = not p.exists()
+    what = "does not exist" if missing else "is neither an instance folder nor an .xlsx workbook"
+    wat = "bestaat niet" if missing else "is geen instantiemap en ook geen .xlsx-werkboek"
     raw = RawInstance(p, None, loc, {}, "", [])
-    raw.problems.append(Problem(loc, None, None, None, f"an instance folder (with {META_FILE}) or an .xlsx workbook; the path {what}"))
+    raw.problems.append(
+        Problem(
+            loc,
+            None,
+            None,
+            None,
+            f"an instance folder (with {META_FILE}) or an .xlsx workbook; the path {what}",
+            f"een instantiemap (met {META_FILE}) of een .xlsx-werkboek; het pad {wat}",
+        )
+    )
     return raw
 
 
@@ -77,7 +88,14 @@ def _read_folder(folder: Path) -> RawInstance:
     meta_path = folder / META_FILE
     if not meta_path.is_file():
         problems.append(
-            Problem(META_FILE, None, None, None, f"a file {META_FILE} in {folder} (name, year, description, units, domains, options)")
+            Problem(
+                META_FILE,
+                None,
+                None,
+                None,
+                f"a file {META_FILE} in {folder} (name, year, description, units, domains, options)",
+                f"een bestand {META_FILE} in {folder} (name, year, description, units, domains, options)",
+            )
         )
     else:
         data = meta_path.read_bytes()
@@ -89,7 +107,17 @@ def _read_folder(folder: Path) -> RawInstance:
         data = f.read_bytes()
         files.append((f.name, data))
         if name not in TABLE_BY_NAME:
-            problems.append(Problem(f.name, None, None, None, f"a known table name; known tables: {', '.join(t.name for t in TABLES)}"))
+            known = ", ".join(t.name for t in TABLES)
+            problems.append(
+                Problem(
+                    f.name,
+                    None,
+                    None,
+                    None,
+                    f"a known table name; known tables: {known}",
+                    f"een bekende tabelnaam; bekende tabellen: {known}",
+                )
+            )
             continue
         t = _parse_csv(data, name, f.name, problems)
         if t is not None:
@@ -101,15 +129,29 @@ def _parse_yaml(data: bytes, location: str, problems: list[Problem]) -> dict | N
     try:
         meta = yaml.safe_load(data.decode("utf-8"))
     except UnicodeDecodeError as e:
-        problems.append(Problem(location, None, None, None, f"UTF-8 text ({e.reason} at byte {e.start})"))
+        problems.append(
+            Problem(
+                location, None, None, None, f"UTF-8 text ({e.reason} at byte {e.start})", f"UTF-8-tekst ({e.reason} bij byte {e.start})"
+            )
+        )
         return None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         row = mark.line + 1 if mark is not None else None
-        problems.append(Problem(location, row, None, None, f"valid YAML ({getattr(e, 'problem', e)})"))
+        why = getattr(e, "problem", e)
+        problems.append(Problem(location, row, None, None, f"valid YAML ({why})", f"geldige YAML ({why})"))
         return None
     if not isinstance(meta, dict):
-        problems.append(Problem(location, None, None, None, "a YAML mapping with keys name, year, description, units, domains, options"))
+        problems.append(
+            Problem(
+                location,
+                None,
+                None,
+                None,
+                "a YAML mapping with keys name, year, description, units, domains, options",
+                "een YAML-mapping (sleutel: waarde) met de sleutels name, year, description, units, domains, options",
+            )
+        )
         return None
     return meta
 
@@ -125,17 +167,24 @@ def _parse_csv(data: bytes, name: str, location: str, problems: list[Problem]) -
     try:
         lines = list(reader)
     except csv.Error as e:
-        problems.append(Problem(location, reader.line_num, None, None, f"well-formed CSV ({e})"))
+        problems.append(Problem(location, reader.line_num, None, None, f"well-formed CSV ({e})", f"geldige CSV ({e})"))
         return None
     if not lines or not any(c.strip() for c in lines[0]):
-        problems.append(Problem(location, 1, None, None, "a header row with the table's column names"))
+        problems.append(
+            Problem(location, 1, None, None, "a header row with the table's column names", "een kopregel met de kolomnamen van de tabel")
+        )
         return None
     header = [c.strip() for c in lines[0]]
     not_utf8 = f"UTF-8 text (this cell has a byte that is not UTF-8, e.g. {bad_byte}; save the file as 'CSV UTF-8')" if undecodable else ""
+    not_utf8_nl = (
+        f"UTF-8-tekst (deze cel bevat een byte die geen UTF-8 is, bijv. {bad_byte}; sla het bestand op als 'CSV UTF-8')"
+        if undecodable
+        else ""
+    )
     if undecodable:
         for c in header:
             if "\ufffd" in c:
-                problems.append(Problem(location, 1, c, c, not_utf8))
+                problems.append(Problem(location, 1, c, c, not_utf8, not_utf8_nl))
     rows, numbers, rejected = [], [], []
     for i, cells in enumerate(lines[1:], start=2):
         if not any(c.strip() for c in cells):
@@ -148,6 +197,7 @@ def _parse_csv(data: bytes, name: str, location: str, problems: list[Problem]) -
                     None,
                     f"{len(cells)} cells",
                     f"{len(header)} cells, one per header column (check for a stray comma or a decimal comma)",
+                    f"{len(header)} cellen, één per kolom van de kopregel (controleer op een losse komma of een decimaalkomma)",
                 )
             )
             continue
@@ -155,7 +205,7 @@ def _parse_csv(data: bytes, name: str, location: str, problems: list[Problem]) -
         if undecodable and any("\ufffd" in c for c in cells):
             for col, c in row.items():
                 if "\ufffd" in c:
-                    problems.append(Problem(location, i, col, c, not_utf8))
+                    problems.append(Problem(location, i, col, c, not_utf8, not_utf8_nl))
             rejected.append(row)
             continue
         rows.append(row)
@@ -185,7 +235,8 @@ def _read_workbook(path: Path) -> RawInstance:
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as e:  # openpyxl raises many types for a broken file
-        problems.append(Problem(path.name, None, None, None, f"a readable .xlsx workbook ({type(e).__name__}: {e})"))
+        why = f"{type(e).__name__}: {e}"
+        problems.append(Problem(path.name, None, None, None, f"a readable .xlsx workbook ({why})", f"een leesbaar .xlsx-werkboek ({why})"))
         return RawInstance(path, None, path.name, {}, _hash_files(files), [path.name], problems)
     meta = None
     tables: dict[str, RawTable] = {}
@@ -199,18 +250,22 @@ def _read_workbook(path: Path) -> RawInstance:
             meta = _meta_from_sheet(values, loc, problems)
             continue
         if ws.title not in TABLE_BY_NAME:
+            known = ", ".join(t.name for t in TABLES)
             problems.append(
                 Problem(
                     loc,
                     None,
                     None,
                     None,
-                    f"a sheet named after a known table or '{META_SHEET}'; known tables: {', '.join(t.name for t in TABLES)}",
+                    f"a sheet named after a known table or '{META_SHEET}'; known tables: {known}",
+                    f"een blad met de naam van een bekende tabel of '{META_SHEET}'; bekende tabellen: {known}",
                 )
             )
             continue
         if not values or not any(c.strip() for c in values[0]):
-            problems.append(Problem(loc, 1, None, None, "a header row with the table's column names"))
+            problems.append(
+                Problem(loc, 1, None, None, "a header row with the table's column names", "een kopregel met de kolomnamen van de tabel")
+            )
             continue
         header = [c.strip() for c in values[0]]
         while header and not header[-1]:
@@ -221,7 +276,16 @@ def _read_workbook(path: Path) -> RawInstance:
             if not any(c.strip() for c in cells):
                 continue
             if any(c.strip() for c in cells[len(header) :]):
-                problems.append(Problem(loc, i, None, None, f"no cells beyond the {len(header)} header columns"))
+                problems.append(
+                    Problem(
+                        loc,
+                        i,
+                        None,
+                        None,
+                        f"no cells beyond the {len(header)} header columns",
+                        f"geen gevulde cellen rechts van de {len(header)} kolommen van de kopregel",
+                    )
+                )
                 continue
             rows.append(dict(zip(header, cells[: len(header)])))
             numbers.append(i)
@@ -230,7 +294,12 @@ def _read_workbook(path: Path) -> RawInstance:
     if meta is None and not any(p.location.endswith(f"[{META_SHEET}]") for p in problems):
         problems.append(
             Problem(
-                path.name, None, None, None, f"a sheet '{META_SHEET}' with columns key, value (e.g. name, year, description, domains.jeugd)"
+                path.name,
+                None,
+                None,
+                None,
+                f"a sheet '{META_SHEET}' with columns key, value (e.g. name, year, description, domains.jeugd)",
+                f"een blad '{META_SHEET}' met de kolommen key, value (bijv. name, year, description, domains.jeugd)",
             )
         )
     return RawInstance(path, meta, f"{path.name}[{META_SHEET}]", tables, _hash_files(files), [path.name], problems)
@@ -239,7 +308,7 @@ def _read_workbook(path: Path) -> RawInstance:
 def _meta_from_sheet(values: list[list[str]], loc: str, problems: list[Problem]) -> dict | None:
     """The 'instance' sheet holds key/value rows with dotted keys (options.reference.scale)."""
     if not values or [c.strip() for c in values[0][:2]] != ["key", "value"]:
-        problems.append(Problem(loc, 1, None, None, "header 'key', 'value'"))
+        problems.append(Problem(loc, 1, None, None, "header 'key', 'value'", "de kopregel 'key', 'value'"))
         return None
     meta: dict[str, Any] = {}
     for i, row in enumerate(values[1:], start=2):
@@ -258,7 +327,16 @@ def _meta_from_sheet(values: list[list[str]], loc: str, problems: list[Problem])
         for part in parts[:-1]:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
-                problems.append(Problem(loc, i, "key", key, "a key that does not extend a plain value"))
+                problems.append(
+                    Problem(
+                        loc,
+                        i,
+                        "key",
+                        key,
+                        "a key that does not extend a plain value",
+                        "een sleutel die niet voortbouwt op een sleutel met een gewone waarde (zoals 'name.x' na 'name')",
+                    )
+                )
                 break
         else:
             node[parts[-1]] = value
@@ -437,7 +515,7 @@ def workbook_to_folder(path: Path, out: Path) -> None:
     raw = read_raw(path)
     if raw.problems:
         raise InstanceError(raw.problems)
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, replace=False) as tmp:
         (tmp / META_FILE).write_text(yaml.safe_dump(raw.meta, sort_keys=False, allow_unicode=True), encoding="utf-8")
         for name, t in raw.tables.items():
             with (tmp / f"{name}.csv").open("w", encoding="utf-8", newline="") as fh:
@@ -471,7 +549,7 @@ def write_folder(inst: Any, out: Path) -> None:
     from .._atomic import atomic_dir
 
     meta = inst.meta.model_dump(mode="json", exclude_defaults=True)
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, replace=False) as tmp:
         (tmp / META_FILE).write_text(yaml.safe_dump(meta, sort_keys=False, allow_unicode=True), encoding="utf-8")
         for spec in TABLES:
             df = inst.tables.get(spec.name)

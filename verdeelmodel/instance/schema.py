@@ -34,6 +34,16 @@ def _unit(unit: str) -> dict:
     return {"unit": unit}
 
 
+def _invalid(en: str, nl: str) -> ValueError:
+    """A ValueError for a validator: its text (pydantic's message) in the language of the moment;
+    ``.en`` (stable, what programs match on) and ``.nl`` carry both for the validator's report."""
+    from verdeelmodel.fmt import t
+
+    err = ValueError(t(nl, en))
+    err.en, err.nl = en, nl
+    return err
+
+
 class Row(BaseModel):
     """Base for table rows: unknown columns are errors, strings are trimmed."""
 
@@ -591,6 +601,7 @@ class TableSpec:
     key: tuple[str, ...]
     required: bool
     doc: str
+    doc_nl: str = ""  # the same in Dutch (messages about a missing table)
 
 
 #: The manifest: every input table once, in load order.
@@ -601,19 +612,40 @@ TABLES: tuple[TableSpec, ...] = (
         ("source",),
         True,
         "Provenance of every number: one row per source, labelled public, derived, assumption or synthetic.",
+        "Herkomst van elk getal: één rij per bron, gelabeld public, derived, assumption of synthetic.",
     ),
-    TableSpec("gemeenten", GemeenteRow, ("gemeente",), True, "The gemeenten of the instance."),
-    TableSpec("budgets", BudgetRow, ("gemeente", "domain"), True, "Budget B per gemeente and domain, and the region per domain."),
-    TableSpec("populations", PopulationRow, ("gemeente", "population"), True, "Populations per gemeente: areas or target groups."),
+    TableSpec("gemeenten", GemeenteRow, ("gemeente",), True, "The gemeenten of the instance.", "De gemeenten van de instantie."),
+    TableSpec(
+        "budgets",
+        BudgetRow,
+        ("gemeente", "domain"),
+        True,
+        "Budget B per gemeente and domain, and the region per domain.",
+        "Budget B per gemeente en domein, en de regio per domein.",
+    ),
+    TableSpec(
+        "populations",
+        PopulationRow,
+        ("gemeente", "population"),
+        True,
+        "Populations per gemeente: areas or target groups.",
+        "Populaties per gemeente: gebieden of doelgroepen.",
+    ),
     TableSpec(
         "maatstaven",
         MaatstafRow,
         ("gemeente", "population", "maatstaf"),
         False,
         "Maatstaven per population: the reference allocation's characteristics.",
+        "Maatstaven per populatie: de kenmerken van de referentieverdeling.",
     ),
     TableSpec(
-        "bedragen", BedragRow, ("maatstaf", "domain"), False, "Bedrag per eenheid of each maatstaf per domain (Gemeentefonds arithmetic)."
+        "bedragen",
+        BedragRow,
+        ("maatstaf", "domain"),
+        False,
+        "Bedrag per eenheid of each maatstaf per domain (Gemeentefonds arithmetic).",
+        "Bedrag per eenheid van elke maatstaf per domein (rekenwijze van het Gemeentefonds).",
     ),
     TableSpec(
         "historical",
@@ -621,16 +653,32 @@ TABLES: tuple[TableSpec, ...] = (
         ("gemeente", "population", "domain"),
         False,
         "Historical spending per population and domain (historical blend, ingroeipad).",
+        "Historische uitgaven per populatie en domein (historische menging, ingroeipad).",
     ),
-    TableSpec("lots", LotRow, ("lot",), True, "Lots (percelen)."),
-    TableSpec("need", NeedRow, ("gemeente", "population", "lot"), True, "Expected need per gemeente x population x lot, as volume."),
-    TableSpec("providers", ProviderRow, ("provider",), False, "Providers (aanbieders) with their overall plafond and guaranteed minimum."),
+    TableSpec("lots", LotRow, ("lot",), True, "Lots (percelen).", "Percelen."),
+    TableSpec(
+        "need",
+        NeedRow,
+        ("gemeente", "population", "lot"),
+        True,
+        "Expected need per gemeente x population x lot, as volume.",
+        "Verwachte behoefte per gemeente x populatie x perceel, als volume.",
+    ),
+    TableSpec(
+        "providers",
+        ProviderRow,
+        ("provider",),
+        False,
+        "Providers (aanbieders) with their overall plafond and guaranteed minimum.",
+        "Aanbieders met hun totale plafond en gegarandeerde minimum.",
+    ),
     TableSpec(
         "contracts",
         ContractRow,
         ("provider", "lot", "region", "gemeente"),
         False,
         "Provider contracts per lot, per region or gemeente, with plafond and minimum.",
+        "Contracten met aanbieders per perceel, per regio of gemeente, met plafond en minimum.",
     ),
     TableSpec(
         "ceilings",
@@ -638,6 +686,7 @@ TABLES: tuple[TableSpec, ...] = (
         ("lot", "region", "gemeente"),
         False,
         "Plafonds and guaranteed minimums per lot, per region or per gemeente.",
+        "Plafonds en gegarandeerde minimums per perceel, per regio of per gemeente.",
     ),
     TableSpec(
         "substitutions",
@@ -645,6 +694,7 @@ TABLES: tuple[TableSpec, ...] = (
         ("from_lot", "to_lot", "gemeente", "population"),
         False,
         "Substitution options from a heavier to a lighter lot.",
+        "Substitutiemogelijkheden van een zwaarder naar een lichter perceel.",
     ),
     TableSpec(
         "goals",
@@ -652,6 +702,7 @@ TABLES: tuple[TableSpec, ...] = (
         ("goal", "domain", "gemeente", "population", "lot"),
         False,
         "Policy goals: basis share and specialist reduction (substitution), and protected minimums for non-statutory care (funded share).",
+        "Beleidsdoelen: aandeel basis en vermindering specialistisch (substitutie), en beschermde minimums voor niet-wettelijke zorg (funded share).",
     ),
     TableSpec(
         "vierkant",
@@ -659,25 +710,47 @@ TABLES: tuple[TableSpec, ...] = (
         ("gemeente", "population", "domain", "category"),
         False,
         "Vierkant lumpsums: planned split over at most 4 categories with an allowed shift.",
+        "Vierkant-lumpsums: geplande verdeling over hoogstens 4 categorieën met een toegestane verschuiving.",
     ),
     TableSpec(
-        "pooling_rules", PoolingRuleRow, ("rule",), False, "Pooling rules (risicoverevening) with their parameters; `profijt` needs no row."
+        "pooling_rules",
+        PoolingRuleRow,
+        ("rule",),
+        False,
+        "Pooling rules (risicoverevening) with their parameters; `profijt` needs no row.",
+        "Verdeelregels (risicoverevening) met hun parameters; `profijt` heeft geen rij nodig.",
     ),
-    TableSpec("pools", PoolRow, ("region", "pool"), False, "Which lots each region pools, and under which agreed rule."),
+    TableSpec(
+        "pools",
+        PoolRow,
+        ("region", "pool"),
+        False,
+        "Which lots each region pools, and under which agreed rule.",
+        "Welke percelen elke regio samen draagt (pool), en onder welke afgesproken verdeelregel.",
+    ),
     TableSpec(
         "use_history",
         UseHistoryRow,
         ("gemeente", "lot", "year"),
         False,
         "Use in earlier years per gemeente and lot (uitgesteld profijt, history keys).",
+        "Gebruik in eerdere jaren per gemeente en perceel (uitgesteld profijt, sleutels op historie).",
     ),
-    TableSpec("years", YearRow, ("year",), False, "The planning horizon (meerjarenraming): the instance year and the years after it."),
+    TableSpec(
+        "years",
+        YearRow,
+        ("year",),
+        False,
+        "The planning horizon (meerjarenraming): the instance year and the years after it.",
+        "De planningshorizon (meerjarenraming): het jaar van de instantie en de jaren erna.",
+    ),
     TableSpec(
         "budgets_by_year",
         BudgetYearRow,
         ("gemeente", "domain", "year"),
         False,
         "Budgets per gemeente and domain in the later years of the horizon.",
+        "Budgetten per gemeente en domein in de latere jaren van de horizon.",
     ),
     TableSpec(
         "year_factors",
@@ -685,6 +758,7 @@ TABLES: tuple[TableSpec, ...] = (
         ("year", "target"),
         False,
         "Tariff indexation and demand trend per later year of the horizon, per lot, domain or all lots.",
+        "Tariefindexatie en trend in de vraag per later jaar van de horizon, per perceel, domein of voor alle percelen.",
     ),
     TableSpec(
         "contract_sums",
@@ -692,6 +766,7 @@ TABLES: tuple[TableSpec, ...] = (
         ("lot", "region", "gemeente", "first_year"),
         False,
         "Contract sums over several years of the horizon (multi-year plafonds): they link the years into one model.",
+        "Contractsommen over meerdere jaren van de horizon (meerjarige plafonds): ze verbinden de jaren tot één model.",
     ),
     TableSpec(
         "contract_options",
@@ -699,6 +774,7 @@ TABLES: tuple[TableSpec, ...] = (
         ("lot", "region", "gemeente", "form", "variant"),
         False,
         "Funding forms a lot may be contracted under, per area, with the provider's price for the risk it carries (verdeelmodel contract).",
+        "Bekostigingsvormen waaronder een perceel kan worden ingekocht, per gebied, met de prijs van de aanbieder voor het risico dat hij draagt (verdeelmodel contract).",
     ),
     TableSpec(
         "risks",
@@ -706,6 +782,7 @@ TABLES: tuple[TableSpec, ...] = (
         ("gemeente", "risk"),
         False,
         "The gemeente's other risks (risicoregister), for the whole risk profile of the paragraaf weerstandsvermogen.",
+        "De overige risico's van de gemeente (risicoregister), voor het hele risicoprofiel van de paragraaf weerstandsvermogen.",
     ),
     TableSpec(
         "demand",
@@ -713,6 +790,7 @@ TABLES: tuple[TableSpec, ...] = (
         ("lot",),
         False,
         "How demand per lot fluctuates in Monte Carlo scenarios; lots without a row: Poisson on volume as clients.",
+        "Hoe de vraag per perceel schommelt in Monte Carlo-scenario's; percelen zonder rij: Poisson op het volume als cliënten.",
     ),
 )
 TABLE_BY_NAME = {t.name: t for t in TABLES}
@@ -722,6 +800,7 @@ COSTS_SPEC = TableSpec(
     (),
     True,
     "Realised costs per gemeente, lot and year (rows per client allowed), for `verdeelmodel pool --costs`.",
+    "Gerealiseerde kosten per gemeente, perceel en jaar (rijen per cliënt toegestaan), voor `verdeelmodel pool --costs`.",
 )
 
 #: Constraint families the instance can switch off in instance.yaml (options.families): the
@@ -775,9 +854,12 @@ class ObjectiveOptions(Strict):
     def _known_stages(cls, v: dict[str, float]) -> dict[str, float]:
         unknown = set(v) - set(STAGE_NAMES)
         if unknown:
-            raise ValueError(f"unknown stage(s) {sorted(unknown)}; expected {', '.join(STAGE_NAMES)}")
+            raise _invalid(
+                f"unknown stage(s) {sorted(unknown)}; expected {', '.join(STAGE_NAMES)}",
+                f"bekende fasen ({', '.join(STAGE_NAMES)}); onbekend: {sorted(unknown)}",
+            )
         if any(w < 0 for w in v.values()):
-            raise ValueError("weights must be >= 0")
+            raise _invalid("weights must be >= 0", "gewichten >= 0")
         return v
 
 
@@ -795,7 +877,10 @@ class Options(Strict):
     def _known_families(cls, v: dict[str, bool]) -> dict[str, bool]:
         unknown = set(v) - set(FAMILIES)
         if unknown:
-            raise ValueError(f"unknown constraint families {sorted(unknown)}; expected some of {', '.join(FAMILIES)}")
+            raise _invalid(
+                f"unknown constraint families {sorted(unknown)}; expected some of {', '.join(FAMILIES)}",
+                f"bekende families van restricties (een of meer van {', '.join(FAMILIES)}); onbekend: {sorted(unknown)}",
+            )
         return v
 
 

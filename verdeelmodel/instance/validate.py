@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
+from verdeelmodel.fmt import eur
 from verdeelmodel.models.rules import KIND, Rule
 
 from .io import RawInstance, RawTable, numeric_columns, read_raw
@@ -119,9 +120,57 @@ _EXPECT = {
 }
 
 
+#: the same phrases in Dutch (and a few more pydantic error types, which the English takes from
+#: pydantic's own message)
+_EXPECT_NL = {
+    "missing": lambda c: "een waarde (verplicht)",
+    "float_parsing": lambda c: "een getal in euro's/eenheden met '.' als decimaalteken en zonder scheidingsteken voor duizendtallen",
+    "float_type": lambda c: "een getal",
+    "int_parsing": lambda c: "een geheel getal",
+    "int_from_float": lambda c: "een geheel getal",
+    "int_type": lambda c: "een geheel getal",
+    "finite_number": lambda c: "een eindig getal",
+    "bool_parsing": lambda c: "true of false",
+    "greater_than_equal": lambda c: f"een getal >= {c['ge']}",
+    "greater_than": lambda c: f"een getal > {c['gt']}",
+    "less_than_equal": lambda c: f"een getal <= {c['le']}",
+    "less_than": lambda c: f"een getal < {c['lt']}",
+    "literal_error": lambda c: f"een van {_or_in_dutch(str(c['expected']))}",
+    "string_too_short": lambda c: "een tekst die niet leeg is",
+    "string_too_long": lambda c: f"een tekst van hoogstens {c['max_length']} tekens",
+    "extra_forbidden": lambda c: "geen kolom met deze naam (deze kolom bestaat niet)",
+    "dict_type": lambda c: "een lijst instellingen (regels sleutel: waarde)",
+    "model_type": lambda c: "een lijst instellingen (regels sleutel: waarde)",
+    # not in _EXPECT: the English is pydantic's message
+    "too_short": lambda c: f"minstens {c.get('min_length', 1)} element(en)",
+    "string_type": lambda c: "een tekst",
+    "bool_type": lambda c: "true of false",
+}
+
+
+def _or_in_dutch(choices: str) -> str:
+    """pydantic's "'a', 'b' or 'c'" as "'a', 'b' of 'c'"."""
+    head, sep, last = choices.rpartition(" or ")
+    return f"{head} of {last}" if sep else choices
+
+
+def _validator_text(err: dict, lang: str) -> str:
+    """The message of a ValueError raised by a validator of the schema, in ``lang`` ("en", "nl"):
+    the schema's errors carry both (``.en``, ``.nl``); any other: pydantic's message."""
+    exc = (err.get("ctx") or {}).get("error")
+    text = getattr(exc, lang, None)
+    return text if isinstance(text, str) else str(err["msg"]).removeprefix("Value error, ")
+
+
 def _expected(err: dict) -> str:
     f = _EXPECT.get(err["type"])
-    return f(err.get("ctx", {})) if f else str(err["msg"]).removeprefix("Value error, ")
+    return f(err.get("ctx", {})) if f else _validator_text(err, "en")
+
+
+def _expected_nl(err: dict) -> str:
+    """:func:`_expected` in Dutch."""
+    f = _EXPECT_NL.get(err["type"])
+    return f(err.get("ctx", {})) if f else _validator_text(err, "nl")
 
 
 def number_phrase(field) -> str:
@@ -142,16 +191,43 @@ def number_phrase(field) -> str:
     return "a number (12.5 or 12,5)"
 
 
-def _number_problem(text: str, what: str = "a number") -> str | None:
+def number_phrase_nl(field) -> str:
+    """:func:`number_phrase` in Dutch."""
+    import typing
+
+    if _unit_of(field) == "eur":
+        return "een bedrag in euro's (4500000, 4.500.000 of 4500000,50)"
+    le = next((m.le for m in field.metadata if getattr(m, "le", None) is not None), None)
+    ge = next((m.ge for m in field.metadata if getattr(m, "ge", None) is not None), None)
+    if le is not None and le <= 1 and ge is not None and ge >= 0:
+        return "een aandeel tussen 0 en 1 (0,2 of 0.2)"
+    if int in (field.annotation, *typing.get_args(field.annotation)) and float not in (
+        field.annotation,
+        *typing.get_args(field.annotation),
+    ):
+        return "een geheel getal"
+    return "een getal (12,5 of 12.5)"
+
+
+def _unreadable_number_nl(raw: str) -> str:
+    """The Dutch of the problem :func:`read_number` reports for a number that fits no notation."""
+    return (
+        f"een getal ('{raw}' past in geen enkele notatie): bijv. 4500000, 4.500.000, 4.500.000,50 of 0,2 "
+        "(Nederlands: '.' voor duizendtallen, ',' voor decimalen) of 4500000.50"
+    )
+
+
+def _number_problem(text: str, what: str = "a number", what_nl: str = "een getal") -> tuple[str, str] | None:
     """What pydantic would wrongly accept in a number cell: nan/inf (also a finite-looking
-    1e400) and '_' digit separators; None when the text is fine or pydantic rejects it."""
+    1e400) and '_' digit separators, in English and Dutch; None when the text is fine or
+    pydantic rejects it."""
     if "_" in text:
-        return f"{what}, without '_' between the digits"
+        return f"{what}, without '_' between the digits", f"{what_nl}, zonder '_' tussen de cijfers"
     try:
         v = float(text)
     except ValueError:
         return None
-    return None if math.isfinite(v) else "a finite number (not nan or inf)"
+    return None if math.isfinite(v) else ("a finite number (not nan or inf)", "een eindig getal (geen nan of inf)")
 
 
 def _unit_of(field) -> str | None:
@@ -173,7 +249,7 @@ def _validate_table(
     seen = set()
     for col in raw.header:
         if col in seen:
-            problems.append(Problem(raw.location, 1, col, col, "each column once in the header"))
+            problems.append(Problem(raw.location, 1, col, col, "each column once in the header", "elke kolom één keer in de kopregel"))
             continue
         seen.add(col)
         if col in fields:
@@ -181,10 +257,23 @@ def _validate_table(
         elif col.startswith(SOURCE_PREFIX) and col[len(SOURCE_PREFIX) :] in fields:
             header_ok.append(col)
         else:
-            problems.append(Problem(raw.location, 1, col, col, f"a column of table '{raw.name}': {', '.join(fields)} (or source_<column>)"))
+            problems.append(
+                Problem(
+                    raw.location,
+                    1,
+                    col,
+                    col,
+                    f"a column of table '{raw.name}': {', '.join(fields)} (or source_<column>)",
+                    f"een kolom van tabel '{raw.name}': {', '.join(fields)} (of source_<kolom>)",
+                )
+            )
     for name, f in fields.items():
         if f.is_required() and name not in seen:
-            problems.append(Problem(raw.location, 1, name, None, f"a column '{name}' ({f.description})"))
+            problems.append(
+                Problem(
+                    raw.location, 1, name, None, f"a column '{name}' ({f.description})", f"een verplichte kolom '{name}' ({f.description})"
+                )
+            )
     missing_required = [n for n, f in fields.items() if f.is_required() and n not in seen]
     records: list[dict[str, Any]] = []
     for line, cells in zip(raw.line_numbers, raw.rows):
@@ -193,7 +282,7 @@ def _validate_table(
         for c in sorted(numeric & data.keys()):  # Dutch-typed numbers (4.500.000, 0,2): read where unambiguous
             norm, note, why = read_number(data[c], _unit_of(fields[c]))
             if why is not None:
-                bad_numbers[c] = why
+                bad_numbers[c] = (why, _unreadable_number_nl(data[c]))
                 continue
             if norm is not None:
                 data[c] = norm
@@ -203,11 +292,12 @@ def _validate_table(
             {
                 c: why
                 for c in numeric & data.keys()
-                if c not in bad_numbers and (why := _number_problem(data[c], number_phrase(fields[c]))) is not None
+                if c not in bad_numbers
+                and (why := _number_problem(data[c], number_phrase(fields[c]), number_phrase_nl(fields[c]))) is not None
             }
         )
-        for c, why in bad_numbers.items():
-            problems.append(Problem(raw.location, line, c, cells[c], why))
+        for c, (why, why_nl) in bad_numbers.items():
+            problems.append(Problem(raw.location, line, c, cells[c], why, why_nl))
         try:
             obj = spec.row.model_validate(data)
         except ValidationError as e:
@@ -217,8 +307,11 @@ def _validate_table(
                     continue  # already reported once for the header
                 if col in bad_numbers:
                     continue  # reported above
-                why = number_phrase(fields[col]) if (err["type"] == "float_parsing" and col in fields) else _expected(err)
-                problems.append(Problem(raw.location, line, col, cells.get(col) if col else None, why))
+                if err["type"] == "float_parsing" and col in fields:
+                    why, why_nl = number_phrase(fields[col]), number_phrase_nl(fields[col])
+                else:
+                    why, why_nl = _expected(err), _expected_nl(err)
+                problems.append(Problem(raw.location, line, col, cells.get(col) if col else None, why, why_nl))
             rejected.append({c: v.strip() for c, v in cells.items()})
             continue
         if bad_numbers:
@@ -258,6 +351,7 @@ def _validate(raw: RawInstance, problems: list[Problem]) -> Instance | None:
                         col,
                         None if value is _MISSING else str(value),
                         _expected(err) if err["type"] != "extra_forbidden" else "no such setting (check the spelling)",
+                        _expected_nl(err) if err["type"] != "extra_forbidden" else "geen instelling met deze naam (controleer de spelling)",
                     )
                 )
             checks_meta = _meta_without(raw.meta, [err["loc"] for err in e.errors()])
@@ -273,7 +367,14 @@ def _validate(raw: RawInstance, problems: list[Problem]) -> Instance | None:
             locations[spec.name] = t.location
             if spec.required and not t.rows and not rejected[spec.name]:
                 problems.append(
-                    Problem(t.location, 2, None, None, f"at least one row in table '{spec.name}' ({spec.doc}); the file has only a header")
+                    Problem(
+                        t.location,
+                        2,
+                        None,
+                        None,
+                        f"at least one row in table '{spec.name}' ({spec.doc}); the file has only a header",
+                        f"minstens één rij in tabel '{spec.name}' ({spec.doc_nl or spec.doc}); het bestand heeft alleen een kopregel",
+                    )
                 )
         else:
             tables[spec.name] = _empty(spec.name)
@@ -281,7 +382,16 @@ def _validate(raw: RawInstance, problems: list[Problem]) -> Instance | None:
             if (
                 spec.required and raw.meta is not None and not any(p.location == locations[spec.name] for p in problems)
             ):  # an unreadable file is reported once
-                problems.append(Problem(locations[spec.name], None, None, None, f"table '{spec.name}' ({spec.doc})"))
+                problems.append(
+                    Problem(
+                        locations[spec.name],
+                        None,
+                        None,
+                        None,
+                        f"table '{spec.name}' ({spec.doc})",
+                        f"tabel '{spec.name}' ({spec.doc_nl or spec.doc})",
+                    )
+                )
     if checks_meta is not None:  # report the tables' problems too, not only the settings'
         _cross_checks(checks_meta, tables, locations, problems, rejected)
     if meta is None:
@@ -338,7 +448,9 @@ class _Reporter:
             Problem(self.locations[table], None if row is None else int(row), column, None if value is None else str(value), expected, nl)
         )
 
-    def foreign_key(self, table: str, column: str, allowed: set, what: str, optional: bool = False) -> None:
+    def foreign_key(self, table: str, column: str, allowed: set, what: str, what_nl: str, optional: bool = False) -> None:
+        """Every value of ``column`` in ``allowed``. ``what``: English, completed to "a <what> that
+        exists"; ``what_nl``: the whole Dutch phrase ("een bestaand perceel uit lots")."""
         df = self.tables[table]
         if column not in df or df.empty:
             return
@@ -346,7 +458,7 @@ class _Reporter:
             if optional and v == "":
                 continue
             if v not in allowed:
-                self.add(table, row, column, v, f"a {what} that exists ({_some(allowed)})")
+                self.add(table, row, column, v, f"a {what} that exists ({_some(allowed)})", f"{what_nl} ({_some_nl(allowed)})")
 
     def unique(self, table: str, key: tuple[str, ...]) -> None:
         df = self.tables[table]
@@ -355,7 +467,14 @@ class _Reporter:
         dup = df.duplicated(list(key), keep="first")
         for row, vals in zip(df.loc[dup, "_row"], df.loc[dup, list(key)].itertuples(index=False)):
             shown = ", ".join(f"{k}={v!r}" for k, v in zip(key, vals) if v != "")
-            self.add(table, row, key[0] if len(key) == 1 else None, shown, f"each ({', '.join(key)}) once; this repeats an earlier row")
+            self.add(
+                table,
+                row,
+                key[0] if len(key) == 1 else None,
+                shown,
+                f"each ({', '.join(key)}) once; this repeats an earlier row",
+                f"elke ({', '.join(key)}) één keer; deze rij herhaalt een eerdere rij",
+            )
 
 
 def _some(values: set, n: int = 8) -> str:
@@ -363,6 +482,15 @@ def _some(values: set, n: int = 8) -> str:
     if not vals:
         return "none defined"
     more = f", ... {len(vals) - n} more" if len(vals) > n else ""
+    return ", ".join(vals[:n]) + more
+
+
+def _some_nl(values: set, n: int = 8) -> str:
+    """:func:`_some` in Dutch."""
+    vals = sorted(map(str, values))
+    if not vals:
+        return "geen gedefinieerd"
+    more = f", ... nog {len(vals) - n}" if len(vals) > n else ""
     return ", ".join(vals[:n]) + more
 
 
@@ -397,12 +525,12 @@ def _cross_checks(
             continue
         df = T[spec.name]
         for col in [c for c in df.columns if c == "source" or c.startswith(SOURCE_PREFIX)]:
-            r.foreign_key(spec.name, col, sources, "source in sources.csv")
+            r.foreign_key(spec.name, col, sources, "source in sources.csv", "een bestaande bron in sources.csv")
 
     domains = set(meta.domains)
     gemeenten = known("gemeenten", "gemeente")
-    r.foreign_key("budgets", "gemeente", gemeenten, "gemeente")
-    r.foreign_key("budgets", "domain", domains, "domain of instance.yaml")
+    r.foreign_key("budgets", "gemeente", gemeenten, "gemeente", "een bestaande gemeente")
+    r.foreign_key("budgets", "domain", domains, "domain of instance.yaml", "een bestaand domein uit instance.yaml")
     # a gemeente has one region per domain (unique key gemeente+domain guarantees it)
     regions_by_domain: dict[str, set] = defaultdict(set)
     for d, reg in known("budgets", "domain", "region"):
@@ -410,7 +538,7 @@ def _cross_checks(
     all_regions = {reg for _, reg in known("budgets", "domain", "region")}
     budget_keys = known("budgets", "gemeente", "domain")
 
-    r.foreign_key("populations", "gemeente", gemeenten, "gemeente")
+    r.foreign_key("populations", "gemeente", gemeenten, "gemeente", "een bestaande gemeente")
     pops = known("populations", "gemeente", "population")
     pop_names = {p for _, p in pops}
 
@@ -420,22 +548,43 @@ def _cross_checks(
             if g == "" or (optional_pop and p == ""):
                 continue
             if g not in gemeenten:
-                r.add(table, row, "gemeente", g, f"a gemeente of gemeenten ({_some(gemeenten)})")
+                r.add(
+                    table,
+                    row,
+                    "gemeente",
+                    g,
+                    f"a gemeente of gemeenten ({_some(gemeenten)})",
+                    f"een gemeente uit gemeenten ({_some_nl(gemeenten)})",
+                )
             elif (g, p) not in pops:
-                r.add(table, row, "population", p, f"a population of gemeente {g} in populations ({_some({q for h, q in pops if h == g})})")
+                theirs = {q for h, q in pops if h == g}
+                r.add(
+                    table,
+                    row,
+                    "population",
+                    p,
+                    f"a population of gemeente {g} in populations ({_some(theirs)})",
+                    f"een populatie van gemeente {g} in populations ({_some_nl(theirs)})",
+                )
 
     pop_key("maatstaven")
     pop_key("historical")
     pop_key("need")
-    r.foreign_key("historical", "domain", domains, "domain of instance.yaml")
+    r.foreign_key("historical", "domain", domains, "domain of instance.yaml", "een bestaand domein uit instance.yaml")
 
     # reference model inputs
     bed, maat = T["bedragen"], T["maatstaven"]
-    r.foreign_key("bedragen", "domain", domains, "domain of instance.yaml")
+    r.foreign_key("bedragen", "domain", domains, "domain of instance.yaml", "een bestaand domein uit instance.yaml")
     used = set(maat["maatstaf"])
     priced = set(bed["maatstaf"])
-    r.foreign_key("maatstaven", "maatstaf", priced, "maatstaf with a bedrag in bedragen")
-    r.foreign_key("bedragen", "maatstaf", used, "maatstaf that some population has in maatstaven")
+    r.foreign_key("maatstaven", "maatstaf", priced, "maatstaf with a bedrag in bedragen", "een maatstaf met een bedrag in bedragen")
+    r.foreign_key(
+        "bedragen",
+        "maatstaf",
+        used,
+        "maatstaf that some population has in maatstaven",
+        "een maatstaf die een populatie heeft in maatstaven",
+    )
     opts = meta.options.reference
     if (opts.blend_lambda < 1 or opts.ingroeipad_eur_per_inhabitant is not None) and T["historical"].empty:
         r.add(
@@ -444,15 +593,16 @@ def _cross_checks(
             None,
             None,
             "historical spending per population (options.reference.blend_lambda < 1 or an ingroeipad needs it)",
+            "historische uitgaven per populatie (nodig voor options.reference.blend_lambda < 1 of een ingroeipad)",
         )
 
     # lots and need
     lots = T["lots"]
-    r.foreign_key("lots", "domain", domains, "domain of instance.yaml")
+    r.foreign_key("lots", "domain", domains, "domain of instance.yaml", "een bestaand domein uit instance.yaml")
     lot_ids = known("lots", "lot")
     lot_domain = dict(zip(lots["lot"], lots["domain"]))
     lot_echelon = dict(zip(lots["lot"], lots["echelon"]))
-    r.foreign_key("need", "lot", lot_ids, "lot of lots")
+    r.foreign_key("need", "lot", lot_ids, "lot of lots", "een bestaand perceel uit lots")
     need = T["need"]
     reported_budget = set()
     for row, g, lot in zip(need["_row"], need["gemeente"], need["lot"]):
@@ -465,6 +615,7 @@ def _cross_checks(
                 "gemeente",
                 g,
                 f"a row for gemeente {g} and domain {d} in budgets (its budget and region), because it has need in lot {lot}",
+                f"een rij voor gemeente {g} en domein {d} in budgets (met het budget en de regio), omdat de gemeente behoefte heeft in perceel {lot}",
             )
 
     # reference arithmetic possible: in every scope with money, some maatstaf x bedrag > 0
@@ -475,12 +626,26 @@ def _cross_checks(
     provs = known("providers", "provider")
     for table in ("contracts", "ceilings"):
         df = T[table]
-        r.foreign_key(table, "lot", lot_ids, "lot of lots")
+        r.foreign_key(table, "lot", lot_ids, "lot of lots", "een bestaand perceel uit lots")
         for row, lot, reg, g in zip(df["_row"], df["lot"], df["region"], df["gemeente"]):
             if (reg == "") == (g == ""):
-                r.add(table, row, "region" if reg else "gemeente", reg or g or "", "exactly one of region or gemeente filled in")
+                r.add(
+                    table,
+                    row,
+                    "region" if reg else "gemeente",
+                    reg or g or "",
+                    "exactly one of region or gemeente filled in",
+                    "precies één van region of gemeente ingevuld",
+                )
             elif g and g not in gemeenten:
-                r.add(table, row, "gemeente", g, f"a gemeente of gemeenten ({_some(gemeenten)})")
+                r.add(
+                    table,
+                    row,
+                    "gemeente",
+                    g,
+                    f"a gemeente of gemeenten ({_some(gemeenten)})",
+                    f"een gemeente uit gemeenten ({_some_nl(gemeenten)})",
+                )
             elif reg and lot in lot_domain and reg not in regions_by_domain.get(lot_domain[lot], set()):
                 r.add(
                     table,
@@ -488,8 +653,9 @@ def _cross_checks(
                     "region",
                     reg,
                     f"a region of domain {lot_domain[lot]} in budgets ({_some(regions_by_domain.get(lot_domain[lot], all_regions))})",
+                    f"een regio van domein {lot_domain[lot]} in budgets ({_some_nl(regions_by_domain.get(lot_domain[lot], all_regions))})",
                 )
-    r.foreign_key("contracts", "provider", provs, "provider of providers")
+    r.foreign_key("contracts", "provider", provs, "provider of providers", "een bestaande aanbieder uit providers")
     for table in ("providers", "contracts", "ceilings"):
         df = T[table]
         for row, lo, hi in zip(df["_row"], df["minimum_eur"], df["ceiling_eur"]):
@@ -500,6 +666,7 @@ def _cross_checks(
                     "minimum_eur",
                     _fmt(lo),
                     f"a guaranteed minimum not above the plafond of the same row (ceiling_eur {_fmt(hi)})",
+                    f"een gegarandeerd minimum dat niet boven het plafond van dezelfde rij ligt (ceiling_eur {_fmt(hi)})",
                 )
     # one lot's contracts are either regional or per gemeente within a region
     con = T["contracts"]
@@ -520,26 +687,41 @@ def _cross_checks(
                     None,
                     f"lot={lot}, region={R}",
                     "contracts of one lot in one region either all regional or all per gemeente, not both",
+                    "contracten van één perceel in één regio ofwel allemaal regionaal ofwel allemaal per gemeente, niet beide",
                 )
 
     # substitutions: same domain, to a strictly lighter echelon
     sub = T["substitutions"]
-    r.foreign_key("substitutions", "from_lot", lot_ids, "lot of lots")
-    r.foreign_key("substitutions", "to_lot", lot_ids, "lot of lots")
-    r.foreign_key("substitutions", "gemeente", gemeenten, "gemeente", optional=True)
-    r.foreign_key("substitutions", "population", pop_names, "population", optional=True)
+    r.foreign_key("substitutions", "from_lot", lot_ids, "lot of lots", "een bestaand perceel uit lots")
+    r.foreign_key("substitutions", "to_lot", lot_ids, "lot of lots", "een bestaand perceel uit lots")
+    r.foreign_key("substitutions", "gemeente", gemeenten, "gemeente", "een bestaande gemeente", optional=True)
+    r.foreign_key("substitutions", "population", pop_names, "population", "een bestaande populatie", optional=True)
     for row, a, b in zip(sub["_row"], sub["from_lot"], sub["to_lot"]):
         if a in lot_domain and b in lot_domain:
             if lot_domain[a] != lot_domain[b]:
-                r.add("substitutions", row, "to_lot", b, f"a lot of the same domain as {a} ({lot_domain[a]})")
+                r.add(
+                    "substitutions",
+                    row,
+                    "to_lot",
+                    b,
+                    f"a lot of the same domain as {a} ({lot_domain[a]})",
+                    f"een perceel van hetzelfde domein als {a} ({lot_domain[a]})",
+                )
             elif ECHELON_ORDER[lot_echelon[b]] >= ECHELON_ORDER[lot_echelon[a]]:
-                r.add("substitutions", row, "to_lot", b, f"a lot of a lighter echelon than {a} ({lot_echelon[a]}); {b} is {lot_echelon[b]}")
+                r.add(
+                    "substitutions",
+                    row,
+                    "to_lot",
+                    b,
+                    f"a lot of a lighter echelon than {a} ({lot_echelon[a]}); {b} is {lot_echelon[b]}",
+                    f"een perceel in een lichter echelon dan {a} ({lot_echelon[a]}); {b} is {lot_echelon[b]}",
+                )
 
     # goals and vierkant
     for table in ("goals", "vierkant"):
-        r.foreign_key(table, "domain", domains, "domain of instance.yaml")
-        r.foreign_key(table, "gemeente", gemeenten, "gemeente", optional=(table == "goals"))
-        r.foreign_key(table, "population", pop_names, "population", optional=True)
+        r.foreign_key(table, "domain", domains, "domain of instance.yaml", "een bestaand domein uit instance.yaml")
+        r.foreign_key(table, "gemeente", gemeenten, "gemeente", "een bestaande gemeente", optional=(table == "goals"))
+        r.foreign_key(table, "population", pop_names, "population", "een bestaande populatie", optional=True)
     lot_statutory = dict(zip(lots["lot"], lots["statutory"]))
     for row in T["goals"].to_dict("records"):
         lot = row.get("lot", "")
@@ -552,11 +734,26 @@ def _cross_checks(
                 "lot",
                 lot,
                 f"a blank lot: only funded_share goals name a lot ({row['goal']} applies to the whole domain)",
+                f"een lege kolom lot: alleen doelen funded_share noemen een perceel ({row['goal']} geldt voor het hele domein)",
             )
         elif lot not in lot_domain:
-            r.add("goals", row["_row"], "lot", lot, f"a lot of lots ({_some(set(lot_domain))})")
+            r.add(
+                "goals",
+                row["_row"],
+                "lot",
+                lot,
+                f"a lot of lots ({_some(set(lot_domain))})",
+                f"een perceel uit lots ({_some_nl(set(lot_domain))})",
+            )
         elif lot_domain[lot] != row["domain"]:
-            r.add("goals", row["_row"], "lot", lot, f"a lot of domain {row['domain']} ({lot} is {lot_domain[lot]})")
+            r.add(
+                "goals",
+                row["_row"],
+                "lot",
+                lot,
+                f"a lot of domain {row['domain']} ({lot} is {lot_domain[lot]})",
+                f"een perceel van domein {row['domain']} ({lot} hoort bij {lot_domain[lot]})",
+            )
         elif lot_statutory.get(lot):
             r.add(
                 "goals",
@@ -564,14 +761,15 @@ def _cross_checks(
                 "lot",
                 lot,
                 "a non-statutory lot: statutory care is always provided in full, a protected share adds nothing",
+                "een niet-wettelijk perceel: wettelijke zorg wordt altijd volledig geleverd, een beschermd aandeel voegt niets toe",
             )
     _check_pooling(meta, T, r, lot_domain, regions_by_domain, gemeenten, lot_ids)
-    r.foreign_key("demand", "lot", lot_ids, "lot of lots")
+    r.foreign_key("demand", "lot", lot_ids, "lot of lots", "een bestaand perceel uit lots")
     _check_horizon(meta, T, r, gemeenten, lot_ids)
-    r.foreign_key("risks", "gemeente", gemeenten, "gemeente of gemeenten")
+    r.foreign_key("risks", "gemeente", gemeenten, "gemeente of gemeenten", "een bestaande gemeente uit gemeenten")
     opts = T["contract_options"]
     if len(opts):
-        r.foreign_key("contract_options", "lot", lot_ids, "lot of lots")
+        r.foreign_key("contract_options", "lot", lot_ids, "lot of lots", "een bestaand perceel uit lots")
         regions = set(T["budgets"]["region"])
         statutory = dict(zip(lots["lot"], lots["statutory"]))
         for row in opts.to_dict("records"):
@@ -584,10 +782,17 @@ def _cross_checks(
                     "plafond",
                     "a form without plafond: the lot is statutory, and a plafond never limits statutory care "
                     "(Jeugdwet art. 2.3, Wmo 2015 art. 2.3.5; the need is provided, above a plafond it is a tekort)",
+                    "een vorm zonder plafond: het perceel is wettelijk, en een plafond begrenst wettelijke zorg nooit "
+                    "(Jeugdwet art. 2.3, Wmo 2015 art. 2.3.5; de behoefte wordt geleverd, boven een plafond is het een tekort)",
                 )
             if _num(row.get("plafond_eur")) and _num(row.get("plafond_share")):
                 r.add(
-                    "contract_options", row["_row"], "plafond_share", row["plafond_share"], "blank when plafond_eur is given (one of them)"
+                    "contract_options",
+                    row["_row"],
+                    "plafond_share",
+                    row["plafond_share"],
+                    "blank when plafond_eur is given (one of them)",
+                    "leeg als plafond_eur is ingevuld (één van beide)",
                 )
         if "current" in opts:
             cur = opts[opts["current"].astype(bool)]
@@ -599,19 +804,22 @@ def _cross_checks(
                         "current",
                         "true",
                         f"one form in force today for {lot} in {reg or gem}",
+                        f"één vorm die nu geldt voor {lot} in {reg or gem}",
                     )
     for row in T["risks"].to_dict("records"):
         amount = row["amount_eur"]
-        for col, ok, expected in (
-            ("low_eur", lambda v, a=amount: v <= a, f"at most the amount ({amount:g})"),
-            ("high_eur", lambda v, a=amount: v >= a, f"at least the amount ({amount:g})"),
+        for col, ok, expected, expected_nl in (
+            ("low_eur", lambda v, a=amount: v <= a, f"at most the amount ({amount:g})", f"hoogstens het bedrag ({amount:g})"),
+            ("high_eur", lambda v, a=amount: v >= a, f"at least the amount ({amount:g})", f"minstens het bedrag ({amount:g})"),
         ):
             v = row.get(col)
             if _num(v) and not ok(float(v)):
-                r.add("risks", row["_row"], col, v, expected)
+                r.add("risks", row["_row"], col, v, expected, expected_nl)
     for row in T["demand"].to_dict("records"):
         if row["distribution"] == "negbin" and not _num(row.get("dispersion")):
-            r.add("demand", row["_row"], "dispersion", "", "a size k > 0 for distribution negbin")
+            r.add(
+                "demand", row["_row"], "dispersion", "", "a size k > 0 for distribution negbin", "een grootte k > 0 voor verdeling negbin"
+            )
 
     vk = T["vierkant"]
     if not vk.empty:
@@ -621,7 +829,14 @@ def _cross_checks(
                 cats[d].add(c)
         for row, d, c in zip(vk["_row"], vk["domain"], vk["category"]):
             if d in domains and c not in cats[d]:
-                r.add("vierkant", row, "category", c, f"a category of a {d} lot in lots.category ({_some(cats[d])})")
+                r.add(
+                    "vierkant",
+                    row,
+                    "category",
+                    c,
+                    f"a category of a {d} lot in lots.category ({_some(cats[d])})",
+                    f"een categorie van een perceel van {d} in lots.category ({_some_nl(cats[d])})",
+                )
         for (g, p, d), grp in vk.groupby(["gemeente", "population", "domain"], sort=True):
             s = float(grp["planned_share"].sum())
             where = f"gemeente={g}, population={p or '(all)'}, domain={d}"
@@ -632,6 +847,7 @@ def _cross_checks(
                     "planned_share",
                     f"{s:g} in total for {where}",
                     "planned shares of one vierkant adding up to 1",
+                    "geplande aandelen van één vierkant die samen 1 zijn",
                 )
             if len(grp) > 4:
                 r.add(
@@ -640,6 +856,7 @@ def _cross_checks(
                     "category",
                     f"{len(grp)} categories for {where}",
                     "at most 4 categories in one vierkant",
+                    "hoogstens 4 categorieën in één vierkant",
                 )
 
 
@@ -648,49 +865,94 @@ def _check_pooling(
 ) -> None:
     """Rule parameters per kind, pools referring to existing lots/regions/rules, history keys."""
     pr, pools = T["pooling_rules"], T["pools"]
-    r.foreign_key("use_history", "gemeente", gemeenten, "gemeente")
-    r.foreign_key("use_history", "lot", lot_ids, "lot of lots")
+    r.foreign_key("use_history", "gemeente", gemeenten, "gemeente", "een bestaande gemeente")
+    r.foreign_key("use_history", "lot", lot_ids, "lot of lots", "een bestaand perceel uit lots")
     for row in pr.to_dict("records"):
         line, kind = row["_row"], row["kind"]
         if row["rule"] == "profijt":
-            r.add("pooling_rules", line, "rule", "profijt", "another name: profijt is built in")
-        for col, value, expected in KIND[kind].problems(row):
-            r.add("pooling_rules", line, col, value, expected)
+            r.add("pooling_rules", line, "rule", "profijt", "another name: profijt is built in", "een andere naam: profijt is ingebouwd")
+        for col, value, expected, expected_nl in KIND[kind].problems(row):
+            r.add("pooling_rules", line, col, value, expected, expected_nl)
         if "reference" in Rule.from_row(row).bases() and (T["maatstaven"].empty or T["bedragen"].empty):
-            r.add("pooling_rules", line, "basis", "reference", "maatstaven and bedragen (a reference allocation) for a reference key")
+            r.add(
+                "pooling_rules",
+                line,
+                "basis",
+                "reference",
+                "maatstaven and bedragen (a reference allocation) for a reference key",
+                "maatstaven en bedragen (een referentieverdeling) voor een sleutel reference",
+            )
     rule_names = set(pr["rule"]) | {"profijt"}
-    r.foreign_key("pools", "rule", rule_names, "rule of pooling_rules.csv or profijt")
+    r.foreign_key(
+        "pools", "rule", rule_names, "rule of pooling_rules.csv or profijt", "een bestaande verdeelregel uit pooling_rules.csv of profijt"
+    )
     seen: dict[tuple, str] = {}
     for row in pools.to_dict("records"):
         line = row["_row"]
         lots = sorted({x.strip() for x in row["lots"].split(";") if x.strip()})
         unknown = [x for x in lots if x not in lot_ids]
         if unknown or not lots:
-            r.add("pools", line, "lots", row["lots"], f"lots of lots.csv separated by ';' ({_some(set(lot_domain))})")
+            r.add(
+                "pools",
+                line,
+                "lots",
+                row["lots"],
+                f"lots of lots.csv separated by ';' ({_some(set(lot_domain))})",
+                f"percelen uit lots.csv, gescheiden door ';' ({_some_nl(set(lot_domain))})",
+            )
             continue
         if any(x not in lot_domain for x in lots):
             continue  # a lot rejected for another problem: reported there
         doms = {lot_domain[x] for x in lots}
         if len(doms) > 1:
-            r.add("pools", line, "lots", row["lots"], "lots of one domain")
+            r.add("pools", line, "lots", row["lots"], "lots of one domain", "percelen van één domein")
             continue
         d = doms.pop()
         if row["region"] not in regions_by_domain.get(d, set()):
-            r.add("pools", line, "region", row["region"], f"a region of domain {d} in budgets ({_some(regions_by_domain.get(d, set()))})")
+            theirs = regions_by_domain.get(d, set())
+            r.add(
+                "pools",
+                line,
+                "region",
+                row["region"],
+                f"a region of domain {d} in budgets ({_some(theirs)})",
+                f"een regio van domein {d} in budgets ({_some_nl(theirs)})",
+            )
         for x in lots:
             if (row["region"], x) in seen:
-                r.add("pools", line, "lots", x, f"each lot in at most one pool per region (already in pool {seen[(row['region'], x)]})")
+                r.add(
+                    "pools",
+                    line,
+                    "lots",
+                    x,
+                    f"each lot in at most one pool per region (already in pool {seen[(row['region'], x)]})",
+                    f"elk perceel in hoogstens één pool per regio (al in pool {seen[(row['region'], x)]})",
+                )
             seen[(row["region"], x)] = row["pool"]
 
 
 def _check_area(r: _Reporter, table: str, row: dict, regions: set, gemeenten: set) -> None:
     """A row that covers an area: a region of budgets.csv or a gemeente of gemeenten.csv, one of them."""
     if bool(row.get("region")) == bool(row.get("gemeente")):
-        r.add(table, row["_row"], "region", row.get("region") or "", "a region or a gemeente (one of them)")
+        r.add(
+            table,
+            row["_row"],
+            "region",
+            row.get("region") or "",
+            "a region or a gemeente (one of them)",
+            "een regio of een gemeente (één van beide)",
+        )
     elif row.get("region") and row["region"] not in regions:
-        r.add(table, row["_row"], "region", row["region"], f"a region of budgets.csv ({_some(regions)})")
+        r.add(
+            table,
+            row["_row"],
+            "region",
+            row["region"],
+            f"a region of budgets.csv ({_some(regions)})",
+            f"een regio uit budgets.csv ({_some_nl(regions)})",
+        )
     elif row.get("gemeente") and row["gemeente"] not in gemeenten:
-        r.add(table, row["_row"], "gemeente", row["gemeente"], "a gemeente of gemeenten.csv")
+        r.add(table, row["_row"], "gemeente", row["gemeente"], "a gemeente of gemeenten.csv", "een gemeente uit gemeenten.csv")
 
 
 def _check_horizon(meta: InstanceMeta, T: dict[str, pd.DataFrame], r: _Reporter, gemeenten: set, lot_ids: set) -> None:
@@ -708,17 +970,33 @@ def _check_horizon(meta: InstanceMeta, T: dict[str, pd.DataFrame], r: _Reporter,
                 "year",
                 ", ".join(map(str, years)),
                 f"consecutive years from the instance year: {', '.join(map(str, expected))}",
+                f"opeenvolgende jaren vanaf het jaar van de instantie: {', '.join(map(str, expected))}",
             )
         later = set(expected[1:])
     elif len(byy) or len(fac) or len(T["contract_sums"]):
         table = "budgets_by_year" if len(byy) else ("year_factors" if len(fac) else "contract_sums")
-        r.add(table, int(T[table]["_row"].iloc[0]), "year", "", "years.csv listing the horizon (the instance year and the years after it)")
+        r.add(
+            table,
+            int(T[table]["_row"].iloc[0]),
+            "year",
+            "",
+            "years.csv listing the horizon (the instance year and the years after it)",
+            "years.csv met de horizon (het jaar van de instantie en de jaren erna)",
+        )
         return
     for name, df in (("budgets_by_year", byy), ("year_factors", fac)):
         for row in df.to_dict("records"):
             if int(row["year"]) not in later:
-                r.add(name, row["_row"], "year", row["year"], f"a later year of years.csv ({', '.join(map(str, sorted(later))) or 'none'})")
-    r.foreign_key("budgets_by_year", "gemeente", gemeenten, "gemeente of gemeenten")
+                listed = ", ".join(map(str, sorted(later)))
+                r.add(
+                    name,
+                    row["_row"],
+                    "year",
+                    row["year"],
+                    f"a later year of years.csv ({listed or 'none'})",
+                    f"een later jaar uit years.csv ({listed or 'geen'})",
+                )
+    r.foreign_key("budgets_by_year", "gemeente", gemeenten, "gemeente of gemeenten", "een bestaande gemeente uit gemeenten")
     have = {(g, d, int(y)) for g, d, y in zip(byy["gemeente"], byy["domain"], byy["year"])}
     rows = T["budgets"]
     for y in sorted(later):
@@ -731,11 +1009,13 @@ def _check_horizon(meta: InstanceMeta, T: dict[str, pd.DataFrame], r: _Reporter,
                 "year",
                 y,
                 f"a budget for every gemeente and domain of budgets.csv in {y}; {len(missing)} missing, e.g. {g} / {d}",
+                f"een budget voor elke gemeente en elk domein van budgets.csv in {y}; "
+                f"{len(missing)} {'ontbreekt' if len(missing) == 1 else 'ontbreken'}, bijv. {g} / {d}",
             )
     sums = T["contract_sums"]
     if len(sums):
         horizon = {meta.year} | later
-        r.foreign_key("contract_sums", "lot", lot_ids, "lot of lots")
+        r.foreign_key("contract_sums", "lot", lot_ids, "lot of lots", "een bestaand perceel uit lots")
         regions = set(T["budgets"]["region"])
         for row in sums.to_dict("records"):
             line = row["_row"]
@@ -748,11 +1028,19 @@ def _check_horizon(meta: InstanceMeta, T: dict[str, pd.DataFrame], r: _Reporter,
                     "last_year",
                     f"{first}-{last}",
                     f"years of the horizon, first <= last ({', '.join(map(str, sorted(horizon)))})",
+                    f"jaren van de horizon, eerste <= laatste ({', '.join(map(str, sorted(horizon)))})",
                 )
     domains = set(meta.domains)
     for row in fac.to_dict("records"):
         if row["target"] not in lot_ids | domains | {"*"}:
-            r.add("year_factors", row["_row"], "target", row["target"], f"a lot of lots.csv, a domain ({', '.join(sorted(domains))}) or *")
+            r.add(
+                "year_factors",
+                row["_row"],
+                "target",
+                row["target"],
+                f"a lot of lots.csv, a domain ({', '.join(sorted(domains))}) or *",
+                f"een perceel uit lots.csv, een domein ({', '.join(sorted(domains))}) of *",
+            )
 
 
 def _check_reference_possible(meta: InstanceMeta, T: dict[str, pd.DataFrame], r: _Reporter) -> None:
@@ -775,6 +1063,8 @@ def _check_reference_possible(meta: InstanceMeta, T: dict[str, pd.DataFrame], r:
                 None,
                 where,
                 f"some maatstaf x bedrag > 0 in {where}, so the uitkeringsfactor can scale EUR {avail:,.0f} of budget (options.reference.scale={scale})",
+                f"ergens maatstaf x bedrag > 0 in {where}, zodat de uitkeringsfactor {eur(avail, lang='nl')} aan budget kan schalen "
+                f"(options.reference.scale={scale})",
             )
 
 
