@@ -146,7 +146,7 @@ def _model_pools(inst: Instance, reference: pd.DataFrame) -> list[ModelPool]:
                             + rule.kind_spec.not_linear_reason(rule)
                             + " is settled afterwards with `verdeelmodel pool`",
                             "een verdeelregel die het verdeelmodel kan toepassen (bijdragen lineair in de verdeling); "
-                            + rule.kind_spec.not_linear_reason(rule)
+                            + rule.kind_spec.not_linear_reason_nl(rule)
                             + " wordt achteraf afgerekend met `verdeelmodel pool`",
                         )
                     )

@@ -486,7 +486,7 @@ def _check_pooled_options(opts, setups, rs, rules) -> None:
                     waarom = "die betaalt per cliënt boven een drempel, en bij een vast bedrag of een prijs per cliënt zijn er geen kosten per cliënt"
                 elif not k.is_linear(rule):
                     why = f"its charges are not linear in the cost ({k.not_linear_reason(rule)})"
-                    waarom = f"de bijdragen zijn niet lineair in de kosten ({k.not_linear_reason(rule)})"
+                    waarom = f"de bijdragen zijn niet lineair in de kosten ({k.not_linear_reason_nl(rule)})"
                 elif k.linear_charge(rule, s.ctx).gap_minimum is not None:
                     why = "its minimum makes the charges kink where the cost crosses it"
                     waarom = "door het minimum knikken de bijdragen waar de kosten het minimum passeren"

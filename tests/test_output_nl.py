@@ -217,7 +217,7 @@ def test_a_dutch_typed_instance_loads_and_says_what_it_read(make, tmp_path, caps
 
     inst = load_instance(folder)
     assert inst.budgets["budget_eur"].iloc[0] == pytest.approx(want) and inst.budgets["own_funds_eur"].iloc[0] == 12000
-    assert len(inst.readings) == 1 and "'12.000' read as 12.000 (Dutch thousands)" in inst.readings[0]
+    assert len(inst.readings) == 1 and "'12.000' gelezen als 12.000 (Nederlandse duizendtallen)" in inst.readings[0]
     rc, _out, err = run_main(["validate", str(folder)], capsys)
     assert rc == 0 and "let op: 1 getal" in err and "own_funds_eur" in err
 

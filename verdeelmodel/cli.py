@@ -1249,18 +1249,24 @@ def _report(args) -> int:
         )
     browser = None if args.no_pdf else R.chromium()
     if not args.quiet:
-        _progress_note(f"{inst.name}: rapport voorbereiden (verdeling, verevening, {F.num(args.scenarios)} scenario's)")
-    d = R.gather(
-        inst,
-        scenarios=args.scenarios,
-        seed=args.seed,
-        confidence=args.confidence,
-        rules=args.rule,
-        fair=not args.no_fairness,
-        note=None if args.quiet else _progress_note,
-        progress=None if args.quiet else _progress("scenarios"),
-        game_progress=None if args.quiet else _progress("games", min_total=10),
-    )
+        _progress_note(
+            _t(
+                f"{inst.name}: rapport voorbereiden (verdeling, verevening, {F.num(args.scenarios)} scenario's)",
+                f"{inst.name}: preparing the report (allocation, pooling, {F.num(args.scenarios)} scenarios; the report itself is Dutch)",
+            )
+        )
+    with F.using("nl"):  # the council report is Dutch (its text is; --lang changes the console only)
+        d = R.gather(
+            inst,
+            scenarios=args.scenarios,
+            seed=args.seed,
+            confidence=args.confidence,
+            rules=args.rule,
+            fair=not args.no_fairness,
+            note=None if args.quiet else _progress_note,
+            progress=None if args.quiet else _progress("scenarios"),
+            game_progress=None if args.quiet else _progress("games", min_total=10),
+        )
     regions = list(d.regions)
     if args.gemeente is not None:
         owner = [r for r, gs in d.regions.items() if args.gemeente in gs]
@@ -1294,20 +1300,32 @@ def _report(args) -> int:
         for region in regions:
             stem = R.file_name(region if args.gemeente is None else f"{region}-{args.gemeente}")
             html = tmp / f"{stem}.html"
-            html.write_text(R.render(d, region, args.gemeente), encoding="utf-8", newline="")
+            with F.using("nl"):
+                page = R.render(d, region, args.gemeente)
+            html.write_text(page, encoding="utf-8", newline="")
             written.append(html.name)
             if browser:
                 if not args.quiet:
-                    _progress_note(f"  PDF van {region} afdrukken met {Path(browser).name}")
+                    _progress_note(
+                        _t(
+                            f"  PDF van {region} afdrukken met {Path(browser).name}",
+                            f"  printing the PDF of {region} with {Path(browser).name}",
+                        )
+                    )
                 R.print_pdf(html, tmp / f"{stem}.pdf", browser)
                 written.append(f"{stem}.pdf")
     for region in regions:
         gs = d.regions[region]
         tek = float(d.budgets[d.budgets["gemeente"].isin(gs)]["tekort_eur"].sum())
-        print(f"{region}: {len(gs)} gemeenten, tekort {F.eur(tek)}")
+        print(_t(f"{region}: {len(gs)} gemeenten, tekort {F.eur(tek)}", f"{region}: {len(gs)} gemeenten, tekort (shortfall) {F.eur(tek)}"))
     if not args.no_pdf and browser is None:
-        print("geen PDF: geen Chromium gevonden (installeer chromium of zet VERDEELMODEL_CHROMIUM); de HTML is geschreven")
-    print(_wrap(f"geschreven naar {out_dir}: {', '.join(written)}"))
+        print(
+            _t(
+                "geen PDF: geen Chromium gevonden (installeer chromium of zet VERDEELMODEL_CHROMIUM); de HTML is geschreven",
+                "no PDF: no Chromium found (install chromium or set VERDEELMODEL_CHROMIUM); the HTML was written",
+            )
+        )
+    print(_wrap(_t(f"geschreven naar {out_dir}: {', '.join(written)}", f"wrote {', '.join(written)} to {out_dir}")))
     return EXIT_OK
 
 
@@ -1317,11 +1335,18 @@ def _load(path):
 
     inst = load_instance(path)
     if inst.readings:
-        print(f"let op: {len(inst.readings)} getal(len) kon(den) op twee manieren gelezen worden; gelezen als:", file=sys.stderr)
+        n = len(inst.readings)
+        print(
+            _t(
+                f"let op: {n} {'getal kon' if n == 1 else 'getallen konden'} op twee manieren gelezen worden; gelezen als:",
+                f"note: {n} number{'s' if n != 1 else ''} could be read two ways; read as:",
+            ),
+            file=sys.stderr,
+        )
         for line in inst.readings[:20]:
             print(f"  - {line}", file=sys.stderr)
-        if len(inst.readings) > 20:
-            print(f"  ... en nog {len(inst.readings) - 20}", file=sys.stderr)
+        if n > 20:
+            print(_t(f"  ... en nog {n - 20}", f"  ... and {n - 20} more"), file=sys.stderr)
     return inst
 
 

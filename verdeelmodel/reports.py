@@ -108,9 +108,27 @@ def summary_dict(res: Result) -> dict[str, Any]:
     return d
 
 
+#: a text cell starting with one of these is a formula to a spreadsheet (OWASP, "CSV injection")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def formula_safe(v: Any) -> Any:
+    """A text as a spreadsheet shows it and never runs it: a leading ``'`` before a text that
+    starts like a formula (OWASP CSV-injection guidance); numbers and other texts unchanged."""
+    return "'" + v if isinstance(v, str) and v.startswith(FORMULA_START) else v
+
+
 def _csv(df: pd.DataFrame, dialect: str = "machine") -> str:
     """A table as CSV: comma-separated with '.' decimals (machines), or for a Dutch-locale Excel
-    (``nl``: ';' separators, decimal comma, a UTF-8 byte order mark); column names unchanged."""
+    (``nl``: ';' separators, decimal comma, a UTF-8 byte order mark); column names unchanged.
+    Text cells are formula-safe (:func:`formula_safe`): an instance's names are data."""
+    text = [c for c in df.columns if not (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_datetime64_any_dtype(df[c]))]
+    if text and any(df[c].map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START)).any() for c in text):
+        df = df.copy()
+        for c in text:
+            df[c] = df[c].map(formula_safe)
+    if any(isinstance(c, str) and c.startswith(FORMULA_START) for c in df.columns):  # a rule name as a column
+        df = df.rename(columns=formula_safe)
     if dialect == "nl":
         return "\ufeff" + df.to_csv(index=False, lineterminator="\r\n", sep=";", decimal=",")
     return df.to_csv(index=False, lineterminator="\n")

@@ -125,9 +125,44 @@ def _read_folder(folder: Path) -> RawInstance:
     return RawInstance(folder, meta, META_FILE, tables, _hash_files(files), [n for n, _ in sorted(files)], problems)
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """YAML as data, strictly: plain tags only (SafeLoader), no anchors or aliases (a nested alias
+    "bomb" of 2 KB expands to gigabytes), and no key twice in one mapping (YAML says the last one
+    wins, silently). Errors carry their reason in English (``problem``) and Dutch (``nl``)."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.events.AliasEvent) or getattr(self.peek_event(), "anchor", None):
+            event = self.peek_event()
+            e = yaml.composer.ComposerError(
+                None, None, f"an anchor or alias ({event.anchor!r}): instance files do not use them; write the value out", event.start_mark
+            )
+            e.nl = f"een anker of alias ({event.anchor!r}): instantiebestanden gebruiken die niet; schrijf de waarde uit"
+            raise e
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int, float, bool)) or key is None:
+                if key in seen:
+                    e = yaml.constructor.ConstructorError(
+                        None, None, f"the key {str(key)[:80]!r} twice in one mapping (the last would silently win)", key_node.start_mark
+                    )
+                    e.nl = f"de sleutel {str(key)[:80]!r} twee keer (de laatste zou stilzwijgend gelden)"
+                    raise e
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml(text: str):
+    """Parse YAML text as plain data (see :class:`_StrictLoader`); raises ``yaml.YAMLError``."""
+    return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 -- a SafeLoader subclass
+
+
 def _parse_yaml(data: bytes, location: str, problems: list[Problem]) -> dict | None:
     try:
-        meta = yaml.safe_load(data.decode("utf-8"))
+        meta = load_yaml(data.decode("utf-8"))
     except UnicodeDecodeError as e:
         problems.append(
             Problem(
@@ -139,7 +174,7 @@ def _parse_yaml(data: bytes, location: str, problems: list[Problem]) -> dict | N
         mark = getattr(e, "problem_mark", None)
         row = mark.line + 1 if mark is not None else None
         why = getattr(e, "problem", e)
-        problems.append(Problem(location, row, None, None, f"valid YAML ({why})", f"geldige YAML ({why})"))
+        problems.append(Problem(location, row, None, None, f"valid YAML ({why})", f"geldige YAML ({getattr(e, 'nl', why)})"))
         return None
     if not isinstance(meta, dict):
         problems.append(
@@ -240,9 +275,22 @@ def _read_workbook(path: Path) -> RawInstance:
         return RawInstance(path, None, path.name, {}, _hash_files(files), [path.name], problems)
     meta = None
     tables: dict[str, RawTable] = {}
+    uncached = _uncached_formulas(data)
     for ws in wb.worksheets:
         loc = f"{path.name}[{ws.title}]"
         values = [[_cell_text(c) for c in r] for r in ws.iter_rows(values_only=True)]
+        for r, c, formula in uncached.get(ws.title, []):
+            head = values[0][c - 1].strip() if values and r > 1 and c <= len(values[0]) and values[0][c - 1].strip() else None
+            problems.append(
+                Problem(
+                    loc,
+                    r,
+                    head or openpyxl.utils.get_column_letter(c),
+                    formula,
+                    "a value, not a formula without a saved result (type the number, or open and save the workbook in Excel or LibreOffice)",
+                    "een waarde, geen formule zonder opgeslagen uitkomst (typ het getal, of open en bewaar het werkboek in Excel of LibreOffice)",
+                )
+            )
         # trailing empty columns/rows are common in edited sheets
         while values and not any(c.strip() for c in values[-1]):
             values.pop()
@@ -305,6 +353,33 @@ def _read_workbook(path: Path) -> RawInstance:
     return RawInstance(path, meta, f"{path.name}[{META_SHEET}]", tables, _hash_files(files), [path.name], problems)
 
 
+def _uncached_formulas(data: bytes) -> dict[str, list[tuple[int, int, str]]]:
+    """Per sheet, the formula cells without a saved result: (row, column, formula), 1-based. Such a
+    cell reads as blank (workbooks written by openpyxl or pandas store no results), so a budget
+    of ``=500000*2`` would silently be 0; it is reported instead. A saved result is used as typed."""
+    import openpyxl
+
+    cached = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    formulas = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    out: dict[str, list[tuple[int, int, str]]] = {}
+    try:
+        for ws in formulas.worksheets:
+            values = None
+            for r, row in enumerate(ws.iter_rows(), start=1):
+                for c, cell in enumerate(row, start=1):
+                    if getattr(cell, "data_type", None) != "f":
+                        continue
+                    if values is None:
+                        values = list(cached[ws.title].iter_rows(values_only=True))
+                    v = values[r - 1][c - 1] if r - 1 < len(values) and c - 1 < len(values[r - 1]) else None
+                    if v is None:
+                        out.setdefault(ws.title, []).append((r, c, str(cell.value)))
+    finally:
+        cached.close()
+        formulas.close()
+    return out
+
+
 def _meta_from_sheet(values: list[list[str]], loc: str, problems: list[Problem]) -> dict | None:
     """The 'instance' sheet holds key/value rows with dotted keys (options.reference.scale)."""
     if not values or [c.strip() for c in values[0][:2]] != ["key", "value"]:
@@ -317,7 +392,7 @@ def _meta_from_sheet(values: list[list[str]], loc: str, problems: list[Problem])
             continue
         text = row[1] if len(row) > 1 else ""
         try:
-            value = yaml.safe_load(text) if text.strip() else None
+            value = load_yaml(text) if text.strip() else None
         except yaml.YAMLError:
             value = text
         if key in ("name", "description") or key.startswith("domains."):
@@ -360,7 +435,7 @@ def folder_to_workbook(folder: Path, out: Path) -> None:
 
     from .._atomic import atomic_path
 
-    meta = yaml.safe_load((folder / META_FILE).read_text(encoding="utf-8"))
+    meta = load_yaml((folder / META_FILE).read_text(encoding="utf-8"))
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = META_SHEET
@@ -385,8 +460,19 @@ def folder_to_workbook(folder: Path, out: Path) -> None:
     for spec in TABLES:
         if spec.name in wb.sheetnames:
             dress_sheet(wb[spec.name], spec)
+    _strings_as_strings(wb)
     with atomic_path(out) as tmp:
         wb.save(tmp)
+
+
+def _strings_as_strings(wb) -> None:
+    """Every text a text cell: openpyxl makes a text starting with '=' a live formula; an
+    instance's names are data and never run when a controller opens the workbook."""
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    cell.data_type = "s"
 
 
 def template_workbook(out: Path) -> None:

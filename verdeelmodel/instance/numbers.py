@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import re
 
+from verdeelmodel.fmt import t as t_
+
 _GROUPED_DOTS = re.compile(r"^\d{1,3}(\.\d{3})+$")
 _GROUPED_COMMAS = re.compile(r"^\d{1,3}(,\d{3})+$")
 _PLAIN = re.compile(r"^\d+$")
@@ -50,10 +52,20 @@ def read_number(text: str, unit: str | None = None) -> tuple[str | None, str | N
             if unit == "eur":
                 return (
                     sign + whole,
-                    f"'{raw}' read as {sign}{int(whole):,} (Dutch thousands); write {sign}{whole} to say so".replace(",", "."),
+                    t_(
+                        f"'{raw}' gelezen als {sign}{int(whole):,} (Nederlandse duizendtallen); schrijf {sign}{whole} om dat zeker te stellen",
+                        f"'{raw}' read as {sign}{int(whole):,} (Dutch thousands); write {sign}{whole} to say so",
+                    ).replace(",", "."),
                     None,
                 )
-            return sign + t, f"'{raw}' read as {sign}{t} (decimal point); in Dutch notation that is {sign}{t.replace('.', ',')}", None
+            return (
+                sign + t,
+                t_(
+                    f"'{raw}' gelezen als {sign}{t.replace('.', ',')} (de punt als decimaalteken); bedoelt u {sign}{t.replace('.', '')}, schrijf dan {sign}{t.replace('.', '')}",
+                    f"'{raw}' read as {sign}{t} (decimal point); in Dutch notation that is {sign}{t.replace('.', ',')}",
+                ),
+                None,
+            )
         return sign + t, None, None
     if "." in t and "," in t:
         if t.rfind(",") > t.rfind("."):  # Dutch: 4.500.000,50
@@ -64,7 +76,7 @@ def read_number(text: str, unit: str | None = None) -> tuple[str | None, str | N
             whole, frac = t.rsplit(".", 1)
             if _GROUPED_COMMAS.match(whole) and _PLAIN.match(frac):
                 v = sign + whole.replace(",", "") + "." + frac
-                return v, f"'{raw}' read as {v} (English thousands separators)", None
+                return v, _english_thousands(raw, v), None
         return None, None, _expected(raw)
     if "," in t:
         if t.count(",") == 1:
@@ -74,19 +86,28 @@ def read_number(text: str, unit: str | None = None) -> tuple[str | None, str | N
                 if len(frac) == 3 and whole and whole != "0":
                     return (
                         v,
-                        f"'{raw}' read as {v.replace('.', ',')} (decimal comma), not {sign}{whole}{frac}; write {sign}{whole}{frac} for that",
+                        t_(
+                            f"'{raw}' gelezen als {v.replace('.', ',')} (decimale komma), niet als {sign}{whole}{frac}; schrijf {sign}{whole}{frac} als u dat bedoelt",
+                            f"'{raw}' read as {v.replace('.', ',')} (decimal comma), not {sign}{whole}{frac}; write {sign}{whole}{frac} for that",
+                        ),
                         None,
                     )
                 return v, None, None
         if _GROUPED_COMMAS.match(t):
             v = sign + t.replace(",", "")
-            return v, f"'{raw}' read as {v} (English thousands separators)", None
+            return v, _english_thousands(raw, v), None
         return None, None, _expected(raw)
     if _GROUPED_DOTS.match(t):  # 4.500.000
         return sign + t.replace(".", ""), None, None
     if re.fullmatch(r"[\d.,]+", t):  # digits and separators that fit no notation
         return None, None, _expected(raw)
     return None, None, None  # not a number at all: the schema reports it with the column's type
+
+
+def _english_thousands(raw: str, v: str) -> str:
+    return t_(
+        f"'{raw}' gelezen als {v.replace('.', ',')} (Engelse duizendtalscheiding)", f"'{raw}' read as {v} (English thousands separators)"
+    )
 
 
 def _expected(raw: str) -> str:

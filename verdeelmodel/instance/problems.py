@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: at most this many characters of a value are shown (printed with repr: control characters escaped)
+VALUE_CAP = 200
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -16,6 +19,11 @@ class Problem:
     value: str | None
     expected: str
     nl: str  # required: every message reaches a controller in Dutch too
+
+    def __post_init__(self) -> None:  # a value is data: capped, so one huge cell cannot flood the report
+        if self.value is not None and len(str(self.value)) > VALUE_CAP:
+            v = str(self.value)
+            object.__setattr__(self, "value", f"{v[:VALUE_CAP]}... ({len(v)} characters)")
 
     def __str__(self) -> str:
         from verdeelmodel.fmt import language

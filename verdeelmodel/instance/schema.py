@@ -896,3 +896,18 @@ class InstanceMeta(Strict):
     domains: dict[str, str] = Field(..., min_length=1, description="Domain keys with their labels, e.g. {jeugd: Jeugdhulp, wmo: Wmo 2015}.")
     synthetic: bool = Field(False, description="True when the instance is (partly) generated; reports say so.")
     options: Options = Field(default_factory=Options)
+
+    @field_validator("name", "description")
+    @classmethod
+    def _plain_text(cls, v: str) -> str:
+        """The name reaches the console, file names and reports: no control characters (terminal
+        escapes), one Unicode spelling (NFC)."""
+        import unicodedata
+
+        v = unicodedata.normalize("NFC", v)
+        ctrl = next((ch for ch in v if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r"), None)
+        if ctrl is not None:
+            raise _invalid(
+                f"text without control characters (found U+{ord(ctrl):04X})", f"tekst zonder stuurtekens (gevonden: U+{ord(ctrl):04X})"
+            )
+        return v

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import math
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
-from verdeelmodel.fmt import eur
+from verdeelmodel.fmt import eur, t
 from verdeelmodel.models.rules import KIND, Rule
 
 from .io import RawInstance, RawTable, numeric_columns, read_raw
@@ -287,7 +288,7 @@ def _validate_table(
             if norm is not None:
                 data[c] = norm
             if note is not None and readings is not None:
-                readings.append(f"{raw.location}, row {line}, column '{c}': {note}")
+                readings.append(t(f"{raw.location}, rij {line}, kolom '{c}': {note}", f"{raw.location}, row {line}, column '{c}': {note}"))
         bad_numbers.update(
             {
                 c: why
@@ -296,6 +297,14 @@ def _validate_table(
                 and (why := _number_problem(data[c], number_phrase(fields[c]), number_phrase_nl(fields[c]))) is not None
             }
         )
+        for c in sorted(data.keys() - numeric):  # text is data: one spelling (NFC), no control characters
+            data[c] = unicodedata.normalize("NFC", data[c])
+            ctrl = next((ch for ch in data[c] if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r"), None)
+            if ctrl is not None:
+                bad_numbers[c] = (
+                    f"text without control characters (found U+{ord(ctrl):04X})",
+                    f"tekst zonder stuurtekens (gevonden: U+{ord(ctrl):04X})",
+                )
         for c, (why, why_nl) in bad_numbers.items():
             problems.append(Problem(raw.location, line, c, cells[c], why, why_nl))
         try:

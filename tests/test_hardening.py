@@ -1,0 +1,226 @@
+"""Hardening: files that are safe to open, input that is data, every bad input a clear exit 2.
+Each test is named after the promise it protects."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from pathlib import Path
+
+import openpyxl
+import pytest
+import yaml
+from helpers import INSTANCES, base_tables, run_main, write_instance
+
+from verdeelmodel import fmt
+from verdeelmodel.instance.io import write_folder
+from verdeelmodel.instance.problems import InstanceError, Problem
+from verdeelmodel.instance.validate import load_instance
+from verdeelmodel.reports import FORMULA_START, formula_safe
+
+pytestmark = pytest.mark.usefixtures("english")
+
+
+# --------------------------------------------------------------------------- formula injection
+
+#: names an attacker (or a careless paste) gives: each starts like a spreadsheet formula
+HOSTILE = ["=HYPERLINK(\"http://x\",\"{}\")", "+{}", "-{}", "@SUM({})", "\t{}"]
+
+
+def _hostile_westfriesland(tmp_path: Path) -> Path:
+    """Westfriesland with every gemeente, pooling rule and lot label named like a formula."""
+    inst = load_instance(INSTANCES / "westfriesland-2021")
+    gem = sorted(inst.gemeenten["gemeente"])
+    rename = {g: HOSTILE[i % len(HOSTILE)].format(g) for i, g in enumerate(gem)}
+    for name, df in inst.tables.items():
+        for col in df.columns:
+            if col in ("gemeente",) and len(df):
+                df[col] = df[col].map(lambda v: rename.get(v, v))
+    rules = inst.tables["pooling_rules"]
+    rule_names = {r: f"={r}" for r in rules["rule"] if r != "profijt"}
+    for name in ("pooling_rules", "pools"):
+        df = inst.tables[name]
+        if "rule" in df.columns:
+            df["rule"] = df["rule"].map(lambda v: rule_names.get(v, v))
+    inst.tables["lots"]["label"] = "@" + inst.tables["lots"]["label"]
+    out = tmp_path / "hostile"
+    write_folder(inst, out)
+    load_instance(out)  # still a valid instance: names are data
+    return out
+
+
+def _cells_of(path: Path):
+    """(file, where, text) of every text cell a spreadsheet would show."""
+    if path.suffix == ".csv":
+        text = path.read_text(encoding="utf-8-sig")
+        sep = ";" if text.split("\n", 1)[0].count(";") > text.split("\n", 1)[0].count(",") else ","
+        for r, row in enumerate(csv.reader(io.StringIO(text), delimiter=sep), start=1):
+            for c, cell in enumerate(row, start=1):
+                yield path.name, f"row {r} col {c}", cell
+    elif path.suffix == ".xlsx":
+        wb = openpyxl.load_workbook(path)
+        for ws in wb.worksheets:
+            for row in ws.iter_rows():
+                for cell in row:
+                    if cell.data_type == "f":
+                        yield path.name, f"{ws.title}!{cell.coordinate}", "=<live formula>"
+        wb.close()
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.replace(",", "."))
+        return True
+    except ValueError:
+        return False
+
+
+@pytest.mark.slow
+def test_no_output_file_of_any_command_holds_a_live_formula(tmp_path, capsys):
+    src = _hostile_westfriesland(tmp_path)
+    runs = {
+        "solve": ["solve", str(src), "--xlsx"],
+        "solve-nl": ["solve", str(src), "--csv-dialect", "nl"],
+        "pool": ["pool", str(src), "--xlsx"],
+        "reserves": ["reserves", str(src), "--scenarios", "200", "--xlsx", "--no-plots"],
+        "fairness": ["fairness", str(src), "--scenarios", "200", "--xlsx", "--no-plots"],
+        "plan": ["plan", str(src), "--xlsx"],
+        "contract": ["contract", str(src), "--scenarios", "200", "--xlsx", "--no-plots"],
+        "sweep": ["sweep", str(src), "--param", "demand:*=1,1.1", "--xlsx"],
+        "report": ["report", str(src), "--scenarios", "100", "--no-pdf", "--quiet", "--no-fairness"],
+    }
+    checked = 0
+    for name, argv in runs.items():
+        out = tmp_path / f"out-{name}"
+        rc, _, err = run_main([*argv, "--out", str(out)], capsys)
+        assert rc == 0, f"{name}: {err}"
+        for f in sorted(out.iterdir()):
+            for file, where, text in _cells_of(f):
+                checked += 1
+                assert not (text.startswith(FORMULA_START) and not _is_number(text)), f"{name}: {file} {where}: {text!r}"
+    workbook = tmp_path / "hostile.xlsx"
+    rc, _, err = run_main(["convert", str(src), str(workbook)], capsys)
+    assert rc == 0, err
+    assert list(_cells_of(workbook)) == []  # strings stay strings
+    back = load_instance(workbook)  # and read back as the same names
+    assert set(back.gemeenten["gemeente"]) == set(load_instance(src).gemeenten["gemeente"])
+    assert checked > 10_000
+
+
+def test_formula_safe_follows_the_owasp_guidance():
+    assert formula_safe("=1+1") == "'=1+1"
+    assert formula_safe("+31 6") == "'+31 6"
+    assert formula_safe("-x") == "'-x"
+    assert formula_safe("@SUM(A1)") == "'@SUM(A1)"
+    assert formula_safe("\tx") == "'\tx"
+    assert formula_safe("Hoorn") == "Hoorn"
+    assert formula_safe(-5.0) == -5.0  # numbers are numbers
+
+
+# --------------------------------------------------------------------------- YAML is data
+
+
+def _yaml_instance(tmp_path: Path, extra: str) -> Path:
+    folder = write_instance(tmp_path / "y", base_tables())
+    meta = (folder / "instance.yaml").read_text(encoding="utf-8")
+    (folder / "instance.yaml").write_text(meta + extra, encoding="utf-8")
+    return folder
+
+
+BOMB = 'a: &a ["x","x","x","x","x","x","x","x","x"]\n' + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [" + ",".join([f"*{chr(97 + i)}"] * 9) + "]\n" for i in range(8)
+)
+
+
+@pytest.mark.parametrize("where", ["unknown_key", "description", "families"])
+def test_an_alias_bomb_is_refused_in_well_under_a_second(tmp_path, capsys, where):
+    if where == "unknown_key":
+        extra = "bomb:\n" + "".join("  " + line + "\n" for line in BOMB.splitlines())
+    elif where == "families":
+        extra = "options:\n  families:\n" + "".join("    " + line + "\n" for line in BOMB.splitlines())
+    else:
+        extra = "\n".join(["extra_description: &d " + "[" + ",".join(["x"] * 9) + "]", "more: [*d, *d]"]) + "\n"
+    folder = _yaml_instance(tmp_path, extra)
+    t0 = time.perf_counter()
+    rc, _, err = run_main(["validate", str(folder)], capsys)
+    assert time.perf_counter() - t0 < 1.0
+    assert rc == 2 and "anchor or alias" in err and len(err) < 2000
+
+
+def test_a_key_twice_in_instance_yaml_is_refused_not_last_wins(tmp_path, capsys):
+    folder = _yaml_instance(tmp_path, "year: 2025\n")
+    rc, _, err = run_main(["validate", str(folder)], capsys)
+    assert rc == 2 and "the key 'year' twice" in err
+
+
+# --------------------------------------------------------------------------- workbooks
+
+
+def test_a_formula_without_a_saved_result_is_named_not_read_as_blank(tmp_path, capsys):
+    folder = write_instance(tmp_path / "i", base_tables())
+    wbpath = tmp_path / "w.xlsx"
+    assert run_main(["convert", str(folder), str(wbpath)], capsys)[0] == 0
+    wb = openpyxl.load_workbook(wbpath)
+    ws = wb["budgets"]
+    header = [c.value for c in ws[1]]
+    ws.cell(2, header.index("own_funds_eur") + 1).value = "=500000*2"  # openpyxl stores no result
+    ws.cell(2, header.index("budget_eur") + 1).value = "=SUM(1,2)"  # in a required cell too
+    wb.save(tmp_path / "w2.xlsx")
+    rc, _, err = run_main(["validate", str(tmp_path / "w2.xlsx")], capsys)
+    assert rc == 2
+    assert "w2.xlsx[budgets], row 2, column 'own_funds_eur': value '=500000*2' -- expected a value, not a formula" in err
+    assert "column 'budget_eur': value '=SUM(1,2)' -- expected a value, not a formula" in err
+
+
+# --------------------------------------------------------------------------- text is data
+
+
+def test_control_characters_in_names_are_refused_so_they_never_reach_the_console(tmp_path, capsys):
+    t = base_tables()
+    t["lots"][0]["label"] = "Basis\x1b[2J\x1b[31m"
+    folder = write_instance(tmp_path / "c", t)
+    rc, out, err = run_main(["validate", str(folder)], capsys)
+    assert rc == 2 and "\x1b" not in out + err
+    assert "column 'label': value 'Basis\\x1b[2J\\x1b[31m' -- expected text without control characters (found U+001B)" in err
+    folder2 = write_instance(tmp_path / "n", base_tables(), {"name": "regio\x07"})
+    rc, out, err = run_main(["validate", str(folder2)], capsys)
+    assert rc == 2 and "\x07" not in out + err and "U+0007" in err
+
+
+def test_two_unicode_spellings_of_a_name_are_one_name(tmp_path):
+    t = base_tables()
+    nfc, nfd = "Súdwest-Fryslân", "Su\u0301dwest-Frysla\u0302n"
+    t["gemeenten"][0]["gemeente"] = nfc
+    for table in ("budgets", "populations", "need"):
+        for r in t[table]:
+            r["gemeente"] = nfd  # typed elsewhere with combining accents
+    inst = load_instance(write_instance(tmp_path / "u", t))
+    assert set(inst.need["gemeente"]) == {nfc}
+
+
+def test_a_huge_value_is_capped_in_the_message():
+    p = Problem("x.csv", 2, "label", "x" * 200_000, "a short text", "een korte tekst")
+    assert len(str(p)) < 400 and "(200000 characters)" in str(p)
+    with fmt.using("en"):
+        assert "200000" in str(InstanceError([p]))
+
+
+def test_an_instance_name_never_leads_a_write_outside_out(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for bad in ("/abs/dir", "../../x", "..", "a/../../b"):
+        folder = write_instance(tmp_path / "inst", base_tables(), {"name": bad})
+        rc, _, err = run_main(["solve", str(folder), "--quiet"], capsys)
+        assert rc == 0, err
+        made = [p for p in tmp_path.rglob("*") if p.is_dir() and p.name not in ("inst",)]
+        assert all(p.resolve().is_relative_to((tmp_path / "out").resolve()) or p == tmp_path / "out" for p in made), made
+    assert not Path("/abs/dir").exists()
+
+
+def test_yaml_written_by_the_tools_reads_back(tmp_path):
+    """The strict loader reads what verdeelmodel itself writes (no anchors: safe_dump writes none
+    for plain data)."""
+    inst = load_instance(INSTANCES / "nijmegen-2018")
+    write_folder(inst, tmp_path / "copy")
+    assert yaml.safe_load((tmp_path / "copy" / "instance.yaml").read_text(encoding="utf-8"))["name"] == inst.name
+    load_instance(tmp_path / "copy")
