@@ -25,7 +25,7 @@ pytestmark = pytest.mark.usefixtures("english")
 # --------------------------------------------------------------------------- formula injection
 
 #: names an attacker (or a careless paste) gives: each starts like a spreadsheet formula
-HOSTILE = ["=HYPERLINK(\"http://x\",\"{}\")", "+{}", "-{}", "@SUM({})", "\t{}"]
+HOSTILE = ['=HYPERLINK("http://x","{}")', "+{}", "-{}", "@SUM({})", "\t{}"]
 
 
 def _hostile_westfriesland(tmp_path: Path) -> Path:
@@ -33,10 +33,9 @@ def _hostile_westfriesland(tmp_path: Path) -> Path:
     inst = load_instance(INSTANCES / "westfriesland-2021")
     gem = sorted(inst.gemeenten["gemeente"])
     rename = {g: HOSTILE[i % len(HOSTILE)].format(g) for i, g in enumerate(gem)}
-    for name, df in inst.tables.items():
-        for col in df.columns:
-            if col in ("gemeente",) and len(df):
-                df[col] = df[col].map(lambda v: rename.get(v, v))
+    for df in inst.tables.values():
+        if "gemeente" in df.columns and len(df):
+            df["gemeente"] = df["gemeente"].map(lambda v: rename.get(v, v))
     rules = inst.tables["pooling_rules"]
     rule_names = {r: f"={r}" for r in rules["rule"] if r != "profijt"}
     for name in ("pooling_rules", "pools"):
