@@ -801,7 +801,7 @@ def _joint_results(inst: Instance, p: Plan, sums: pd.DataFrame, options=None) ->
     o = inst.options.objective
     priced = tuple(s.objective for s in Stage if s.priced and s.objective in costs)
     session = HighsSession(joint)
-    out = session.solve(names, tol_rel=o.tolerance_rel, tol_abs=o.tolerance_abs_eur, dual_stages=priced)
+    out = session.solve(names, tol_rel=o.tolerance_rel, tol_abs=o.tolerance_abs_eur, tol_max=o.tolerance_max_eur, dual_stages=priced)
     results = []
     for t, (m, lp) in enumerate(zip(models, lps)):
         cs, ce, rs, re_ = int(col_off[t]), int(col_off[t + 1]), int(row_off[t]), int(row_off[t + 1])

@@ -547,6 +547,11 @@ class HighsSession:
         n = self.n_model_rows
         return np.array(lp.row_lower_)[:n], np.array(lp.row_upper_)[:n], np.array(lp.col_lower_), np.array(lp.col_upper_)
 
+    def cold_start(self) -> None:
+        """Forget the basis and solution: the next solve starts as the first did (a sweep point
+        that does not depend on the points before it)."""
+        self.h.clearSolver()
+
     def _drop_stage_rows(self) -> None:
         n = self.h.getNumRow()
         if n > self.n_model_rows:
@@ -560,10 +565,12 @@ class HighsSession:
         tol_rel: float = 1e-9,
         tol_abs: float = 1e-6,
         dual_stages: tuple[str, ...] = (),
+        tol_max: float = 0.01,
     ) -> SolveOutcome:
         """Solve the objectives in ``order`` lexicographically. After each stage a row
-        keeps its objective within ``opt x (1 + tol_rel) + tol_abs`` (a stated tolerance:
-        later stages may give up at most that much of an earlier optimum)."""
+        keeps its objective within ``opt + min(|opt| x tol_rel, tol_max) + tol_abs`` (a stated
+        tolerance: later stages may give up at most that much of an earlier optimum; ``tol_max``
+        keeps it below a cent however large the objective)."""
         h, lp = self.h, self.lp
         self._drop_stage_rows()
         self._faces: list[tuple[np.ndarray, np.ndarray]] = []
@@ -619,7 +626,8 @@ class HighsSession:
             if i < len(order) - 1:
                 nz = np.flatnonzero(c)
                 bound = obj - lp.offsets.get(name, 0.0)
-                h.addRow(-INF, bound + abs(obj) * tol_rel + tol_abs, len(nz), nz.astype(np.int32), c[nz].astype(np.float64))
+                slack = min(abs(obj) * tol_rel, tol_max) + tol_abs
+                h.addRow(-INF, bound + slack, len(nz), nz.astype(np.int32), c[nz].astype(np.float64))
         sol = h.getSolution()
         out = SolveOutcome("optimal", stages, highs_seconds=total)
         out.x = np.array(sol.col_value)

@@ -223,3 +223,101 @@ def test_yaml_written_by_the_tools_reads_back(tmp_path):
     write_folder(inst, tmp_path / "copy")
     assert yaml.safe_load((tmp_path / "copy" / "instance.yaml").read_text(encoding="utf-8"))["name"] == inst.name
     load_instance(tmp_path / "copy")
+
+
+# --------------------------------------------------------------------------- options and sweeps
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["reserves", "{inst}", "--seed", "-1"],
+        ["solve", "{inst}", "--time-limit", "nan"],
+        ["solve", "{inst}", "--time-limit", "-1"],
+        ["solve", "{inst}", "--threads", "100000"],
+        ["solve", "{inst}", "--threads", "-4"],
+        ["reserves", "{inst}", "--processes", "0"],
+        ["reserves", "{inst}", "--processes", "-3"],
+        ["reserves", "{inst}", "--scenarios", "1000000000"],
+        ["reserves", "{inst}", "--confidence", "0.9", "1.5"],
+        ["fairness", "{inst}", "--confidence", "inf"],
+        ["contract", "{inst}", "--risk-aversion", "nan"],
+        ["plan", "{inst}", "--level", "0"],
+        ["sweep", "{inst}", "--param", "demand:*=0:2:100000000"],
+        ["sweep", "{inst}", "--param", "demand:*=0:2:1000", "--param", "tariff:spec=1:20:1000"],
+        ["sweep", "{inst}", "--param", "demand:*=inf"],
+        ["sweep", "{inst}", "--param", "demand:*=nan"],
+        ["sweep", "{inst}", "--param", "demand:*=-1"],
+        ["sweep", "{inst}", "--param", "budget:A|jeugd=-5"],
+        ["sweep", "{inst}", "--param", "tariff:spec=-1"],
+        ["sweep", "{inst}", "--param", "demand:*=1,1e12"],
+    ],
+    ids=lambda a: " ".join(a[2:]),
+)
+def test_every_option_and_sweep_value_is_checked_up_front_with_exit_2(tmp_path, capsys, argv):
+    inst = write_instance(tmp_path / "i", base_tables())
+    t0 = time.perf_counter()
+    rc, out, err = run_main([a.replace("{inst}", str(inst)) for a in argv] + ["--out", str(tmp_path / "o")], capsys)
+    assert rc == 2, err
+    assert time.perf_counter() - t0 < 3, "refused only after work"
+    assert "Traceback" not in err and "internal error" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_sweep_points_do_not_depend_on_their_order(capsys, tmp_path):
+    inst = str(INSTANCES / "nijmegen-2018")
+    tables = []
+    for values in ("1,1000,1.2", "1.2,1000,1"):
+        rc, _, err = run_main(["sweep", inst, "--param", f"demand:jeugd={values}", "--out", str(tmp_path / values)], capsys)
+        assert rc == 0, err
+        import pandas as pd
+
+        t = pd.read_csv(tmp_path / values / "sweep.csv").drop(columns=["highs_seconds", "wall_seconds"], errors="ignore")
+        tables.append(t.sort_values("demand:jeugd").reset_index(drop=True))
+    pd.testing.assert_frame_equal(tables[0], tables[1], check_exact=False, rtol=1e-9)
+    assert (tables[0]["status"] == "optimal").all()
+
+
+# --------------------------------------------------------------------------- numerics
+
+
+@pytest.mark.parametrize("need_eur", [1e8, 1e10, 1e12, 1e13])
+def test_no_euro_moves_between_stages_however_large_the_amounts(tmp_path, need_eur):
+    """Statutory need far beyond the budget: the non-statutory lot gets nothing (its need is
+    unmet), no budget is left as headroom; a later stage gives up at most a cent of the tekort."""
+    import verdeelmodel as vm
+
+    t = base_tables()
+    t["budgets"][0]["budget_eur"] = 1e6
+    t["need"][1]["volume"] = need_eur / 10  # spec: statutory, tariff 10
+    r = vm.solve(load_instance(write_instance(tmp_path / "n", t)))
+    assert r.status == "optimal"
+    assert r.totals["headroom"] <= 0.01
+    assert r.totals["unmet"] >= 30 - 0.011  # basis (non-statutory, need 30) is cut first
+    assert r.totals["tekort"] == pytest.approx(need_eur - 1e6, abs=0.011)
+
+
+def test_a_huge_non_statutory_need_leaves_no_headroom(tmp_path):
+    import verdeelmodel as vm
+
+    t = base_tables()
+    t["budgets"][0]["budget_eur"] = 1e6
+    t["need"][0]["volume"] = 1e12  # basis: non-statutory, tariff 1
+    r = vm.solve(load_instance(write_instance(tmp_path / "h", t)))
+    assert r.status == "optimal" and r.totals["headroom"] <= 0.01 and r.totals["tekort"] <= 0.01
+
+
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        (lambda t: t["budgets"][0].update(budget_eur=2e13), "an amount of at most 1e13 euros"),
+        (lambda t: t["budgets"][0].update(budget_eur=100.5001), "at most two decimals (cents)"),
+        (lambda t: t["need"][1].update(volume=2e12), "at most 1e13 euros, the supported range"),
+    ],
+    ids=["too large", "sub-cent", "need too large"],
+)
+def test_amounts_outside_the_supported_range_are_exit_2(tmp_path, capsys, edit, expected):
+    t = base_tables()
+    edit(t)
+    rc, _, err = run_main(["solve", str(write_instance(tmp_path / "a", t)), "--out", str(tmp_path / "o")], capsys)
+    assert rc == 2 and expected in err, err

@@ -201,6 +201,16 @@ class AllocationModel:
             if D.on(f.name) and any(i not in direct.get(f.name, ()) and not self._no_effect(f.name, i, params) for i in f.scales & changed)
         }
         need = L.need * mult
+        from verdeelmodel.instance.validate import MAX_AMOUNT_EUR
+
+        too_big = [f"{k}={v:g}" for k, v in (budget_now.items() if params else ()) if abs(float(v)) > MAX_AMOUNT_EUR]
+        if params and (len(need) and float(np.max(need)) > MAX_AMOUNT_EUR or too_big):
+            names = ", ".join(f"{p.name}={v:g}" for p, v in params.items())
+            raise P.bad(
+                names,
+                "values that keep every amount (need, budget) within 1e13 euros, the supported range",
+                "waarden die elk bedrag (behoefte, budget) binnen 1e13 euro houden, het ondersteunde bereik",
+            )
         for nb in info.need_bounds:
             bounds = ((clo, chi) if nb.target == "col" else (lo, hi))[nb.side == "upper"]
             bounds[self._nb_index[id(nb)]] = nb.values(need)
@@ -381,7 +391,9 @@ class AllocationModel:
         order = objective_names(self.info)
         priced = tuple(s.objective for s in self.info.stages if s.priced) if tables else ()
         t0 = time.perf_counter()
-        out = self.session.solve(order, tol_rel=o.tolerance_rel, tol_abs=o.tolerance_abs_eur, dual_stages=priced)
+        out = self.session.solve(
+            order, tol_rel=o.tolerance_rel, tol_abs=o.tolerance_abs_eur, tol_max=o.tolerance_max_eur, dual_stages=priced
+        )
         t1 = time.perf_counter()
         res = self._result(out) if (tables or out.status != "optimal") else self._totals_only(out)
         res.timings = {

@@ -26,6 +26,58 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USER)
 
 
+def _whole(lo: int, hi: int):
+    """An argparse type: a whole number from ``lo`` to ``hi`` (exit 2 at parse time otherwise)."""
+
+    def parse(text: str) -> int:
+        from verdeelmodel.fmt import t
+
+        try:
+            v = int(text.replace("_", ""))
+        except ValueError:
+            raise argparse.ArgumentTypeError(t(f"{text!r}: verwacht een geheel getal", f"{text!r}: expected a whole number")) from None
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(
+                t(f"{text}: verwacht een geheel getal van {lo} tot en met {hi}", f"{text}: expected a whole number from {lo} to {hi}")
+            )
+        return v
+
+    parse.__name__ = f"whole number {lo}..{hi}"
+    return parse
+
+
+def _number(lo: float, hi: float, lo_open: bool = False, hi_open: bool = False):
+    """An argparse type: a finite number in [lo, hi] (or open at an end)."""
+
+    def parse(text: str) -> float:
+        from verdeelmodel.fmt import t
+
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(t(f"{text!r}: verwacht een getal", f"{text!r}: expected a number")) from None
+        ok = math.isfinite(v) and (lo < v if lo_open else lo <= v) and (v < hi if hi_open else v <= hi)
+        if not ok:
+            left, right = "(" if lo_open else "[", ")" if hi_open else "]"
+            raise argparse.ArgumentTypeError(
+                t(
+                    f"{text}: verwacht een eindig getal in {left}{lo}, {hi}{right}",
+                    f"{text}: expected a finite number in {left}{lo}, {hi}{right}",
+                )
+            )
+        return v
+
+    parse.__name__ = "number"
+    return parse
+
+
+#: limits of the options (beyond them a run is a mistake, or would exhaust the machine)
+SEED = _whole(0, 2**63 - 1)
+SCENARIOS = _whole(1, 10_000_000)
+SHARE = _number(0, 1, lo_open=True, hi_open=True)
+WORKERS = _whole(1, 256)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="verdeelmodel", description="Distribute the integratie-uitkering sociaal domein over gemeenten, populations and lots.")
     p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
@@ -44,8 +96,8 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("solve", help="solve the allocation model and write the results")
     s.add_argument("instance", help="instance folder (instance.yaml + CSVs) or .xlsx workbook")
     s.add_argument("--out", type=Path, default=None, help="output folder (default: out/<instance name>)")
-    s.add_argument("--time-limit", type=float, default=None, help="HiGHS time limit in seconds per stage")
-    s.add_argument("--threads", type=int, default=None, help="HiGHS threads")
+    s.add_argument("--time-limit", type=_number(0, 1e7, lo_open=True), default=None, help="HiGHS time limit in seconds per stage")
+    s.add_argument("--threads", type=WORKERS, default=None, help="HiGHS threads")
     s.add_argument("--quiet", action="store_true", help="print only the status line")
 
     pl = sub.add_parser("pool", help="settle pooled costs (risicoverevening): charges per gemeente under the agreed and candidate rules")
@@ -57,7 +109,10 @@ def _parser() -> argparse.ArgumentParser:
         help="realised costs CSV (gemeente, lot, year, clients, cost_eur); default: planned costs from need.csv",
     )
     pl.add_argument(
-        "--year", type=int, default=None, help="year of --costs to settle (default: the file's only year, else the instance year)"
+        "--year",
+        type=_whole(1900, 2200),
+        default=None,
+        help="year of --costs to settle (default: the file's only year, else the instance year)",
     )
     pl.add_argument(
         "--rule", action="append", default=None, metavar="NAME", help="a candidate rule to compare (repeatable); profijt is built in"
@@ -75,9 +130,9 @@ def _parser() -> argparse.ArgumentParser:
         "reserves", help="size the reserves (weerstandsvermogen) each gemeente needs under each pooling rule, by Monte Carlo"
     )
     rv.add_argument("instance")
-    rv.add_argument("--scenarios", type=int, default=10_000, help="Monte Carlo scenarios (default 10000)")
+    rv.add_argument("--scenarios", type=SCENARIOS, default=10_000, help="Monte Carlo scenarios (default 10000)")
     rv.add_argument(
-        "--confidence", type=float, nargs="+", action="extend", default=None, help="confidence level(s), e.g. 0.9 (default) or 0.8 0.9 0.95"
+        "--confidence", type=SHARE, nargs="+", action="extend", default=None, help="confidence level(s), e.g. 0.9 (default) or 0.8 0.9 0.95"
     )
     rv.add_argument(
         "--rule",
@@ -93,7 +148,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="POOL",
         help="apply the candidate rules only to this pool (repeatable); other pools keep their agreed rule",
     )
-    rv.add_argument("--seed", type=int, default=20261122, help="random seed: the same seed gives the same numbers")
+    rv.add_argument("--seed", type=SEED, default=20261122, help="random seed: the same seed gives the same numbers")
     rv.add_argument(
         "--plan",
         choices=["allocation", "need"],
@@ -117,11 +172,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="EUR|PCT%",
         help="draw scenarios (doubling from --scenarios) until every risk figure's standard error is at most this: euros, or a percentage of the figure (e.g. 1%%)",
     )
-    rv.add_argument("--max-scenarios", type=int, default=None, help="upper limit for --target-se (default 200000)")
+    rv.add_argument("--max-scenarios", type=SCENARIOS, default=None, help="upper limit for --target-se (default 200000)")
     rv.add_argument("--region", default=None, help="region to plot (default: all gemeenten when 16 or fewer, else the first region)")
     rv.add_argument("--no-plots", action="store_true")
     rv.add_argument("--joint", action="store_true", help=argparse.SUPPRESS)  # withdrawn: it decided nothing (see `contract`)
-    rv.add_argument("--processes", type=int, default=None, help=argparse.SUPPRESS)
+    rv.add_argument("--processes", type=WORKERS, default=None, help=argparse.SUPPRESS)
     rv.add_argument(
         "--optimise-key",
         default=None,
@@ -135,17 +190,19 @@ def _parser() -> argparse.ArgumentParser:
         help="the pooling agreement as a cooperative game: stand-alone, the rule's split, Shapley, Euler, nucleolus and the core check",
     )
     fa.add_argument("instance")
-    fa.add_argument("--scenarios", type=int, default=10_000, help="Monte Carlo scenarios (default 10000)")
-    fa.add_argument("--seed", type=int, default=20261122, help="random seed: the same seed gives the same numbers")
-    fa.add_argument("--confidence", type=float, default=0.9, help="CVaR level of the coalition values (default 0.9)")
+    fa.add_argument("--scenarios", type=SCENARIOS, default=10_000, help="Monte Carlo scenarios (default 10000)")
+    fa.add_argument("--seed", type=SEED, default=20261122, help="random seed: the same seed gives the same numbers")
+    fa.add_argument("--confidence", type=SHARE, default=0.9, help="CVaR level of the coalition values (default 0.9)")
     fa.add_argument(
         "--rule", action="append", default=None, metavar="NAME", help="a candidate rule to assess beside the agreed one (repeatable)"
     )
     fa.add_argument("--pool", action="append", default=None, metavar="POOL", help="only this pool (repeatable)")
     fa.add_argument("--plan", choices=["allocation", "need"], default="allocation", help="the plan whose substitution shapes the scenarios")
     fa.add_argument("--region", action="append", default=None, metavar="REGION", help="only the games of this region (repeatable)")
-    fa.add_argument("--permutations", type=int, default=1000, help="sampled orders for Shapley above 16 gemeenten (default 1000)")
-    fa.add_argument("--processes", type=int, default=None, help="worker processes for the games (default: CPUs, when the work pays)")
+    fa.add_argument(
+        "--permutations", type=_whole(1, 10_000_000), default=1000, help="sampled orders for Shapley above 16 gemeenten (default 1000)"
+    )
+    fa.add_argument("--processes", type=WORKERS, default=None, help="worker processes for the games (default: CPUs, when the work pays)")
     fa.add_argument("--no-plots", action="store_true")
     fa.add_argument("--out", type=Path, default=None, help="output folder (default: out/<instance name>-fairness)")
 
@@ -153,14 +210,17 @@ def _parser() -> argparse.ArgumentParser:
         "plan", help="meerjarenraming: plan the horizon of years.csv year by year, with the reserve path and the Iv3 taakvelden"
     )
     pn.add_argument("instance")
-    pn.add_argument("--years", type=int, default=None, help="plan the first N years of the horizon (default all)")
+    pn.add_argument("--years", type=_whole(1, 100), default=None, help="plan the first N years of the horizon (default all)")
     pn.add_argument(
-        "--paths", type=int, default=0, help="also this many demand scenario paths over the years: the chance the reserve is exhausted"
+        "--paths",
+        type=_whole(0, 10_000_000),
+        default=0,
+        help="also this many demand scenario paths over the years: the chance the reserve is exhausted",
     )
-    pn.add_argument("--seed", type=int, default=20261122, help="random seed of the paths")
+    pn.add_argument("--seed", type=SEED, default=20261122, help="random seed of the paths")
     pn.add_argument(
         "--level",
-        type=float,
+        type=SHARE,
         default=0.05,
         help="the opening reserve that keeps exhaustion in some year at most this likely (default 0.05)",
     )
@@ -171,7 +231,9 @@ def _parser() -> argparse.ArgumentParser:
         help="jaarrekening: close the instance's year with realised costs, roll the reserve and the use history forward, re-plan the rest",
     )
     cl.add_argument("instance")
-    cl.add_argument("--year", type=int, default=None, help="the year to close: the instance's own year (years are closed in order)")
+    cl.add_argument(
+        "--year", type=_whole(1900, 2200), default=None, help="the year to close: the instance's own year (years are closed in order)"
+    )
     cl.add_argument("--costs", required=True, help="realised costs (gemeente, lot, year, clients, cost_eur), as for `pool --costs`")
     cl.add_argument(
         "--next", type=Path, default=None, help="folder for the next year's instance (default: out/<its name>, e.g. out/nijmegen-2019)"
@@ -182,11 +244,13 @@ def _parser() -> argparse.ArgumentParser:
         "contract", help="choose the funding form per contracted lot and area under demand uncertainty (contract_options.csv)"
     )
     ct.add_argument("instance")
-    ct.add_argument("--scenarios", type=int, default=1000, help="Monte Carlo scenarios (default 1000)")
-    ct.add_argument("--seed", type=int, default=20261122)
-    ct.add_argument("--confidence", type=float, default=0.9, help="CVaR level of the reserve (default 0.9)")
-    ct.add_argument("--risk-aversion", type=float, default=0.1, help="cost of capital per euro of reserve (default 0.1)")
-    ct.add_argument("--reserve-limit", type=float, default=None, help="instead: every gemeente's reserve at most this many euros")
+    ct.add_argument("--scenarios", type=SCENARIOS, default=1000, help="Monte Carlo scenarios (default 1000)")
+    ct.add_argument("--seed", type=SEED, default=20261122)
+    ct.add_argument("--confidence", type=SHARE, default=0.9, help="CVaR level of the reserve (default 0.9)")
+    ct.add_argument("--risk-aversion", type=_number(0, 1e6), default=0.1, help="cost of capital per euro of reserve (default 0.1)")
+    ct.add_argument(
+        "--reserve-limit", type=_number(0, 1e15), default=None, help="instead: every gemeente's reserve at most this many euros"
+    )
     ct.add_argument("--no-plots", action="store_true")
     ct.add_argument("--out", type=Path, default=None, help="output folder (default: out/<instance name>-contract)")
 
@@ -207,11 +271,11 @@ def _parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("benchmark", help="time build, translation and HiGHS on an instance (default nl-synthetic)")
     b.add_argument("instance", nargs="?", default=None)
-    b.add_argument("--repeat", type=int, default=3)
+    b.add_argument("--repeat", type=_whole(1, 1000), default=3)
     b.add_argument("--pooling", action="store_true", help="time the risicoverevening engine on scenarios instead of the allocation solve")
     b.add_argument(
         "--scenarios",
-        type=int,
+        type=SCENARIOS,
         default=10_000,
         help="scenarios for --pooling, --reserves, --fairness and --contract (the issue-12 measure: 1000)",
     )
@@ -248,9 +312,9 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("instance")
     rp.add_argument("--gemeente", default=None, help="only this gemeente's section (with its region's first page)")
     rp.add_argument("--region", default=None, help="only this region (default: every region of the instance)")
-    rp.add_argument("--scenarios", type=int, default=2000, help="Monte Carlo scenarios for the reserves and fairness (default 2000)")
-    rp.add_argument("--seed", type=int, default=20261122, help="random seed: the same seed gives the same numbers")
-    rp.add_argument("--confidence", type=float, default=0.9, help="confidence level of the reserves (default 0.9, as NARIS)")
+    rp.add_argument("--scenarios", type=SCENARIOS, default=2000, help="Monte Carlo scenarios for the reserves and fairness (default 2000)")
+    rp.add_argument("--seed", type=SEED, default=20261122, help="random seed: the same seed gives the same numbers")
+    rp.add_argument("--confidence", type=SHARE, default=0.9, help="confidence level of the reserves (default 0.9, as NARIS)")
     rp.add_argument(
         "--rule",
         action="append",
@@ -267,7 +331,7 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--out", type=Path, default=Path("docs"))
 
     g = sub.add_parser("generate-synthetic", help="(re)generate the seeded synthetic national instance")
-    g.add_argument("--seed", type=int, default=None)
+    g.add_argument("--seed", type=SEED, default=None)
     g.add_argument("--out", type=Path, required=True)
     for name in ("solve", "pool", "reserves", "fairness", "plan", "close", "contract", "sweep"):
         c = sub.choices[name]

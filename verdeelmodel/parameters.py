@@ -97,7 +97,39 @@ def parse(name: str, value) -> tuple[Parameter, float]:
         raise bad(f"{name}={value}", "a share between 0 and 1", "een aandeel tussen 0 en 1")
     if kind == "tariff" and v <= 0:
         raise bad(f"{name}={value}", "a tariff > 0", "een tarief > 0")
+    if kind in ("budget", "limit", "tariff") and v > MAX_AMOUNT_EUR:
+        raise bad(
+            f"{name}={value}",
+            "an amount of at most 1e13 euros (the supported range)",
+            "een bedrag van hoogstens 1e13 euro (het ondersteunde bereik)",
+        )
     return Parameter(str(name), kind, target), v
+
+
+def check_amounts(inst, grid: list[dict[str, float]]) -> None:
+    """Every point of a sweep keeps each need within the supported range (checked before any
+    solve: a sweep never stops half-way on a point it could have refused at the start)."""
+    need = inst.need.merge(inst.lots[["lot", "domain", "tariff_eur"]], on="lot", how="left")
+    if need.empty:
+        return
+    volume = need["volume"].to_numpy(dtype=float)
+    lots, domains, gemeenten = need["lot"].to_numpy(), need["domain"].to_numpy(), need["gemeente"].to_numpy()
+    for point in grid:
+        tariff = need["tariff_eur"].to_numpy(dtype=float).copy()
+        mult = np.ones(len(need))
+        for name, value in point.items():
+            p, v = parse(name, value)
+            if p.kind == "demand":
+                mult[(p.target == "*") | (lots == p.target) | (domains == p.target) | (gemeenten == p.target)] *= v
+            elif p.kind == "tariff":
+                tariff[lots == p.target] = v
+        if float(np.max(volume * tariff * mult)) > MAX_AMOUNT_EUR:
+            shown = ", ".join(f"{k}={v:g}" for k, v in point.items())
+            raise bad(
+                shown,
+                "values that keep every need within 1e13 euros (the supported range); this point goes beyond it",
+                "waarden die elke behoefte binnen 1e13 euro houden (het ondersteunde bereik); dit punt gaat erboven",
+            )
 
 
 def goal_key(p: Parameter) -> tuple[str, str, str, str, str]:
@@ -151,9 +183,17 @@ def changed_instance(inst, params: dict[Parameter, float]):
     return out
 
 
+#: the largest amount the model takes (as verdeelmodel.instance.validate.MAX_AMOUNT_EUR)
+MAX_AMOUNT_EUR = 1e13
+
+#: the most points a sweep grid may have (each is a solve of the allocation)
+MAX_POINTS = 100_000
+
+
 def grid_from_specs(specs: list[str]) -> list[dict[str, float]]:
     """``NAME=START:STOP:POINTS`` or ``NAME=V1,V2,...`` per parameter; the full factorial grid."""
     axes = []
+    total = 1
     for spec in specs:
         name, eq, values = spec.partition("=")
         if not eq or not name:
@@ -161,6 +201,8 @@ def grid_from_specs(specs: list[str]) -> list[dict[str, float]]:
         try:
             if ":" in values:
                 a, b, n = values.split(":")
+                if not 1 <= int(n) <= MAX_POINTS:
+                    raise _bad(spec, f"POINTS from 1 to {MAX_POINTS:,}", f"PUNTEN van 1 tot en met {MAX_POINTS}")
                 vals = np.linspace(float(a), float(b), int(n)).tolist()
             else:
                 vals = [float(v) for v in values.split(",")]
@@ -172,6 +214,13 @@ def grid_from_specs(specs: list[str]) -> list[dict[str, float]]:
             ) from None
         if not vals:
             raise _bad(spec, "at least one value", "minstens één waarde")
+        total *= len(vals)
+        if total > MAX_POINTS:  # each point is a solve: a grid this size is a typing mistake (and would exhaust memory)
+            raise _bad(
+                " ".join(specs),
+                f"a grid of at most {MAX_POINTS:,} points (this one has {total:,} or more); sweep fewer values",
+                f"een rooster van hoogstens {MAX_POINTS} punten (dit heeft er {total} of meer); neem minder waarden",
+            )
         for v in vals:
             try:
                 parse(name, v)

@@ -978,8 +978,10 @@ class Sweep:
         self.am = AllocationModel(inst, options)
 
     def apply(self, params: dict[str, float]) -> None:
-        """Set the model to the base instance changed by ``params``."""
+        """Set the model to the base instance changed by ``params``, solved from a cold start: a
+        point's result never depends on the points before it (no basis carried over)."""
         self.am.set(params, from_base=True)
+        self.am.session.cold_start()
 
     def solve_point(self) -> dict:
         """Solve the current point: status, stage objectives and totals (no result tables)."""
@@ -1039,6 +1041,9 @@ class SweepResult(Summarised):
 def sweep(inst: Instance, grid: list[dict[str, float]], progress: Callable[[int, int], None] | None = None, options=None) -> SweepResult:
     """Re-solve one loaded model over ``grid``: each point a dict of parameters
     (verdeelmodel.parameters), applied to the instance (not to the previous point)."""
+    from verdeelmodel.parameters import check_amounts
+
+    check_amounts(inst, grid)  # every point, before any work
     t0 = time.perf_counter()
     sw = Sweep(inst, options)
     build = time.perf_counter() - t0

@@ -841,9 +841,16 @@ class ObjectiveOptions(Strict):
         1e-9,
         ge=0,
         le=0.1,
-        description="Each later stage keeps earlier stage objectives within opt x (1 + tolerance_rel) + tolerance_abs_eur.",
+        description="Each later stage keeps earlier stage objectives within opt + min(|opt| x tolerance_rel, tolerance_max_eur) "
+        "+ tolerance_abs_eur.",
     )
     tolerance_abs_eur: float = Field(1e-6, ge=0, description="Absolute tolerance in euros for keeping earlier stages.")
+    tolerance_max_eur: float = Field(
+        0.01,
+        ge=0,
+        description="The most (in euros) a later stage may give up of an earlier optimum, however large: 1e-9 of a tekort of "
+        "€ 10 bn would otherwise let € 10 move from statutory care to a later stage's goal.",
+    )
     weights: dict[str, float] = Field(
         default_factory=lambda: {s.value: s.default_weight for s in Stage},
         description="Weights of the weighted mode, per stage name.",

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from verdeelmodel.fmt import eur, t
 from verdeelmodel.models.rules import KIND, Rule
+from verdeelmodel.parameters import MAX_AMOUNT_EUR as P_MAX_AMOUNT_EUR
 
 from .io import RawInstance, RawTable, numeric_columns, read_raw
 from .numbers import read_number
@@ -231,6 +232,29 @@ def _number_problem(text: str, what: str = "a number", what_nl: str = "een getal
     return None if math.isfinite(v) else ("a finite number (not nan or inf)", "een eindig getal (geen nan of inf)")
 
 
+#: the largest amount the model takes (€ 10.000 mld): beyond it a sum of amounts loses its cents in
+#: double precision, and near 1e20 the solver reads a bound as infinite
+MAX_AMOUNT_EUR = P_MAX_AMOUNT_EUR
+
+
+def _amount_problem(text: str) -> tuple[str, str] | None:
+    """An amount outside the supported range, or finer than a cent (shown as 0,00 everywhere)."""
+    try:
+        v = float(text)
+    except ValueError:
+        return None  # pydantic reports it with the column's type
+    if not math.isfinite(v):
+        return None
+    if abs(v) > MAX_AMOUNT_EUR:
+        return (
+            "an amount of at most 1e13 euros (10,000 billion: the supported range)",
+            "een bedrag van hoogstens 1e13 euro (10.000 miljard: het ondersteunde bereik)",
+        )
+    if abs(round(v, 2) - v) > 1e-9 * max(1.0, abs(v)):
+        return "an amount in euros with at most two decimals (cents)", "een bedrag in euro's met hoogstens twee decimalen (centen)"
+    return None
+
+
 def _unit_of(field) -> str | None:
     extra = field.json_schema_extra
     return extra.get("unit") if isinstance(extra, dict) else None
@@ -297,6 +321,9 @@ def _validate_table(
                 and (why := _number_problem(data[c], number_phrase(fields[c]), number_phrase_nl(fields[c]))) is not None
             }
         )
+        for c in sorted((numeric & data.keys()) - bad_numbers.keys()):  # amounts: the supported range, cents at most
+            if _unit_of(fields[c]) == "eur" and (why := _amount_problem(data[c])) is not None:
+                bad_numbers[c] = why
         for c in sorted(data.keys() - numeric):  # text is data: one spelling (NFC), no control characters
             data[c] = unicodedata.normalize("NFC", data[c])
             ctrl = next((ch for ch in data[c] if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r"), None)
@@ -613,6 +640,17 @@ def _cross_checks(
     lot_echelon = dict(zip(lots["lot"], lots["echelon"]))
     r.foreign_key("need", "lot", lot_ids, "lot of lots", "een bestaand perceel uit lots")
     need = T["need"]
+    tariff = dict(zip(lots["lot"], lots["tariff_eur"].astype(float)))
+    for row, lot, vol in zip(need["_row"], need["lot"], need["volume"].astype(float)):
+        if lot in tariff and vol * tariff[lot] > MAX_AMOUNT_EUR:
+            r.add(
+                "need",
+                row,
+                "volume",
+                f"{vol:g}",
+                f"a volume whose cost (x tariff {tariff[lot]:g}) is at most 1e13 euros, the supported range",
+                f"een volume waarvan de kosten (x tarief {tariff[lot]:g}) hoogstens 1e13 euro zijn, het ondersteunde bereik",
+            )
     reported_budget = set()
     for row, g, lot in zip(need["_row"], need["gemeente"], need["lot"]):
         d = lot_domain.get(lot)
