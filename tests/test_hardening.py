@@ -321,3 +321,62 @@ def test_amounts_outside_the_supported_range_are_exit_2(tmp_path, capsys, edit, 
     edit(t)
     rc, _, err = run_main(["solve", str(write_instance(tmp_path / "a", t)), "--out", str(tmp_path / "o")], capsys)
     assert rc == 2 and expected in err, err
+
+
+# --------------------------------------------------------------------------- smaller promises
+
+
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (["reserves", "{inst}", "--region", "Nowhere", "--scenarios", "100"], "--region Nowhere: not a region"),
+        (["fairness", "{inst}", "--region", "Nowhere"], "--region Nowhere: not a region"),
+        (["report", "{inst}", "--gemeente", "Nowhere"], "--gemeente Nowhere: not a gemeente"),
+    ],
+)
+def test_unknown_names_on_the_command_line_are_exit_2_before_any_work(tmp_path, capsys, argv, says):
+    inst = write_instance(tmp_path / "i", base_tables())
+    t0 = time.perf_counter()
+    rc, _, err = run_main([a.replace("{inst}", str(inst)) for a in argv] + ["--out", str(tmp_path / "o")], capsys)
+    assert rc == 2 and says in err and time.perf_counter() - t0 < 3
+
+
+def test_a_monte_carlo_that_cannot_fit_in_memory_is_refused_before_it_starts(tmp_path, capsys, monkeypatch):
+    import verdeelmodel._guards as guards
+
+    monkeypatch.setattr(guards, "available_memory", lambda: 100 * 2**20)  # a machine with 100 MiB free
+    inst = write_instance(tmp_path / "i", base_tables())
+    rc, _, err = run_main(["reserves", str(inst), "--scenarios", "5000000", "--out", str(tmp_path / "o")], capsys)
+    assert rc == 2 and "GiB; this machine has 0.1 GiB free" in err
+    rc, _, err = run_main(["reserves", str(inst), "--scenarios", "200", "--out", str(tmp_path / "o"), "--no-plots"], capsys)
+    assert rc == 0, err  # a small run still runs
+
+
+def test_many_problems_of_one_kind_are_summarised_not_flooded(tmp_path, capsys):
+    t = base_tables()
+    t["need"] += [dict(t["need"][0]) for _ in range(5000)]
+    rc, _, err = run_main(["validate", str(write_instance(tmp_path / "d", t))], capsys)
+    assert rc == 2 and "the instance has 5000 problems" in err
+    assert "... and 4990 more like this (need.csv)" in err and len(err) < 5000
+
+
+def test_a_huge_cell_is_one_problem_not_a_cascade(tmp_path, capsys):
+    t = base_tables()
+    t["lots"][0]["label"] = "x" * 200_000
+    rc, _, err = run_main(["validate", str(write_instance(tmp_path / "c", t))], capsys)
+    assert rc == 2 and "the instance has 1 problem:" in err and "a cell of at most 10,000 characters" in err and len(err) < 1000
+
+
+def test_a_csv_saved_by_a_dutch_excel_with_semicolons_is_read(tmp_path, capsys):
+    folder = write_instance(tmp_path / "s", base_tables())
+    text = (folder / "budgets.csv").read_text(encoding="utf-8").replace(",", ";").replace(";100;", ";100,5;")
+    (folder / "budgets.csv").write_text("\ufeff" + text, encoding="utf-8")
+    inst = load_instance(folder)
+    assert float(inst.budgets["budget_eur"].iloc[0]) == 100.5
+
+
+def test_an_ambiguous_number_is_said_not_silently_taken(tmp_path, capsys):
+    t = base_tables()
+    t["populations"][0]["inhabitants"] = "80.000"
+    rc, out, err = run_main(["validate", str(write_instance(tmp_path / "a", t))], capsys)
+    assert rc == 0 and "'80.000' read as 80.000 (Dutch thousands)" in err, (rc, err)

@@ -179,6 +179,7 @@ def test_the_solve_console_in_english_on_request(tmp_path, capsys):
         ("-1.250", "eur", -1250, True),  # thousands in a euro column, said
         ("80.000", "eur", 80000, True),
         ("80.000", None, 80.0, True),  # a share or ratio: the decimal point, said
+        ("80.000", "inhabitants", 80000, True),  # a count of people: thousands, said
         ("0.200", None, 0.2, False),
         ("1,500", "eur", 1.5, True),  # the Dutch decimal comma, said
         ("4,500,000", "eur", 4500000, True),  # English thousands, said

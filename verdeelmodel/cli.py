@@ -418,8 +418,34 @@ def _print_problems(e) -> None:
     from verdeelmodel.instance.problems import problems_headline
 
     print(f"verdeelmodel: {problems_headline(e.problems)}:", file=sys.stderr)
-    for p in e.problems:
-        print(f"  - {p}", file=sys.stderr)
+    for line in problem_lines(e.problems):
+        print(line, file=sys.stderr)
+
+
+def problem_lines(problems, per_kind: int = 10, most: int = 200) -> list[str]:
+    """The problems as printed: at most ``per_kind`` of one kind (same file, column and
+    expectation) and ``most`` in all, each cut followed by how many more there are (100,000
+    duplicate rows are one kind of problem, not 18 MB of messages)."""
+    from collections import Counter
+
+    kind = Counter((p.location, p.column, p.expected) for p in problems)
+    shown: Counter = Counter()
+    lines, hidden, announced = [], 0, 0
+    for p in problems:
+        k = (p.location, p.column, p.expected)
+        shown[k] += 1
+        if shown[k] > per_kind or len(lines) >= most:
+            hidden += 1
+            continue
+        lines.append(f"  - {p}")
+        if shown[k] == per_kind and kind[k] > per_kind:
+            more = kind[k] - per_kind
+            announced += more
+            lines.append(_t(f"    ... en nog {more} van deze soort ({p.location})", f"    ... and {more} more like this ({p.location})"))
+    rest = hidden - announced
+    if rest > 0:
+        lines.append(_t(f"  ... en nog {rest} andere problemen", f"  ... and {rest} other problems"))
+    return lines
 
 
 def _check_outputs(args) -> None:
@@ -783,7 +809,7 @@ def _progress(label: str, min_total: int = 2000):
 
 def _reserves(args) -> int:
 
-    inst = _load(args.instance)
+    inst = _load(args.instance, args)
     from verdeelmodel.reports import manifest, write_all
     from verdeelmodel.workflows import NoAllocation, reserves
 
@@ -871,7 +897,7 @@ def _reserves(args) -> int:
 
 def _fairness(args) -> int:
 
-    inst = _load(args.instance)
+    inst = _load(args.instance, args)
     from verdeelmodel.reports import manifest, write_all
     from verdeelmodel.workflows import NoAllocation, fairness
 
@@ -1004,7 +1030,7 @@ def _fairness_lines(inst, fr, args, files, out_dir) -> None:
 
 def _plan(args) -> int:
 
-    inst = _load(args.instance)
+    inst = _load(args.instance, args)
     from verdeelmodel.reports import manifest, write_all
     from verdeelmodel.workflows import plan
 
@@ -1211,7 +1237,7 @@ def _close(args) -> int:
 
 def _contract(args) -> int:
 
-    inst = _load(args.instance)
+    inst = _load(args.instance, args)
     from verdeelmodel.reports import manifest, write_all
     from verdeelmodel.workflows import NoAllocation, contract
 
@@ -1290,7 +1316,7 @@ def _contract(args) -> int:
 
 def _report(args) -> int:
 
-    inst = _load(args.instance)
+    inst = _load(args.instance, args)
     from verdeelmodel import fmt as F
     from verdeelmodel import report as R
     from verdeelmodel._atomic import atomic_dir
@@ -1393,11 +1419,14 @@ def _report(args) -> int:
     return EXIT_OK
 
 
-def _load(path):
-    """Load and validate an instance; say on stderr how ambiguous Dutch-typed numbers were read."""
+def _load(path, args=None):
+    """Load and validate an instance; say on stderr how ambiguous Dutch-typed numbers were read.
+    With ``args``: the names the command line gives (--region, --gemeente) exist, before any work."""
     from verdeelmodel.instance.validate import load_instance
 
     inst = load_instance(path)
+    if args is not None:
+        _check_names(inst, args)
     if inst.readings:
         n = len(inst.readings)
         print(
@@ -1412,6 +1441,49 @@ def _load(path):
         if n > 20:
             print(_t(f"  ... en nog {n - 20}", f"  ... and {n - 20} more"), file=sys.stderr)
     return inst
+
+
+def _check_names(inst, args) -> None:
+    regions = sorted(set(inst.budgets["region"])) if len(inst.budgets) else []
+    asked = getattr(args, "region", None)
+    for r in [asked] if isinstance(asked, str) else asked or []:
+        if r not in regions:
+            shown = ", ".join(regions[:8]) + (" ..." if len(regions) > 8 else "")
+            raise UsageError(f"--region {r}: not a region of {inst.name} ({shown})", f"--region {r}: geen regio van {inst.name} ({shown})")
+    g = getattr(args, "gemeente", None)
+    if isinstance(g, str) and g not in set(inst.gemeenten["gemeente"]):
+        raise UsageError(f"--gemeente {g}: not a gemeente of {inst.name}", f"--gemeente {g}: geen gemeente van {inst.name}")
+    _check_memory(inst, args)
+
+
+def _check_memory(inst, args) -> None:
+    """Refuse (exit 2, before any work) a Monte Carlo whose scenario arrays would not fit in the
+    memory this machine has free: scenarios x gemeenten x 8 bytes x the arrays kept per scenario
+    (measured on nl-synthetic: about 13 KB per scenario for 342 gemeenten and two rule sets)."""
+    from verdeelmodel._guards import available_memory
+
+    scenarios = getattr(args, "scenarios", 0) or 0
+    if getattr(args, "target_se", None):  # it may double up to --max-scenarios
+        scenarios = max(scenarios, getattr(args, "max_scenarios", None) or 200_000)
+    paths = (getattr(args, "paths", 0) or 0) * max(1, len(inst.years))
+    n = max(scenarios, paths)
+    if not n:
+        return
+    levels = getattr(args, "confidence", None)
+    sets = 2 + len(getattr(args, "rule", None) or []) + (len(levels) if isinstance(levels, list) else 1)
+    need = n * max(1, len(inst.gemeenten)) * 8 * (sets + 4)
+    free = available_memory()
+    if free is not None and need > 0.8 * free:
+        from verdeelmodel import fmt as F
+
+        gb = need / 2**30
+        raise UsageError(
+            f"{n:,} scenarios for {len(inst.gemeenten)} gemeenten need about {gb:.1f} GiB; this machine has {free / 2**30:.1f} GiB free. "
+            "Use fewer scenarios (--scenarios; --target-se stops as soon as the figures are precise enough)",
+            f"{F.num(n, lang='nl')} scenario's voor {len(inst.gemeenten)} gemeenten vragen ongeveer {F.num(gb, 1, lang='nl')} GiB; "
+            f"deze machine heeft {F.num(free / 2**30, 1, lang='nl')} GiB vrij. Neem minder scenario's (--scenarios; --target-se "
+            "stopt zodra de cijfers precies genoeg zijn)",
+        )
 
 
 def _no_allocation(result, nl: str, en: str) -> int:

@@ -191,6 +191,11 @@ def _parse_yaml(data: bytes, location: str, problems: list[Problem]) -> dict | N
     return meta
 
 
+#: the longest cell an instance table may hold (a description is a few hundred characters)
+MAX_CELL = 10_000
+csv.field_size_limit(max(csv.field_size_limit(), 1 << 24))  # a long cell is one problem, not a broken file
+
+
 def _parse_csv(data: bytes, name: str, location: str, problems: list[Problem]) -> RawTable | None:
     try:
         text, undecodable = data.decode("utf-8-sig"), False
@@ -198,7 +203,9 @@ def _parse_csv(data: bytes, name: str, location: str, problems: list[Problem]) -
         # parse anyway (bad bytes become U+FFFD) to say which cells hold them, once each
         text, undecodable = data.decode("utf-8-sig", errors="replace"), True
         bad_byte = f"0x{data[e.start]:02x}"
-    reader = csv.reader(io.StringIO(text, newline=""))
+    first = text.split("\n", 1)[0]
+    delimiter = ";" if ";" in first and "," not in first else ","  # a Dutch Excel saves CSV with ';'
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         lines = list(reader)
     except csv.Error as e:
@@ -237,6 +244,21 @@ def _parse_csv(data: bytes, name: str, location: str, problems: list[Problem]) -
             )
             continue
         row = dict(zip(header, cells))
+        long = [(col, c) for col, c in row.items() if len(c) > MAX_CELL]
+        if long:
+            for col, c in long:
+                problems.append(
+                    Problem(
+                        location,
+                        i,
+                        col,
+                        c,
+                        f"a cell of at most {MAX_CELL:,} characters",
+                        f"een cel van hoogstens {MAX_CELL} tekens",
+                    )
+                )
+            rejected.append({k: v[:MAX_CELL] for k, v in row.items()})
+            continue
         if undecodable and any("\ufffd" in c for c in cells):
             for col, c in row.items():
                 if "\ufffd" in c:

@@ -12,8 +12,8 @@ cell, so a controller sees it before trusting a result):
 | ``0,2``, ``12,50`` | 0.2, 12.5 | one comma, not followed by exactly three digits: a decimal comma |
 | ``4.500.000,50`` | 4500000.5 | Dutch thousands and decimal comma |
 | ``1,500`` | 1.5, said | a decimal comma, or English thousands (1500): the Dutch reading is taken |
-| ``80.000`` (euros) | 80000, said | Dutch thousands, or the decimal 80.0: in a euro column thousands |
-| ``80.000`` (other) | 80.0, said | in a share, ratio or count column the decimal point |
+| ``80.000`` (euros, inhabitants, clients) | 80000, said | Dutch thousands, or the decimal 80.0: amounts and counts of people are thousands |
+| ``80.000`` (other) | 80.0, said | in a share, ratio or volume column the decimal point |
 | ``4,500,000``, ``4,500,000.50`` | 4500000, 4500000.5, said | English thousands (commas in groups of three) |
 | ``4.50.0``, ``1,2,3``, ``4.5,00.0`` | rejected | no reading fits |
 """
@@ -49,7 +49,7 @@ def read_number(text: str, unit: str | None = None) -> tuple[str | None, str | N
     if _MACHINE.match(t) and t.count(".") <= 1 and "," not in t:
         if t.count(".") == 1 and re.fullmatch(r"[1-9]\d{0,2}\.\d{3}", t):  # 80.000: thousands or a decimal?
             whole = t.replace(".", "")
-            if unit == "eur":
+            if unit in THOUSANDS_UNITS:
                 return (
                     sign + whole,
                     t_(
@@ -102,6 +102,10 @@ def read_number(text: str, unit: str | None = None) -> tuple[str | None, str | N
     if re.fullmatch(r"[\d.,]+", t):  # digits and separators that fit no notation
         return None, None, _expected(raw)
     return None, None, None  # not a number at all: the schema reports it with the column's type
+
+
+#: units where ``80.000`` means eighty thousand (amounts, and counts of people: 80 point 000 inhabitants is no one's meaning)
+THOUSANDS_UNITS = ("eur", "inhabitants", "clients")
 
 
 def _english_thousands(raw: str, v: str) -> str:
