@@ -363,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     fmt.set_language(args.lang)
     _QUIET[0] = bool(getattr(args, "quiet", False))
     pause_gc()  # the start creates many long-lived objects; each command resumes once it has them
+    on_term = _on_sigterm()
     try:
         return _run(args)
     except SystemExit:
@@ -396,8 +397,27 @@ def main(argv: list[str] | None = None) -> int:
         )
         return EXIT_INTERNAL
     finally:
+        if on_term is not None:
+            import signal
+
+            signal.signal(signal.SIGTERM, on_term)
         resume_gc()  # main() may be called in-process (tests, notebooks): leave the collector as found
         fmt.set_language(before)  # and the language
+
+
+def _on_sigterm():
+    """SIGTERM (a scheduler, `kill`) ends the run as Ctrl-C does: through every ``finally``, so no
+    temporary output folder stays behind. Returns the previous handler (None off the main thread)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, stop)
 
 
 def _argv_lang(argv: list[str]) -> str:
