@@ -380,3 +380,17 @@ def test_an_ambiguous_number_is_said_not_silently_taken(tmp_path, capsys):
     t["populations"][0]["inhabitants"] = "80.000"
     rc, out, err = run_main(["validate", str(write_instance(tmp_path / "a", t))], capsys)
     assert rc == 0 and "'80.000' read as 80.000 (Dutch thousands)" in err, (rc, err)
+
+
+def test_convert_never_merges_into_an_existing_instance_folder_or_workbook(tmp_path, capsys):
+    src = write_instance(tmp_path / "src", base_tables())
+    wb = tmp_path / "w.xlsx"
+    assert run_main(["convert", str(src), str(wb)], capsys)[0] == 0
+    mine = write_instance(tmp_path / "mine", base_tables())
+    (mine / "notes.txt").write_text("my own work")
+    before = {p.name: p.read_bytes() for p in mine.iterdir()}
+    rc, _, err = run_main(["convert", str(wb), str(mine)], capsys)
+    assert rc == 2 and "not empty" in err
+    assert {p.name: p.read_bytes() for p in mine.iterdir()} == before
+    rc, _, err = run_main(["convert", str(src), str(wb)], capsys)  # nor over a workbook
+    assert rc == 2 and "does not overwrite a workbook" in err

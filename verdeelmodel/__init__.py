@@ -57,6 +57,7 @@ _EXPORTS = {
     "Stage": "verdeelmodel.models.manifest",
     # writing results
     "write_all": "verdeelmodel.reports",
+    "manifest": "verdeelmodel.reports",
 }
 
 __all__ = [*_EXPORTS, "__version__"]
