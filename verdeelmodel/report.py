@@ -118,10 +118,12 @@ def gather(
     phase("de verevening afrekenen")
     settlement = pool(inst, rules=rules).settlement if pooled else pd.DataFrame()
     phase("de reserves simuleren")
-    rv = reserves(inst, scenarios=scenarios, seed=seed, confidence=confidence, rules=rules if pooled else None, progress=progress)
+    rv = reserves(
+        inst, scenarios=scenarios, seed=seed, confidence=confidence, rules=rules if pooled else None, progress=progress, plan=res
+    )  # the allocation solved above: solved once for the whole report
     if pooled and fair:
         phase("de eerlijkheid toetsen (coalities)")
-        fr = fairness(inst, scenarios=scenarios, seed=seed, confidence=confidence, rules=rules, game_progress=game_progress)
+        fr = fairness(inst, scenarios=scenarios, seed=seed, confidence=confidence, rules=rules, game_progress=game_progress, plan=res)
         fr = fr.to_frames()["fairness"]
     else:
         fr = pd.DataFrame()

@@ -48,6 +48,10 @@ def resolve_plan(inst: Instance, plan: str | np.ndarray, dm=None, allow_array: b
     """(planned cost [G, L], the solve Result or None) of a plan: ``"allocation"`` solves the
     instance (raises :class:`NoAllocation` when there is none), ``"need"`` is the expected cost
     of the demand model ``dm``, an array is taken as given (when ``allow_array``)."""
+    if hasattr(plan, "allocation") and hasattr(plan, "optimal"):  # an allocation solved already (the report)
+        if not plan.optimal:
+            raise NoAllocation(plan)
+        return planned_cost(inst, plan), plan
     if isinstance(plan, str) and plan == "allocation":
         from verdeelmodel.api import solve
 
@@ -289,8 +293,8 @@ def reserves(
     """Size the reserves each gemeente needs under profijt, the agreed rules and candidate ``rules``.
 
     ``plan``: what the gemeenten budgeted -- ``"allocation"`` (the optimal allocation; raises
-    :class:`NoAllocation` when there is none), ``"need"`` (the expected cost) or an array [G, L]
-    in the demand model's order. ``joint``: also choose allocation and reserves together (the
+    :class:`NoAllocation` when there is none), an allocation solved already (a solve Result),
+    ``"need"`` (the expected cost) or an array [G, L] in the demand model's order. ``joint``: also choose allocation and reserves together (the
     Rockafellar-Uryasev LP per independent region group); ``optimise_key``: (mixed rule, lo, hi),
     the own-cost weight within agreed bounds that minimises the total reserve, no gemeente worse
     off than alone. ``measure``: the risk measure, ``var`` (NARIS practice) or ``cvar``.
@@ -385,7 +389,7 @@ def reserves(
         seed,
         conf,
         measure,
-        plan if isinstance(plan, str) else "given",
+        plan if isinstance(plan, str) else "allocation" if hasattr(plan, "allocation") else "given",
         table,
         run.overspend,
         run.gemeenten,
@@ -613,7 +617,8 @@ def fairness(
         regions=regions,
         game_progress=game_progress,
     )
-    return FairnessResult(inst.name, scenarios, seed, confidence, plan, games, time.perf_counter() - t0, timings)
+    shown = plan if isinstance(plan, str) else "allocation"
+    return FairnessResult(inst.name, scenarios, seed, confidence, shown, games, time.perf_counter() - t0, timings)
 
 
 # --------------------------------------------------------------------------- plan (meerjarenraming)
