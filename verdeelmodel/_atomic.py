@@ -64,20 +64,7 @@ def check_target(target: str | Path, option: str = "--out", replace: bool = True
             f"{option} {target}: is a file, not a folder; give a folder for the results",
             f"{option} {target}: is een bestand, geen map; geef een map voor de resultaten",
         )
-    anc = target.parent
-    while not anc.exists() and anc != anc.parent:
-        anc = anc.parent
-    if anc.exists() and not anc.is_dir():
-        raise UsageError(
-            f"{option} {target}: {anc} is a file, so no folder can be made below it",
-            f"{option} {target}: {anc} is een bestand, dus daaronder kan geen map komen",
-        )
-    probe = target.parent if target.parent.exists() else anc
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise UsageError(
-            f"{option} {target}: no permission to write in {probe}",
-            f"{option} {target}: geen schrijfrechten in {probe}",
-        )
+    _check_parent(target, option)
     if target.is_dir() and any(p.name != MARK for p in target.iterdir()):
         if not replace:
             raise UsageError(
@@ -97,6 +84,12 @@ def check_target(target: str | Path, option: str = "--out", replace: bool = True
 def check_file_target(target: str | Path, option: str) -> Path:
     """Refuse a new output file that cannot be written (its folder is a file or not writable)."""
     target = Path(target)
+    _check_parent(target, option)
+    return target
+
+
+def _check_parent(target: Path, option: str) -> None:
+    """The nearest existing folder above ``target`` is a folder, and writable."""
     anc = target.parent
     while not anc.exists() and anc != anc.parent:
         anc = anc.parent
@@ -107,7 +100,6 @@ def check_file_target(target: str | Path, option: str) -> Path:
         )
     if not os.access(anc, os.W_OK | os.X_OK):
         raise UsageError(f"{option} {target}: no permission to write in {anc}", f"{option} {target}: geen schrijfrechten in {anc}")
-    return target
 
 
 def _umask() -> int:

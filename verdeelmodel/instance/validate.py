@@ -175,40 +175,36 @@ def _expected_nl(err: dict) -> str:
     return f(err.get("ctx", {})) if f else _validator_text(err, "nl")
 
 
-def number_phrase(field) -> str:
-    """What a number column holds, in its real unit (for messages)."""
+def _number_kind(field) -> str:
+    """What a number column holds: eur, share, whole or number."""
     import typing
 
     if _unit_of(field) == "eur":
-        return "an amount in euros (4500000, 4.500.000 or 4500000.50)"
+        return "eur"
     le = next((m.le for m in field.metadata if getattr(m, "le", None) is not None), None)
     ge = next((m.ge for m in field.metadata if getattr(m, "ge", None) is not None), None)
     if le is not None and le <= 1 and ge is not None and ge >= 0:
-        return "a share between 0 and 1 (0.2 or 0,2)"
-    if int in (field.annotation, *typing.get_args(field.annotation)) and float not in (
-        field.annotation,
-        *typing.get_args(field.annotation),
-    ):
-        return "a whole number"
-    return "a number (12.5 or 12,5)"
+        return "share"
+    types = (field.annotation, *typing.get_args(field.annotation))
+    return "whole" if int in types and float not in types else "number"
+
+
+_NUMBER_PHRASE = {
+    "eur": ("an amount in euros (4500000, 4.500.000 or 4500000.50)", "een bedrag in euro's (4500000, 4.500.000 of 4500000,50)"),
+    "share": ("a share between 0 and 1 (0.2 or 0,2)", "een aandeel tussen 0 en 1 (0,2 of 0.2)"),
+    "whole": ("a whole number", "een geheel getal"),
+    "number": ("a number (12.5 or 12,5)", "een getal (12,5 of 12.5)"),
+}
+
+
+def number_phrase(field) -> str:
+    """What a number column holds, in its real unit (for messages)."""
+    return _NUMBER_PHRASE[_number_kind(field)][0]
 
 
 def number_phrase_nl(field) -> str:
     """:func:`number_phrase` in Dutch."""
-    import typing
-
-    if _unit_of(field) == "eur":
-        return "een bedrag in euro's (4500000, 4.500.000 of 4500000,50)"
-    le = next((m.le for m in field.metadata if getattr(m, "le", None) is not None), None)
-    ge = next((m.ge for m in field.metadata if getattr(m, "ge", None) is not None), None)
-    if le is not None and le <= 1 and ge is not None and ge >= 0:
-        return "een aandeel tussen 0 en 1 (0,2 of 0.2)"
-    if int in (field.annotation, *typing.get_args(field.annotation)) and float not in (
-        field.annotation,
-        *typing.get_args(field.annotation),
-    ):
-        return "een geheel getal"
-    return "een getal (12,5 of 12.5)"
+    return _NUMBER_PHRASE[_number_kind(field)][1]
 
 
 def _unreadable_number_nl(raw: str) -> str:
