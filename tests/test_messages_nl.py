@@ -108,3 +108,16 @@ def test_usage_errors_in_dutch_by_default(tmp_path, capsys):
     rc, _, err = run_main(["template", str(tmp_path / "t.csv")], capsys)
     assert rc == 2
     assert "werkmap" in err or "werkboek" in err, err
+
+
+def test_how_a_fairness_figure_was_computed_reads_dutch():
+    from verdeelmodel.cli import method_nl
+
+    assert method_nl("exact over 65,536 coalitions") == "exact over 65.536 coalities"
+    assert method_nl("exhaustive (126 coalitions)") == "volledig (126 coalities)"
+    assert (
+        method_nl(
+            "separation MIP (HiGHS) over the scenario samples (3 rounds, 1,200 of 10,000 scenarios kept); the largest excess found is -12.50"
+        )
+        == "separatie-MIP (HiGHS) over de scenario's (3 ronde(s), 1.200 van 10.000 scenario's bewaard); het grootste gevonden overschot is -12,50"
+    )

@@ -468,6 +468,29 @@ def problem_lines(problems, per_kind: int = 10, most: int = 200) -> list[str]:
     return lines
 
 
+def method_nl(method: str) -> str:
+    """How a fairness figure was computed (models/fairness.py says it in English) in Dutch."""
+    import re
+
+    out = method
+    for pattern, dutch in (
+        (r"exact over ([\d,]+) coalitions", r"exact over \1 coalities"),
+        (r"exhaustive \(([\d,]+) coalitions\)", r"volledig (\1 coalities)"),
+        (
+            r"sampled: ([\d,]+) orders \(antithetic pairs\), with standard errors",
+            r"steekproef: \1 volgordes (antithetische paren), met standaardfouten",
+        ),
+        (r"separation MIP \(HiGHS\) over the scenario samples", "separatie-MIP (HiGHS) over de scenario's"),
+        (r"\((\d+) rounds?, ([\d,]+) of ([\d,]+) scenarios kept\)", r"(\1 ronde(s), \2 van \3 scenario's bewaard)"),
+        (r"; the largest excess found is ", "; het grootste gevonden overschot is "),
+        (r"separation MIP with cuts \(no weight in the core\)", "separatie-MIP met sneden (geen gewicht in de kern)"),
+        (r"separation MIP with cuts \(exact\)", "separatie-MIP met sneden (exact)"),
+    ):
+        out = re.sub(pattern, dutch, out)
+    # numbers the Dutch way: 1,024.50 -> 1.024,50
+    return re.sub(r"\d[\d,]*(\.\d+)?", lambda m: m.group(0).replace(",", "#").replace(".", ",").replace("#", "."), out)
+
+
 def _check_outputs(args) -> None:
     """Every output path of the command line checked before any work (exit 2): a results folder must
     be writable and new, empty or written by verdeelmodel; a new instance folder or workbook must not
@@ -1000,7 +1023,7 @@ def _fairness_lines(inst, fr, args, files, out_dir) -> None:
             _wrap(
                 _t(
                     f"\n{pg.pool}, {pg.region}, {which} ({pg.rule}): samen {together}, ieder alleen {alone_all} (samen poolen "
-                    f"scheelt {saves}); Shapley {g.shapley_method}",
+                    f"scheelt {saves}); Shapley {method_nl(g.shapley_method)}",
                     f"\n{pg.pool}, {pg.region}, {which} ({pg.rule}): together {together}, alone {alone_all} (pooling saves "
                     f"{saves}); Shapley {g.shapley_method}",
                 )
@@ -1018,7 +1041,7 @@ def _fairness_lines(inst, fr, args, files, out_dir) -> None:
         if g.core.in_core:
             print(
                 _t(
-                    f"  in de kern ({g.core.method}): geen groep gemeenten betaalt samen meer dan zij alleen nodig zou hebben",
+                    f"  in de kern ({method_nl(g.core.method)}): geen groep gemeenten betaalt samen meer dan zij alleen nodig zou hebben",
                     f"  in the core ({g.core.method}): no group of gemeenten pays more together than it would need alone",
                 )
             )
@@ -1038,7 +1061,7 @@ def _fairness_lines(inst, fr, args, files, out_dir) -> None:
         print(
             _wrap(
                 _t(
-                    f"  NIET in de kern ({g.core.method}): {who} betalen samen {fmt.eur(pays)} onder de regel en zouden alleen "
+                    f"  NIET in de kern ({method_nl(g.core.method)}): {who} betalen samen {fmt.eur(pays)} onder de regel en zouden alleen "
                     f"{fmt.eur(alone)} nodig hebben ({fmt.eur(pays - alone)} meer{noise}); de blokkerende groepen staan in coalitions.csv",
                     f"  NOT in the core ({g.core.method}): {who} pay {fmt.eur(pays)} together under the rule and would need "
                     f"{fmt.eur(alone)} pooling alone ({fmt.eur(pays - alone)} more{noise}); blocking groups in coalitions.csv",
