@@ -190,9 +190,11 @@ def atomic_dir(target: str | Path, replace: bool = True) -> Iterator[Path]:
     check_target(target, replace=replace)
     target.parent.mkdir(parents=True, exist_ok=True)
     clean_stale(target)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.{_TMP}-{os.getpid()}-", dir=target.parent))
-    os.chmod(tmp, 0o777 & ~_umask())  # a results folder as any other the user makes (mkdtemp: 0700)
+    tmp = None
     try:
+        with _signals_deferred():  # made and named in one step: a Ctrl-C or SIGTERM lands before or after, never between
+            tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.{_TMP}-{os.getpid()}-", dir=target.parent))
+            os.chmod(tmp, 0o777 & ~_umask())  # a results folder as any other the user makes (mkdtemp: 0700)
         yield tmp
         if replace:  # an output folder: the next run may replace it (an instance folder: never)
             (tmp / MARK).write_text(
@@ -200,9 +202,29 @@ def atomic_dir(target: str | Path, replace: bool = True) -> Iterator[Path]:
                 "geschreven door verdeelmodel: een volgende run naar deze map vervangt haar helemaal\n",
                 encoding="utf-8",
             )
-        _swap_in(tmp, target)
+        with _signals_deferred():
+            _swap_in(tmp, target)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp is not None:
+            with _signals_deferred():
+                shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM for the few steps that must not be cut in two (make the temporary
+    folder and register its clean-up; swap; clean up): they arrive right after."""
+    import signal
+    import threading
+
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 @contextmanager
@@ -211,12 +233,16 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     clean_stale(target)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{_TMP}-{os.getpid()}-", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    os.chmod(tmp_path, 0o666 & ~_umask())  # a file as any other the user makes (mkstemp: 0600)
+    tmp_path = None
     try:
+        with _signals_deferred():
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{_TMP}-{os.getpid()}-", suffix=".tmp", dir=target.parent)
+            os.close(fd)
+            tmp_path = Path(tmp)
+            os.chmod(tmp_path, 0o666 & ~_umask())  # a file as any other the user makes (mkstemp: 0600)
         yield tmp_path
         os.replace(tmp_path, target)
     finally:
-        tmp_path.unlink(missing_ok=True)
+        if tmp_path is not None:
+            with _signals_deferred():
+                tmp_path.unlink(missing_ok=True)
