@@ -621,7 +621,13 @@ def grid_points(n: int) -> Check:
         f = d / "out" / "sweep.csv"
         with f.open(encoding="utf-8-sig", newline="") as fh:
             rows = list(csv.DictReader(fh))
-        return [] if len(rows) == n else [("silent", f"{n} points asked, {len(rows)} in sweep.csv: a --param was dropped")]
+        return (
+            []
+            if len(rows) == n
+            else [
+                ("silent", f"{len(rows)} points in sweep.csv where {n} were meant (a --param dropped, or a decimal comma read as a list)")
+            ]
+        )
 
     return check
 
@@ -990,6 +996,7 @@ FREE = {
     ("historical", "historical_eur"),
     ("lots", "tariff_eur"),
     ("lots", "priority_weight"),
+    ("lots", "statutory"),
     ("maatstaven", "value"),
     ("need", "volume"),
     ("use_history", "clients"),
@@ -1004,20 +1011,20 @@ def value_variants(col: Col, orig: str, free: bool) -> list[tuple[str, str, str,
     """(label, text, expect, the number it means when valid, whether a reading note is due) for a
     cell of column ``col`` that holds ``orig``; ``free``: no other table constrains the column."""
     k = col.kind
+    ok = "valid" if free else "either"  # a new value: valid unless another table constrains it
     if k == "bool":
         return [
             ("boolean 'yes'", "yes", "either", None, False),
             ("boolean '2'", "2", "invalid", None, False),
             ("boolean 'ja'", "ja", "either", None, False),
             ("boolean 'waar'", "waar", "either", None, False),
-            ("boolean 'TRUE'", "TRUE", "valid", None, False),
-            ("boolean ' true '", " true ", "valid", None, False),
+            ("boolean 'TRUE'", "TRUE", ok, None, False),
+            ("boolean ' true '", " true ", ok, None, False),
             ("boolean '1'", "1", "either", None, False),
             ("boolean 'x'", "x", "invalid", None, False),
             ("boolean '=TRUE()'", "=TRUE()", "invalid", None, False),
-            ("boolean blank", "", "valid" if free else "either", None, False),
+            ("boolean blank", "", ok, None, False),
         ]
-    ok = "valid" if free else "either"  # a new magnitude: valid unless another table constrains it
     zero_ok = not col.positive and k != "year"
     big_invalid = k in ("eur", "share", "year") or col.scaled or col.upper is not None
     v: list[tuple[str, str, str, float | None, bool]] = [
@@ -1058,6 +1065,7 @@ def value_variants(col: Col, orig: str, free: bool) -> list[tuple[str, str, str,
         v += [
             ("sub-cent amount '12.3456'", "12.3456", "invalid", None, False),
             ("sub-cent amount '0.001'", "0.001", "invalid", None, False),
+            ("sub-cent amount '1234567.891'", "1234567.891", "invalid", None, False),
             ("Dutch thousands '4.500.000'", "4.500.000", ok, 4_500_000.0, False),
             ("Dutch '€ 4.600.000'", "€ 4.600.000", ok, 4_600_000.0, False),
             ("Dutch '4.500.000,50'", "4.500.000,50", ok, 4_500_000.5, False),
@@ -2810,6 +2818,23 @@ def failures(cases: list[Case], root: Path) -> str:
     return "".join(out)
 
 
+def package_version() -> str:
+    """The commit the package was at (read-only git), and whether its files differ from it."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--", "verdeelmodel", "models", "solvers"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return (head or "unknown") + (" with uncommitted changes to the package" if dirty else "")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cases", type=int, default=420, help="cases in all, spread over the 7 categories (default 420)")
@@ -2827,6 +2852,7 @@ def main(argv: list[str] | None = None) -> int:
     root = (args.out or Path(tempfile.mkdtemp(prefix="fuzz-verdeelmodel-"))).resolve()
     root.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
+    version = package_version()
     baseline, base_xlsx = prepare(root, args.timeout)
     cases = generate(args.seed, args.cases, base_xlsx)
     if args.only:
@@ -2853,7 +2879,7 @@ def main(argv: list[str] | None = None) -> int:
     reproduce = f"{PY} scripts/fuzz_inputs.py --cases {args.cases} --seed {args.seed} --timeout {args.timeout:g}"
     md = (
         f"# verdeelmodel input fuzz: {len(cases)} cases, seed {args.seed}\n\n"
-        f"Reproduce: `{reproduce}` (one case: add `--only ID`). Runtime {elapsed:.0f} s with {args.jobs} runs at once; "
+        f"Package at commit {version}. Reproduce: `{reproduce}` (one case: add `--only ID`). Runtime {elapsed:.0f} s with {args.jobs} runs at once; "
         f"a plain validate takes {baseline:.2f} s.\n\n{summary_table(cases)}\n\n{verdict_table(cases)}\n\n"
         f"## Cases that were not ok\n\n{failures(cases, root)}"
     )

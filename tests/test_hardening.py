@@ -394,3 +394,131 @@ def test_convert_never_merges_into_an_existing_instance_folder_or_workbook(tmp_p
     assert {p.name: p.read_bytes() for p in mine.iterdir()} == before
     rc, _, err = run_main(["convert", str(src), str(wb)], capsys)  # nor over a workbook
     assert rc == 2 and "does not overwrite a workbook" in err
+
+
+# --------------------------------------------------------------------------- what the fuzzer found (scripts/fuzz_inputs.py)
+
+
+def test_a_folder_with_a_users_files_beside_outputs_is_never_replaced(tmp_path, capsys):
+    inst = write_instance(tmp_path / "i", base_tables())
+    out = tmp_path / "out"
+    assert run_main(["solve", str(inst), "--out", str(out), "--quiet"], capsys)[0] == 0
+    (out / "notities.txt").write_text("mine")  # a user's file in an output folder
+    rc, _, err = run_main(["solve", str(inst), "--out", str(out), "--quiet"], capsys)
+    assert rc == 2 and "notities.txt" in err and (out / "notities.txt").read_text() == "mine"
+    legacy = tmp_path / "legacy"  # a folder that looks like an output of an earlier version
+    legacy.mkdir()
+    (legacy / "manifest.json").write_text('{"command": "solve", "input_sha256": "x", "versions": {}}')
+    (legacy / "begroting.xlsx").write_text("mine")
+    rc, _, err = run_main(["solve", str(inst), "--out", str(legacy), "--quiet"], capsys)
+    assert rc == 2 and "begroting.xlsx" in err and (legacy / "begroting.xlsx").read_text() == "mine"
+    (legacy / "begroting.xlsx").unlink()  # an earlier version's outputs only: replaced
+    (legacy / "allocation.csv").write_text("old")
+    assert run_main(["solve", str(inst), "--out", str(legacy), "--quiet"], capsys)[0] == 0
+
+
+def test_report_pages_of_regions_with_similar_names_never_overwrite_each_other():
+    from verdeelmodel.report import file_names
+
+    names = file_names(["Noord-Zuid", "Noord/Zuid", "R", "r", "../R"])
+    assert len(set(names.values())) == 5
+    assert names["Noord-Zuid"] == "rapport-noord-zuid" and names["Noord/Zuid"] == "rapport-noord-zuid-2"
+
+
+def test_a_parameter_given_twice_in_a_sweep_is_refused(tmp_path, capsys):
+    inst = write_instance(tmp_path / "i", base_tables())
+    argv = ["sweep", str(inst), "--param", "demand:spec=0.9,1.1", "--param", "demand:spec=1", "--out", str(tmp_path / "o")]
+    rc, _, err = run_main(argv, capsys)
+    assert rc == 2 and "each parameter once" in err
+
+
+def test_a_sweep_list_that_reads_two_ways_is_said(tmp_path, capsys):
+    inst = write_instance(tmp_path / "i", base_tables())
+    rc, _, err = run_main(["sweep", str(inst), "--param", "demand:*=0,9", "--out", str(tmp_path / "o")], capsys)
+    assert rc == 0 and "read as the two points 0 and 9; for the number 0.9 write demand:*=0.9" in err
+    rc, _, err = run_main(["sweep", str(inst), "--param", "demand:*=0,9;1,1", "--out", str(tmp_path / "p")], capsys)
+    assert rc == 0 and "read as" not in err
+    import pandas as pd
+
+    assert pd.read_csv(tmp_path / "p" / "sweep.csv")["demand:*"].tolist() == [0.9, 1.1]
+
+
+def _workbook(tmp_path, capsys, edit):
+    inst = write_instance(tmp_path / "i", base_tables())
+    path = tmp_path / "w.xlsx"
+    assert run_main(["convert", str(inst), str(path)], capsys)[0] == 0
+    wb = openpyxl.load_workbook(path)
+    edit(wb)
+    wb.save(tmp_path / "w2.xlsx")
+    return tmp_path / "w2.xlsx"
+
+
+def test_a_number_typed_as_a_number_in_a_workbook_is_never_read_as_thousands(tmp_path, capsys):
+    def edit(wb):
+        ws = wb["budgets"]
+        ws.cell(2, [c.value for c in ws[1]].index("budget_eur") + 1).value = 100.25
+        ws = wb["lots"]
+        ws.cell(2, [c.value for c in ws[1]].index("tariff_eur") + 1).value = 100.004  # a number, not text
+
+    inst = load_instance(_workbook(tmp_path, capsys, edit))
+    assert float(inst.lots["tariff_eur"].iloc[0]) == 100.004 and not inst.readings
+
+
+def test_a_key_twice_in_the_instance_sheet_is_refused(tmp_path, capsys):
+    def edit(wb):
+        wb["instance"].append(["name", "other"])
+
+    rc, _, err = run_main(["validate", str(_workbook(tmp_path, capsys, edit))], capsys)
+    assert rc == 2 and "each key once (already in row" in err
+
+
+def test_a_stray_cell_at_the_end_of_a_sheet_is_read_in_a_moment(tmp_path, capsys):
+    def edit(wb):
+        wb["sources"]["XFD1048576"] = "x"
+
+    path = _workbook(tmp_path, capsys, edit)
+    t0 = time.perf_counter()
+    rc, _, err = run_main(["validate", str(path)], capsys)
+    assert time.perf_counter() - t0 < 10 and rc == 2 and "no cells beyond" in err
+
+
+@pytest.mark.parametrize(
+    "make, says",
+    [
+        (lambda f: (f / "lots.csv").unlink() or (f / "lots.csv").mkdir(), "a file (this is a folder)"),
+        (lambda f: (f / "need.csv").rename(f / "need.CSV"), "rename it to need.csv"),
+        (lambda f: (f / "instance.yaml").write_text((f / "instance.yaml").read_text() + "x: " + "[" * 5000 + "\n"), "nested too deeply"),
+        (lambda f: (f / "instance.yaml").write_text((f / "instance.yaml").read_text() + "options:\n  objective:\n    weights: {tekort: .inf}\n"), "finite"),
+    ],
+    ids=["table is a folder", "upper-case .CSV", "nested YAML", "infinite weight"],
+)
+def test_broken_files_found_by_the_fuzzer_are_exit_2(tmp_path, capsys, make, says):
+    folder = write_instance(tmp_path / "f", base_tables())
+    make(folder)
+    rc, _, err = run_main(["validate", str(folder)], capsys)
+    assert rc == 2 and says in err, err
+
+
+def test_an_amount_with_a_fraction_of_a_cent_is_refused_however_large(tmp_path, capsys):
+    t = base_tables()
+    t["budgets"][0]["budget_eur"] = "1234567.891"
+    rc, _, err = run_main(["validate", str(write_instance(tmp_path / "c", t))], capsys)
+    assert rc == 2 and "at most two decimals (cents)" in err
+
+
+def test_unprintable_header_names_are_shown_escaped_and_bidi_controls_refused(tmp_path, capsys):
+    folder = write_instance(tmp_path / "h", base_tables())
+    text = (folder / "sources.csv").read_text()
+    (folder / "sources.csv").write_text(text.replace("description", "descr\x1b[31mption", 1))
+    rc, out, err = run_main(["validate", str(folder)], capsys)
+    assert rc == 2 and "\x1b" not in out + err and "descr\\x1b[31mption" in err
+    t = base_tables()
+    t["lots"][0]["label"] = "Basis\u202egnp.exe"
+    rc, out, err = run_main(["validate", str(write_instance(tmp_path / "b", t))], capsys)
+    assert rc == 2 and "\u202e" not in out + err and "U+202E" in err
+
+
+def test_an_out_name_too_long_for_the_file_system_is_exit_2(tmp_path, capsys):
+    inst = write_instance(tmp_path / "i", base_tables())
+    rc, _, err = run_main(["solve", str(inst), "--out", str(tmp_path / ("x" * 300))], capsys)
+    assert rc == 2 and "at most 215 bytes" in err

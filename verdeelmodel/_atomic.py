@@ -27,11 +27,10 @@ import secrets
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from verdeelmodel.errors import UsageError
+from verdeelmodel.instance.problems import shown
 
 #: the marker file of a folder verdeelmodel wrote (and may therefore replace whole)
 MARK = ".verdeelmodel"
@@ -39,18 +38,46 @@ _TMP, _OLD = "vm-tmp", "vm-old"
 _STALE = re.compile(r"^\.(?P<name>.+)\.(?P<kind>vm-tmp|vm-old)-(?P<pid>\d+)-[^/]*$")
 
 
+def _written(folder: Path) -> set[str] | None:
+    """The files the last run wrote into ``folder``, as its marker lists them; None without one."""
+    mark = folder / MARK
+    if not mark.is_file() or mark.stat().st_size > 1_000_000:
+        return None
+    lines = mark.read_text(encoding="utf-8", errors="replace").splitlines()
+    return {line[2:] for line in lines if line.startswith("- ")}
+
+
+def _legacy_run(folder: Path) -> bool:
+    """An output folder of a version before the marker: a run's manifest.json."""
+    man = folder / "manifest.json"
+    if not man.is_file() or man.stat().st_size > 10_000_000:
+        return False
+    try:
+        m = json.loads(man.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(m, dict) and {"command", "input_sha256", "versions"} <= set(m)
+
+
+def foreign_files(folder: Path) -> list[str]:
+    """The files in an existing folder that verdeelmodel did not write there (all of them when it
+    is not an output folder): a run never replaces a folder holding any."""
+    names = sorted(p.name for p in folder.iterdir() if p.name != MARK)
+    written = _written(folder)
+    if written is not None:
+        return [n for n in names if n not in written]
+    if _legacy_run(folder):
+        from verdeelmodel.reports import output_files
+
+        known = output_files()
+        return [n for n in names if n not in known and not (n.startswith("rapport-") and n.endswith((".html", ".pdf")))]
+    return names
+
+
 def owned(folder: Path) -> bool:
-    """Whether ``folder`` is an output folder verdeelmodel wrote (and may replace whole)."""
-    if (folder / MARK).is_file():
-        return True
-    man = folder / "manifest.json"  # output folders of versions before the marker
-    if man.is_file() and man.stat().st_size < 10_000_000:
-        try:
-            m = json.loads(man.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return False
-        return isinstance(m, dict) and {"command", "input_sha256", "versions"} <= set(m)
-    return False
+    """Whether ``folder`` is an output folder verdeelmodel wrote, holding nothing else (and so may
+    be replaced whole)."""
+    return (_written(folder) is not None or _legacy_run(folder)) and not foreign_files(folder)
 
 
 def check_target(target: str | Path, option: str = "--out", replace: bool = True) -> Path:
@@ -59,6 +86,7 @@ def check_target(target: str | Path, option: str = "--out", replace: bool = True
     verdeelmodel did not write (``replace``) or any non-empty folder (not ``replace``: an instance
     folder, which may hold a user's edits)."""
     target = Path(target)
+    _check_name_lengths(target, option)
     if target.exists() and not target.is_dir():
         raise UsageError(
             f"{option} {target}: is a file, not a folder; give a folder for the results",
@@ -71,10 +99,15 @@ def check_target(target: str | Path, option: str = "--out", replace: bool = True
                 f"{option} {target}: the folder exists and is not empty; give a new folder (verdeelmodel does not write over an instance)",
                 f"{option} {target}: de map bestaat en is niet leeg; geef een nieuwe map (verdeelmodel schrijft niet over een instantie heen)",
             )
-        if not owned(target):
+        foreign = foreign_files(target)
+        if foreign:
+            some = ", ".join(shown(n) for n in foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+            sommige = ", ".join(shown(n) for n in foreign[:5]) + (f" en nog {len(foreign) - 5}" if len(foreign) > 5 else "")
             raise UsageError(
-                f"{option} {target}: the folder holds files verdeelmodel did not write; give a new or empty folder (nothing was changed)",
-                f"{option} {target}: de map bevat bestanden die verdeelmodel niet schreef; geef een nieuwe of lege map (er is niets veranderd)",
+                f"{option} {target}: the folder holds files verdeelmodel did not write ({some}); move them, or give a new or empty "
+                "folder (nothing was changed)",
+                f"{option} {target}: de map bevat bestanden die verdeelmodel niet schreef ({sommige}); verplaats ze, of geef een nieuwe "
+                "of lege map (er is niets veranderd)",
             )
         if not os.access(target, os.W_OK | os.X_OK):
             raise UsageError(f"{option} {target}: no permission to write in it", f"{option} {target}: geen schrijfrechten in de map")
@@ -88,8 +121,19 @@ def check_file_target(target: str | Path, option: str) -> Path:
     return target
 
 
+def _check_name_lengths(target: Path, option: str) -> None:
+    longest = max((len(os.fsencode(part)) for part in target.parts), default=0)
+    if longest > 255 - 40:  # the file system's limit, less room for the hidden temporary name beside it
+        raise UsageError(
+            f"{option} {shown(str(target))[:120]}...: a folder or file name of at most 215 bytes (this one has {longest})",
+            f"{option} {shown(str(target))[:120]}...: een map- of bestandsnaam van hoogstens 215 bytes (deze heeft er {longest})",
+        )
+
+
 def _check_parent(target: Path, option: str) -> None:
-    """The nearest existing folder above ``target`` is a folder, and writable."""
+    """Every name in ``target`` fits the file system, and the nearest existing folder above it is a
+    folder, and writable."""
+    _check_name_lengths(target, option)
     anc = target.parent
     while not anc.exists() and anc != anc.parent:
         anc = anc.parent
@@ -179,70 +223,130 @@ def _swap_in(tmp: Path, target: Path) -> None:
     os.rename(old, tmp)  # removed by the caller
 
 
-@contextmanager
-def atomic_dir(target: str | Path, replace: bool = True) -> Iterator[Path]:
-    """Yield a fresh temporary folder beside ``target``; on success it becomes ``target`` whole, in
-    one rename (the previous folder, if any, is removed after the swap); on failure nothing changes.
+#: how deep in steps that must not be cut in two the program is, and a stop asked for meanwhile
+_CRITICAL = [0]
+_PENDING: list[int | None] = [None]
+
+
+def on_stop_signal(signum, frame) -> None:
+    """The handler of Ctrl-C and SIGTERM the command line installs: stop as Ctrl-C does (through
+    every ``finally``), but not inside a step that must not be cut in two -- then right after it.
+    (Blocking the signal per thread is not enough: any other thread, e.g. a solver's, may take it.)"""
+    if _CRITICAL[0]:
+        _PENDING[0] = signum
+        return
+    raise KeyboardInterrupt
+
+
+class _Deferred:
+    """A step that must not be cut in two (make the temporary folder and note it for clean-up;
+    swap; clean up): a stop signal arriving meanwhile is raised right after it."""
+
+    def __enter__(self) -> None:
+        _CRITICAL[0] += 1
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        _CRITICAL[0] -= 1
+        if _CRITICAL[0] == 0 and _PENDING[0] is not None:
+            _PENDING[0] = None
+            if exc_type is None:
+                raise KeyboardInterrupt
+        return False
+
+
+def _remove(path: Path | None) -> None:
+    """Remove a temporary folder or file, even when Ctrl-C or SIGTERM arrives meanwhile (then it is
+    raised once the path is gone)."""
+    interrupted = None
+    while path is not None:
+        try:
+            with _Deferred():
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+            break
+        except KeyboardInterrupt as e:
+            interrupted = e
+    if interrupted is not None:
+        raise interrupted
+
+
+class atomic_dir:
+    """``with atomic_dir(target) as tmp:`` -- a fresh temporary folder beside ``target``; on success
+    it becomes ``target`` whole, in one rename (the previous folder is removed after the swap); on
+    failure, Ctrl-C or SIGTERM nothing changes and the temporary folder is removed.
 
     ``replace``: ``target`` may be an earlier output folder of verdeelmodel (results); without it,
-    ``target`` must be new or empty (an instance folder). Checked again here, as at the start."""
-    target = Path(target)
-    check_target(target, replace=replace)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    clean_stale(target)
-    tmp = None
-    try:
-        with _signals_deferred():  # made and named in one step: a Ctrl-C or SIGTERM lands before or after, never between
-            tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.{_TMP}-{os.getpid()}-", dir=target.parent))
-            os.chmod(tmp, 0o777 & ~_umask())  # a results folder as any other the user makes (mkdtemp: 0700)
-        yield tmp
-        if replace:  # an output folder: the next run may replace it (an instance folder: never)
-            (tmp / MARK).write_text(
-                "written by verdeelmodel: the next run into this folder replaces it whole\n"
-                "geschreven door verdeelmodel: een volgende run naar deze map vervangt haar helemaal\n",
-                encoding="utf-8",
-            )
-        with _signals_deferred():
-            _swap_in(tmp, target)
-    finally:
-        if tmp is not None:
-            with _signals_deferred():
-                shutil.rmtree(tmp, ignore_errors=True)
+    ``target`` must be new or empty (an instance folder). Checked again here, as at the start.
+
+    A class rather than a generator context manager: a signal landing inside contextlib's own
+    ``__exit__`` would leave a generator suspended, its clean-up waiting for a garbage collection
+    that a process at exit need not do (the SIGTERM test found that)."""
+
+    def __init__(self, target: str | Path, replace: bool = True):
+        self.target, self.replace, self.tmp = Path(target), replace, None
+
+    def __enter__(self) -> Path:
+        target = self.target
+        check_target(target, replace=self.replace)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        clean_stale(target)
+        try:
+            with _Deferred():  # made and noted in one step
+                self.tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.{_TMP}-{os.getpid()}-", dir=target.parent))
+                os.chmod(self.tmp, 0o777 & ~_umask())  # a results folder as any other the user makes (mkdtemp: 0700)
+        except BaseException:
+            _remove(self.tmp)
+            raise
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        try:
+            if exc_type is None:
+                tmp = self.tmp
+                if self.replace:  # an output folder: the next run may replace it (an instance folder: never)
+                    files = "".join(f"- {p.name}\n" for p in sorted(tmp.iterdir()))
+                    (tmp / MARK).write_text(
+                        "written by verdeelmodel: the next run into this folder replaces it whole, unless it holds other files\n"
+                        "geschreven door verdeelmodel: een volgende run vervangt deze map helemaal, tenzij er andere bestanden in staan\n"
+                        f"files:\n{files}",
+                        encoding="utf-8",
+                    )
+                with _Deferred():
+                    _swap_in(tmp, self.target)
+        finally:
+            _remove(self.tmp)  # the new folder on failure; the previous one after a swap
+        return False
 
 
-@contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM for the few steps that must not be cut in two (make the temporary
-    folder and register its clean-up; swap; clean up): they arrive right after."""
-    import signal
-    import threading
+class atomic_path:
+    """``with atomic_path(target) as tmp:`` -- a temporary path beside ``target``, renamed onto it on
+    success; removed on failure, Ctrl-C or SIGTERM (as :class:`atomic_dir`)."""
 
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+    def __init__(self, target: str | Path):
+        self.target, self.tmp = Path(target), None
 
+    def __enter__(self) -> Path:
+        target = self.target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        clean_stale(target)
+        try:
+            with _Deferred():
+                fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{_TMP}-{os.getpid()}-", suffix=".tmp", dir=target.parent)
+                os.close(fd)
+                self.tmp = Path(tmp)
+                os.chmod(self.tmp, 0o666 & ~_umask())  # a file as any other the user makes (mkstemp: 0600)
+        except BaseException:
+            _remove(self.tmp)
+            raise
+        return self.tmp
 
-@contextmanager
-def atomic_path(target: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; rename it onto ``target`` on success."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    clean_stale(target)
-    tmp_path = None
-    try:
-        with _signals_deferred():
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{_TMP}-{os.getpid()}-", suffix=".tmp", dir=target.parent)
-            os.close(fd)
-            tmp_path = Path(tmp)
-            os.chmod(tmp_path, 0o666 & ~_umask())  # a file as any other the user makes (mkstemp: 0600)
-        yield tmp_path
-        os.replace(tmp_path, target)
-    finally:
-        if tmp_path is not None:
-            with _signals_deferred():
-                tmp_path.unlink(missing_ok=True)
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        try:
+            if exc_type is None:
+                with _Deferred():
+                    os.replace(self.tmp, self.target)
+        finally:
+            _remove(self.tmp)
+        return False

@@ -400,24 +400,24 @@ def main(argv: list[str] | None = None) -> int:
         if on_term is not None:
             import signal
 
-            signal.signal(signal.SIGTERM, on_term)
+            for sig, handler in on_term.items():
+                signal.signal(sig, handler)
         resume_gc()  # main() may be called in-process (tests, notebooks): leave the collector as found
         fmt.set_language(before)  # and the language
 
 
 def _on_sigterm():
-    """SIGTERM (a scheduler, `kill`) ends the run as Ctrl-C does: through every ``finally``, so no
-    temporary output folder stays behind. Returns the previous handler (None off the main thread)."""
+    """Ctrl-C and SIGTERM (a scheduler, `kill`) end the run through every ``finally``, so no
+    temporary output folder stays behind, and never in the middle of an output swap
+    (verdeelmodel._atomic.on_stop_signal). Returns the previous handlers (None off the main thread)."""
     import signal
     import threading
 
+    from verdeelmodel._atomic import on_stop_signal
+
     if threading.current_thread() is not threading.main_thread():
         return None
-
-    def stop(signum, frame):
-        raise KeyboardInterrupt
-
-    return signal.signal(signal.SIGTERM, stop)
+    return {sig: signal.signal(sig, on_stop_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
 
 
 def _argv_lang(argv: list[str]) -> str:
@@ -1430,8 +1430,10 @@ def _report(args) -> int:
                 written.append(f"{name}.csv")
         (tmp / "manifest.json").write_text(_json(man), encoding="utf-8", newline="")
         written.append("manifest.json")
+        stems = R.file_names([r if args.gemeente is None else f"{r}-{args.gemeente}" for r in regions])
+        stems = dict(zip(regions, stems.values()))
         for region in regions:
-            stem = R.file_name(region if args.gemeente is None else f"{region}-{args.gemeente}")
+            stem = stems[region]
             html = tmp / f"{stem}.html"
             with F.using("nl"):
                 page = R.render(d, region, args.gemeente)
@@ -1702,36 +1704,53 @@ def _sweep(args) -> int:
     from verdeelmodel.reports import manifest, write_all
     from verdeelmodel.workflows import sweep
 
-    grid = grid_from_specs(args.param)
+    notes: list[str] = []
+    grid = grid_from_specs(args.param, notes)
+    for note in notes:
+        print(_t(f"let op: {note}", f"note: {note}"), file=sys.stderr)
     resume_gc()
     sw = sweep(inst, grid, progress=_progress("points") if len(grid) >= 20 else None)
     table, build, wall = sw.table, sw.build_seconds, sw.wall_seconds
     out_dir = args.out or default_out(inst.name, "-sweep")
     man = manifest(inst, "sweep", {"param": args.param, "points": len(grid)})
     files = write_all(sw, out_dir, man, xlsx=args.xlsx, csv_dialect=args.csv_dialect)
+    from verdeelmodel import fmt
+
     highs = float(table["highs_seconds"].sum())
     per_point = float(table["wall_seconds"].sum())
+    n = len(grid)
+    ratio = per_point / max(highs, 1e-9)
     print(
-        f"{inst.name}: {len(grid)} points, model built once in {build:.2f} s; {wall:.2f} s in all; "
-        f"per point {per_point / len(grid):.3f} s wall vs HiGHS {highs / len(grid):.3f} s ({per_point / max(highs, 1e-9):.2f}x)"
-    )
-    import pandas as pd
-
-    cols = [c for c in table.columns if ":" in c] + [
-        c
-        for c in (
-            "status",
-            Stage.tekort.objective,
-            Stage.plafondoverschrijding.objective,
-            Stage.unmet.objective,
-            "allocated_eur",
-            "unmet_eur",
-            "tekort_eur",
+        _wrap(
+            _t(
+                f"{inst.name}: {fmt.num(n)} punten, model één keer gebouwd in {fmt.num(build, 2)} s; {fmt.num(wall, 2)} s in totaal; "
+                f"per punt {fmt.num(per_point / n, 3)} s tegen HiGHS {fmt.num(highs / n, 3)} s ({fmt.num(ratio, 2)}x)",
+                f"{inst.name}: {n} points, model built once in {build:.2f} s; {wall:.2f} s in all; "
+                f"per point {per_point / n:.3f} s wall vs HiGHS {highs / n:.3f} s ({ratio:.2f}x)",
+            )
         )
-        if c in table.columns
-    ]
-    with pd.option_context("display.width", 200, "display.max_rows", 30, "display.float_format", "{:,.2f}".format):
-        print(table[cols].to_string(index=False, max_rows=30))
+    )
+    params = [c for c in table.columns if ":" in c]
+    show = table[params].copy()
+    for c in params:
+        show[c] = table[c].map(lambda v: fmt.num(v, 4).rstrip("0").rstrip(",.") if v == v else fmt.MISSING)
+    status = {"optimal": _t("optimaal", "optimal"), "infeasible": _t("geen toewijzing mogelijk", "infeasible")}
+    show["status"] = table["status"].map(lambda v: status.get(v, v))
+    for stage, col in ((Stage.tekort, "tekort_eur"), (Stage.plafondoverschrijding, "plafondoverschrijding_eur")):
+        if stage.objective in table.columns:
+            show[col] = table[stage.objective]
+    for col in ("allocated_eur", "unmet_eur"):
+        if col in table.columns:
+            show[col] = table[col]
+    names = {
+        "tekort_eur": _t("tekort", "tekort"),
+        "plafondoverschrijding_eur": _t("plafondoverschrijding", "plafondoverschrijding"),
+        "allocated_eur": _t("toegewezen", "allocated"),
+        "unmet_eur": _t("niet gefinancierd", "unmet"),
+    }
+    if n > 30:
+        print(_t(f"de eerste 30 van {fmt.num(n)} punten (alle punten in sweep.csv):", f"the first 30 of {n} points (all in sweep.csv):"))
+    print(_table(show.head(30), names))
     print(_wrap(_t(f"geschreven naar {out_dir}: {', '.join(files)}", f"wrote {', '.join(files)} to {out_dir}")))
     return EXIT_OK
 

@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
+from verdeelmodel.fmt import t
 from verdeelmodel.instance.problems import InstanceError, Problem
 from verdeelmodel.models.manifest import index_of
 
@@ -190,14 +192,24 @@ MAX_AMOUNT_EUR = 1e13
 MAX_POINTS = 100_000
 
 
-def grid_from_specs(specs: list[str]) -> list[dict[str, float]]:
-    """``NAME=START:STOP:POINTS`` or ``NAME=V1,V2,...`` per parameter; the full factorial grid."""
+def grid_from_specs(specs: list[str], notes: list[str] | None = None) -> list[dict[str, float]]:
+    """``NAME=START:STOP:POINTS`` or ``NAME=V1,V2,...`` (or ``V1;V2`` with decimal commas) per
+    parameter; the full factorial grid. ``notes``: where a list could be read two ways (``0,9``:
+    the points 0 and 9, or the Dutch 0.9), the reading taken is said here."""
     axes = []
     total = 1
+    seen: set[str] = set()
     for spec in specs:
         name, eq, values = spec.partition("=")
         if not eq or not name:
             raise _bad(spec, "NAME=START:STOP:POINTS or NAME=V1,V2,...", "NAAM=BEGIN:EIND:PUNTEN of NAAM=W1,W2,...")
+        if name in seen:  # a second --param of one name would silently replace the first in every point
+            raise _bad(
+                spec,
+                f"each parameter once ({name} is given twice); list all its values in one --param",
+                f"elke parameter één keer ({name} staat er twee keer); zet al zijn waarden in één --param",
+            )
+        seen.add(name)
         try:
             if ":" in values:
                 a, b, n = values.split(":")
@@ -205,7 +217,18 @@ def grid_from_specs(specs: list[str]) -> list[dict[str, float]]:
                     raise _bad(spec, f"POINTS from 1 to {MAX_POINTS:,}", f"PUNTEN van 1 tot en met {MAX_POINTS}")
                 vals = np.linspace(float(a), float(b), int(n)).tolist()
             else:
-                vals = [float(v) for v in values.split(",")]
+                if ";" in values:  # V1;V2 with Dutch decimal commas
+                    vals = [float(v.strip().replace(",", ".")) for v in values.split(";") if v.strip()]
+                else:
+                    vals = [float(v) for v in values.split(",")]
+                    if notes is not None and re.fullmatch(r"\d+,\d{1,2}", values.strip()):
+                        a, b = values.strip().split(",")
+                        notes.append(
+                            t(
+                                f"--param {spec}: gelezen als de twee punten {a} en {b}; bedoelt u het getal {a},{b}, schrijf dan {name}={a}.{b}",
+                                f"--param {spec}: read as the two points {a} and {b}; for the number {a}.{b} write {name}={a}.{b}",
+                            )
+                        )
         except ValueError:
             raise _bad(
                 spec,

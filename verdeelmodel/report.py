@@ -435,8 +435,23 @@ def render(d: ReportData, region: str, gemeente: str | None = None) -> str:
 
 
 def file_name(region: str) -> str:
-    safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in region.strip()).strip("-").lower() or "regio"
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in region.strip()).strip("-").lower()[:80] or "regio"
     return f"rapport-{safe}"
+
+
+def file_names(regions: list[str]) -> dict[str, str]:
+    """One file name per region, never the same for two (``Noord/Zuid`` and ``Noord-Zuid``, ``R``
+    and ``r``): a later region whose name makes an earlier one's file gets ``-2``, ``-3``... in the
+    order given, so no region's page writes over another's."""
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for region in regions:
+        stem, k = file_name(region), 1
+        while (stem if k == 1 else f"{stem}-{k}") in used:
+            k += 1
+        out[region] = stem if k == 1 else f"{stem}-{k}"
+        used.add(out[region])
+    return out
 
 
 def chromium() -> str | None:

@@ -141,6 +141,15 @@ def _result_classes() -> tuple[type, ...]:
     return (Result, PoolResult, ReservesResult, SweepResult, FairnessResult, PlanResult, CloseResult, ContractResult)
 
 
+def output_files() -> set[str]:
+    """Every file name a command writes into an output folder (besides a report's rapport-*.html
+    and .pdf): how an output folder of a version before the marker file is recognised."""
+    out = {"summary.json", "manifest.json", WORKBOOK, "explanation.txt"}
+    for cls in _result_classes():
+        out |= {f"{t}.csv" for t in cls.TABLES} | set(cls.EXTRA_FILES)
+    return out
+
+
 #: the results workbook (``--xlsx``)
 WORKBOOK = "resultaten.xlsx"
 

@@ -11,6 +11,7 @@ import csv
 import hashlib
 import io
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,7 +87,9 @@ def _read_folder(folder: Path) -> RawInstance:
     files: list[tuple[str, bytes]] = []
     meta = None
     meta_path = folder / META_FILE
-    if not meta_path.is_file():
+    if meta_path.exists() and not meta_path.is_file():
+        problems.append(Problem(META_FILE, None, None, None, "a file (this is a folder)", "een bestand (dit is een map)"))
+    elif not meta_path.is_file():
         problems.append(
             Problem(
                 META_FILE,
@@ -102,7 +105,24 @@ def _read_folder(folder: Path) -> RawInstance:
         files.append((META_FILE, data))
         meta = _parse_yaml(data, META_FILE, problems)
     tables: dict[str, RawTable] = {}
-    for f in sorted(folder.glob("*.csv")):
+    for f in sorted(folder.iterdir()):
+        if f.suffix.lower() != ".csv":
+            continue
+        if f.suffix != ".csv":  # ceilings.CSV: on Linux another file than ceilings.csv, silently unread before
+            problems.append(
+                Problem(
+                    f.name,
+                    None,
+                    None,
+                    None,
+                    f"a table file ending in lower-case .csv (rename it to {f.stem}.csv)",
+                    f"een tabelbestand dat eindigt op .csv in kleine letters (hernoem het naar {f.stem}.csv)",
+                )
+            )
+            continue
+        if not f.is_file():
+            problems.append(Problem(f.name, None, None, None, "a file (this is a folder)", "een bestand (dit is een map)"))
+            continue
         name = f.stem
         data = f.read_bytes()
         files.append((f.name, data))
@@ -157,7 +177,12 @@ class _StrictLoader(yaml.SafeLoader):
 
 def load_yaml(text: str):
     """Parse YAML text as plain data (see :class:`_StrictLoader`); raises ``yaml.YAMLError``."""
-    return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 -- a SafeLoader subclass
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 -- a SafeLoader subclass
+    except RecursionError:  # thousands of nested brackets: no setting is that deep
+        e = yaml.YAMLError("values nested too deeply")
+        e.problem, e.nl = "values nested too deeply", "waarden te diep genest"
+        raise e from None
 
 
 def _parse_yaml(data: bytes, location: str, problems: list[Problem]) -> dict | None:
@@ -279,7 +304,9 @@ def _cell_text(v: Any) -> str:
     if isinstance(v, float):
         if math.isfinite(v) and v == int(v) and abs(v) < 1e15:
             return str(int(v))
-        return repr(v)
+        text = repr(v)
+        # a number typed as a number is never ambiguous: 100.004 stays 100.004, not the Dutch thousands 100004
+        return text + "0" if re.fullmatch(r"-?[1-9]\d{0,2}\.\d{3}", text) else text
     return str(v)
 
 
@@ -297,11 +324,20 @@ def _read_workbook(path: Path) -> RawInstance:
         return RawInstance(path, None, path.name, {}, _hash_files(files), [path.name], problems)
     meta = None
     tables: dict[str, RawTable] = {}
-    uncached = _uncached_formulas(data)
-    for ws in wb.worksheets:
-        loc = f"{path.name}[{ws.title}]"
-        values = [[_cell_text(c) for c in r] for r in ws.iter_rows(values_only=True)]
-        for r, c, formula in uncached.get(ws.title, []):
+    try:  # the sheets' XML is read here: a damaged or hostile part (entity bombs, XXE) is a problem, not a crash
+        uncached = _uncached_formulas(data)
+        sheets = []
+        for ws in wb.worksheets:
+            ws.reset_dimensions()  # trust the cells, not the stated size (one cell at XFD1048576 would pad 17 billion)
+            sheets.append((ws.title, [[_cell_text(c) for c in r] for r in ws.iter_rows(values_only=True)]))
+    except Exception as e:
+        wb.close()
+        why = f"{type(e).__name__}: {str(e)[:200]}"
+        problems.append(Problem(path.name, None, None, None, f"a readable .xlsx workbook ({why})", f"een leesbaar .xlsx-werkboek ({why})"))
+        return RawInstance(path, None, path.name, {}, _hash_files(files), [path.name], problems)
+    for title, values in sheets:
+        loc = f"{path.name}[{title}]"
+        for r, c, formula in uncached.get(title, []):
             head = values[0][c - 1].strip() if values and r > 1 and c <= len(values[0]) and values[0][c - 1].strip() else None
             problems.append(
                 Problem(
@@ -316,10 +352,10 @@ def _read_workbook(path: Path) -> RawInstance:
         # trailing empty columns/rows are common in edited sheets
         while values and not any(c.strip() for c in values[-1]):
             values.pop()
-        if ws.title == META_SHEET:
+        if title == META_SHEET:
             meta = _meta_from_sheet(values, loc, problems)
             continue
-        if ws.title not in TABLE_BY_NAME:
+        if title not in TABLE_BY_NAME:
             known = ", ".join(t.name for t in TABLES)
             problems.append(
                 Problem(
@@ -359,7 +395,7 @@ def _read_workbook(path: Path) -> RawInstance:
                 continue
             rows.append(dict(zip(header, cells[: len(header)])))
             numbers.append(i)
-        tables[ws.title] = RawTable(ws.title, loc, header, rows, numbers)
+        tables[title] = RawTable(title, loc, header, rows, numbers)
     wb.close()
     if meta is None and not any(p.location.endswith(f"[{META_SHEET}]") for p in problems):
         problems.append(
@@ -387,12 +423,15 @@ def _uncached_formulas(data: bytes) -> dict[str, list[tuple[int, int, str]]]:
     try:
         for ws in formulas.worksheets:
             values = None
+            ws.reset_dimensions()
             for r, row in enumerate(ws.iter_rows(), start=1):
                 for c, cell in enumerate(row, start=1):
                     if getattr(cell, "data_type", None) != "f":
                         continue
                     if values is None:
-                        values = list(cached[ws.title].iter_rows(values_only=True))
+                        sheet = cached[ws.title]
+                        sheet.reset_dimensions()
+                        values = list(sheet.iter_rows(values_only=True))
                     v = values[r - 1][c - 1] if r - 1 < len(values) and c - 1 < len(values[r - 1]) else None
                     if v is None:
                         out.setdefault(ws.title, []).append((r, c, str(cell.value)))
@@ -408,10 +447,24 @@ def _meta_from_sheet(values: list[list[str]], loc: str, problems: list[Problem])
         problems.append(Problem(loc, 1, None, None, "header 'key', 'value'", "de kopregel 'key', 'value'"))
         return None
     meta: dict[str, Any] = {}
+    first: dict[str, int] = {}
     for i, row in enumerate(values[1:], start=2):
         key = row[0].strip() if row else ""
         if not key:
             continue
+        if key in first:  # the last would silently win
+            problems.append(
+                Problem(
+                    loc,
+                    i,
+                    "key",
+                    key,
+                    f"each key once (already in row {first[key]})",
+                    f"elke sleutel één keer (staat al in rij {first[key]})",
+                )
+            )
+            continue
+        first[key] = i
         text = row[1] if len(row) > 1 else ""
         try:
             value = load_yaml(text) if text.strip() else None

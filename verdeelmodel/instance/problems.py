@@ -4,6 +4,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: bidirectional overrides, embeddings and isolates: text that reads differently than it is ("Trojan source")
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def unsafe_char(text: str) -> str | None:
+    """The first character a text from input may not hold: a control character (but tab and line
+    ends) or a bidirectional control; None when the text is safe to print and to use as a name."""
+    import unicodedata
+
+    for ch in text:
+        if (unicodedata.category(ch) == "Cc" and ch not in "\t\n\r") or ch in BIDI_CONTROLS:
+            return ch
+    return None
+
+
+def shown(text: str) -> str:
+    """A name from input as a message shows it: escaped when it holds anything unprintable."""
+    return text if text.isprintable() else repr(text)[1:-1]
+
+
 #: at most this many characters of a value are shown (printed with repr: control characters escaped)
 VALUE_CAP = 200
 
@@ -29,13 +49,13 @@ class Problem:
         from verdeelmodel.fmt import language
 
         dutch = language() == "nl"
-        parts = [self.location]
+        parts = [shown(self.location)]
         if self.row is not None:
             parts.append(f"{'rij' if dutch else 'row'} {self.row}")
         if self.column:
             is_setting = self.location.endswith((".yaml", "[instance]"))
             word = ("instelling" if is_setting else "kolom") if dutch else ("setting" if is_setting else "column")
-            parts.append(f"{word} '{self.column}'")
+            parts.append(f"{word} '{shown(self.column)}'")
         where = ", ".join(parts)
         got = f": {'waarde' if dutch else 'value'} {self.value!r}" if self.value is not None else ""
         expected = (self.nl or self.expected) if dutch else self.expected

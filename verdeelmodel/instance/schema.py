@@ -865,8 +865,8 @@ class ObjectiveOptions(Strict):
                 f"unknown stage(s) {sorted(unknown)}; expected {', '.join(STAGE_NAMES)}",
                 f"bekende fasen ({', '.join(STAGE_NAMES)}); onbekend: {sorted(unknown)}",
             )
-        if any(w < 0 for w in v.values()):
-            raise _invalid("weights must be >= 0", "gewichten >= 0")
+        if any(not (0 <= w < float("inf")) for w in v.values()):  # also nan and inf
+            raise _invalid("weights must be finite and >= 0", "eindige gewichten >= 0")
         return v
 
 
@@ -912,7 +912,9 @@ class InstanceMeta(Strict):
         import unicodedata
 
         v = unicodedata.normalize("NFC", v)
-        ctrl = next((ch for ch in v if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r"), None)
+        from .problems import unsafe_char
+
+        ctrl = unsafe_char(v)
         if ctrl is not None:
             raise _invalid(
                 f"text without control characters (found U+{ord(ctrl):04X})", f"tekst zonder stuurtekens (gevonden: U+{ord(ctrl):04X})"

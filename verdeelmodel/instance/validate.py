@@ -24,7 +24,7 @@ from verdeelmodel.parameters import MAX_AMOUNT_EUR as P_MAX_AMOUNT_EUR
 
 from .io import RawInstance, RawTable, numeric_columns, read_raw
 from .numbers import read_number
-from .problems import InstanceError, Problem
+from .problems import InstanceError, Problem, unsafe_char
 from .schema import ECHELON_ORDER, TABLE_BY_NAME, TABLES, InstanceMeta
 
 SOURCE_PREFIX = "source_"
@@ -246,7 +246,13 @@ def _amount_problem(text: str) -> tuple[str, str] | None:
             "an amount of at most 1e13 euros (10,000 billion: the supported range)",
             "een bedrag van hoogstens 1e13 euro (10.000 miljard: het ondersteunde bereik)",
         )
-    if abs(round(v, 2) - v) > 1e-9 * max(1.0, abs(v)):
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        d = Decimal(text.strip())
+    except InvalidOperation:
+        return None
+    if abs(d - d.quantize(Decimal("0.01"))) > Decimal("1e-6"):  # as typed (a float's noise below 1e-6 passes)
         return "an amount in euros with at most two decimals (cents)", "een bedrag in euro's met hoogstens twee decimalen (centen)"
     return None
 
@@ -322,7 +328,7 @@ def _validate_table(
                 bad_numbers[c] = why
         for c in sorted(data.keys() - numeric):  # text is data: one spelling (NFC), no control characters
             data[c] = unicodedata.normalize("NFC", data[c])
-            ctrl = next((ch for ch in data[c] if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r"), None)
+            ctrl = unsafe_char(data[c])
             if ctrl is not None:
                 bad_numbers[c] = (
                     f"text without control characters (found U+{ord(ctrl):04X})",
@@ -509,8 +515,14 @@ class _Reporter:
             )
 
 
+def _short(v, n: int = 40) -> str:
+    """A value as a list in a message shows it: at most ``n`` characters."""
+    text = str(v)
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
 def _some(values: set, n: int = 8) -> str:
-    vals = sorted(map(str, values))
+    vals = sorted(map(_short, values))
     if not vals:
         return "none defined"
     more = f", ... {len(vals) - n} more" if len(vals) > n else ""
@@ -519,7 +531,7 @@ def _some(values: set, n: int = 8) -> str:
 
 def _some_nl(values: set, n: int = 8) -> str:
     """:func:`_some` in Dutch."""
-    vals = sorted(map(str, values))
+    vals = sorted(map(_short, values))
     if not vals:
         return "geen gedefinieerd"
     more = f", ... nog {len(vals) - n}" if len(vals) > n else ""
