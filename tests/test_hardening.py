@@ -488,7 +488,12 @@ def test_a_stray_cell_at_the_end_of_a_sheet_is_read_in_a_moment(tmp_path, capsys
         (lambda f: (f / "lots.csv").unlink() or (f / "lots.csv").mkdir(), "a file (this is a folder)"),
         (lambda f: (f / "need.csv").rename(f / "need.CSV"), "rename it to need.csv"),
         (lambda f: (f / "instance.yaml").write_text((f / "instance.yaml").read_text() + "x: " + "[" * 5000 + "\n"), "nested too deeply"),
-        (lambda f: (f / "instance.yaml").write_text((f / "instance.yaml").read_text() + "options:\n  objective:\n    weights: {tekort: .inf}\n"), "finite"),
+        (
+            lambda f: (f / "instance.yaml").write_text(
+                (f / "instance.yaml").read_text() + "options:\n  objective:\n    weights: {tekort: .inf}\n"
+            ),
+            "finite",
+        ),
     ],
     ids=["table is a folder", "upper-case .CSV", "nested YAML", "infinite weight"],
 )
