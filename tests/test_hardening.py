@@ -67,6 +67,19 @@ def _cells_of(path: Path):
         wb.close()
 
 
+def _realised_costs(src: Path, tmp_path: Path) -> Path:
+    """What the hostile gemeenten really spent on one lot in the instance year (for `close`)."""
+    inst = load_instance(src)
+    lot = inst.need["lot"].iloc[0]
+    path = tmp_path / "realised.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["gemeente", "lot", "year", "clients", "cost_eur"])
+        for g in sorted(set(inst.need.loc[inst.need["lot"] == lot, "gemeente"])):
+            w.writerow([g, lot, inst.meta.year, 10, 12345.0])
+    return path
+
+
 def _is_number(text: str) -> bool:
     try:
         float(text.replace(",", "."))
@@ -88,6 +101,7 @@ def test_no_output_file_of_any_command_holds_a_live_formula(tmp_path, capsys):
         "contract": ["contract", str(src), "--scenarios", "200", "--xlsx", "--no-plots"],
         "sweep": ["sweep", str(src), "--param", "demand:*=1,1.1", "--xlsx"],
         "report": ["report", str(src), "--scenarios", "100", "--no-pdf", "--quiet", "--no-fairness"],
+        "close": ["close", str(src), "--costs", str(_realised_costs(src, tmp_path)), "--xlsx", "--next", str(tmp_path / "next")],
     }
     checked = 0
     for name, argv in runs.items():
