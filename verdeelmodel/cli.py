@@ -333,6 +333,14 @@ def _parser() -> argparse.ArgumentParser:
     g = sub.add_parser("generate-synthetic", help="(re)generate the seeded synthetic national instance")
     g.add_argument("--seed", type=SEED, default=None)
     g.add_argument("--out", type=Path, required=True)
+    g.add_argument(
+        "--areas-per-gemeente",
+        type=_whole(1, 1000),
+        default=None,
+        metavar="N",
+        help="split every population into sub-areas, about N per gemeente (wijk/buurt level, for the scale benchmarks); "
+        "the folder must be new",
+    )
     for name in ("solve", "pool", "reserves", "fairness", "plan", "close", "contract", "sweep"):
         c = sub.choices[name]
         c.add_argument(
@@ -586,8 +594,21 @@ def _run(args) -> int:
         from verdeelmodel import synthetic
 
         kw = {} if args.seed is None else {"seed": args.seed}
-        synthetic.generate(args.out, **kw)
-        print(f"wrote {args.out}")
+        if args.areas_per_gemeente is None:
+            synthetic.generate(args.out, **kw)
+        else:
+            import tempfile
+
+            from verdeelmodel._atomic import check_target
+            from verdeelmodel.instance.io import write_folder
+            from verdeelmodel.instance.validate import load_instance
+            from verdeelmodel.scale import split_areas
+
+            check_target(args.out, replace=False)
+            with tempfile.TemporaryDirectory() as base:
+                synthetic.generate(Path(base) / "base", **kw)
+                write_folder(split_areas(load_instance(Path(base) / "base"), args.areas_per_gemeente, **kw), args.out)
+        print(_t(f"geschreven: {args.out}", f"wrote {args.out}"))
         return EXIT_OK
     raise UsageError(f"unknown command {args.command}", f"onbekende opdracht {args.command}")
 
