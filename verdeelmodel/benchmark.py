@@ -451,3 +451,79 @@ def run_contract_oos(
                 )
     print(f"peak memory {_peak_mb():.0f} MB; load {_loadavg()}")
     return 0
+
+
+def _scale_point(areas: int, repeat: int, seed: int = 20261130) -> dict:
+    """One size of the scale benchmark, in this process: nl-synthetic split into about ``areas``
+    sub-areas per gemeente, solved ``repeat`` times from scratch (a new model each time)."""
+    import os
+
+    from verdeelmodel.scale import split_areas
+
+    inst = split_areas(load_instance(_default_instance()), areas, seed=seed)
+    AllocationModel(inst)  # warm-up: first-use imports are not the model's cost
+    runs = []
+    model = None
+    for _ in range(max(1, repeat)):
+        del model
+        gc.collect()
+        w0, c0 = time.perf_counter(), time.process_time()
+        model = AllocationModel(inst)
+        res = model.solve()
+        runs.append(
+            {
+                "wall": time.perf_counter() - w0,
+                "cpu": time.process_time() - c0,
+                "build": res.timings["build_seconds"],
+                "translate": res.timings["translate_seconds"],
+                "highs": res.timings["highs_seconds"],
+                "status": res.status,
+            }
+        )
+    rows, cols = model.lp.shape
+    return {
+        "areas": areas,
+        "populations": len(inst.populations),
+        "rows": rows,
+        "cols": cols,
+        "nnz": int(model.lp.A.nnz),
+        "runs": runs,
+        "peak_mb": _peak_mb(),
+        "load": _loadavg(),
+        "workers": 1,
+        "objective": {k: float(v) for k, v in res.objective.items()},
+        "pid": os.getpid(),
+    }
+
+
+def run_scale_benchmark(areas: list[int] | None = None, repeat: int = 3) -> int:
+    """The allocation at buurt level (issue 15): nl-synthetic with every population split into
+    sub-areas, about N per gemeente, each size in a fresh process (its own peak memory). Prints per
+    size the LP, build/translate/HiGHS and whole-solve wall and CPU (medians with ranges over
+    ``repeat`` solves), the ratio to HiGHS, peak memory, the machine load and the worker count."""
+    import json
+    import os
+    import subprocess
+
+    areas = areas or [2, 4, 8, 16]
+    print(f"scale benchmark: nl-synthetic, populations split into sub-areas (about N per gemeente), {repeat} solve(s) per size")
+    print(f"machine: {os.cpu_count()} CPUs, load {_loadavg()} at the start")
+    hdr = (
+        f"{'areas/gem':>9} {'pops':>6} {'LP rows x cols':>17} {'nnz':>8} {'build':>6} {'transl':>6} {'HiGHS':>7} "
+        f"{'wall':>16} {'CPU':>16} {'CPU/HiGHS':>9} {'peak MB':>8} {'load':>15} {'workers':>7}"
+    )
+    print(hdr)
+    med = statistics.median
+    for n in areas:
+        code = f"import json, verdeelmodel.benchmark as b; print(json.dumps(b._scale_point({int(n)}, {int(repeat)})))"
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+        p = json.loads(out)
+        r = p["runs"]
+        wall, cpu, hi = [x["wall"] for x in r], [x["cpu"] for x in r], [x["highs"] for x in r]
+        ratio = [x["cpu"] / x["highs"] for x in r]
+        print(
+            f"{n:>9} {p['populations']:>6} {p['rows']:>8} x {p['cols']:<7} {p['nnz']:>8} {med([x['build'] for x in r]):>6.2f} "
+            f"{med([x['translate'] for x in r]):>6.2f} {med(hi):>7.2f} {med(wall):>6.2f} ({min(wall):.1f}-{max(wall):.1f}) "
+            f"{med(cpu):>6.2f} ({min(cpu):.1f}-{max(cpu):.1f}) {med(ratio):>9.2f} {p['peak_mb']:>8.0f} {p['load']:>15} {p['workers']:>7}"
+        )
+    return 0

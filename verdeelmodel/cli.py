@@ -281,6 +281,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--contract", action="store_true", help="time verdeelmodel contract on the bundled regions (use --scenarios 1000)")
     b.add_argument(
+        "--scale",
+        nargs="*",
+        type=_whole(1, 1000),
+        default=None,
+        metavar="N",
+        help="the allocation at buurt level: nl-synthetic with about N sub-areas per gemeente (default 2 4 8 16; 2 is today's size), "
+        "each size in a fresh process",
+    )
+    b.add_argument(
         "--contract-oos",
         action="store_true",
         help="the contract choice out of sample: in-sample against fresh objectives for 250, 1000 and 4000 scenarios (5 replications each)",
@@ -555,6 +564,10 @@ def _run(args) -> int:
     if args.command == "benchmark":
         from verdeelmodel.benchmark import run_benchmark, run_pooling_benchmark
 
+        if args.scale is not None:
+            from verdeelmodel.benchmark import run_scale_benchmark
+
+            return run_scale_benchmark(args.scale or None, repeat=max(1, args.repeat))
         if args.pooling:
             return run_pooling_benchmark(args.instance, scenarios=args.scenarios)
         if args.startup:

@@ -66,7 +66,11 @@ def split_areas(inst, areas_per_gemeente: int, seed: int = 20261130):
         for rec in df.to_dict("records"):
             key = (rec["gemeente"], rec["population"])
             k = parts.get(key, 1)
-            if k == 1 or rec["population"] in ("", None) or (isinstance(rec["population"], float) and rec["population"] != rec["population"]):
+            if (
+                k == 1
+                or rec["population"] in ("", None)
+                or (isinstance(rec["population"], float) and rec["population"] != rec["population"])
+            ):
                 rows.append(rec)
                 continue
             shares = _split(float(rec[column]), weights[key], _ROUNDING[column]) if column else [None] * k
