@@ -57,6 +57,9 @@ _EXPORTS = {
     "Stage": "verdeelmodel.models.manifest",
     # writing results
     "write_all": "verdeelmodel.reports",
+    # the allocation per independent group (issue 15: opt-in until the groups are sliced from one national build)
+    "solve_by_groups": "verdeelmodel.decompose",
+    "split_areas": "verdeelmodel.scale",
     "manifest": "verdeelmodel.reports",
 }
 
