@@ -865,3 +865,159 @@ def solve_compiled_mip(
     x = np.array(h.getSolution().col_value)
     obj = float(cost @ x) + offset if status == "optimal" else float("nan")
     return status, x, obj
+
+
+def column_blocks(A: SparseMatrix) -> list[np.ndarray]:
+    """The independent blocks of a model: the connected components of its columns (two columns
+    are connected when a row holds both), each as sorted column numbers, in the order of their
+    first column."""
+    csr = A.tocsr()
+    n_rows, n_cols = csr.shape
+    r, c = np.repeat(np.arange(n_rows), np.diff(csr.indptr)), csr.indices.astype(np.int64)
+    first = np.full(n_rows, -1, dtype=np.int64)
+    first[r[::-1]] = c[::-1]
+    a_, b_ = first[r], c
+    label = np.arange(n_cols)
+    while True:  # the smallest column of each component: propagate along rows, then jump pointers
+        old = label.copy()
+        m = np.minimum(label[a_], label[b_])
+        np.minimum.at(label, a_, m)
+        np.minimum.at(label, b_, m)
+        label = label[label]
+        if np.array_equal(label, old):
+            break
+    order = np.argsort(label, kind="stable")
+    cuts = np.flatnonzero(np.diff(label[order])) + 1
+    return [np.sort(b) for b in np.split(order, cuts)]
+
+
+def slice_lp(lp: CompiledLP, cols: np.ndarray, rows: np.ndarray, offsets: bool, entries=None) -> CompiledLP:
+    """The part of ``lp`` on these columns and rows (a block: no row outside it holds its
+    columns); the stage offsets only where ``offsets``. ``entries``: the block's (rows, cols,
+    values) of the matrix when already picked out (else taken from ``lp.A``)."""
+    local = np.full(lp.shape[1], -1, dtype=np.int64)
+    local[cols] = np.arange(len(cols))
+    rlocal = np.full(lp.shape[0], -1, dtype=np.int64)
+    rlocal[rows] = np.arange(len(rows))
+    if entries is None:
+        r, c, v = lp.A.triplets()
+        keep = local[c] >= 0
+        entries = (r[keep], c[keep], v[keep])
+    r, c, v = entries
+    A = SparseMatrix.from_triplets(rlocal[r], local[c], v, (len(rows), len(cols)))
+    hess = {}
+    for name, (qc, q) in lp.hessians.items():
+        mine = local[qc] >= 0
+        hess[name] = (local[qc[mine]], q[mine])
+    pick = lambda xs, idx: [xs[i] for i in idx.tolist()]  # noqa: E731
+    return CompiledLP(
+        A,
+        {k: v[cols] for k, v in lp.costs.items()},
+        hess,
+        dict(lp.offsets) if offsets else {k: 0.0 for k in lp.offsets},
+        lp.col_lower[cols].copy(),
+        lp.col_upper[cols].copy(),
+        lp.row_lower[rows].copy(),
+        lp.row_upper[rows].copy(),
+        lp.row_constant[rows].copy(),
+        pick(lp.col_component, cols),
+        pick(lp.col_index, cols),
+        pick(lp.row_component, rows),
+        pick(lp.row_index, rows),
+        pick(lp.row_data, rows),
+        pick(lp.col_data, cols),
+        {},
+        0.0,
+    )
+
+
+class BlockSession:
+    """The model solved block by block: each independent block (no row links it to another) its own
+    HiGHS model, the stages in order within it. The same optimum as one model (the stage
+    tolerances hold per block); each block's problem is smaller, so HiGHS is faster overall, and
+    no block waits for another. Solve-only: parameter changes (``set``, sweeps) use
+    :class:`HighsSession`."""
+
+    #: below this many rows in all, the blocks are solved one after another (threads cost more than they save)
+    PARALLEL_MIN_ROWS = 20_000
+
+    def __init__(
+        self,
+        lp: CompiledLP,
+        *,
+        time_limit: float | None = None,
+        threads: int | None = None,
+        log: bool = False,
+        workers: int | None = None,
+    ):
+        """``workers``: blocks solved at once, in threads (HiGHS releases the GIL while it runs);
+        default: the CPUs when the model has PARALLEL_MIN_ROWS rows, else 1. The result is the
+        same for any number: each block is its own HiGHS model, merged in block order."""
+        import os
+
+        self.lp = lp
+        self.n_model_rows = lp.shape[0]
+        if workers is None:
+            workers = (os.cpu_count() or 1) if lp.shape[0] >= self.PARALLEL_MIN_ROWS else 1
+        self.workers = max(1, int(workers))
+        blocks = column_blocks(lp.A)
+        csr = lp.A.tocsr()
+        row_block = np.full(lp.shape[0], 0, dtype=np.int64)  # a row with no entries: the first block's
+        col_block = np.empty(lp.shape[1], dtype=np.int64)
+        for k, cols in enumerate(blocks):
+            col_block[cols] = k
+        has = np.diff(csr.indptr) > 0
+        row_block[has] = col_block[csr.indices[csr.indptr[:-1][has]]]
+        order = np.argsort(row_block, kind="stable")
+        row_cuts = np.searchsorted(row_block[order], np.arange(len(blocks) + 1))
+        self.blocks = [(cols, np.sort(order[row_cuts[k] : row_cuts[k + 1]])) for k, cols in enumerate(blocks)]
+        r, c, v = lp.A.triplets()  # the matrix's entries by block, once (not a pass over the whole matrix per block)
+        eb = col_block[c]
+        eorder = np.argsort(eb, kind="stable")
+        ecuts = np.searchsorted(eb[eorder], np.arange(len(blocks) + 1))
+        self.sessions = []
+        for k, (cols, rows) in enumerate(self.blocks):
+            pick = eorder[ecuts[k] : ecuts[k + 1]]
+            part = slice_lp(lp, cols, rows, offsets=k == 0, entries=(r[pick], c[pick], v[pick]))
+            self.sessions.append(HighsSession(part, time_limit=time_limit, threads=threads, log=log))
+        self.quadratic_failures: list[str] = []
+        self.quadratic_parts = 0
+
+    def solve(self, order: list[str], **kw) -> SolveOutcome:
+        n_rows, n_cols = self.lp.shape
+        x, act = np.zeros(n_cols), np.zeros(n_rows)
+        duals: dict[str, np.ndarray] = {}
+        stages: list[StageResult] = []
+        total = 0.0
+        self.quadratic_failures, self.quadratic_parts = [], 0
+        if self.workers > 1 and len(self.sessions) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(min(self.workers, len(self.sessions))) as ex:
+                outs = list(ex.map(lambda s: s.solve(order, **kw), self.sessions))
+        else:
+            outs = [s.solve(order, **kw) for s in self.sessions]
+        for (cols, rows), s, out in zip(self.blocks, self.sessions, outs):
+            total += out.highs_seconds
+            if out.status != "optimal":  # the first block without an optimum speaks for the whole
+                out.iis_rows = [(int(rows[r]), kind) for r, kind in out.iis_rows]
+                out.iis_cols = [(int(cols[c]), kind) for c, kind in out.iis_cols]
+                out.highs_seconds = total
+                return out
+            x[cols] = out.x
+            act[rows] = out.row_activity
+            for name, d in out.row_dual.items():
+                duals.setdefault(name, np.zeros(n_rows))[rows] = d
+            if not stages:
+                stages = [StageResult(st.name, st.objective, st.status, st.highs_seconds, st.iterations) for st in out.stages]
+            else:
+                for i, st in enumerate(out.stages):
+                    a = stages[i]
+                    stages[i] = StageResult(
+                        a.name, a.objective + st.objective, a.status, a.highs_seconds + st.highs_seconds, a.iterations + st.iterations
+                    )
+            self.quadratic_failures += getattr(s, "quadratic_failures", [])
+            self.quadratic_parts += getattr(s, "quadratic_parts", 0)
+        res = SolveOutcome("optimal", stages, highs_seconds=total)
+        res.x, res.row_activity, res.row_dual = x, act, duals
+        return res

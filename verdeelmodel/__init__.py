@@ -57,8 +57,7 @@ _EXPORTS = {
     "Stage": "verdeelmodel.models.manifest",
     # writing results
     "write_all": "verdeelmodel.reports",
-    # the allocation per independent group (issue 15: opt-in until the groups are sliced from one national build)
-    "solve_by_groups": "verdeelmodel.decompose",
+    # bigger instances for the scale benchmarks
     "split_areas": "verdeelmodel.scale",
     "manifest": "verdeelmodel.reports",
 }

@@ -25,7 +25,7 @@ from verdeelmodel._results import Result
 from verdeelmodel.instance.validate import Instance
 from verdeelmodel.models.allocation import AllocationData, BuildInfo, build_allocation_model, eur, objective_names, prepare
 from verdeelmodel.models.manifest import FAMILIES, PRICE_UNIT, Stage, budget_group, index_of, index_text, kind_of, stage_name
-from verdeelmodel.solvers.highs import INF, CompiledLP, HighsSession, SolveOutcome, compile_model
+from verdeelmodel.solvers.highs import INF, BlockSession, CompiledLP, HighsSession, SolveOutcome, compile_model
 
 #: Slack below which a ceiling or minimum counts as binding (euros).
 BINDING_TOL_EUR = 0.5
@@ -36,15 +36,18 @@ class SolveOptions:
     time_limit: float | None = None
     threads: int | None = None
     log: bool = False
+    workers: int | None = None  # blocks solved at once (blocks=True); default: the CPUs on a large model
 
 
 class AllocationModel:
     """The allocation model of one instance: Pyomo model built once, compiled once,
     loaded into HiGHS once; ``solve()`` may be called again after ``set`` changed parameters."""
 
-    def __init__(self, inst: Instance, options: SolveOptions | None = None, reference: pd.DataFrame | None = None):
+    def __init__(self, inst: Instance, options: SolveOptions | None = None, reference: pd.DataFrame | None = None, blocks: bool = False):
         """``reference``: a precomputed reference allocation (when ``inst`` is a part of a larger
-        instance whose uitkeringsfactor must not change); computed from ``inst`` by default."""
+        instance whose uitkeringsfactor must not change); computed from ``inst`` by default.
+        ``blocks``: solve each independent block of the model on its own (solvers.highs.BlockSession;
+        built and compiled once, nationally); for a model that is solved, not changed by ``set``."""
         self.instance = inst
         self.options = options or SolveOptions()
         t0 = time.perf_counter()
@@ -55,7 +58,11 @@ class AllocationModel:
             self.build_seconds = time.perf_counter() - t0
             self.lp: CompiledLP = compile_model(self._model, objective_names(self.info))
             t1 = time.perf_counter()
-            self.session = HighsSession(self.lp, time_limit=self.options.time_limit, threads=self.options.threads, log=self.options.log)
+            o = self.options
+            if blocks:
+                self.session = BlockSession(self.lp, time_limit=o.time_limit, threads=o.threads, log=o.log, workers=o.workers)
+            else:
+                self.session = HighsSession(self.lp, time_limit=o.time_limit, threads=o.threads, log=o.log)
             self.load_seconds = time.perf_counter() - t1
         self._frames = _ColumnFrames(self.lp)
         lp = self.lp
@@ -803,9 +810,12 @@ def _clean(df: pd.DataFrame) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
-def solve(inst: Instance, options: SolveOptions | None = None) -> Result:
-    """Build, compile and solve in one call."""
-    return AllocationModel(inst, options).solve()
+def solve(inst: Instance, options: SolveOptions | None = None, blocks: bool = True) -> Result:
+    """Build, compile and solve in one call: built and compiled once for the whole instance, each
+    independent block of the model (gemeenten linked by no region, provider, plafond or pool) solved
+    on its own, in threads on a large model (``blocks=False``: one HiGHS model). The stage
+    tolerances then hold per block."""
+    return AllocationModel(inst, options, blocks=blocks).solve()
 
 
 __all__ = ["AllocationModel", "Result", "SolveOptions", "solve", "eur"]

@@ -651,7 +651,7 @@ def _solve(args) -> int:
     resume_gc()
     out_dir = args.out or default_out(inst.name)
     opts = SolveOptions(time_limit=args.time_limit, threads=args.threads)
-    res = AllocationModel(inst, opts).solve()
+    res = AllocationModel(inst, opts, blocks=True).solve()
     man = manifest(inst, "solve", {"time_limit": args.time_limit, "threads": args.threads})
     files = write_all(res, out_dir, man, inst=inst, xlsx=args.xlsx, csv_dialect=args.csv_dialect)
     t = res.timings

@@ -109,7 +109,7 @@ def gather(
     pooled = len(inst.pools) > 0
     rules = default_candidates(inst) if rules is None else rules
     phase("de verdeling oplossen")
-    res = AllocationModel(inst).solve()
+    res = AllocationModel(inst, blocks=True).solve()
     if not res.optimal:
         raise UsageError(
             f"{inst.name}: no allocation ({res.status}); `verdeelmodel solve` explains why",
