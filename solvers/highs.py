@@ -665,24 +665,7 @@ class HighsSession:
         key = (tuple(sorted((k, v != 0) for k, v in self.coefs.items())), free.tobytes())  # the matrix's pattern
         if getattr(self, "_comp_key", None) == key:
             return self._comp
-        n_rows, n_cols = csr.shape
-        # edges: each free column of a row to the row's first free column
-        r, c = np.repeat(np.arange(n_rows), np.diff(csr.indptr)), csr.indices.astype(np.int64)
-        keep = free[c]
-        r, c = r[keep], c[keep]
-        first = np.full(n_rows, -1, dtype=np.int64)
-        first[r[::-1]] = c[::-1]  # the first free column of each row
-        a_, b_ = first[r], c
-        label = np.arange(n_cols)
-        while True:  # smallest label over each component: propagate along edges, then jump pointers
-            old = label.copy()
-            m = np.minimum(label[a_], label[b_])
-            np.minimum.at(label, a_, m)
-            np.minimum.at(label, b_, m)
-            label = label[label]
-            if np.array_equal(label, old):
-                break
-        comp = label
+        comp = column_labels(csr, free)
         self._comp_key, self._comp = key, comp
         return comp
 
@@ -867,18 +850,21 @@ def solve_compiled_mip(
     return status, x, obj
 
 
-def column_blocks(A: SparseMatrix) -> list[np.ndarray]:
-    """The independent blocks of a model: the connected components of its columns (two columns
-    are connected when a row holds both), each as sorted column numbers, in the order of their
-    first column."""
-    csr = A.tocsr()
+def column_labels(csr: SparseMatrix, free: np.ndarray | None = None) -> np.ndarray:
+    """The connected components of the (``free``) columns of a row-wise matrix -- two columns are
+    connected when a row holds both -- as the smallest column of its component per column (a
+    column that is not free keeps its own number)."""
     n_rows, n_cols = csr.shape
+    # edges: each (free) column of a row to the row's first (free) column
     r, c = np.repeat(np.arange(n_rows), np.diff(csr.indptr)), csr.indices.astype(np.int64)
+    if free is not None:
+        keep = free[c]
+        r, c = r[keep], c[keep]
     first = np.full(n_rows, -1, dtype=np.int64)
     first[r[::-1]] = c[::-1]
     a_, b_ = first[r], c
     label = np.arange(n_cols)
-    while True:  # the smallest column of each component: propagate along rows, then jump pointers
+    while True:  # smallest label over each component: propagate along edges, then jump pointers
         old = label.copy()
         m = np.minimum(label[a_], label[b_])
         np.minimum.at(label, a_, m)
@@ -886,6 +872,14 @@ def column_blocks(A: SparseMatrix) -> list[np.ndarray]:
         label = label[label]
         if np.array_equal(label, old):
             break
+    return label
+
+
+def column_blocks(A: SparseMatrix) -> list[np.ndarray]:
+    """The independent blocks of a model: the connected components of its columns (two columns
+    are connected when a row holds both), each as sorted column numbers, in the order of their
+    first column."""
+    label = column_labels(A.tocsr())
     order = np.argsort(label, kind="stable")
     cuts = np.flatnonzero(np.diff(label[order])) + 1
     return [np.sort(b) for b in np.split(order, cuts)]
