@@ -417,6 +417,8 @@ def test_a_folder_with_a_users_files_beside_outputs_is_never_replaced(tmp_path, 
     inst = write_instance(tmp_path / "i", base_tables())
     out = tmp_path / "out"
     assert run_main(["solve", str(inst), "--out", str(out), "--quiet"], capsys)[0] == 0
+    (out / ".DS_Store").write_text("finder")  # a file browser's: not a user's work
+    assert run_main(["solve", str(inst), "--out", str(out), "--quiet"], capsys)[0] == 0
     (out / "notities.txt").write_text("mine")  # a user's file in an output folder
     rc, _, err = run_main(["solve", str(inst), "--out", str(out), "--quiet"], capsys)
     assert rc == 2 and "notities.txt" in err and (out / "notities.txt").read_text() == "mine"

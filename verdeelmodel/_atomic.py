@@ -34,6 +34,8 @@ from verdeelmodel.instance.problems import shown
 
 #: the marker file of a folder verdeelmodel wrote (and may therefore replace whole)
 MARK = ".verdeelmodel"
+#: files a file browser leaves in any folder it shows: not a user's work
+OS_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 _TMP, _OLD = "vm-tmp", "vm-old"
 _STALE = re.compile(r"^\.(?P<name>.+)\.(?P<kind>vm-tmp|vm-old)-(?P<pid>\d+)-[^/]*$")
 
@@ -62,7 +64,7 @@ def _legacy_run(folder: Path) -> bool:
 def foreign_files(folder: Path) -> list[str]:
     """The files in an existing folder that verdeelmodel did not write there (all of them when it
     is not an output folder): a run never replaces a folder holding any."""
-    names = sorted(p.name for p in folder.iterdir() if p.name != MARK)
+    names = sorted(p.name for p in folder.iterdir() if p.name != MARK and p.name not in OS_FILES)
     written = _written(folder)
     if written is not None:
         return [n for n in names if n not in written]
