@@ -274,81 +274,96 @@ def _remove(path: Path | None) -> None:
         raise interrupted
 
 
-class atomic_dir:
+class _Atomic:
+    """A temporary path beside ``target`` that becomes ``target`` on success (``_commit``) and is
+    removed on failure, Ctrl-C or SIGTERM. Subclasses make the path (``_make``) and commit it. A
+    class rather than a generator context manager: a signal landing inside contextlib's own
+    ``__exit__`` would leave a generator suspended, its clean-up waiting for a garbage collection
+    that a process at exit need not do (the SIGTERM test found that)."""
+
+    def __init__(self, target: str | Path):
+        self.target, self.tmp = Path(target), None
+
+    def _check(self) -> None:
+        pass
+
+    def _make(self) -> Path:
+        """Make the temporary path and note it in ``self.tmp`` at once (then it is removed whatever
+        fails after)."""
+        raise NotImplementedError
+
+    def _commit(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Path:
+        self._check()
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        clean_stale(self.target)
+        try:
+            with _Deferred():  # made and noted in one step
+                self.tmp = self._make()
+        except BaseException:
+            _remove(self.tmp)
+            raise
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        try:
+            if exc_type is None:
+                self._commit()
+        finally:
+            _remove(self.tmp)  # the new path on failure; after a swap, the previous folder
+        return False
+
+    def _prefix(self) -> str:
+        return f".{self.target.name}.{_TMP}-{os.getpid()}-"
+
+
+class atomic_dir(_Atomic):
     """``with atomic_dir(target) as tmp:`` -- a fresh temporary folder beside ``target``; on success
     it becomes ``target`` whole, in one rename (the previous folder is removed after the swap); on
     failure, Ctrl-C or SIGTERM nothing changes and the temporary folder is removed.
 
     ``replace``: ``target`` may be an earlier output folder of verdeelmodel (results); without it,
-    ``target`` must be new or empty (an instance folder). Checked again here, as at the start.
-
-    A class rather than a generator context manager: a signal landing inside contextlib's own
-    ``__exit__`` would leave a generator suspended, its clean-up waiting for a garbage collection
-    that a process at exit need not do (the SIGTERM test found that)."""
+    ``target`` must be new or empty (an instance folder). Checked again here, as at the start."""
 
     def __init__(self, target: str | Path, replace: bool = True):
-        self.target, self.replace, self.tmp = Path(target), replace, None
+        super().__init__(target)
+        self.replace = replace
 
-    def __enter__(self) -> Path:
-        target = self.target
-        check_target(target, replace=self.replace)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        clean_stale(target)
-        try:
-            with _Deferred():  # made and noted in one step
-                self.tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.{_TMP}-{os.getpid()}-", dir=target.parent))
-                os.chmod(self.tmp, 0o777 & ~_umask())  # a results folder as any other the user makes (mkdtemp: 0700)
-        except BaseException:
-            _remove(self.tmp)
-            raise
+    def _check(self) -> None:
+        check_target(self.target, replace=self.replace)
+
+    def _make(self) -> Path:
+        self.tmp = Path(tempfile.mkdtemp(prefix=self._prefix(), dir=self.target.parent))  # noted before anything can fail
+        os.chmod(self.tmp, 0o777 & ~_umask())  # a results folder as any other the user makes (mkdtemp: 0700)
         return self.tmp
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
-        try:
-            if exc_type is None:
-                tmp = self.tmp
-                if self.replace:  # an output folder: the next run may replace it (an instance folder: never)
-                    files = "".join(f"- {p.name}\n" for p in sorted(tmp.iterdir()))
-                    (tmp / MARK).write_text(
-                        "written by verdeelmodel: the next run into this folder replaces it whole, unless it holds other files\n"
-                        "geschreven door verdeelmodel: een volgende run vervangt deze map helemaal, tenzij er andere bestanden in staan\n"
-                        f"files:\n{files}",
-                        encoding="utf-8",
-                    )
-                with _Deferred():
-                    _swap_in(tmp, self.target)
-        finally:
-            _remove(self.tmp)  # the new folder on failure; the previous one after a swap
-        return False
+    def _commit(self) -> None:
+        tmp = self.tmp
+        if self.replace:  # an output folder: the next run may replace it (an instance folder: never)
+            files = "".join(f"- {p.name}\n" for p in sorted(tmp.iterdir()))
+            (tmp / MARK).write_text(
+                "written by verdeelmodel: the next run into this folder replaces it whole, unless it holds other files\n"
+                "geschreven door verdeelmodel: een volgende run vervangt deze map helemaal, tenzij er andere bestanden in staan\n"
+                f"files:\n{files}",
+                encoding="utf-8",
+            )
+        with _Deferred():
+            _swap_in(tmp, self.target)
 
 
-class atomic_path:
+class atomic_path(_Atomic):
     """``with atomic_path(target) as tmp:`` -- a temporary path beside ``target``, renamed onto it on
     success; removed on failure, Ctrl-C or SIGTERM (as :class:`atomic_dir`)."""
 
-    def __init__(self, target: str | Path):
-        self.target, self.tmp = Path(target), None
-
-    def __enter__(self) -> Path:
-        target = self.target
-        target.parent.mkdir(parents=True, exist_ok=True)
-        clean_stale(target)
-        try:
-            with _Deferred():
-                fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{_TMP}-{os.getpid()}-", suffix=".tmp", dir=target.parent)
-                os.close(fd)
-                self.tmp = Path(tmp)
-                os.chmod(self.tmp, 0o666 & ~_umask())  # a file as any other the user makes (mkstemp: 0600)
-        except BaseException:
-            _remove(self.tmp)
-            raise
+    def _make(self) -> Path:
+        fd, tmp = tempfile.mkstemp(prefix=self._prefix(), suffix=".tmp", dir=self.target.parent)
+        self.tmp = Path(tmp)  # noted before anything can fail
+        os.close(fd)
+        os.chmod(self.tmp, 0o666 & ~_umask())  # a file as any other the user makes (mkstemp: 0600)
         return self.tmp
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
-        try:
-            if exc_type is None:
-                with _Deferred():
-                    os.replace(self.tmp, self.target)
-        finally:
-            _remove(self.tmp)
-        return False
+    def _commit(self) -> None:
+        with _Deferred():
+            os.replace(self.tmp, self.target)

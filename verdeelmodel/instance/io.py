@@ -325,7 +325,7 @@ def _read_workbook(path: Path) -> RawInstance:
     meta = None
     tables: dict[str, RawTable] = {}
     try:  # the sheets' XML is read here: a damaged or hostile part (entity bombs, XXE) is a problem, not a crash
-        uncached = _uncached_formulas(data)
+        uncached = _uncached_formulas(data, wb)
         sheets = []
         for ws in wb.worksheets:
             ws.reset_dimensions()  # trust the cells, not the stated size (one cell at XFD1048576 would pad 17 billion)
@@ -411,13 +411,13 @@ def _read_workbook(path: Path) -> RawInstance:
     return RawInstance(path, meta, f"{path.name}[{META_SHEET}]", tables, _hash_files(files), [path.name], problems)
 
 
-def _uncached_formulas(data: bytes) -> dict[str, list[tuple[int, int, str]]]:
+def _uncached_formulas(data: bytes, cached) -> dict[str, list[tuple[int, int, str]]]:
     """Per sheet, the formula cells without a saved result: (row, column, formula), 1-based. Such a
     cell reads as blank (workbooks written by openpyxl or pandas store no results), so a budget
-    of ``=500000*2`` would silently be 0; it is reported instead. A saved result is used as typed."""
+    of ``=500000*2`` would silently be 0; it is reported instead. A saved result is used as typed.
+    ``cached``: the workbook as already opened with its saved results (read only)."""
     import openpyxl
 
-    cached = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     formulas = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     out: dict[str, list[tuple[int, int, str]]] = {}
     try:
@@ -436,7 +436,6 @@ def _uncached_formulas(data: bytes) -> dict[str, list[tuple[int, int, str]]]:
                     if v is None:
                         out.setdefault(ws.title, []).append((r, c, str(cell.value)))
     finally:
-        cached.close()
         formulas.close()
     return out
 
