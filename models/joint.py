@@ -37,6 +37,8 @@ from .manifest import OBJECTIVE_PREFIX, Stage
 from .reference import reference_allocation
 
 JOINT_OBJECTIVE = OBJECTIVE_PREFIX + "joint"
+#: HiGHS options for the joint LP (chosen by measurement on nl-synthetic: see solve_group)
+JOINT_HIGHS_OPTIONS: dict[str, object] = {}
 
 
 def groups(inst: Instance) -> list[list[str]]:
@@ -82,15 +84,21 @@ def subset(inst: Instance, gemeenten: list[str]) -> Instance:
     return Instance(inst.meta, {k: v.reset_index(drop=True) for k, v in tables.items()}, inst.path, inst.input_hash, inst.input_files)
 
 
-def add_reserve_block(m: pyo.ConcreteModel, b, K: np.ndarray, gemeenten: list[str], alpha: float, weights: dict[str, float]) -> None:
+def add_reserve_block(
+    m: pyo.ConcreteModel, b, K: np.ndarray, gemeenten: list[str], alpha: float, weights: dict[str, float], scenario_rows: bool = True
+) -> None:
     """The RU rows and the joint objective (see the module docstring). K: [S, G] in ``gemeenten`` order;
-    ``b``: the allocation model's BuildInfo."""
+    ``b``: the allocation model's BuildInfo. This is the formulation of record; ``scenario_rows=False``
+    leaves out its S x G part (the tail columns, the ru_tail rows and ru_reserve's tail sum), which
+    :func:`append_scenario_rows` then adds to the compiled model from arrays, the same rows and columns
+    in the same places (tests/test_joint_arrays.py)."""
     D = b.data
     S = K.shape[0]
     m.pays = pyo.Var(gemeenten, domain=pyo.Reals, doc="what g budgets for the modelled lots (EUR)")
     m.eta = pyo.Var(gemeenten, domain=pyo.Reals, doc="value-at-risk level of g's overspend (EUR)")
     m.reserve = pyo.Var(gemeenten, domain=pyo.Reals, doc="required reserve of g: CVaR of its overspend (EUR)")
-    m.tail = pyo.Var([(g, s) for g in gemeenten for s in range(S)], domain=pyo.NonNegativeReals)
+    if scenario_rows:
+        m.tail = pyo.Var([(g, s) for g in gemeenten for s in range(S)], domain=pyo.NonNegativeReals)
     terms = defaultdict(list)
     for (g, _p, l), x in b.x.items():
         if (g, l) not in D.pooled:
@@ -98,10 +106,13 @@ def add_reserve_block(m: pyo.ConcreteModel, b, K: np.ndarray, gemeenten: list[st
     for (g, _pool), v in m.pooled_charge.items():
         terms[g].append(v)
     m.pays_definition = pyo.Constraint(gemeenten, rule=lambda _m, g: m.pays[g] - sum(terms[g]) == 0)
-    rows = {(g, s): (m.tail[g, s] + m.pays[g] + m.eta[g] >= float(K[s, i])) for i, g in enumerate(gemeenten) for s in range(S)}
-    m.ru_tail = pyo.Constraint(list(rows), rule=lambda _m, g, s: rows[(g, s)])
-    c = 1.0 / ((1.0 - alpha) * S)
-    m.ru_reserve = pyo.Constraint(gemeenten, rule=lambda _m, g: m.reserve[g] - m.eta[g] - c * sum(m.tail[g, s] for s in range(S)) == 0)
+    if scenario_rows:
+        rows = {(g, s): (m.tail[g, s] + m.pays[g] + m.eta[g] >= float(K[s, i])) for i, g in enumerate(gemeenten) for s in range(S)}
+        m.ru_tail = pyo.Constraint(list(rows), rule=lambda _m, g, s: rows[(g, s)])
+        c = ru_tail_weight(alpha, S)
+        m.ru_reserve = pyo.Constraint(gemeenten, rule=lambda _m, g: m.reserve[g] - m.eta[g] - c * sum(m.tail[g, s] for s in range(S)) == 0)
+    else:
+        m.ru_reserve = pyo.Constraint(gemeenten, rule=lambda _m, g: m.reserve[g] - m.eta[g] == 0)
     stages = {s.value: m.component(s.objective) for s in Stage}
     expr = sum(m.reserve[g] for g in gemeenten)
     for name, obj in stages.items():
@@ -109,6 +120,50 @@ def add_reserve_block(m: pyo.ConcreteModel, b, K: np.ndarray, gemeenten: list[st
             expr = expr + weights[name] * obj.expr
             obj.deactivate()
     m.add_component(JOINT_OBJECTIVE, pyo.Objective(expr=expr, sense=pyo.minimize))
+
+
+def ru_tail_weight(alpha: float, S: int) -> float:
+    """The coefficient of each tail in reserve_g = eta_g + sum_s tail_{g,s} / ((1 - alpha) S)."""
+    return 1.0 / ((1.0 - alpha) * S)
+
+
+def append_scenario_rows(lp, K: np.ndarray, gemeenten: list[str], alpha: float):
+    """The S x G part of the RU rows added to a model compiled with ``add_reserve_block(...,
+    scenario_rows=False)``, from arrays: the columns tail[g, s] >= 0 after the last column, the rows
+    ru_tail[g, s]: tail[g, s] + pays[g] + eta[g] >= K[s, g] just before the ru_reserve rows, and
+    -tail[g, s] / ((1 - alpha) S) in ru_reserve[g] -- exactly what the Pyomo formulation compiles to
+    (g-major, then s; names "tail" and "ru_tail" with index (g, s), made when read)."""
+    from verdeelmodel.solvers.highs import INF, ProductIndex, RepeatedName, extend_lp
+
+    S, G = K.shape
+    n_rows, n_cols = lp.shape
+    where = {(comp, idx): j for j, (comp, idx) in enumerate(zip(lp.col_component, lp.col_index)) if comp in ("pays", "eta")}
+    pays = np.array([where[("pays", g)] for g in gemeenten], dtype=np.int64)
+    eta = np.array([where[("eta", g)] for g in gemeenten], dtype=np.int64)
+    first = next(r for r, comp in enumerate(lp.row_component) if comp == "ru_reserve")
+    ru_reserve = first + np.arange(G, dtype=np.int64)
+    if [lp.row_index[r] for r in ru_reserve.tolist()] != list(gemeenten):
+        raise ValueError("the compiled model's ru_reserve rows are not one per gemeente in order")
+    n = S * G
+    k = np.arange(n, dtype=np.int64)  # tail column / ru_tail row k is (g, s) = divmod(k, S)
+    g_of = k // S
+    new_row, new_col = n_rows + k, n_cols + k
+    rows = np.concatenate([new_row, new_row, new_row, ru_reserve[g_of]])
+    cols = np.concatenate([new_col, pays[g_of], eta[g_of], new_col])
+    vals = np.concatenate([np.ones(3 * n), np.full(n, -ru_tail_weight(alpha, S))])
+    return extend_lp(
+        lp,
+        col_lower=np.zeros(n),
+        col_upper=np.full(n, INF),
+        col_component=RepeatedName("tail", n),
+        col_index=ProductIndex(gemeenten, range(S)),
+        row_lower=np.ascontiguousarray(K.T, dtype=float).reshape(-1),
+        row_upper=np.full(n, INF),
+        row_component=RepeatedName("ru_tail", n),
+        row_index=ProductIndex(gemeenten, range(S)),
+        entries=(rows, cols, vals),
+        row_at=first,
+    )
 
 
 @dataclass
@@ -119,34 +174,48 @@ class JointResult:
     timings: dict[str, float]
 
 
-def solve_group(inst: Instance, gemeenten: list[str], K: np.ndarray, alpha: float, reference: pd.DataFrame | None = None) -> JointResult:
-    """Build and solve the joint LP of one independent group."""
+def solve_group(
+    inst: Instance,
+    gemeenten: list[str],
+    K: np.ndarray,
+    alpha: float,
+    reference: pd.DataFrame | None = None,
+    *,
+    arrays: bool = True,
+    highs_options: dict | None = None,
+) -> JointResult:
+    """Build and solve the joint LP of one independent group. ``arrays`` (default): the S x G
+    scenario rows are added to the compiled model from arrays (:func:`append_scenario_rows`), not
+    built in Pyomo -- the same LP, several times faster to make; False: all in Pyomo
+    (:func:`add_reserve_block`, the formulation of record). ``highs_options``: HiGHS options for
+    the solve (default JOINT_HIGHS_OPTIONS)."""
     from verdeelmodel.solvers.highs import HighsSession, compile_model
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     sub = subset(inst, gemeenten) if len(gemeenten) < len(inst.gemeenten) else inst
     ref = None if reference is None else reference[reference["gemeente"].isin(set(gemeenten))].reset_index(drop=True)
     D = prepare(sub, ref)
     m, b = build_allocation_model(sub, D)
     weights = dict(inst.options.objective.weights)
-    add_reserve_block(m, b, K, gemeenten, alpha, weights)
+    add_reserve_block(m, b, K, gemeenten, alpha, weights, scenario_rows=not arrays)
     t1 = time.perf_counter()
     lp = compile_model(m, [JOINT_OBJECTIVE])
+    if arrays:
+        lp = append_scenario_rows(lp, K, gemeenten, alpha)
     session = HighsSession(lp)
+    for name, value in (JOINT_HIGHS_OPTIONS if highs_options is None else highs_options).items():
+        session.h.setOptionValue(name, value)
     t2 = time.perf_counter()
     out = session.solve([JOINT_OBJECTIVE])
     t3 = time.perf_counter()
+    timings = {"build_seconds": t1 - t0, "translate_seconds": t2 - t1, "highs_seconds": out.highs_seconds, "solve_seconds": t3 - t2}
     if out.status != "optimal":
-        return JointResult(
-            pd.DataFrame(),
-            float("nan"),
-            out.status,
-            {"build_seconds": t1 - t0, "translate_seconds": t2 - t1, "highs_seconds": out.highs_seconds},
-        )
+        timings["cpu_seconds"] = time.process_time() - c0
+        return JointResult(pd.DataFrame(), float("nan"), out.status, timings)
     val = {}
-    for j, (comp, idx) in enumerate(zip(lp.col_component, lp.col_index)):
+    for j, comp in enumerate(lp.col_component):  # the names only: the tail columns' indices are not made
         if comp in ("pays", "eta", "reserve"):
-            val[(comp, idx)] = out.x[j]
+            val[(comp, lp.col_index[j])] = out.x[j]
     from .reserves import var_cvar
 
     pays = np.array([val[("pays", g)] for g in gemeenten])
@@ -160,12 +229,8 @@ def solve_group(inst: Instance, gemeenten: list[str], K: np.ndarray, alpha: floa
             "empirical_cvar_eur": cvar,
         }
     )
-    return JointResult(
-        table,
-        out.stages[-1].objective,
-        "optimal",
-        {"build_seconds": t1 - t0, "translate_seconds": t2 - t1, "highs_seconds": out.highs_seconds, "solve_seconds": t3 - t2},
-    )
+    timings["cpu_seconds"] = time.process_time() - c0
+    return JointResult(table, out.stages[-1].objective, "optimal", timings)
 
 
 def _work(args) -> list[JointResult]:

@@ -13,7 +13,10 @@ component name and index; business wording is added by the caller.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import highspy
@@ -242,6 +245,166 @@ def compile_model(m: pyo.ConcreteModel, objective_names: list[str]) -> CompiledL
     )
     lp.compile_seconds = time.perf_counter() - t0
     return lp
+
+
+# --------------------------------------------------------------------------- parts appended from arrays
+
+
+class RepeatedName(Sequence):
+    """``n`` times the same item: the component name of rows or columns appended from arrays (or
+    ``None``, their Pyomo data), without a list of ``n`` entries."""
+
+    __slots__ = ("item", "n")
+
+    def __init__(self, item: object, n: int):
+        self.item, self.n = item, int(n)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self.item] * len(range(*i.indices(self.n)))
+        if not -self.n <= i < self.n:
+            raise IndexError(i)
+        return self.item
+
+    def __iter__(self):
+        return itertools.repeat(self.item, self.n)
+
+
+class ProductIndex(Sequence):
+    """The indices ``(a, b) for a in outer for b in inner`` (itertools.product order), each made
+    when read: the index names of a grid of rows or columns appended from arrays, without a
+    tuple per entry held."""
+
+    __slots__ = ("outer", "inner")
+
+    def __init__(self, outer, inner):
+        self.outer, self.inner = list(outer), inner
+
+    def __len__(self) -> int:
+        return len(self.outer) * len(self.inner)
+
+    def __getitem__(self, i):
+        n = len(self)
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(n))]
+        if not -n <= i < n:
+            raise IndexError(i)
+        q, r = divmod(i % n, len(self.inner))
+        return (self.outer[q], self.inner[r])
+
+    def __iter__(self):
+        return itertools.product(self.outer, self.inner)
+
+
+class ChainedNames(Sequence):
+    """Sequences read one after another, in place: the names (or Pyomo data) of a compiled model
+    with parts appended from arrays. Slices are lists, as of a list."""
+
+    __slots__ = ("parts", "_ends")
+
+    def __init__(self, parts):
+        self.parts = [p for p in parts if len(p)]
+        self._ends = list(itertools.accumulate(len(p) for p in self.parts))
+
+    def __len__(self) -> int:
+        return self._ends[-1] if self._ends else 0
+
+    def __getitem__(self, i):
+        n = len(self)
+        if isinstance(i, slice):
+            start, stop, step = i.indices(n)
+            if step != 1:
+                return [self[k] for k in range(start, stop, step)]
+            out: list = []
+            lo = 0
+            for p, hi in zip(self.parts, self._ends):
+                if hi > start and lo < stop:
+                    out.extend(p[max(start, lo) - lo : min(stop, hi) - lo])
+                lo = hi
+            return out
+        if not -n <= i < n:
+            raise IndexError(i)
+        i %= n
+        k = bisect.bisect_right(self._ends, i)
+        return self.parts[k][i - (self._ends[k - 1] if k else 0)]
+
+    def __iter__(self):
+        return itertools.chain.from_iterable(self.parts)
+
+
+def extend_lp(
+    lp: CompiledLP,
+    *,
+    col_lower: np.ndarray,
+    col_upper: np.ndarray,
+    col_component: Sequence,
+    col_index: Sequence,
+    row_lower: np.ndarray,
+    row_upper: np.ndarray,
+    row_component: Sequence,
+    row_index: Sequence,
+    entries: tuple[np.ndarray, np.ndarray, np.ndarray],
+    row_at: int | None = None,
+    costs: dict[str, np.ndarray] | None = None,
+) -> CompiledLP:
+    """``lp`` with columns appended after its last and rows inserted before row ``row_at`` (default:
+    after the last), given as arrays instead of Pyomo components: a large regular part of a model
+    compiled without building it in Pyomo. ``entries`` are the new matrix entries as (rows,
+    columns, values) triplets, numbered as if the new rows and columns came after the old ones
+    (old rows 0..n-1, new rows n..n+k-1; the same for columns); they may lie on old rows and
+    columns too, and one on an entry the matrix has adds to it. ``costs``: per objective, the new
+    columns' costs (default 0). The new rows and columns keep the names given (any sequences, e.g.
+    :class:`RepeatedName`, :class:`ProductIndex`: explanations and IIS name them as compiled rows);
+    they have no Pyomo data (``None``), no row constant, and no place in ``col_of``."""
+    t0 = time.perf_counter()
+    n_rows, n_cols = lp.shape
+    k, q = len(row_lower), len(col_lower)
+    at = n_rows if row_at is None else int(row_at)
+    if not 0 <= at <= n_rows:
+        raise ValueError(f"row_at {row_at} outside 0..{n_rows}")
+    if not (len(row_upper) == len(row_component) == len(row_index) == k and len(col_upper) == len(col_component) == len(col_index) == q):
+        raise ValueError("the new rows' (columns') bounds and names differ in length")
+    r_old, c_old, v_old = lp.A.triplets()
+    r_new, c_new, v_new = (np.asarray(a) for a in entries)
+    # the final row numbers: old rows from ``at`` on move down by k, new rows go to at..at+k-1
+    r_new = r_new.astype(np.int64)
+    r_new = np.where(r_new >= n_rows, r_new - n_rows + at, np.where(r_new >= at, r_new + k, r_new))
+    r_old = np.where(r_old >= at, r_old + k, r_old)
+    A = SparseMatrix.from_triplets(
+        np.concatenate([r_old, r_new]),
+        np.concatenate([c_old.astype(np.int64), np.asarray(c_new, dtype=np.int64)]),
+        np.concatenate([v_old, np.asarray(v_new, dtype=float)]),
+        (n_rows + k, n_cols + q),
+    )
+
+    def rows(old, new) -> ChainedNames:
+        return ChainedNames([old[:at], new, old[at:]])
+
+    costs = costs or {}
+    out = CompiledLP(
+        A=A,
+        costs={name: np.concatenate([c, np.asarray(costs.get(name, np.zeros(q)), dtype=float)]) for name, c in lp.costs.items()},
+        hessians=dict(lp.hessians),
+        offsets=dict(lp.offsets),
+        col_lower=np.concatenate([lp.col_lower, np.asarray(col_lower, dtype=float)]),
+        col_upper=np.concatenate([lp.col_upper, np.asarray(col_upper, dtype=float)]),
+        row_lower=np.concatenate([lp.row_lower[:at], np.asarray(row_lower, dtype=float), lp.row_lower[at:]]),
+        row_upper=np.concatenate([lp.row_upper[:at], np.asarray(row_upper, dtype=float), lp.row_upper[at:]]),
+        row_constant=np.concatenate([lp.row_constant[:at], np.zeros(k), lp.row_constant[at:]]),
+        col_component=ChainedNames([lp.col_component, col_component]),
+        col_index=ChainedNames([lp.col_index, col_index]),
+        row_component=rows(lp.row_component, row_component),
+        row_index=rows(lp.row_index, row_index),
+        row_data=rows(lp.row_data, RepeatedName(None, k)),
+        col_data=ChainedNames([lp.col_data, RepeatedName(None, q)]),
+        col_of=lp.col_of,
+        compile_seconds=0.0,
+    )
+    out.compile_seconds = lp.compile_seconds + time.perf_counter() - t0
+    return out
 
 
 @dataclass
