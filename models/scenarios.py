@@ -181,13 +181,16 @@ def sample(
     z = rho prev_z + sqrt(1 - rho^2) e, still standard normal, so every year has the same spread."""
     rng = np.random.default_rng([seed, chunk] if year == 0 else [seed, chunk, 1000 + year])
     G, L = dm.lam.shape
-    lam = np.broadcast_to(dm.lam, (n, G, L)).copy()
+    # in-place arithmetic on [n, G, L] buffers: the same operations on the same values as
+    # lam = dm.lam (x rel) x exp(sig z - sig^2 / 2) (x gamma), without the temporaries
+    lam = None
     if bootstrap:
         if dm.history is None:
             raise ValueError("a historical bootstrap needs use_history.csv")
         year = rng.integers(0, dm.history.shape[0], size=n)
-        rel = dm.history[year]  # [n, G, L]
-        lam = np.where(np.isnan(rel), lam, lam * np.nan_to_num(rel, nan=1.0))
+        # where the history is nan the cell keeps lam (lam x 1.0 is lam exactly)
+        lam = np.nan_to_num(dm.history, nan=1.0)[year]  # [n, G, L]
+        lam *= dm.lam
     if dm.n_shocks:
         # one standard normal z per shock group and scenario; each lot turns it into its own
         # lognormal multiplier with mean 1 and its own sd: exp(sigma_l z - sigma_l^2 / 2)
@@ -199,19 +202,40 @@ def sample(
         shock_z = z[:, :-1].copy()
         has = dm.shock_group >= 0
         sig = np.where(has, np.sqrt(np.log1p(dm.shock_sd**2)), 0.0)  # [G, L]
-        lam *= np.exp(sig * z[:, dm.shock_group] - sig**2 / 2)  # group -1 reads the zero column
-    neg = dm.dist == 1
-    if neg.any():
+        m = np.take(z, dm.shock_group, axis=1)  # [n, G, L] C-ordered (z[:, idx] is not); group -1 reads the zero column
+        m *= sig
+        m -= sig**2 / 2
+        np.exp(m, out=m)
+        if lam is None:
+            lam = m
+            lam *= dm.lam
+        else:
+            lam *= m
+            del m
+    if lam is None:
+        lam = np.broadcast_to(dm.lam, (n, G, L)).copy()
+    neg = np.flatnonzero(dm.dist == 1)
+    if len(neg):
         k = dm.k[neg]
-        lam[:, :, neg] *= rng.gamma(k, 1.0 / k, size=(n, G, int(neg.sum())))
-    clients = np.where(dm.dist == 2, np.round(lam), rng.poisson(lam)).astype(np.int64)
+        gam = rng.gamma(k, 1.0 / k, size=(n, G, len(neg)))
+        for q, j in enumerate(neg):
+            lam[:, :, j] *= gam[:, :, q]
+        del gam
+    clients = rng.poisson(lam)  # every cell draws (the stream), fixed lots then take round(lam)
+    for j in np.flatnonzero(dm.dist == 2):
+        clients[:, :, j] = np.round(lam[:, :, j])
+    del lam
     if dm.n_intensity:
         # one standard normal per (region, lot) group and scenario; lognormal multiplier with mean 1
         z = np.zeros((n, dm.n_intensity + 1))
         z[:, :-1] = rng.standard_normal(size=(n, dm.n_intensity))
         has = dm.intensity_group >= 0
         sig = np.where(has, np.sqrt(np.log1p(dm.intensity_sd**2)), 0.0)  # [G, L]
-        per_client_mean = dm.mean_cost * np.exp(sig * z[:, dm.intensity_group] - sig**2 / 2)  # [n, G, L]
+        per_client_mean = np.take(z, dm.intensity_group, axis=1)  # [n, G, L]: mean_cost x exp(sig z - sig^2 / 2), in place
+        per_client_mean *= sig
+        per_client_mean -= sig**2 / 2
+        np.exp(per_client_mean, out=per_client_mean)
+        per_client_mean *= dm.mean_cost
     else:
         per_client_mean = np.broadcast_to(dm.mean_cost, clients.shape)
     cost = clients * per_client_mean
@@ -222,15 +246,21 @@ def sample(
         s2 = np.log1p(dm.cv[j] ** 2)
         # float32 draws (cents of precision on a client's cost), summed per cell in float64 by
         # contiguous segments: a cell's clients are consecutive in the draw
-        per_client = np.exp(
-            rng.standard_normal(total, dtype=np.float32) * np.float32(np.sqrt(s2)) + np.float32(np.log(dm.mean_cost[j]) - s2 / 2)
-        )
+        # exp(normal x sqrt(s2) + (log mean - s2 / 2)) in float32, in place
+        per_client = rng.standard_normal(total, dtype=np.float32)
+        per_client *= np.float32(np.sqrt(s2))
+        per_client += np.float32(np.log(dm.mean_cost[j]) - s2 / 2)
+        np.exp(per_client, out=per_client)
         if dm.n_intensity and dm.intensity_sd[j] > 0:  # each client's cost moves with its cell's intensity
-            per_client = per_client * np.repeat((per_client_mean[:, :, j] / dm.mean_cost[j]).ravel(), counts).astype(np.float32)
+            per_client *= np.repeat((per_client_mean[:, :, j] / dm.mean_cost[j]).ravel(), counts).astype(np.float32)
         starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
         cost[:, :, j] = _per_cell(per_client, counts, starts, (n, G))
+        above = np.empty_like(per_client) if excess else None
         for H in excess:
-            excess[H][:, :, j] = _per_cell(np.maximum(per_client - np.float32(H), np.float32(0.0)), counts, starts, (n, G))
+            np.subtract(per_client, np.float32(H), out=above)
+            np.maximum(above, np.float32(0.0), out=above)
+            excess[H][:, :, j] = _per_cell(above, counts, starts, (n, G))
+        del per_client, above
     return ScenarioBatch(clients, cost, excess, shock_z if dm.n_shocks else None)
 
 
