@@ -131,20 +131,38 @@ def _charges(
         gi = np.array([gpos[g] for g in ctx.gemeenten])
         li = np.array([lpos[l] for l in ctx.lots])
         pooled_cells[np.ix_(gi, li)] = True
-        C = cost[..., gi, :][..., li]
+        C = _cells(cost, gi, li)
         fn = None
         if excess is not None:  # a high-cost pool's per-client excess, summed over the pool's lots
 
             def fn(rule, sub, li=li):
-                rows = [gpos[g] for g in sub.gemeenten]
-                return excess(rule.threshold_eur)[..., rows, :][..., li].sum(-1)
+                rows = np.array([gpos[g] for g in sub.gemeenten], dtype=np.int64)
+                return _cells(excess(rule.threshold_eur), rows, li).sum(-1)
 
         ch = pool_charges(ctx, names, rules, C, fn)
         total[..., gi, lot_domain[li[0]]] += ch.charge
-    own = np.where(pooled_cells, 0.0, cost)
+    if not cost.flags.c_contiguous:
+        cost = np.where(pooled_cells, 0.0, cost)
     for d in range(n_dom):
-        total[..., d] += own[..., lot_domain == d].sum(-1)
+        # own[..., lot_domain == d] of own = where(pooled_cells, 0, cost), and so the same sums:
+        # the same gather from an array of the same layout, its pooled cells zeroed after it
+        in_d = lot_domain == d
+        part = cost[..., in_d]
+        zero = pooled_cells[:, in_d]
+        if zero.any():
+            part[..., zero] = 0.0
+        total[..., d] += part.sum(-1)
     return total
+
+
+def _cells(x: np.ndarray, gi: np.ndarray, li: np.ndarray) -> np.ndarray:
+    """x[..., gi, :][..., li]: the same values in the same memory layout (its sums and products
+    round alike), without copying x[..., gi, :] whole first (scenarios [n, G, L], C-ordered)."""
+    if x.ndim != 3 or not x.flags.c_contiguous:
+        return x[..., gi, :][..., li]
+    out = np.empty((len(li), len(gi), x.shape[0]), dtype=x.dtype).transpose(2, 1, 0)
+    out[...] = x[:, gi[:, None], li]
+    return out
 
 
 @dataclass
