@@ -437,7 +437,7 @@ def instance_games(
     permutations: int = 1000,
     chunk: int = 1000,
     progress=None,
-    processes: int | None = None,
+    executor=None,
     timings: dict | None = None,
     sets: dict[str, list[list[str]]] | None = None,
     extra_rules: dict | None = None,
@@ -447,9 +447,9 @@ def instance_games(
 ) -> list[PoolGame]:
     """One game per pool x region x rule set (the agreed rule and each candidate), on the same
     scenarios as the reserves (models/reserves.py: the plan's substitution applied)."""
-    from .pooling import check_pool_names, pool_charges, pool_setups, rules_of
+    from .pooling import check_pool_names, pool_setups, rules_of
     from .reserves import RuleSet, _thresholds, plan_view
-    from .scenarios import demand_model, sample
+    from .scenarios import demand_model
 
     dm = demand_model(inst)
     setups = pool_setups(inst)
@@ -465,33 +465,33 @@ def instance_games(
         names_of = {k: [list(v) for v in per] for k, per in sets.items()}
     thresholds = _thresholds(rules, [RuleSet(k, v) for k, v in names_of.items()])
     view = plan_view(inst, dm, planned_cost, substitutions)
-    gpos = {g: i for i, g in enumerate(dm.gemeenten)}
-    lpos = {l: j for j, l in enumerate(dm.lots)}
     X = [[] for _ in setups]
     charges = {k: [[] for _ in setups] for k in names_of}
     t_sampling = time.perf_counter()
-    done, c = 0, 0
-    while done < scenarios:
-        n = min(chunk, scenarios - done)
-        batch = sample(dm, n, seed, c, thresholds)
-        cost, excess = view.apply(batch.cost, batch._excess if thresholds else None)
-        for k, s in enumerate(setups):
-            gi = np.array([gpos[g] for g in s.ctx.gemeenten])
-            li = np.array([lpos[l] for l in s.ctx.lots])
-            C = cost[:, gi][:, :, li]
-            X[k].append(C.sum(-1))
-            for name, per in names_of.items():
+    from verdeelmodel.executor import as_executor
 
-                def fn(rule, sub, li=li, excess=excess):
-                    rows = [gpos[g] for g in sub.gemeenten]
-                    return excess[float(rule.threshold_eur)][:, rows][:, :, li].sum(-1)
+    from .reserves import SECONDS_PER_SCENARIO_GEMEENTE
 
-                ch = pool_charges(s.ctx, per[k], rules, C, fn if excess is not None else None)
-                charges[name][k].append(ch.charge)
-        done += n
-        c += 1
+    starts = list(range(0, scenarios, chunk))
+    tasks = [(c, min(chunk, scenarios - s0)) for c, s0 in enumerate(starts)]
+    parts: list = [None] * len(tasks)
+    done = 0
+
+    def put(i: int, r) -> None:
+        nonlocal done
+        parts[i] = r
+        done += tasks[i][1]
         if progress is not None:
             progress(done, scenarios)
+
+    ex = as_executor(executor).for_work(SECONDS_PER_SCENARIO_GEMEENTE * len(dm.gemeenten) * scenarios)
+    ex.run(_game_chunk, tasks, (dm, setups, names_of, rules, view, thresholds, seed), put)
+    for x_part, ch_part in parts:  # in chunk order, whatever order they finished in
+        for k in range(len(setups)):
+            X[k].append(x_part[k])
+            for name in names_of:
+                charges[name][k].append(ch_part[name][k])
+    parts.clear()
     meta, work = [], []
     for k, s in enumerate(setups):
         Xk = np.concatenate(X[k])
@@ -507,7 +507,7 @@ def instance_games(
                 meta.append((s.ctx.pool, region, name, per[k][r_idx]))
                 work.append((Xk[:, members], ch, alpha, names, seed, permutations))
     t_games = time.perf_counter()
-    games = play_all(work, processes, game_progress)
+    games = play_all(work, executor, game_progress)
     if timings is not None:
         timings["sampling_seconds"] = t_games - t_sampling
         timings["games_seconds"] = time.perf_counter() - t_games
@@ -520,42 +520,49 @@ def _cost(n: int) -> float:
     return 1e-4 * 2**n if n <= SHAPLEY_EXACT_MAX else 12.0
 
 
-#: Games are played in worker processes when their estimated work is above this many seconds
-#: (starting the workers costs about one).
-PARALLEL_ABOVE_SECONDS = 3.0
+def _game_chunk(context, task):
+    """Chunk c of the games' scenarios: per setup the cost of its gemeenten [n, members] and
+    their charge under each rule set. Depends only on (seed, c)."""
+    from .pooling import pool_charges
+    from .scenarios import sample
+
+    dm, setups, names_of, rules, view, thresholds, seed = context
+    c, n = task
+    gpos = {g: i for i, g in enumerate(dm.gemeenten)}
+    lpos = {l: j for j, l in enumerate(dm.lots)}
+    batch = sample(dm, n, seed, c, thresholds)
+    cost, excess = view.apply(batch.cost, batch._excess if thresholds else None)
+    X, charges = [], {name: [] for name in names_of}
+    for k, s in enumerate(setups):
+        gi = np.array([gpos[g] for g in s.ctx.gemeenten])
+        li = np.array([lpos[l] for l in s.ctx.lots])
+        C = cost[:, gi][:, :, li]
+        X.append(C.sum(-1))
+        for name, per in names_of.items():
+
+            def fn(rule, sub, li=li, excess=excess):
+                rows = [gpos[g] for g in sub.gemeenten]
+                return excess[float(rule.threshold_eur)][:, rows][:, :, li].sum(-1)
+
+            charges[name].append(pool_charges(s.ctx, per[k], rules, C, fn if excess is not None else None).charge)
+    return X, charges
 
 
-def _play(args):
+def _play(_context, args):
     return play(*args[:4], seed=args[4], permutations=args[5])
 
 
-def play_all(work: list[tuple], processes: int | None = None, progress=None) -> list[GameResult]:
-    """Play independent games, in worker processes when the work pays for them; the results,
-    in the order given, do not depend on the number of workers (each game is deterministic).
-    ``progress(done, total)`` after each game."""
-    import multiprocessing as mp
-    import os
-    from concurrent.futures import ProcessPoolExecutor
+def play_all(work: list[tuple], executor=None, progress=None) -> list[GameResult]:
+    """Play independent games where ``executor`` runs them (verdeelmodel.executor: an Executor,
+    a number of worker processes, or None: local processes when the work pays for them); the
+    results, in the order given, do not depend on the executor or the number of workers (each
+    game is deterministic). ``progress(done, total)`` after each game."""
+    from verdeelmodel.executor import as_executor
 
     est = sum(_cost(w[0].shape[1]) * w[0].shape[0] / 10_000 for w in work)
-    n = max(1, min(processes or os.cpu_count() or 1, len(work)))
-    if n == 1 or est < PARALLEL_ABOVE_SECONDS:
-        out = []
-        for w in work:
-            out.append(_play(w))
-            if progress is not None:
-                progress(len(out), len(work))
-        return out
-    order = sorted(range(len(work)), key=lambda i: -work[i][0].shape[1])  # the largest first
-    ctx = mp.get_context("forkserver")  # workers never inherit HiGHS threads of this process
-    ctx.set_forkserver_preload(["verdeelmodel.models.fairness"])
-    out: list = [None] * len(work)
-    with ProcessPoolExecutor(max_workers=n, mp_context=ctx) as ex:
-        for k, (i, g) in enumerate(zip(order, ex.map(_play, [work[i] for i in order])), start=1):
-            out[i] = g
-            if progress is not None:
-                progress(k, len(work))
-    return out
+    ex = as_executor(executor).for_work(est)
+    weights = [float(w[0].shape[1]) for w in work]  # the largest first
+    return ex.map(_play, work, progress=progress, weights=weights)
 
 
 def core_weight_interval(x0: np.ndarray, x1: np.ndarray, X: np.ndarray, alpha: float) -> tuple[float, float, str]:

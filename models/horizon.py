@@ -38,7 +38,6 @@ Reserve path per gemeente (the reserve earmarked for the social domain, gemeente
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -305,14 +304,13 @@ class PathRun:
     processes: int = 1
 
 
-def run_paths(
-    inst: Instance, p: Plan, scenarios: int, seed: int, chunk: int = 1000, progress=None, processes: int | None = None
-) -> PathRun:
+def run_paths(inst: Instance, p: Plan, scenarios: int, seed: int, chunk: int = 1000, progress=None, executor=None) -> PathRun:
     """Demand paths over the plan's years: year t of a path draws from its own stream, its common
     shocks lasting by their persistence (demand.csv ``shock_persistence``); each year charges the
     gemeenten under the agreed rules of that year (uitgesteld profijt keyed on the plan's own
     earlier use) with that year's plan shaping the scenarios (models/reserves.py PlanView), and
     measures the tekort against that year's budgets."""
+    from verdeelmodel.executor import Serial, as_executor
     from verdeelmodel.workflows import planned_cost
 
     from .pooling import pool_setups, rules_of
@@ -334,49 +332,34 @@ def run_paths(
     H = np.zeros((len(years), scenarios, G))
     starts = list(range(0, scenarios, chunk))
     tasks = [(c, s0, min(chunk, scenarios - s0), seed) for c, s0 in enumerate(starts)]
-    n_proc = max(1, min(processes or os.cpu_count() or 1, len(tasks)))
+    ex = as_executor(executor).for_work(PATH_SECONDS_PER_UNIT * scenarios * G * len(years))
     done, cpu = 0, 0.0
-    if n_proc == 1 or scenarios * G * len(years) < PATHS_PARALLEL_ABOVE:
-        _init_paths(per_year)
-        results = map(_path_chunk, tasks)
-        pool = None
-    else:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
 
-        ctx = mp.get_context("forkserver")  # workers never inherit HiGHS threads of this process
-        ctx.set_forkserver_preload(["verdeelmodel.models.horizon"])
-        pool = ProcessPoolExecutor(max_workers=n_proc, mp_context=ctx, initializer=_init_paths, initargs=(per_year,))
-        results = pool.map(_path_chunk, tasks)
-    try:
-        for (_c, s0, n, _seed), (t_part, h_part, secs) in zip(tasks, results):
-            T[:, s0 : s0 + n] = t_part
-            H[:, s0 : s0 + n] = h_part
-            cpu += secs
-            done += n
-            if progress is not None:
-                progress(done, scenarios)
-    finally:
-        if pool is not None:
-            pool.shutdown()
+    def put(i: int, r) -> None:
+        nonlocal done, cpu
+        _c, s0, n, _seed = tasks[i]
+        t_part, h_part, secs = r
+        T[:, s0 : s0 + n] = t_part
+        H[:, s0 : s0 + n] = h_part
+        cpu += secs
+        done += n
+        if progress is not None:
+            progress(done, scenarios)
+
+    ex.run(_path_chunk, tasks, per_year, put)
     gem = inst.gemeenten.set_index("gemeente").reindex(per_year[0][0].gemeenten)
     floor = gem["reserve_floor_eur"].astype(float).to_numpy() if "reserve_floor_eur" in gem else np.zeros(G)
     run = PathRun(per_year[0][0].gemeenten, years, T, H, gem["available_reserve_eur"].astype(float).to_numpy(), floor)
-    run.cpu_seconds, run.processes = cpu, (1 if pool is None else n_proc)
+    run.cpu_seconds, run.processes = cpu, (1 if isinstance(ex, Serial) else min(ex.workers, len(tasks)))
     return run
 
 
-#: Paths are drawn in worker processes above this many gemeente-years x paths (measured: the
-#: national 4-year case, 13.7M, gains 1.8x on 2 cores; small instances stay in one process).
-PATHS_PARALLEL_ABOVE = 2_000_000
-_PATH_STATE: list = []
+#: Seconds per path, year and gemeente of drawing and charging the paths (measured: the national
+#: 4-year case, 10,000 paths, 13.7M, about 30 s on one core; worker processes gained 1.8x on 2).
+PATH_SECONDS_PER_UNIT = 1e-6
 
 
-def _init_paths(per_year) -> None:
-    _PATH_STATE[:] = [per_year]
-
-
-def _path_chunk(task) -> tuple[np.ndarray, np.ndarray, float]:
+def _path_chunk(per_year, task) -> tuple[np.ndarray, np.ndarray, float]:
     """One chunk of paths over every year: (tekort [Y, n, G], headroom [Y, n, G], CPU seconds);
     the draws of chunk c depend only on (seed, c, year), so the result does not depend on the
     workers."""
@@ -387,7 +370,6 @@ def _path_chunk(task) -> tuple[np.ndarray, np.ndarray, float]:
 
     c0 = time.process_time()
     c, _s0, n, seed = task
-    per_year = _PATH_STATE[0]
     G = len(per_year[0][0].gemeenten)
     T = np.zeros((len(per_year), n, G))
     H = np.zeros((len(per_year), n, G))

@@ -306,6 +306,7 @@ def run_reserves(
     confidence: float = 0.9,
     measure: str = "var",
     max_scenarios: int = ADAPTIVE_MAX_SCENARIOS,
+    executor=None,
 ) -> ReserveRun:
     """Samples [S, G] per rule set: the charge above the plan's (``overspend``) and the tekort
     (``tekort``: charge above the budget rows, with the plan's substitution and non-statutory
@@ -316,7 +317,11 @@ def run_reserves(
     ``target_se``: draw chunks until every gemeente's risk figure (``measure`` at ``confidence``,
     every rule set) has a batch-means standard error at most this (euros; a fraction of the
     figure when ``target_relative``), from ``scenarios`` up to ``max_scenarios``. The draws of
-    chunk c depend only on (seed, c), so a run that stops at S scenarios equals a fixed run of S."""
+    chunk c depend only on (seed, c), so a run that stops at S scenarios equals a fixed run of S.
+
+    ``executor`` (verdeelmodel.executor): where the chunks run; default local worker processes
+    when the work pays for them. Each chunk's result is placed by its position, so the numbers
+    are the same for any backend and number of workers."""
     dm = demand_model(inst)
     setups = pool_setups(inst)
     rules = {**rules_of(inst), **(extra_rules or {})}
@@ -334,50 +339,133 @@ def run_reserves(
     plan_charge = {rs.name: _charges(dm, setups, rs, rules, planned_cost, lambda H: planned_excess[float(H)], *args) for rs in sets}
     planned = {k: v.sum(-1) for k, v in plan_charge.items()}
     plan_tekort = {k: view.tekort(v) for k, v in plan_charge.items()}
-    parts: dict[str, list] = {rs.name: [] for rs in sets}
-    tparts: dict[str, list] = {rs.name: [] for rs in sets}
-    oparts: list = []
+    ctx = _ChunkContext(dm, setups, sets, rules, view, planned, register, thresholds, bootstrap, seed)
+    out = _Samples([rs.name for rs in sets], len(dm.gemeenten), register is not None)
+    ex = _executor(executor, len(dm.gemeenten), scenarios if target_se is None else max_scenarios)
     done, c = 0, 0
     goal = scenarios
     reached = None
     while True:
-        while done < goal:
-            n = min(chunk, goal - done)
-            batch = sample(dm, n, seed, c, thresholds, bootstrap=bootstrap)
-            cost, excess = view.apply(batch.cost, batch._excess if thresholds else None)
-            ex = (lambda H, e=excess: e[float(H)]) if excess is not None else None
-            for rs in sets:
-                ch = _charges(dm, setups, rs, rules, cost, ex, *args)
-                parts[rs.name].append(ch.sum(-1) - planned[rs.name])
-                tparts[rs.name].append(view.tekort(ch))
-            if register is not None:
-                oparts.append(register.draw(n, seed, c))
-            done += n
-            c += 1
+        starts = list(range(done, goal, chunk))
+        tasks = [(c + k, min(chunk, goal - s0)) for k, s0 in enumerate(starts)]
+        c += len(tasks)
+        out.grow(goal)
+
+        def put(i: int, r, starts=starts, tasks=tasks) -> None:
+            nonlocal done
+            out.put(starts[i], r)
+            done += tasks[i][1]
             if progress is not None:
-                progress(done, goal if target_se is None else max_scenarios)
+                progress(done, scenarios if target_se is None else max_scenarios)
+
+        ex.run(_reserve_chunk, tasks, ctx, put)
+        done = goal
         if target_se is None:
             break
-        T = {k: np.concatenate(v) for k, v in tparts.items()}
-        worst = max(_risk_se(t, confidence, measure, target_relative) for t in T.values())
+        worst = max(_risk_se(t[:done], confidence, measure, target_relative) for t in out.tekort.values())
         reached = bool(worst <= target_se)
         if reached or done >= max_scenarios:
             break
         goal = min(max_scenarios, done * 2)
-    other = np.concatenate(oparts) if oparts else None
+    out.trim(done)
     return ReserveRun(
-        {k: np.concatenate(v) for k, v in parts.items()},
+        out.overspend,
         dm.gemeenten,
         planned,
-        {k: np.concatenate(v) for k, v in tparts.items()},
+        out.tekort,
         plan_tekort,
         view.budget_total(),
-        other,
+        out.other,
         done,
         target_se,
         target_relative,
         reached,
     )
+
+
+@dataclass
+class _ChunkContext:
+    """What every chunk of a reserves run shares: sent to each worker once."""
+
+    dm: DemandModel
+    setups: list[PoolSetup]
+    sets: list[RuleSet]
+    rules: dict[str, Rule]
+    view: PlanView
+    planned: dict[str, np.ndarray]
+    register: RiskRegister | None
+    thresholds: tuple[float, ...]
+    bootstrap: bool
+    seed: int
+
+
+def _reserve_chunk(ctx: _ChunkContext, task: tuple[int, int]):
+    """Chunk c of n scenarios: (overspend per rule set, tekort per rule set, other risks), each [n, G].
+    Depends only on (seed, c): the same wherever and in whatever order it runs."""
+    c, n = task
+    dm, view = ctx.dm, ctx.view
+    args = (view.lot_domain, view.n_dom)
+    batch = sample(dm, n, ctx.seed, c, ctx.thresholds, bootstrap=ctx.bootstrap)
+    cost, excess = view.apply(batch.cost, batch._excess if ctx.thresholds else None)
+    ex = (lambda H, e=excess: e[float(H)]) if excess is not None else None
+    over, tek = {}, {}
+    for rs in ctx.sets:
+        ch = _charges(dm, ctx.setups, rs, ctx.rules, cost, ex, *args)
+        over[rs.name] = ch.sum(-1) - ctx.planned[rs.name]
+        tek[rs.name] = view.tekort(ch)
+    other = ctx.register.draw(n, ctx.seed, c) if ctx.register is not None else None
+    return over, tek, other
+
+
+class _Samples:
+    """The [S, G] sample arrays of a run, filled chunk by chunk in place (no list of chunks
+    concatenated at the end: that would hold every sample twice)."""
+
+    def __init__(self, names: list[str], G: int, other: bool):
+        self.names, self.G, self.has_other = names, G, other
+        self.overspend = {k: np.empty((0, G)) for k in names}
+        self.tekort = {k: np.empty((0, G)) for k in names}
+        self.other = np.empty((0, G)) if other else None
+
+    def grow(self, n: int) -> None:
+        def g(a: np.ndarray) -> np.ndarray:
+            if a.shape[0] >= n:
+                return a
+            b = np.empty((n, self.G))
+            b[: a.shape[0]] = a
+            return b
+
+        self.overspend = {k: g(v) for k, v in self.overspend.items()}
+        self.tekort = {k: g(v) for k, v in self.tekort.items()}
+        if self.other is not None:
+            self.other = g(self.other)
+
+    def put(self, s0: int, r) -> None:
+        over, tek, other = r
+        for k in self.names:
+            n = over[k].shape[0]
+            self.overspend[k][s0 : s0 + n] = over[k]
+            self.tekort[k][s0 : s0 + n] = tek[k]
+        if self.other is not None:
+            self.other[s0 : s0 + other.shape[0]] = other
+
+    def trim(self, n: int) -> None:
+        self.overspend = {k: v[:n] for k, v in self.overspend.items()}
+        self.tekort = {k: v[:n] for k, v in self.tekort.items()}
+        if self.other is not None:
+            self.other = self.other[:n]
+
+
+#: Seconds per scenario and gemeente of a reserves chunk (measured on nl-synthetic: about 1.4 ms
+#: per scenario for 342 gemeenten); decides whether worker processes pay for themselves.
+SECONDS_PER_SCENARIO_GEMEENTE = 4e-6
+
+
+def _executor(executor, G: int, scenarios: int):
+    from verdeelmodel.executor import Processes
+
+    ex = executor if executor is not None else Processes()
+    return ex.for_work(SECONDS_PER_SCENARIO_GEMEENTE * G * scenarios)
 
 
 # --------------------------------------------------------------------------- other risks (risks.csv)

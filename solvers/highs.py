@@ -1048,10 +1048,11 @@ def column_blocks(A: SparseMatrix) -> list[np.ndarray]:
     return [np.sort(b) for b in np.split(order, cuts)]
 
 
-def slice_lp(lp: CompiledLP, cols: np.ndarray, rows: np.ndarray, offsets: bool, entries=None) -> CompiledLP:
+def slice_lp(lp: CompiledLP, cols: np.ndarray, rows: np.ndarray, offsets: bool, entries=None, pyomo: bool = True) -> CompiledLP:
     """The part of ``lp`` on these columns and rows (a block: no row outside it holds its
     columns); the stage offsets only where ``offsets``. ``entries``: the block's (rows, cols,
-    values) of the matrix when already picked out (else taken from ``lp.A``)."""
+    values) of the matrix when already picked out (else taken from ``lp.A``). ``pyomo=False``:
+    without the Pyomo rows and variables (a part to solve elsewhere: arrays and names pickle)."""
     local = np.full(lp.shape[1], -1, dtype=np.int64)
     local[cols] = np.arange(len(cols))
     rlocal = np.full(lp.shape[0], -1, dtype=np.int64)
@@ -1081,8 +1082,8 @@ def slice_lp(lp: CompiledLP, cols: np.ndarray, rows: np.ndarray, offsets: bool, 
         pick(lp.col_index, cols),
         pick(lp.row_component, rows),
         pick(lp.row_index, rows),
-        pick(lp.row_data, rows),
-        pick(lp.col_data, cols),
+        pick(lp.row_data, rows) if pyomo else [],
+        pick(lp.col_data, cols) if pyomo else [],
         {},
         0.0,
     )
@@ -1106,13 +1107,18 @@ class BlockSession:
         threads: int | None = None,
         log: bool = False,
         workers: int | None = None,
+        executor=None,
     ):
         """``workers``: blocks solved at once, in threads (HiGHS releases the GIL while it runs);
-        default: the CPUs when the model has PARALLEL_MIN_ROWS rows, else 1. The result is the
-        same for any number: each block is its own HiGHS model, merged in block order."""
+        default: the CPUs when the model has PARALLEL_MIN_ROWS rows, else 1. ``executor``
+        (verdeelmodel.executor): the blocks are sent to it instead (local processes, a Dask
+        cluster), each loaded into HiGHS where it runs. The result is the same for any number of
+        workers and any executor: each block is its own HiGHS model, merged in block order."""
         import os
 
         self.lp = lp
+        self.executor = executor
+        self._options = {"time_limit": time_limit, "threads": threads, "log": log}
         self.n_model_rows = lp.shape[0]
         if workers is None:
             workers = (os.cpu_count() or 1) if lp.shape[0] >= self.PARALLEL_MIN_ROWS else 1
@@ -1135,8 +1141,9 @@ class BlockSession:
         self.sessions = []
         for k, (cols, rows) in enumerate(self.blocks):
             pick = eorder[ecuts[k] : ecuts[k + 1]]
-            part = slice_lp(lp, cols, rows, offsets=k == 0, entries=(r[pick], c[pick], v[pick]))
-            self.sessions.append(HighsSession(part, time_limit=time_limit, threads=threads, log=log))
+            # sent to an executor: arrays and names only (no Pyomo objects: they stay here and do not pickle)
+            part = slice_lp(lp, cols, rows, offsets=k == 0, entries=(r[pick], c[pick], v[pick]), pyomo=executor is None)
+            self.sessions.append(part if executor is not None else HighsSession(part, time_limit=time_limit, threads=threads, log=log))
         self.quadratic_failures: list[str] = []
         self.quadratic_parts = 0
 
@@ -1147,14 +1154,21 @@ class BlockSession:
         stages: list[StageResult] = []
         total = 0.0
         self.quadratic_failures, self.quadratic_parts = [], 0
-        if self.workers > 1 and len(self.sessions) > 1:
+        if self.executor is not None:  # the blocks' LPs go where the executor runs them
+            weights = [float(part.A.nnz) for part in self.sessions]
+            done = self.executor.map(_solve_block, self.sessions, context=(order, kw, self._options), weights=weights)
+            outs = [o for o, _q in done]
+            quad = [q for _o, q in done]
+        elif self.workers > 1 and len(self.sessions) > 1:
             from concurrent.futures import ThreadPoolExecutor
 
             with ThreadPoolExecutor(min(self.workers, len(self.sessions))) as ex:
                 outs = list(ex.map(lambda s: s.solve(order, **kw), self.sessions))
         else:
             outs = [s.solve(order, **kw) for s in self.sessions]
-        for (cols, rows), s, out in zip(self.blocks, self.sessions, outs):
+        if self.executor is None:
+            quad = [(getattr(s, "quadratic_failures", []), getattr(s, "quadratic_parts", 0)) for s in self.sessions]
+        for (cols, rows), (q_fail, q_parts), out in zip(self.blocks, quad, outs):
             total += out.highs_seconds
             if out.status != "optimal":  # the first block without an optimum speaks for the whole
                 out.iis_rows = [(int(rows[r]), kind) for r, kind in out.iis_rows]
@@ -1173,8 +1187,16 @@ class BlockSession:
                     stages[i] = StageResult(
                         a.name, a.objective + st.objective, a.status, a.highs_seconds + st.highs_seconds, a.iterations + st.iterations
                     )
-            self.quadratic_failures += getattr(s, "quadratic_failures", [])
-            self.quadratic_parts += getattr(s, "quadratic_parts", 0)
+            self.quadratic_failures += q_fail
+            self.quadratic_parts += q_parts
         res = SolveOutcome("optimal", stages, highs_seconds=total)
         res.x, res.row_activity, res.row_dual = x, act, duals
         return res
+
+
+def _solve_block(context, part: CompiledLP):
+    """One block, where an executor runs it: loaded into HiGHS there and solved stage by stage."""
+    order, kw, options = context
+    s = HighsSession(part, **options)
+    out = s.solve(order, **kw)
+    return out, (list(getattr(s, "quadratic_failures", [])), int(getattr(s, "quadratic_parts", 0)))

@@ -332,3 +332,18 @@ def random_instances(draw, modes=("lexicographic", "lexicographic", "weighted"))
         t["substitutions"] = subs
     mode = draw(st.sampled_from(list(modes)))
     return t, {"options": {"objective": {"mode": mode}}}
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file of an output folder but the timings of summary.json (they differ run to run)."""
+    import json
+
+    out = {}
+    for p in sorted(folder.iterdir()):
+        data = p.read_bytes()
+        if p.name == "summary.json":
+            s = json.loads(data)
+            s = {k: v for k, v in s.items() if not (k == "seconds" or k.endswith("_seconds"))}
+            data = json.dumps(s, sort_keys=True).encode()
+        out[p.name] = data
+    return out

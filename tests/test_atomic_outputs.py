@@ -13,27 +13,12 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import base_tables, run_main, write_instance
+from helpers import base_tables, run_main, snapshot, write_instance
 
 from verdeelmodel._atomic import MARK, atomic_dir, check_target, clean_stale
 from verdeelmodel.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    """Every file of an output folder but the timings of summary.json (they differ run to run)."""
-    import json
-
-    out = {}
-    for p in sorted(folder.iterdir()):
-        data = p.read_bytes()
-        if p.name == "summary.json":
-            s = json.loads(data)
-            s = {k: v for k, v in s.items() if not k.endswith("_seconds")}
-            data = json.dumps(s, sort_keys=True).encode()
-        out[p.name] = data
-    return out
 
 
 def _instances(tmp_path: Path) -> tuple[Path, Path]:

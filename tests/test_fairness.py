@@ -238,9 +238,9 @@ def test_games_in_worker_processes_give_the_same_results(monkeypatch):
     for n in (3, 5, 6):
         X = rng.gamma(2.0, 40.0, size=(800, n))
         work.append((X, X.sum(1, keepdims=True) * rng.dirichlet(np.ones(n)), 0.9, [f"g{i}" for i in range(n)], 1, 50))
-    serial = F.play_all(work, processes=1)
-    monkeypatch.setattr(F, "PARALLEL_ABOVE_SECONDS", 0.0)
-    parallel = F.play_all(work, processes=2)
+    serial = F.play_all(work, executor=1)
+    monkeypatch.setattr("verdeelmodel.executor.PROCESSES_PAY_ABOVE_SECONDS", 0.0)
+    parallel = F.play_all(work, executor=2)
     for a, b in zip(serial, parallel):
         for name in ("stand_alone", "rule_split", "euler", "shapley", "nucleolus"):
             assert np.array_equal(getattr(a, name), getattr(b, name)), name

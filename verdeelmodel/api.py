@@ -16,6 +16,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,7 @@ class SolveOptions:
     threads: int | None = None
     log: bool = False
     workers: int | None = None  # blocks solved at once (blocks=True); default: the CPUs on a large model
+    executor: Any = None  # verdeelmodel.executor: send the blocks there (processes, Dask) instead of threads here
 
 
 class AllocationModel:
@@ -60,7 +62,9 @@ class AllocationModel:
             t1 = time.perf_counter()
             o = self.options
             if blocks:
-                self.session = BlockSession(self.lp, time_limit=o.time_limit, threads=o.threads, log=o.log, workers=o.workers)
+                self.session = BlockSession(
+                    self.lp, time_limit=o.time_limit, threads=o.threads, log=o.log, workers=o.workers, executor=o.executor
+                )
             else:
                 self.session = HighsSession(self.lp, time_limit=o.time_limit, threads=o.threads, log=o.log)
             self.load_seconds = time.perf_counter() - t1

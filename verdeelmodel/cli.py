@@ -176,7 +176,6 @@ def _parser() -> argparse.ArgumentParser:
     rv.add_argument("--region", default=None, help="region to plot (default: all gemeenten when 16 or fewer, else the first region)")
     rv.add_argument("--no-plots", action="store_true")
     rv.add_argument("--joint", action="store_true", help=argparse.SUPPRESS)  # withdrawn: it decided nothing (see `contract`)
-    rv.add_argument("--processes", type=WORKERS, default=None, help=argparse.SUPPRESS)
     rv.add_argument(
         "--optimise-key",
         default=None,
@@ -202,7 +201,6 @@ def _parser() -> argparse.ArgumentParser:
     fa.add_argument(
         "--permutations", type=_whole(1, 10_000_000), default=1000, help="sampled orders for Shapley above 16 gemeenten (default 1000)"
     )
-    fa.add_argument("--processes", type=WORKERS, default=None, help="worker processes for the games (default: CPUs, when the work pays)")
     fa.add_argument("--no-plots", action="store_true")
     fa.add_argument("--out", type=Path, default=None, help="output folder (default: out/<instance name>-fairness)")
 
@@ -363,7 +361,54 @@ def _parser() -> argparse.ArgumentParser:
         )
         if name != "solve":  # solve's --quiet says more (only the status line)
             c.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    for name in ("solve", "report", "reserves", "fairness", "plan"):
+        c = sub.choices[name]
+        c.add_argument(
+            "--scheduler",
+            type=_scheduler,
+            default=None,
+            metavar="serial|processes|dask|tcp://HOST:PORT",
+            help="where the independent work runs (scenario chunks, games, paths, allocation blocks): "
+            "processes (default: local worker processes when the work pays), serial, dask (a Dask LocalCluster of --workers), "
+            "or the address of a running Dask scheduler; results are the same on each",
+        )
+        c.add_argument("--workers", type=WORKERS, default=None, help="worker processes (default: the CPUs; 1: serial)")
+        c.add_argument("--processes", dest="workers", type=WORKERS, default=None, help=argparse.SUPPRESS)  # its old name
     return p
+
+
+def _scheduler(text: str) -> str:
+    """An argparse type: serial, processes, dask or a Dask scheduler address."""
+    import re
+
+    from verdeelmodel.fmt import t
+
+    if text in ("serial", "processes", "dask") or re.fullmatch(r"(tcp|tls|ws|wss|ucx)://[A-Za-z0-9_.\-\[\]:]+", text):
+        return text
+    raise argparse.ArgumentTypeError(
+        t(
+            f"{text!r}: verwacht serial, processes, dask of het adres van een Dask-scheduler (tcp://host:8786)",
+            f"{text!r}: expected serial, processes, dask or the address of a Dask scheduler (tcp://host:8786)",
+        )
+    )
+
+
+def _executor_of(args):
+    """The executor of a command's --scheduler/--workers (made once; closed by main)."""
+    ex = getattr(args, "_executor", None)
+    if ex is None:
+        from verdeelmodel.executor import executor
+
+        scheduler = getattr(args, "scheduler", None)
+        try:
+            ex = executor(scheduler, getattr(args, "workers", None))
+        except (OSError, TimeoutError, RuntimeError) as e:
+            raise UsageError(
+                f"--scheduler {scheduler}: cannot start or reach the Dask cluster: {e}",
+                f"--scheduler {scheduler}: het Dask-cluster is niet te starten of te bereiken: {e}",
+            ) from None
+        args._executor = ex
+    return ex
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -414,6 +459,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         return EXIT_INTERNAL
     finally:
+        ex = getattr(args, "_executor", None)
+        if ex is not None:
+            ex.close()
         if on_term is not None:
             import signal
 
@@ -650,7 +698,9 @@ def _solve(args) -> int:
 
     resume_gc()
     out_dir = args.out or default_out(inst.name)
-    opts = SolveOptions(time_limit=args.time_limit, threads=args.threads)
+    # the blocks in threads here (HiGHS releases the GIL), or sent where --scheduler says
+    ex = _executor_of(args) if args.scheduler else None
+    opts = SolveOptions(time_limit=args.time_limit, threads=args.threads, workers=args.workers, executor=ex)
     res = AllocationModel(inst, opts, blocks=True).solve()
     man = manifest(inst, "solve", {"time_limit": args.time_limit, "threads": args.threads})
     files = write_all(res, out_dir, man, inst=inst, xlsx=args.xlsx, csv_dialect=args.csv_dialect)
@@ -931,7 +981,7 @@ def _reserves(args) -> int:
             bootstrap=args.bootstrap,
             measure=args.measure,
             joint=args.joint,
-            processes=args.processes,
+            executor=_executor_of(args),
             optimise_key=key_args,
             progress=_progress("scenarios"),
             target_se=target,
@@ -990,7 +1040,7 @@ def _fairness(args) -> int:
             plan=args.plan,
             permutations=args.permutations,
             progress=_progress("scenarios"),
-            processes=args.processes,
+            executor=_executor_of(args),
             regions=args.region,
             game_progress=_progress("games", min_total=10),
         )
@@ -1120,6 +1170,7 @@ def _plan(args) -> int:
         seed=args.seed,
         level=args.level,
         path_progress=_progress("paths"),
+        executor=_executor_of(args),
     )
     p = pr.plan
     if not pr.optimal:
@@ -1433,6 +1484,8 @@ def _report(args) -> int:
             note=None if args.quiet else _progress_note,
             progress=None if args.quiet else _progress("scenarios"),
             game_progress=None if args.quiet else _progress("games", min_total=10),
+            executor=_executor_of(args),
+            block_executor=_executor_of(args) if args.scheduler else None,
         )
     regions = list(d.regions)
     if args.gemeente is not None:

@@ -91,10 +91,14 @@ def gather(
     note=None,
     progress=None,
     game_progress=None,
+    executor=None,
+    block_executor=None,
 ):
     """Run what the report shows: the allocation, the settlement and the reserves under the agreed
     and candidate rules, and the fairness of the agreed and candidate rules. ``note(text)`` is
-    told each phase, ``progress(done, total)`` the scenarios drawn."""
+    told each phase, ``progress(done, total)`` the scenarios drawn. ``executor``
+    (verdeelmodel.executor): where scenario chunks and games run; ``block_executor``: where the
+    allocation's blocks are solved (default: threads here)."""
     import time
 
     from verdeelmodel.api import AllocationModel
@@ -109,7 +113,9 @@ def gather(
     pooled = len(inst.pools) > 0
     rules = default_candidates(inst) if rules is None else rules
     phase("de verdeling oplossen")
-    res = AllocationModel(inst, blocks=True).solve()
+    from verdeelmodel.api import SolveOptions
+
+    res = AllocationModel(inst, SolveOptions(executor=block_executor), blocks=True).solve()
     if not res.optimal:
         raise UsageError(
             f"{inst.name}: no allocation ({res.status}); `verdeelmodel solve` explains why",
@@ -119,11 +125,27 @@ def gather(
     settlement = pool(inst, rules=rules).settlement if pooled else pd.DataFrame()
     phase("de reserves simuleren")
     rv = reserves(
-        inst, scenarios=scenarios, seed=seed, confidence=confidence, rules=rules if pooled else None, progress=progress, plan=res
+        inst,
+        scenarios=scenarios,
+        seed=seed,
+        confidence=confidence,
+        rules=rules if pooled else None,
+        progress=progress,
+        plan=res,
+        executor=executor,
     )  # the allocation solved above: solved once for the whole report
     if pooled and fair:
         phase("de eerlijkheid toetsen (coalities)")
-        fr = fairness(inst, scenarios=scenarios, seed=seed, confidence=confidence, rules=rules, game_progress=game_progress, plan=res)
+        fr = fairness(
+            inst,
+            scenarios=scenarios,
+            seed=seed,
+            confidence=confidence,
+            rules=rules,
+            game_progress=game_progress,
+            plan=res,
+            executor=executor,
+        )
         fr = fr.to_frames()["fairness"]
     else:
         fr = pd.DataFrame()

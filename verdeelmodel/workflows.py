@@ -283,7 +283,7 @@ def reserves(
     bootstrap: bool = False,
     measure: str = "var",
     joint: bool = False,
-    processes: int | None = None,
+    executor=None,
     optimise_key: tuple[str, float, float] | None = None,
     progress: Callable[[int, int], None] | None = None,
     target_se: float | None = None,
@@ -360,6 +360,7 @@ def reserves(
         target_se=target_se,
         target_relative=target_relative,
         confidence=conf[0],
+        executor=executor,
         measure=measure,
         max_scenarios=cap,
     )
@@ -372,7 +373,7 @@ def reserves(
         from verdeelmodel.models.reserves import scenario_charges
 
         K, gem = scenario_charges(inst, scenarios, seed)
-        jr = solve_joint(inst, K, gem, conf[0], processes=processes)
+        jr = solve_joint(inst, K, gem, conf[0], processes=executor)
     key = None
     if optimise_key is not None:
         from verdeelmodel.models.joint import optimise_key_weight
@@ -562,7 +563,7 @@ def fairness(
     plan: str | np.ndarray = "allocation",
     permutations: int = 1000,
     progress: Callable[[int, int], None] | None = None,
-    processes: int | None = None,
+    executor=None,
     regions: list[str] | None = None,
     game_progress: Callable[[int, int], None] | None = None,
 ) -> FairnessResult:
@@ -612,7 +613,7 @@ def fairness(
         subs,
         permutations,
         progress=progress,
-        processes=processes,
+        executor=executor,
         timings=timings,
         regions=regions,
         game_progress=game_progress,
@@ -730,6 +731,7 @@ def plan(
     seed: int = 20261122,
     level: float = 0.05,
     path_progress: Callable[[int, int], None] | None = None,
+    executor=None,
 ) -> PlanResult:
     """Plan the horizon of years.csv (the first ``years`` years; default all), one year after the
     other (models/horizon.py): per year the single-year allocation, and the reserve path. With
@@ -756,7 +758,7 @@ def plan(
     out = PlanResult(inst.name, p)
     if paths and p.optimal:
         t0 = time.perf_counter()
-        run = run_paths(inst, p, paths, seed, progress=path_progress)
+        run = run_paths(inst, p, paths, seed, progress=path_progress, executor=executor)
         out.exhaustion, out.reserve_needed = path_tables(run, level)
         out.paths = {"scenarios": paths, "seed": seed, "level": level, "seconds": round(time.perf_counter() - t0, 3)}
     return out
