@@ -231,3 +231,107 @@ def test_historical_bootstrap_draws_a_history_year(make):
     assert spec.mean() == pytest.approx(8, abs=5 * np.sqrt(8 / 4000))
     with pytest.raises(ValueError, match="use_history"):
         sample(demand_model(load_instance(make())), 10, seed=1, bootstrap=True)
+
+
+# --------------------------------------------------------------------------- pinned streams
+
+
+def _pinned_model():
+    """Three gemeenten, five lots: negative binomial with per-client costs (v), Poisson with
+    per-client costs (w), Poisson with an intensity shock (x), negative binomial with per-client
+    costs and an intensity shock (y), fixed (z); shocks per group, history for the bootstrap."""
+    from verdeelmodel.models.scenarios import DemandModel
+
+    lam = np.array([[3.0, 0.0, 5.0, 2.0, 40.0], [1.0, 4.0, 0.5, 0.0, 30.0], [7.0, 2.0, 3.0, 1.0, 0.0]])
+    return DemandModel(
+        ["a", "b", "c"],
+        ["v", "w", "x", "y", "z"],
+        lam,
+        np.array([1000.0, 50.0, 20000.0, 300.0, 7.0]),
+        np.array([1.2, 0.5, 0.0, 0.8, 0.0]),
+        np.array([1, 0, 0, 1, 2]),
+        np.array([3.0, np.nan, np.nan, 0.7, np.nan]),
+        np.array([0.2, 0.1, 0.0, 0.3, 0.1]),
+        np.array([[0, 1, -1, 2, 3], [0, 1, -1, 2, 3], [4, 5, -1, -1, 6]]),
+        7,
+        np.array([[[0.5, 1.0, np.nan, 1.5, 1.0]] * 3, [[1.5, 1.0, np.nan, 0.5, 1.0]] * 3]),
+        np.array([0.1, 0.0, 0.2, 0.3, 0.0]),
+        np.array([[0, -1, 1, 2, -1], [0, -1, 1, 2, -1], [3, -1, 4, 5, -1]]),
+        6,
+        np.linspace(0.0, 0.6, 7),
+    )
+
+
+def _plain_sample(dm, n, seed, chunk=0, thresholds=(), bootstrap=False, year=0, prev_z=None):
+    """The sampler written out plainly (no in-place tricks): the draws in their documented order."""
+    rng = np.random.default_rng([seed, chunk] if year == 0 else [seed, chunk, 1000 + year])
+    G, L = dm.lam.shape
+    lam = np.broadcast_to(dm.lam, (n, G, L)).copy()
+    if bootstrap:
+        rel = dm.history[rng.integers(0, dm.history.shape[0], size=n)]
+        lam = np.where(np.isnan(rel), lam, lam * np.nan_to_num(rel, nan=1.0))
+    z = np.zeros((n, dm.n_shocks + 1))
+    z[:, :-1] = rng.standard_normal(size=(n, dm.n_shocks))
+    if prev_z is not None:
+        z[:, :-1] = dm.persistence * prev_z + np.sqrt(1.0 - dm.persistence**2) * z[:, :-1]
+    sig = np.where(dm.shock_group >= 0, np.sqrt(np.log1p(dm.shock_sd**2)), 0.0)
+    lam = lam * np.exp(sig * z[:, dm.shock_group] - sig**2 / 2)
+    neg = dm.dist == 1
+    lam[:, :, neg] *= rng.gamma(dm.k[neg], 1.0 / dm.k[neg], size=(n, G, int(neg.sum())))
+    clients = np.where(dm.dist == 2, np.round(lam), rng.poisson(lam)).astype(np.int64)
+    zi = np.zeros((n, dm.n_intensity + 1))
+    zi[:, :-1] = rng.standard_normal(size=(n, dm.n_intensity))
+    isig = np.where(dm.intensity_group >= 0, np.sqrt(np.log1p(dm.intensity_sd**2)), 0.0)
+    mean = dm.mean_cost * np.exp(isig * zi[:, dm.intensity_group] - isig**2 / 2)
+    cost = clients * mean
+    excess = {H: clients * np.maximum(0.0, mean - H) for H in thresholds}
+    for j in np.flatnonzero(dm.cv > 0):
+        counts = clients[:, :, j].ravel()
+        s2 = np.log1p(dm.cv[j] ** 2)
+        x = rng.standard_normal(int(counts.sum()), dtype=np.float32)
+        per_client = np.exp(x * np.float32(np.sqrt(s2)) + np.float32(np.log(dm.mean_cost[j]) - s2 / 2))
+        if dm.intensity_sd[j] > 0:
+            per_client = per_client * np.repeat((mean[:, :, j] / dm.mean_cost[j]).ravel(), counts).astype(np.float32)
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))[counts > 0]
+        for out, values in [(cost, per_client)] + [(excess[H], np.maximum(per_client - np.float32(H), np.float32(0))) for H in thresholds]:
+            cell = np.zeros(counts.size)
+            cell[counts > 0] = np.add.reduceat(values, starts, dtype=np.float64)
+            out[:, :, j] = cell.reshape(n, G)
+    return clients, cost, excess, z[:, :-1]
+
+
+def test_pinned_streams_are_bit_identical_to_the_plain_sampler():
+    """The draws of a fixed seed are pinned: a faster sampler must give the very same numbers
+    (np.array_equal, not approx) as the plain one, and the counts below (first drawn with the
+    sampler of issue 15's start) must not move -- a change of the streams or of their order
+    fails here."""
+    dm = _pinned_model()
+    b = sample(dm, 40, seed=2024, chunk=3, thresholds=(500.0, 2500.0), bootstrap=True)
+    clients, cost, excess, z = _plain_sample(dm, 40, 2024, 3, (500.0, 2500.0), bootstrap=True)
+    assert b.clients.dtype == np.int64 and np.array_equal(b.clients, clients)
+    assert np.array_equal(b.cost, cost) and np.array_equal(b.z, z)
+    for H in (500.0, 2500.0):
+        assert np.array_equal(b.excess(H), excess[H])
+    y = sample(dm, 40, seed=2024, chunk=3, year=2, prev_z=b.z)
+    yc, ycost, _, yz = _plain_sample(dm, 40, 2024, 3, year=2, prev_z=b.z)
+    assert np.array_equal(y.clients, yc) and np.array_equal(y.cost, ycost) and np.array_equal(y.z, yz)
+    # the streams themselves (values drawn before any speed-up)
+    assert b.clients[0].tolist() == [[1, 0, 9, 1, 35], [1, 3, 0, 0, 26], [4, 3, 2, 0, 0]]
+    assert int(b.clients.sum()) == 3954 and int(y.clients.sum()) == 3966
+    assert b.z[0].tolist() == pytest.approx(
+        [
+            1.0923083899624608,
+            -0.24279867365576244,
+            0.061805106581516306,
+            -1.1973120922112062,
+            -0.13270506666207021,
+            -1.5049699595529527,
+            1.2417255037986212,
+        ],
+        rel=1e-12,
+    )
+    assert float(b.cost[0, 0, 0]) == pytest.approx(1072.08349609375, rel=1e-6)
+    assert float(b.cost[0, 1, 1]) == pytest.approx(113.21705627441406, rel=1e-6)
+    assert float(b.cost.sum()) == pytest.approx(6978533.653574673, rel=1e-6)
+    assert float(b.excess(2500.0).sum()) == pytest.approx(5675768.881918638, rel=1e-6)
+    assert float(y.cost.sum()) == pytest.approx(6583018.21831662, rel=1e-6)
