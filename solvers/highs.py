@@ -927,11 +927,21 @@ class HighsSession:
         """Ask HiGHS for an irreducible infeasible subsystem of the model rows."""
         self._drop_stage_rows()
         try:
+            _ok, before = self.h.getOptionValue("iis_strategy")
+        except Exception:  # an old highspy without the option
+            before = None
+        try:
             self.h.setOptionValue("iis_strategy", IIS_STRATEGY)
             st, iis = self.h.getIis()
         except Exception as e:  # an old highspy without getIis
             out.message += f"; no IIS available ({e})"
             return
+        finally:
+            if before is not None:
+                self.h.setOptionValue("iis_strategy", before)
+            # the IIS search leaves HiGHS in a state that changes the last digits of later solves
+            # (a sweep's next point); the model passed again starts from what it holds now
+            self.h.passModel(self.h.getLp())
         if st == highspy.HighsStatus.kError or not getattr(iis, "valid_", True):
             out.message += "; HiGHS could not compute an IIS"
             return

@@ -160,3 +160,15 @@ def test_cli_outputs_are_the_same_bytes_serial_processes_and_dask(tmp_path, caps
 def test_cli_refuses_an_unknown_scheduler(capsys):
     rc, _o, err = run_main(["reserves", str(INSTANCES / "westfriesland-2021"), "--scheduler", "yarn"], capsys)
     assert rc == 2 and "tcp://host:8786" in err
+
+
+def test_a_sweep_is_the_same_on_every_backend(dask, always_parallel):
+    from verdeelmodel.workflows import sweep
+
+    inst = load_instance(INSTANCES / "westfriesland-2021")
+    grid = [{"demand:*": m} for m in np.linspace(0.8, 1.3, 11)]
+    timings = ["wall_seconds", "highs_seconds"]
+    tables = [sweep(inst, grid, executor=ex).table.drop(columns=timings) for ex in (E.Serial(), E.Processes(2), dask)]
+    assert len(tables[0]) == len(grid) and {"optimal", "infeasible"} == set(tables[0]["status"])  # 0.8: below the minimums
+    assert tables[0]["demand:*"].tolist() == [p["demand:*"] for p in grid]
+    assert tables[1].equals(tables[0]) and tables[2].equals(tables[0])

@@ -128,3 +128,21 @@ def test_gemeente_demand_point(tmp_path):
     i2 = inst.copy()
     i2.tables["need"] = i2.need.assign(volume=[v * 1.25 if g == "Druten" else v for g, v in zip(i2.need["gemeente"], i2.need["volume"])])
     _objectives_equal(point, solve(i2))
+
+
+def test_a_point_after_an_infeasible_one_is_the_same_as_alone():
+    """The IIS search of an infeasible point left HiGHS in a state that changed the last digits of
+    the next point (found when the sweep was cut into slices for worker processes)."""
+    from helpers import INSTANCES
+
+    from verdeelmodel.instance.validate import load_instance
+    from verdeelmodel.workflows import Sweep
+
+    inst = load_instance(INSTANCES / "westfriesland-2021")
+
+    def run(points):
+        return Sweep(inst).run([{"demand:*": m} for m in points]).drop(columns=["wall_seconds", "highs_seconds"]).iloc[-1]
+
+    alone, after = run([0.95]), run([0.8, 0.95])
+    assert run([0.8])["status"] == "infeasible"
+    assert alone.equals(after)

@@ -361,7 +361,7 @@ def _parser() -> argparse.ArgumentParser:
         )
         if name != "solve":  # solve's --quiet says more (only the status line)
             c.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
-    for name in ("solve", "report", "reserves", "fairness", "plan"):
+    for name in ("solve", "report", "reserves", "fairness", "plan", "sweep"):
         c = sub.choices[name]
         c.add_argument(
             "--scheduler",
@@ -1796,7 +1796,7 @@ def _sweep(args) -> int:
     for note in notes:
         print(_t(f"let op: {note}", f"note: {note}"), file=sys.stderr)
     resume_gc()
-    sw = sweep(inst, grid, progress=_progress("points") if len(grid) >= 20 else None)
+    sw = sweep(inst, grid, progress=_progress("points") if len(grid) >= 20 else None, executor=_executor_of(args))
     table, build, wall = sw.table, sw.build_seconds, sw.wall_seconds
     out_dir = args.out or default_out(inst.name, "-sweep")
     man = manifest(inst, "sweep", {"param": args.param, "points": len(grid)})

@@ -1045,14 +1045,60 @@ class SweepResult(Summarised):
         ]
 
 
-def sweep(inst: Instance, grid: list[dict[str, float]], progress: Callable[[int, int], None] | None = None, options=None) -> SweepResult:
+def sweep(
+    inst: Instance,
+    grid: list[dict[str, float]],
+    progress: Callable[[int, int], None] | None = None,
+    options=None,
+    executor=None,
+) -> SweepResult:
     """Re-solve one loaded model over ``grid``: each point a dict of parameters
-    (verdeelmodel.parameters), applied to the instance (not to the previous point)."""
+    (verdeelmodel.parameters), applied to the instance (not to the previous point), solved from a
+    cold start. ``executor`` (verdeelmodel.executor): when the points' work pays for it, the grid
+    is cut into contiguous slices, each re-solved by a model built once in its worker; every point
+    is solved from a cold start, so the table is the same for any executor and number of workers."""
+    from verdeelmodel.executor import as_executor
     from verdeelmodel.parameters import check_amounts
 
     check_amounts(inst, grid)  # every point, before any work
     t0 = time.perf_counter()
     sw = Sweep(inst, options)
     build = time.perf_counter() - t0
-    table = sw.run(grid, progress=progress)
-    return SweepResult(inst.name, table, build, time.perf_counter() - t0)
+    if not grid:
+        return SweepResult(inst.name, sw.run(grid), build, time.perf_counter() - t0)
+    first = sw.run(grid[:1])  # also times a point: does sending the rest to workers pay?
+    if progress is not None:
+        progress(1, len(grid))
+    rest = grid[1:]
+    point = float(first["wall_seconds"].iloc[0])
+    ex = as_executor(executor)
+    ex = ex.for_work(point * len(rest) - build * ex.workers)
+    if ex.workers == 1 or len(rest) < 2:
+        table = pd.concat([first, sw.run(rest, progress=None if progress is None else lambda d, n: progress(d + 1, n + 1))])
+    else:
+        k = min(len(rest), ex.workers * 2)  # two slices a worker: a slow slice does not hold the rest up
+        cuts = [round(i * len(rest) / k) for i in range(k + 1)]
+        slices = [rest[cuts[i] : cuts[i + 1]] for i in range(k)]
+        parts: list = [None] * k
+        done = [1]
+
+        def put(i: int, r) -> None:
+            parts[i] = r
+            done[0] += len(slices[i])
+            if progress is not None:
+                progress(done[0], len(grid))
+
+        ex.run(_sweep_slice, slices, (inst, options), put)
+        table = pd.concat([first, *[pd.DataFrame(p) for p in parts]])
+    return SweepResult(inst.name, table.reset_index(drop=True), build, time.perf_counter() - t0)
+
+
+_SWEEP: list = []  # a worker's (context, loaded model) of the sweep it works on: built once per worker
+
+
+def _sweep_slice(context, points: list[dict[str, float]]) -> list[dict]:
+    """Points of a sweep in a worker: the model built once there (per context), each point from a cold start."""
+    if not _SWEEP or _SWEEP[0] is not context:  # the context is held, so `is` never mistakes a new one for it
+        inst, options = context
+        _SWEEP[:] = [context, Sweep(inst, options)]
+    return _SWEEP[1].run(points).to_dict("records")
