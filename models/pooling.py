@@ -148,6 +148,14 @@ class PoolContext:
             self.cost_per_client,
         )
 
+    def _subset_of(self, regions: tuple[int, ...]) -> PoolContext:
+        """subset(regions), made once per context and kept (with the keys it caches): pool_charges
+        asks for the same ones in every chunk of scenarios."""
+        cache = self.__dict__.setdefault("_subsets", {})
+        if regions not in cache:
+            cache[regions] = self.subset(list(regions))
+        return cache[regions]
+
     def _amounts(self, basis: str, rule: Rule) -> np.ndarray:
         if basis == "history":
             years = rule.years
@@ -422,9 +430,12 @@ def pool_charges(ctx: PoolContext, names: list[str], rules: dict[str, Rule], cos
         rule = rules[rname]
         regions_mask = np.array([n == rname for n in names])
         gmask = regions_mask[ctx.region_index]
-        sub = ctx.subset([i for i, n in enumerate(names) if n == rname])
+        sub = ctx._subset_of(tuple(i for i, n in enumerate(names) if n == rname))
         excess = excess_fn(rule, sub) if (excess_fn is not None and rule.kind_spec.per_client_threshold) else None
         ch = evaluate(rule, sub, cost_by_lot[..., gmask, :], excess)
+        if regions_mask.all():  # one rule for the whole pool: plain copies, no masked scatter
+            charge[...], payout[...], contrib[...], pooled[...] = ch.charge, ch.payout, ch.contribution, ch.pooled_total
+            continue
         charge[..., gmask], payout[..., gmask], contrib[..., gmask] = ch.charge, ch.payout, ch.contribution
         pooled[..., regions_mask] = ch.pooled_total
     return Charges(charge, pooled, payout, contrib)
