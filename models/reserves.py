@@ -197,17 +197,19 @@ class PlanView:
         moved share of a lot's clients leaves its excess too; the lighter lot they move to is
         counted without a per-client excess, being below a high-cost threshold in practice).
         ``cap=False``: the non-statutory lots not capped at the plan (a contract decides that)."""
-        cost = cost.copy()
         if len(self.sub_from):
             moved = cost[..., :, self.sub_from] * self.share  # [..., G, A]
             keep = 1.0 - _sum_by(self.share, self.sub_from, cost.shape[-1])  # [G, L]
-            cost *= keep
+            cost = np.multiply(cost, keep, order="C")  # a new C-ordered array, as cost.copy() was
             for a in range(len(self.sub_from)):
                 cost[..., :, self.sub_to[a]] += moved[..., :, a] / self.ratio[a]
             if excess is not None:
                 excess = {H: e * keep for H, e in excess.items()}
-        if cap and self.capped.any():
-            cost[..., self.capped] = np.minimum(cost[..., self.capped], self.planned[:, self.capped])
+        else:
+            cost = cost.copy()
+        if cap:
+            for j in np.flatnonzero(self.capped):  # column by column: no boolean gather and scatter
+                np.minimum(cost[..., j], self.planned[:, j], out=cost[..., j])
         return cost, excess
 
     def tekort(self, charge: np.ndarray) -> np.ndarray:
