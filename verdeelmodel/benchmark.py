@@ -534,3 +534,81 @@ def run_scale_benchmark(areas: list[int] | None = None, repeat: int = 3) -> int:
             f"{med(cpu):>6.2f} ({min(cpu):.1f}-{max(cpu):.1f}) {med(ratio):>9.2f} {p['peak_mb']:>8.0f} {p['load']:>15} {p['workers']:>9}"
         )
     return 0
+
+
+def _executor_point(backend: str, workers: int, scenarios: int, repeat: int) -> dict:
+    """Reserves on nl-synthetic (the agreed and the profijt rule sets, the allocation as plan) with
+    one executor, in this process: wall, CPU here and in the workers, peak memory here and of a worker."""
+    from verdeelmodel.executor import DaskCluster, Processes, Serial
+    from verdeelmodel.models.reserves import run_reserves
+    from verdeelmodel.workflows import planned_cost
+
+    inst = load_instance(_default_instance())
+    from verdeelmodel.api import solve
+
+    planned = planned_cost(inst, solve(inst))
+    w0 = time.perf_counter()
+    ex = {"serial": lambda: Serial(), "processes": lambda: Processes(workers), "dask": lambda: DaskCluster(workers=workers)}[backend]()
+    start = time.perf_counter() - w0
+    runs = []
+    try:
+        for _ in range(max(1, repeat)):
+            gc.collect()
+            w0, c0, k0 = time.perf_counter(), time.process_time(), ex.worker_cpu_seconds
+            run = run_reserves(inst, planned, scenarios, seed=1, executor=ex)
+            runs.append({"wall": time.perf_counter() - w0, "cpu": time.process_time() - c0 + ex.worker_cpu_seconds - k0})
+            checksum = float(sum(float(t.sum()) for t in run.tekort.values()))
+            del run
+    finally:
+        ex.close()
+    return {
+        "backend": backend,
+        "workers": ex.workers,
+        "gemeenten": len(inst.gemeenten),
+        "start": start,
+        "runs": runs,
+        "peak_mb": _peak_mb(),
+        "worker_peak_mb": ex.worker_peak_mb,
+        "load": _loadavg(),
+        "checksum": checksum,
+    }
+
+
+def run_executor_benchmark(scenarios: int = 10_000, repeat: int = 3, backends: list[str] | None = None, workers: int = 2) -> int:
+    """Reserves on nl-synthetic with each executor backend (issue 15): serial, local processes and a
+    Dask LocalCluster, each in a fresh process. Per backend: wall and CPU (this process and the
+    workers; medians with ranges), the speed-up against serial, the cluster's start, peak memory
+    here and of one worker, the load, and a checksum of the tekort samples (the same on every backend)."""
+    import json
+    import os
+    import subprocess
+
+    backends = backends or ["serial", "processes", "dask"]
+    print(
+        f"executor benchmark: reserves on nl-synthetic, {scenarios:,} scenarios, {repeat} run(s) per backend, "
+        f"{workers} workers; {os.cpu_count()} CPUs, load {_loadavg()} at the start"
+    )
+    print(
+        f"{'backend':>10} {'workers':>7} {'start s':>7} {'wall s':>18} {'CPU s':>18} {'speed-up':>8} "
+        f"{'peak MB':>8} {'worker MB':>9} {'load':>15} {'checksum':>20}"
+    )
+    med = statistics.median
+    serial_wall = None
+    for backend in backends:
+        w = 1 if backend == "serial" else workers
+        code = (
+            "import json, verdeelmodel.benchmark as b\n"
+            f"if __name__ == '__main__':\n    print(json.dumps(b._executor_point({backend!r}, {w}, {int(scenarios)}, {int(repeat)})))"
+        )
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        p = json.loads(proc.stdout.strip().splitlines()[-1])
+        wall, cpu = [r["wall"] for r in p["runs"]], [r["cpu"] for r in p["runs"]]
+        if backend == "serial":
+            serial_wall = med(wall)
+        speed = f"{serial_wall / med(wall):.2f}x" if serial_wall else "-"
+        print(
+            f"{backend:>10} {p['workers']:>7} {p['start']:>7.1f} {med(wall):>7.2f} ({min(wall):.1f}-{max(wall):.1f}) "
+            f"{med(cpu):>7.2f} ({min(cpu):.1f}-{max(cpu):.1f}) {speed:>8} {p['peak_mb']:>8.0f} {p['worker_peak_mb']:>9.0f} "
+            f"{p['load']:>15} {p['checksum']:>20.6e}"
+        )
+    return 0

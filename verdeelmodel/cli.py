@@ -304,6 +304,15 @@ def _parser() -> argparse.ArgumentParser:
         help="time reserves (given allocation), the joint sizing LP (1,000 scenarios) and a 100-point sweep",
     )
     b.add_argument(
+        "--executors",
+        nargs="*",
+        choices=["serial", "processes", "dask"],
+        default=None,
+        metavar="BACKEND",
+        help="time reserves on nl-synthetic (--scenarios) with each executor backend: serial, processes, dask (default all three; "
+        "2 workers), each in a fresh process",
+    )
+    b.add_argument(
         "--startup",
         action="store_true",
         help="time the command line itself (--help, validate, solve) as fresh processes; default instance nijmegen-2018",
@@ -612,6 +621,10 @@ def _run(args) -> int:
     if args.command == "benchmark":
         from verdeelmodel.benchmark import run_benchmark, run_pooling_benchmark
 
+        if args.executors is not None:
+            from verdeelmodel.benchmark import run_executor_benchmark
+
+            return run_executor_benchmark(args.scenarios, repeat=max(1, args.repeat), backends=args.executors or None)
         if args.scale is not None:
             from verdeelmodel.benchmark import run_scale_benchmark
 

@@ -42,13 +42,16 @@ def _init(context: Any) -> None:
     _CONTEXT = context
 
 
-def _timed(fn: Callable, context: Any, task: Any) -> tuple[Any, float]:
+def _timed(fn: Callable, context: Any, task: Any) -> tuple[Any, float, float]:
+    """(result, CPU seconds, the worker's peak memory in MB so far)."""
+    import resource
+
     c0 = time.process_time()
     out = fn(context, task)
-    return out, time.process_time() - c0
+    return out, time.process_time() - c0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _in_worker(fn: Callable, task: Any) -> tuple[Any, float]:
+def _in_worker(fn: Callable, task: Any) -> tuple[Any, float, float]:
     return _timed(fn, _CONTEXT, task)
 
 
@@ -63,6 +66,7 @@ class Executor:
     def __init__(self, workers: int = 1):
         self.workers = max(1, int(workers))
         self.worker_cpu_seconds = 0.0
+        self.worker_peak_mb = 0.0  # the largest peak memory of a worker process (benchmarks)
 
     def run(
         self,
@@ -169,8 +173,9 @@ class Processes(Executor):
                 finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
                 for f in finished:
                     i = pending.pop(f)
-                    r, cpu = f.result()
+                    r, cpu, peak = f.result()
                     self.worker_cpu_seconds += cpu
+                    self.worker_peak_mb = max(self.worker_peak_mb, peak)
                     if on_result is not None:
                         on_result(i, r)
                     submit()
@@ -218,8 +223,9 @@ class DaskCluster(Executor):
             fut = self.client.submit(_timed, fn, shared, tasks[i], pure=False, priority=-rank)
             futures[fut] = i
         for fut in as_completed(list(futures)):
-            r, cpu = fut.result()
+            r, cpu, peak = fut.result()
             self.worker_cpu_seconds += cpu
+            self.worker_peak_mb = max(self.worker_peak_mb, peak)
             if on_result is not None:
                 on_result(futures[fut], r)
             fut.release()
