@@ -202,10 +202,16 @@ def sample(
         shock_z = z[:, :-1].copy()
         has = dm.shock_group >= 0
         sig = np.where(has, np.sqrt(np.log1p(dm.shock_sd**2)), 0.0)  # [G, L]
-        m = np.take(z, dm.shock_group, axis=1)  # [n, G, L] C-ordered (z[:, idx] is not); group -1 reads the zero column
-        m *= sig
-        m -= sig**2 / 2
-        np.exp(m, out=m)
+        # the multiplier per distinct (group, sigma) pair (a few hundred, not G x L cells), then
+        # spread to the cells: each cell gets exp(sigma z - sigma^2 / 2) of its own sigma and z
+        pairs, cell_pair = np.unique(np.stack([dm.shock_group.ravel().astype(float), sig.ravel()], axis=1), axis=0, return_inverse=True)
+        psig = pairs[:, 1]
+        mp = z[:, pairs[:, 0].astype(np.int64)]  # [n, pairs]; group -1 reads the zero column
+        mp *= psig
+        mp -= psig**2 / 2
+        np.exp(mp, out=mp)
+        m = np.take(mp, cell_pair.reshape(G, L), axis=1)  # [n, G, L], C-ordered
+        del mp
         if lam is None:
             lam = m
             lam *= dm.lam
