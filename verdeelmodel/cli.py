@@ -357,6 +357,14 @@ def _parser() -> argparse.ArgumentParser:
         help="split every population into sub-areas, about N per gemeente (wijk/buurt level, for the scale benchmarks); "
         "the folder must be new",
     )
+    g.add_argument(
+        "--lots",
+        type=_whole(1, 100_000),
+        default=None,
+        metavar="L",
+        help="split every lot into sub-lots, about L lots in all (at least the instance's 15; for the scale benchmarks); "
+        "combines with --areas-per-gemeente; the folder must be new",
+    )
     for name in ("solve", "pool", "reserves", "fairness", "plan", "close", "contract", "sweep"):
         c = sub.choices[name]
         c.add_argument(
@@ -668,7 +676,7 @@ def _run(args) -> int:
         from verdeelmodel import synthetic
 
         kw = {} if args.seed is None else {"seed": args.seed}
-        if args.areas_per_gemeente is None:
+        if args.areas_per_gemeente is None and args.lots is None:
             synthetic.generate(args.out, **kw)
         else:
             import tempfile
@@ -676,12 +684,23 @@ def _run(args) -> int:
             from verdeelmodel._atomic import check_target
             from verdeelmodel.instance.io import write_folder
             from verdeelmodel.instance.validate import load_instance
-            from verdeelmodel.scale import split_areas
+            from verdeelmodel.scale import split_areas, split_lots
 
             check_target(args.out, replace=False)
             with tempfile.TemporaryDirectory() as base:
                 synthetic.generate(Path(base) / "base", **kw)
-                write_folder(split_areas(load_instance(Path(base) / "base"), args.areas_per_gemeente, **kw), args.out)
+                inst = load_instance(Path(base) / "base")
+                n = len(inst.lots)
+                if args.lots is not None and args.lots < n:
+                    raise UsageError(
+                        f"--lots {args.lots}: at least the instance's {n} lots (lots are split, never merged)",
+                        f"--lots {args.lots}: minstens de {n} percelen van de instantie (percelen worden gesplitst, nooit samengevoegd)",
+                    )
+                if args.areas_per_gemeente is not None:
+                    inst = split_areas(inst, args.areas_per_gemeente, **kw)
+                if args.lots is not None:
+                    inst = split_lots(inst, args.lots, **kw)
+                write_folder(inst, args.out)
         print(_t(f"geschreven: {args.out}", f"wrote {args.out}"))
         return EXIT_OK
     raise UsageError(f"unknown command {args.command}", f"onbekende opdracht {args.command}")
