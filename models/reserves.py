@@ -141,6 +141,10 @@ def _charges(
 
         ch = pool_charges(ctx, names, rules, C, fn)
         total[..., gi, lot_domain[li[0]]] += ch.charge
+    if cost.ndim == 3 and cost.flags.c_contiguous:
+        for d in range(n_dom):
+            total[..., d] += _own_sum(cost, np.flatnonzero(lot_domain == d), pooled_cells)
+        return total
     if not cost.flags.c_contiguous:
         cost = np.where(pooled_cells, 0.0, cost)
     for d in range(n_dom):
@@ -153,6 +157,30 @@ def _charges(
             part[..., zero] = 0.0
         total[..., d] += part.sum(-1)
     return total
+
+
+#: Scenarios summed at a time by _own_sum (32 x 342 gemeenten x 15 lots: 1.3 MB, in cache).
+_OWN_BLOCK = 32
+
+
+def _own_sum(cost: np.ndarray, lots: np.ndarray, pooled_cells: np.ndarray) -> np.ndarray:
+    """where(pooled_cells, 0, cost)[..., lots].sum(-1) for scenarios cost [n, G, L] (C-ordered),
+    and the same sums: numpy gathers those columns lot-major ([k, n, G] in memory) and so sums
+    them lot after lot, c_0 + c_1 + ... -- done here on blocks of scenarios that stay in cache,
+    without the gathered copy."""
+    out = np.zeros(cost.shape[:-1])
+    if not len(lots):
+        return out
+    zero = {int(j): pooled_cells[:, j] for j in lots if pooled_cells[:, j].any()}
+    for s0 in range(0, cost.shape[0], _OWN_BLOCK):
+        blk, acc = cost[s0 : s0 + _OWN_BLOCK], out[s0 : s0 + _OWN_BLOCK]
+        for q, j in enumerate(lots):
+            col = blk[:, :, j] if j not in zero else np.where(zero[j], 0.0, blk[:, :, j])
+            if q == 0:
+                acc[...] = col
+            else:
+                acc += col
+    return out
 
 
 def _cells(x: np.ndarray, gi: np.ndarray, li: np.ndarray) -> np.ndarray:
