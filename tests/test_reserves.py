@@ -755,3 +755,24 @@ def test_cli_bad_arguments_exit_2_without_traceback(pooled_instance, tmp_path, c
     assert rc == 2, err
     assert needle in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_charges_fast_paths_equal_the_plain_formulas_bit_for_bit():
+    """_charges' own-cost sums and pool gathers (issue 15) must give exactly what the plain numpy
+    expressions give: where(pooled, 0, cost)[..., domain].sum(-1) and cost[..., gi, :][..., li]."""
+    from verdeelmodel.models.reserves import _cells, _own_sum
+
+    rng = np.random.default_rng(15)
+    for n, G, L in ((70, 9, 15), (33, 5, 4), (1, 3, 9)):
+        cost = rng.lognormal(5.0, 2.0, (n, G, L)) * (rng.random((n, G, L)) < 0.8)
+        pooled = rng.random((G, L)) < 0.3
+        domain = rng.integers(0, 3, L)
+        for d in range(3):
+            plain = np.where(pooled, 0.0, cost)[..., domain == d].sum(-1)
+            assert np.array_equal(_own_sum(cost, np.flatnonzero(domain == d), pooled), plain)
+        gi = np.sort(rng.choice(G, max(1, G // 2), replace=False))
+        li = np.sort(rng.choice(L, 2, replace=False))
+        plain = cost[..., gi, :][..., li]
+        fast = _cells(cost, gi, li)
+        assert np.array_equal(fast, plain) and np.array_equal(fast.sum(-1), plain.sum(-1))
+        assert np.array_equal(fast @ np.array([0.3, 0.7]), plain @ np.array([0.3, 0.7]))
