@@ -174,12 +174,22 @@ def run_issue4_benchmark(
     )
     t3 = time.perf_counter()
     K, gem = scenario_charges(inst, joint_scenarios, seed=1)
+    t3b, c3b = time.perf_counter(), time.process_time()
     j = solve_joint(inst, K, gem, 0.9)
-    t4 = time.perf_counter()
+    t4, c4 = time.perf_counter(), time.process_time()
     tm = j.timings
     print(
         f"joint sizing LP: {joint_scenarios:,} scenarios, {int(tm['groups'])} independent groups in {int(tm['processes'])} processes: "
         f"{t4 - t3:.2f} s wall (build {tm['build_seconds']:.2f} s, translate {tm['translate_seconds']:.2f} s, HiGHS {tm['highs_seconds']:.2f} s summed over groups); status {j.status}"
+    )
+    parts = {k: tm[k] for k in ("build_seconds", "translate_seconds", "highs_seconds")}
+    total = sum(parts.values()) or 1.0
+    share = ", ".join(f"{k.split('_')[0]} {v / total:.0%}" for k, v in parts.items())
+    where = "included in this process's" if int(tm["processes"]) == 1 else "in the worker processes, besides this process's"
+    print(
+        f"  joint LP: scenario charges {t3b - t3:.2f} s, solve_joint {t4 - t3b:.2f} s wall; shares of build + translate + HiGHS "
+        f"(summed over groups): {share}; CPU {c4 - c3b:.1f} s in this process, {tm.get('cpu_seconds', float('nan')):.1f} s in the "
+        f"groups ({where}); peak memory {_peak_mb():.0f} MB in this process (not the workers'); load {_loadavg()}"
     )
     sw = Sweep(inst)
     grid = [{"demand:*": float(m)} for m in np.linspace(0.9, 1.1, sweep_points)]
