@@ -71,3 +71,56 @@ def test_an_infeasible_block_is_explained_in_national_terms(tmp_path):
     blocks = vm.solve(inst)
     assert one.status == blocks.status == "infeasible"
     assert blocks.explanation == one.explanation
+
+
+def test_one_column_parts_of_the_quadratic_stage_equal_the_qp_solver(national, monkeypatch):
+    """A one-column part of the quadratic stage is solved in closed form (clip(-c/q) to its
+    interval); HiGHS's QP solver finds the same point within its feasibility tolerance (0,1 euro)."""
+    import verdeelmodel.solvers.highs as H
+
+    inst = split_areas(national, 8)
+    exact = AllocationModel(inst, blocks=True)
+    a = exact.solve()
+    monkeypatch.setattr(H, "QP_ONE_COLUMN_EXACT", False)
+    b = AllocationModel(inst, blocks=True).solve()
+    assert a.status == b.status == "optimal"
+    assert a.allocation["amount_eur"].to_numpy() == pytest.approx(b.allocation["amount_eur"].to_numpy(), abs=0.1)
+    assert a.objective["equal_treatment"] == pytest.approx(b.objective["equal_treatment"], rel=1e-9)
+    assert exact.session.quadratic_parts > 100 and not exact.session.quadratic_failures  # most parts are one column at this size
+
+
+@pytest.mark.parametrize("exact", [True, False], ids=["closed form", "HiGHS QP"])
+def test_one_column_quadratic_parts_by_hand(monkeypatch, exact):
+    """min 1/2 q x^2 + c x per column, each its own part (hand-computed): x0 in [0, 10] with
+    q=2, c=-4 -> 2 (inside); x1 in [0, 1], same q and c -> 1 (its bound); x2 with the row
+    3 <= 2 x2 <= 8 and c=0 -> 1.5 (the row's end); x3 with the row -1 <= -x3 <= 0 (a negative
+    coefficient: x3 in [0, 1]), q=4, c=-1 -> 0.25 (inside)."""
+    import verdeelmodel.solvers.highs as H
+
+    monkeypatch.setattr(H, "QP_ONE_COLUMN_EXACT", exact)
+    A = H.SparseMatrix.from_triplets(np.array([0, 1, 2, 3]), np.array([0, 1, 2, 3]), np.array([1.0, 1.0, 2.0, -1.0]), (4, 4))
+    n = 4
+    lp = H.CompiledLP(
+        A,
+        {"lin": np.zeros(n), "quad": np.array([-4.0, -4.0, 0.0, -1.0])},
+        {"quad": (np.arange(n), np.array([2.0, 2.0, 2.0, 4.0]))},
+        {"lin": 0.0, "quad": 0.0},
+        np.array([0.0, 0.0, -100.0, -100.0]),
+        np.array([10.0, 1.0, 100.0, 100.0]),
+        np.array([-H.INF, -H.INF, 3.0, -1.0]),
+        np.array([H.INF, H.INF, 8.0, 0.0]),
+        np.zeros(4),
+        ["x"] * n,
+        list(range(n)),
+        ["r"] * 4,
+        list(range(4)),
+        [],
+        [],
+        {},
+        0.0,
+    )
+    out = H.HighsSession(lp).solve(["lin", "quad"])
+    assert out.status == "optimal"
+    assert out.x == pytest.approx([2.0, 1.0, 1.5, 0.25], abs=1e-6)
+    want = 0.5 * (2 * 4 + 2 * 1 + 2 * 2.25 + 4 * 0.0625) + (-4 * 2 - 4 * 1 + 0 - 0.25)
+    assert out.stages[-1].objective == pytest.approx(want, abs=1e-6)
