@@ -299,6 +299,27 @@ class ProductIndex(Sequence):
         return itertools.product(self.outer, self.inner)
 
 
+class PickedNames(Sequence):
+    """The items ``which`` of a sequence, read from it when read: the names of a part of a model
+    (its rows or columns ``which``) without a copy of each."""
+
+    __slots__ = ("seq", "which")
+
+    def __init__(self, seq: Sequence, which: np.ndarray):
+        self.seq, self.which = seq, np.asarray(which, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.which)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self.seq[k] for k in self.which[i].tolist()]
+        return self.seq[int(self.which[i])]
+
+    def __iter__(self):
+        return (self.seq[k] for k in self.which.tolist())
+
+
 class ChainedNames(Sequence):
     """Sequences read one after another, in place: the names (or Pyomo data) of a compiled model
     with parts appended from arrays. Slices are lists, as of a list."""

@@ -22,7 +22,7 @@ from verdeelmodel.models.joint import (
 )
 from verdeelmodel.models.reference import reference_allocation
 from verdeelmodel.models.reserves import scenario_charges
-from verdeelmodel.solvers.highs import INF, ChainedNames, HighsSession, ProductIndex, RepeatedName, compile_model
+from verdeelmodel.solvers.highs import INF, ChainedNames, HighsSession, PickedNames, ProductIndex, RepeatedName, compile_model
 
 
 def _compiled(inst, gemeenten, K, alpha, arrays):
@@ -127,6 +127,12 @@ def test_iis_names_the_rows_made_from_arrays(tmp_path):
     named = [(lp.row_component[r], lp.row_index[r]) for r, _b in out.iis_rows]
     ru = [idx for comp, idx in named if comp == "ru_tail"]
     assert ru and all(idx[0] in gs and 0 <= idx[1] < 6 for idx in ru)
+    # the screened solve finds it too, its IIS in the whole model's rows
+    from verdeelmodel.models.joint import solve_screened
+
+    out, _info = solve_screened(lp, 0.5)  # lp's bounds are the session's: set above
+    assert out.status == "infeasible" and out.iis_rows
+    assert any(lp.row_component[r] == "ru_tail" and lp.row_index[r][0] in gs for r, _b in out.iis_rows)
 
 
 def test_name_sequences():
@@ -142,6 +148,44 @@ def test_name_sequences():
     assert [c[i] for i in range(-12, 12)] == items + items
     assert c[1:8] == items[1:8] and c[::5] == items[::5] and c[10:100] == items[10:]
     assert c.index("tail") == 2 and c.index(("a", 1)) == 7
-    for seq in (p, r, c):
+    k = PickedNames(c, np.array([0, 6, 11]))
+    assert list(k) == ["x", ("a", 0), ("b", 2)] and k[-1] == ("b", 2) and k[1:] == [("a", 0), ("b", 2)] and len(k) == 3
+    for seq in (p, r, c, k):
         with pytest.raises(IndexError):
             seq[len(seq)]
+
+
+# --------------------------------------------------------------------------- the screened solve
+
+
+@pytest.mark.parametrize("alpha", [0.8, 0.9, 0.95])
+def test_screened_solve_is_the_whole_lps_optimum(alpha):
+    """HiGHS on each gemeente's highest-charge scenario rows only, checked against the rest, gives
+    the whole LP's optimum; started with too few rows it adds the violated ones back until it does."""
+    from verdeelmodel.models.joint import solve_screened
+
+    inst = load_instance(INSTANCES / "westfriesland-2021")
+    S = 300
+    K, gem = scenario_charges(inst, S, seed=4)
+    for gs in groups(inst):
+        k = K[:, [gem.index(g) for g in gs]]
+        whole = solve_group(inst, gs, k, alpha, screen=False)
+        screened = solve_group(inst, gs, k, alpha)
+        assert screened.timings["lp_rounds"] == 1
+        assert whole.status == screened.status == "optimal"
+        assert screened.objective == pytest.approx(whole.objective, rel=1e-9)
+        for col in ("pays_eur", "eta_eur", "reserve_eur", "empirical_cvar_eur"):
+            np.testing.assert_allclose(screened.table[col], whole.table[col], rtol=1e-7, atol=1e-3, err_msg=col)
+        lp = _compiled(inst, gs, k, alpha, True)
+        out, info = solve_screened(lp, alpha, ranking=np.argsort(k, axis=0).T)  # lowest charges first: violated rows come back
+        assert out.status == "optimal" and info["rounds"] > 1
+        assert out.stages[-1].objective == pytest.approx(whole.objective, rel=1e-9)
+        # in the whole model's columns and rows: every row holds, the dropped tails are 0
+        assert len(out.x) == lp.shape[1] and len(out.row_activity) == lp.shape[0]
+        act = lp.A.tocsr()
+        r, c, v = act.triplets()
+        ax = np.bincount(r, weights=v * out.x[c], minlength=lp.shape[0])
+        np.testing.assert_allclose(out.row_activity, ax, rtol=1e-9, atol=1e-6)
+        scale = np.maximum(1.0, np.abs(lp.row_lower))
+        assert np.all(ax >= lp.row_lower - 1e-6 * scale) and np.all(ax <= lp.row_upper + 1e-6 * scale)
+        assert np.all(out.x >= lp.col_lower - 1e-6) and np.all(out.x <= lp.col_upper + 1e-6)
