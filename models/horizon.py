@@ -354,6 +354,9 @@ def run_paths(inst: Instance, p: Plan, scenarios: int, seed: int, chunk: int = 1
     return run
 
 
+#: The years' joint model solved block by block (solvers.highs.BlockSession); False: one HiGHS model.
+PLAN_BLOCKS = True
+
 #: Seconds per path, year and gemeente of drawing and charging the paths (measured: the national
 #: 4-year case, 10,000 paths, 13.7M, about 30 s on one core; worker processes gained 1.8x on 2).
 PATH_SECONDS_PER_UNIT = 1e-6
@@ -696,7 +699,7 @@ def _joint_results(inst: Instance, p: Plan, sums: pd.DataFrame, options=None) ->
 
     from verdeelmodel.api import AllocationModel
     from verdeelmodel.models.manifest import Stage
-    from verdeelmodel.solvers.highs import CompiledLP, HighsSession, SolveOutcome, SparseMatrix, StageResult, compile_rows
+    from verdeelmodel.solvers.highs import BlockSession, CompiledLP, HighsSession, SolveOutcome, SparseMatrix, StageResult, compile_rows
 
     models = [AllocationModel(yp.instance, options) for yp in p.plans]
     lps = [m.lp for m in models]
@@ -782,7 +785,9 @@ def _joint_results(inst: Instance, p: Plan, sums: pd.DataFrame, options=None) ->
     )
     o = inst.options.objective
     priced = tuple(s.objective for s in Stage if s.priced and s.objective in costs)
-    session = HighsSession(joint)
+    # each independent block of the years together (gemeenten linked by no region, provider,
+    # plafond, pool or multi-year contract) its own HiGHS model, as the single-year solve
+    session = BlockSession(joint) if PLAN_BLOCKS else HighsSession(joint)
     out = session.solve(names, tol_rel=o.tolerance_rel, tol_abs=o.tolerance_abs_eur, tol_max=o.tolerance_max_eur, dual_stages=priced)
     results = []
     for t, (m, lp) in enumerate(zip(models, lps)):

@@ -491,3 +491,21 @@ def test_a_contract_sum_must_name_an_area_and_years_of_the_horizon(tmp_path):
     with pytest.raises(InstanceError) as e:
         load_instance(folder)
     assert "contract_sums" in str(e.value) and "one of them" in str(e.value) and "2024-2027" in str(e.value)
+
+
+def test_the_years_solved_block_by_block_equal_one_model(monkeypatch):
+    """The joint model of the years is solved per independent block (issue 15), as one year is:
+    the stage objectives of every year equal those of one HiGHS model."""
+    from helpers import INSTANCES
+
+    from verdeelmodel.models import horizon as Hz
+
+    inst = load_instance(INSTANCES / "nl-synthetic")
+    blocks = Hz.plan(inst, 2)
+    monkeypatch.setattr(Hz, "PLAN_BLOCKS", False)
+    one = Hz.plan(inst, 2)
+    assert [y.year for y in blocks.plans] == [y.year for y in one.plans] and len(one.plans) == 2
+    for a, b in zip(blocks.plans, one.plans):
+        assert a.result.status == b.result.status == "optimal"
+        for stage, v in b.result.objective.items():
+            assert a.result.objective[stage] == pytest.approx(v, rel=1e-8, abs=0.05), (a.year, stage)
