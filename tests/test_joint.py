@@ -38,10 +38,8 @@ def test_hand_computed_two_scenarios(tmp_path):
     assert r.table.loc[0, "reserve_eur"] == pytest.approx(30)
 
 
-@pytest.mark.slow  # worker processes
-def test_groups_are_independent_and_parallel_equals_sequential(tmp_path):
-    # two regions that share nothing: two groups; solving them apart (sequentially or in two
-    # processes) gives the same reserves as one LP over both
+def two_regions(tmp_path):
+    """Region R (A, B, C: a pool under solidarity) and region S (D alone): two groups."""
     t = pooled_tables("solidair")
     t["gemeenten"].append({"gemeente": "D", "inhabitants": 2000, "source": "test"})
     t["budgets"].append({"gemeente": "D", "domain": "jeugd", "region": "S", "budget_eur": 70, "source": "test"})
@@ -49,7 +47,14 @@ def test_groups_are_independent_and_parallel_equals_sequential(tmp_path):
     t["need"] += [
         {"gemeente": "D", "population": "jeugd", "lot": l, "volume": v, "source": "test"} for l, v in (("basis", 30), ("verblijf", 20))
     ]
-    inst = load_instance(write_instance(tmp_path / "i", t))
+    return load_instance(write_instance(tmp_path / "i", t))
+
+
+@pytest.mark.slow  # worker processes
+def test_groups_are_independent_and_parallel_equals_sequential(tmp_path):
+    # two regions that share nothing: two groups; solving them apart (sequentially or in two
+    # processes) gives the same reserves as one LP over both
+    inst = two_regions(tmp_path)
     assert groups(inst) == [["A", "B", "C"], ["D"]]
     K, gem = scenario_charges(inst, 200, seed=5)
     seq = solve_joint(inst, K, gem, 0.9, processes=1)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import INSTANCES, pooled_tables, write_instance
+from helpers import INSTANCES
+from test_joint import two_regions
 
 from verdeelmodel import load_instance
 from verdeelmodel.models.allocation import build_allocation_model, prepare
@@ -74,19 +75,8 @@ def test_westfriesland_compiles_the_same(S, alpha):
         _assert_same_lp(fast, ref)
 
 
-def _pooled(tmp_path):
-    t = pooled_tables("solidair")
-    t["gemeenten"].append({"gemeente": "D", "inhabitants": 2000, "source": "test"})
-    t["budgets"].append({"gemeente": "D", "domain": "jeugd", "region": "S", "budget_eur": 70, "source": "test"})
-    t["populations"].append({"gemeente": "D", "population": "jeugd", "inhabitants": 100, "source": "test"})
-    t["need"] += [
-        {"gemeente": "D", "population": "jeugd", "lot": l, "volume": v, "source": "test"} for l, v in (("basis", 30), ("verblijf", 20))
-    ]
-    return load_instance(write_instance(tmp_path / "i", t))
-
-
 def test_tiny_instance_compiles_and_solves_the_same(tmp_path):
-    inst = _pooled(tmp_path)
+    inst = two_regions(tmp_path)
     K, gem = scenario_charges(inst, 50, seed=7)
     for gs in [*groups(inst), gem]:  # each group, and all gemeenten in one LP
         k = K[:, [gem.index(g) for g in gs]]
@@ -113,7 +103,7 @@ def test_solve_joint_equals_the_pyomo_formulation(S):
 def test_iis_names_the_rows_made_from_arrays(tmp_path):
     """An infeasible joint LP (no tail allowed, the VaR level far below every charge): HiGHS's IIS
     holds an ru_tail row, named by component and (gemeente, scenario) as a Pyomo row would be."""
-    inst = _pooled(tmp_path)
+    inst = two_regions(tmp_path)
     K, gem = scenario_charges(inst, 6, seed=1)
     gs = groups(inst)[0]
     lp = _compiled(inst, gs, K[:, [gem.index(g) for g in gs]], 0.9, True)

@@ -147,7 +147,9 @@ def run_issue4_benchmark(
     instance: str | None = None, scenarios: int = 10_000, joint_scenarios: int = 1_000, sweep_points: int = 100
 ) -> int:
     """Reserves (given allocation), the joint sizing LP and a parametric sweep on one instance,
-    with wall time, HiGHS time and peak memory for each."""
+    with wall time, HiGHS time and peak memory for each; for the joint LP also the shares of
+    build, translate and HiGHS, the CPU time of this process and of the groups' solves (in the
+    worker processes when there are several) and the load average."""
     import numpy as np
 
     from verdeelmodel.api import solve
