@@ -363,7 +363,8 @@ def solve_group(
         timings["cpu_seconds"] = time.process_time() - c0
         return JointResult(pd.DataFrame(), float("nan"), out.status, timings)
     val = {}
-    for j, comp in enumerate(lp.col_component):  # the names only: the tail columns' indices are not made
+    before_tails = lp.col_component[: lp.col_component.index("tail")]  # the S x G tail columns come last
+    for j, comp in enumerate(before_tails):
         if comp in ("pays", "eta", "reserve"):
             val[(comp, lp.col_index[j])] = out.x[j]
     from .reserves import var_cvar
