@@ -543,3 +543,14 @@ def test_an_out_name_too_long_for_the_file_system_is_exit_2(tmp_path, capsys):
     inst = write_instance(tmp_path / "i", base_tables())
     rc, _, err = run_main(["solve", str(inst), "--out", str(tmp_path / ("x" * 300))], capsys)
     assert rc == 2 and "at most 215 bytes" in err
+
+
+def test_a_written_folder_reads_back_without_ambiguous_numbers(tmp_path):
+    """write_folder writes 1.015 as 1.0150: '1.015' would be read the same but said as possibly
+    Dutch thousands on every load of a generated instance."""
+    inst = load_instance(INSTANCES / "nl-synthetic")
+    assert (inst.tables["year_factors"]["demand_factor"] == 1.015).any()
+    write_folder(inst, tmp_path / "copy")
+    back = load_instance(tmp_path / "copy")
+    assert back.readings == []
+    assert back.tables["year_factors"]["demand_factor"].tolist() == inst.tables["year_factors"]["demand_factor"].tolist()

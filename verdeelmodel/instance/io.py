@@ -697,7 +697,11 @@ def _csv_text(v: Any) -> str:
         f = float(v)
         if f != f:
             return ""
-        return str(int(f)) if f.is_integer() and abs(f) < 1e15 else repr(f)
+        if f.is_integer() and abs(f) < 1e15:
+            return str(int(f))
+        text = repr(f)
+        # "1.015" reads as Dutch thousands too (and is said on loading): a trailing zero keeps it one number
+        return text + "0" if re.fullmatch(r"-?\d{1,3}\.\d{3}", text) else text
     if isinstance(v, (int, np.integer)):
         return str(int(v))
     return str(v)
