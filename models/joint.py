@@ -275,9 +275,7 @@ def solve_screened(lp, alpha: float, options: dict | None = None, keep: int | No
         in_cols[cols] = True
         sel = in_rows[r_all] & in_cols[c_all]
         part = _part(lp, rows, cols, (r_all[sel], c_all[sel], v_all[sel]))
-        session = HighsSession(part)
-        for name, value in (options or {}).items():
-            session.h.setOptionValue(name, value)
+        session = HighsSession(part, options=options)
         info["translate_seconds"] += time.perf_counter() - t0
         out = session.solve([JOINT_OBJECTIVE])
         highs += out.highs_seconds
@@ -351,9 +349,7 @@ def solve_group(
         t3 = time.perf_counter()
         t2 += info["translate_seconds"]
     else:
-        session = HighsSession(lp)
-        for name, value in highs_options.items():
-            session.h.setOptionValue(name, value)
+        session = HighsSession(lp, options=highs_options)
         t2 = time.perf_counter()
         out, info = session.solve([JOINT_OBJECTIVE]), {"rounds": 1}
         t3 = time.perf_counter()

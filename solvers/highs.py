@@ -635,12 +635,12 @@ QP_ITERATION_LIMIT = 20_000
 #: IIS from the LP, reduced to an irreducible set (highspy IisStrategy flags FromLp | Irreducible).
 IIS_STRATEGY = 2 | 4
 
-#: HiGHS simplex strategies: the first stage from HiGHS's default (dual simplex); every later
+#: HiGHS simplex strategy: the first stage as the session was made (HiGHS's default: dual simplex); every later
 #: stage starts from the previous stage's optimal basis with only the costs changed and a row
 #: added that the point satisfies, so the basis stays primal feasible and primal simplex goes on
 #: from it (dual simplex first repairs dual feasibility it lost). Measured on nl-synthetic at
 #: buurt level (x8, 62k rows): the later stages' iterations 45k -> 22k, their HiGHS time 2.1 -> 0.7 s.
-FIRST_STAGE_STRATEGY, LATER_STAGE_STRATEGY = 1, 4
+LATER_STAGE_STRATEGY = 4
 
 #: A part of the quadratic stage with one column is min 1/2 q x^2 + c x on the interval its rows
 #: and bounds leave: x = clip(-c / q), exact, without a QP solver (390 of 474 parts of
@@ -651,7 +651,16 @@ QP_ONE_COLUMN_EXACT = True
 class HighsSession:
     """One loaded HiGHS model, re-solved as often as needed with changed bounds."""
 
-    def __init__(self, lp: CompiledLP, *, time_limit: float | None = None, threads: int | None = None, log: bool = False):
+    def __init__(
+        self,
+        lp: CompiledLP,
+        *,
+        time_limit: float | None = None,
+        threads: int | None = None,
+        log: bool = False,
+        options: dict | None = None,
+    ):
+        """``options``: further HiGHS options (name: value), e.g. a strategy chosen by measurement."""
         self.lp = lp
         self.h = highspy.Highs()
         self.h.setOptionValue("output_flag", bool(log))
@@ -659,6 +668,10 @@ class HighsSession:
             self.h.setOptionValue("time_limit", float(time_limit))
         if threads is not None:
             self.h.setOptionValue("threads", int(threads))
+        for name, value in (options or {}).items():
+            self.h.setOptionValue(name, value)
+        first = self.h.getOptionValue("simplex_strategy")
+        self._first_strategy = int(first[1] if isinstance(first, tuple) else first)
         n_rows, n_cols = lp.shape
         first = next(iter(lp.costs.values())) if lp.costs else np.zeros(n_cols)
         A = lp.A
@@ -795,7 +808,7 @@ class HighsSession:
                 out.row_dual = duals
                 return out
             h.changeColsCost(n_cols, all_idx, np.ascontiguousarray(c, dtype=np.float64))
-            h.setOptionValue("simplex_strategy", FIRST_STAGE_STRATEGY if i == 0 else LATER_STAGE_STRATEGY)
+            h.setOptionValue("simplex_strategy", self._first_strategy if i == 0 else LATER_STAGE_STRATEGY)
             t0 = time.perf_counter()
             h.run()
             secs = time.perf_counter() - t0
