@@ -16,7 +16,7 @@ from verdeelmodel.models.reserves import scenario_charges, var_cvar
 def test_reserve_equals_empirical_cvar(alpha):
     inst = load_instance(INSTANCES / "westfriesland-2021")
     K, gem = scenario_charges(inst, 400, seed=3)
-    res = solve_joint(inst, K, gem, alpha, processes=1)
+    res = solve_joint(inst, K, gem, alpha, executor=1)
     assert res.status == "optimal"
     t = res.table.set_index("gemeente").loc[gem]
     _var, cvar = var_cvar(K - t["pays_eur"].to_numpy(), alpha)
@@ -51,14 +51,16 @@ def two_regions(tmp_path):
 
 
 @pytest.mark.slow  # worker processes
-def test_groups_are_independent_and_parallel_equals_sequential(tmp_path):
+def test_groups_are_independent_and_parallel_equals_sequential(tmp_path, monkeypatch):
     # two regions that share nothing: two groups; solving them apart (sequentially or in two
     # processes) gives the same reserves as one LP over both
     inst = two_regions(tmp_path)
     assert groups(inst) == [["A", "B", "C"], ["D"]]
     K, gem = scenario_charges(inst, 200, seed=5)
-    seq = solve_joint(inst, K, gem, 0.9, processes=1)
-    par = solve_joint(inst, K, gem, 0.9, processes=2)
+    seq = solve_joint(inst, K, gem, 0.9, executor=1)
+    monkeypatch.setattr("verdeelmodel.executor.PROCESSES_PAY_ABOVE_SECONDS", 0.0)
+    par = solve_joint(inst, K, gem, 0.9, executor=2)
+    assert seq.timings["processes"] == 1 and par.timings["processes"] == 2
     whole = solve_group(inst, gem, K, 0.9)
     assert seq.table["reserve_eur"].to_numpy() == pytest.approx(par.table["reserve_eur"].to_numpy(), rel=1e-9, abs=1e-6)
     assert seq.table["reserve_eur"].sum() == pytest.approx(whole.table["reserve_eur"].sum(), rel=1e-7, abs=1e-4)

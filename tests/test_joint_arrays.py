@@ -91,7 +91,7 @@ def test_tiny_instance_compiles_and_solves_the_same(tmp_path):
 def test_solve_joint_equals_the_pyomo_formulation(S):
     inst = load_instance(INSTANCES / "westfriesland-2021")
     K, gem = scenario_charges(inst, S, seed=3)
-    joint = solve_joint(inst, K, gem, 0.9, processes=1)  # the fast path: the default
+    joint = solve_joint(inst, K, gem, 0.9, executor=1)  # the fast path: the default
     reference = reference_allocation(inst)
     parts = [solve_group(inst, gs, K[:, [gem.index(g) for g in gs]], 0.9, reference, arrays=False) for gs in groups(inst)]
     assert joint.status == "optimal" and all(p.status == "optimal" for p in parts)

@@ -276,7 +276,7 @@ def run_fairness_benchmark(instance: str | None = None, scenarios: int = 10_000,
     )
     for label, keep in ((f"region {largest} ({sizes[largest]} gemeenten)", [largest]), (f"all {len(sizes)} regions", None)):
         t0, c0 = time.perf_counter(), cpu()
-        fr = fairness(inst, scenarios=scenarios, seed=1, processes=processes, regions=keep)
+        fr = fairness(inst, scenarios=scenarios, seed=1, executor=processes, regions=keep)
         wall, used = time.perf_counter() - t0, cpu() - c0
         by = {}
         for pg in fr.games:

@@ -373,7 +373,7 @@ def reserves(
         from verdeelmodel.models.reserves import scenario_charges
 
         K, gem = scenario_charges(inst, scenarios, seed)
-        jr = solve_joint(inst, K, gem, conf[0], processes=executor)
+        jr = solve_joint(inst, K, gem, conf[0], executor=executor)
     key = None
     if optimise_key is not None:
         from verdeelmodel.models.joint import optimise_key_weight
