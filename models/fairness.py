@@ -468,7 +468,7 @@ def instance_games(
     X = [[] for _ in setups]
     charges = {k: [[] for _ in setups] for k in names_of}
     t_sampling = time.perf_counter()
-    from verdeelmodel.executor import as_executor
+    from verdeelmodel.executors import as_executor
 
     from .reserves import SECONDS_PER_SCENARIO_GEMEENTE
 
@@ -553,11 +553,11 @@ def _play(_context, args):
 
 
 def play_all(work: list[tuple], executor=None, progress=None) -> list[GameResult]:
-    """Play independent games where ``executor`` runs them (verdeelmodel.executor: an Executor,
+    """Play independent games where ``executor`` runs them (verdeelmodel.executors: an Executor,
     a number of worker processes, or None: local processes when the work pays for them); the
     results, in the order given, do not depend on the executor or the number of workers (each
     game is deterministic). ``progress(done, total)`` after each game."""
-    from verdeelmodel.executor import as_executor
+    from verdeelmodel.executors import as_executor
 
     est = sum(_cost(w[0].shape[1]) * w[0].shape[0] / 10_000 for w in work)
     ex = as_executor(executor).for_work(est)

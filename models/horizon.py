@@ -310,7 +310,7 @@ def run_paths(inst: Instance, p: Plan, scenarios: int, seed: int, chunk: int = 1
     gemeenten under the agreed rules of that year (uitgesteld profijt keyed on the plan's own
     earlier use) with that year's plan shaping the scenarios (models/reserves.py PlanView), and
     measures the tekort against that year's budgets."""
-    from verdeelmodel.executor import Serial, as_executor
+    from verdeelmodel.executors import Serial, as_executor
     from verdeelmodel.workflows import planned_cost
 
     from .pooling import pool_setups, rules_of

@@ -384,10 +384,10 @@ def _group(context, task) -> JointResult:
 
 
 def solve_joint(inst: Instance, K: np.ndarray, gemeenten: list[str], alpha: float = 0.9, executor=None) -> JointResult:
-    """Joint LP per independent group, where ``executor`` runs them (verdeelmodel.executor: an
+    """Joint LP per independent group, where ``executor`` runs them (verdeelmodel.executors: an
     Executor, a number of worker processes, or None: local processes when the work pays). The
     groups' tables are merged by gemeente, so the result does not depend on the executor."""
-    from verdeelmodel.executor import Serial, as_executor
+    from verdeelmodel.executors import Serial, as_executor
 
     t0 = time.perf_counter()
     reference = reference_allocation(inst)

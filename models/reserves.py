@@ -355,7 +355,7 @@ def run_reserves(
     figure when ``target_relative``), from ``scenarios`` up to ``max_scenarios``. The draws of
     chunk c depend only on (seed, c), so a run that stops at S scenarios equals a fixed run of S.
 
-    ``executor`` (verdeelmodel.executor): where the chunks run; default local worker processes
+    ``executor`` (verdeelmodel.executors): where the chunks run; default local worker processes
     when the work pays for them. Each chunk's result is placed by its position, so the numbers
     are the same for any backend and number of workers."""
     dm = demand_model(inst)
@@ -498,7 +498,7 @@ SECONDS_PER_SCENARIO_GEMEENTE = 4e-6
 
 
 def _executor(executor, G: int, scenarios: int):
-    from verdeelmodel.executor import Processes
+    from verdeelmodel.executors import Processes
 
     ex = executor if executor is not None else Processes()
     return ex.for_work(SECONDS_PER_SCENARIO_GEMEENTE * G * scenarios)

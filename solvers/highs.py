@@ -1184,7 +1184,7 @@ class BlockSession:
     ):
         """``workers``: blocks solved at once, in threads (HiGHS releases the GIL while it runs);
         default: the CPUs when the model has PARALLEL_MIN_ROWS rows, else 1. ``executor``
-        (verdeelmodel.executor): the blocks are sent to it instead (local processes, a Dask
+        (verdeelmodel.executors): the blocks are sent to it instead (local processes, a Dask
         cluster), each loaded into HiGHS where it runs. The result is the same for any number of
         workers and any executor: each block is its own HiGHS model, merged in block order."""
         import os

@@ -1,4 +1,4 @@
-"""One executor interface, three backends (verdeelmodel/executor.py, issue 15): serial, local
+"""One executor interface, three backends (verdeelmodel/executors.py, issue 15): serial, local
 worker processes and a Dask distributed cluster (here a LocalCluster on this machine). Whatever
 runs the tasks, the results are the same, byte for byte: reserves, the games, demand paths and the
 allocation's blocks."""
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from helpers import INSTANCES, run_main, snapshot
 
-from verdeelmodel import executor as E
+from verdeelmodel import executors as E
 from verdeelmodel.api import AllocationModel, SolveOptions
 from verdeelmodel.instance.validate import load_instance
 from verdeelmodel.models.reserves import run_reserves

@@ -239,7 +239,7 @@ def test_games_in_worker_processes_give_the_same_results(monkeypatch):
         X = rng.gamma(2.0, 40.0, size=(800, n))
         work.append((X, X.sum(1, keepdims=True) * rng.dirichlet(np.ones(n)), 0.9, [f"g{i}" for i in range(n)], 1, 50))
     serial = F.play_all(work, executor=1)
-    monkeypatch.setattr("verdeelmodel.executor.PROCESSES_PAY_ABOVE_SECONDS", 0.0)
+    monkeypatch.setattr("verdeelmodel.executors.PROCESSES_PAY_ABOVE_SECONDS", 0.0)
     parallel = F.play_all(work, executor=2)
     for a, b in zip(serial, parallel):
         for name in ("stand_alone", "rule_split", "euler", "shapley", "nucleolus"):

@@ -397,7 +397,7 @@ def test_paths_in_worker_processes_are_the_same_paths(tmp_path, monkeypatch):
     inst = _paths_instance(tmp_path)
     p = plan(inst)
     one = Hz.run_paths(inst, p, 900, seed=2, chunk=200, executor=1)
-    monkeypatch.setattr("verdeelmodel.executor.PROCESSES_PAY_ABOVE_SECONDS", 0.0)
+    monkeypatch.setattr("verdeelmodel.executors.PROCESSES_PAY_ABOVE_SECONDS", 0.0)
     two = Hz.run_paths(inst, p, 900, seed=2, chunk=200, executor=2)
     assert one.processes == 1 and two.processes == 2
     assert np.array_equal(one.tekort, two.tekort) and np.array_equal(one.headroom, two.headroom)

@@ -58,7 +58,7 @@ def test_groups_are_independent_and_parallel_equals_sequential(tmp_path, monkeyp
     assert groups(inst) == [["A", "B", "C"], ["D"]]
     K, gem = scenario_charges(inst, 200, seed=5)
     seq = solve_joint(inst, K, gem, 0.9, executor=1)
-    monkeypatch.setattr("verdeelmodel.executor.PROCESSES_PAY_ABOVE_SECONDS", 0.0)
+    monkeypatch.setattr("verdeelmodel.executors.PROCESSES_PAY_ABOVE_SECONDS", 0.0)
     par = solve_joint(inst, K, gem, 0.9, executor=2)
     assert seq.timings["processes"] == 1 and par.timings["processes"] == 2
     whole = solve_group(inst, gem, K, 0.9)

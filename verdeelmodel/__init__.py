@@ -59,7 +59,10 @@ _EXPORTS = {
     "write_all": "verdeelmodel.reports",
     # bigger instances for the scale benchmarks
     "split_areas": "verdeelmodel.scale",
+    "split_lots": "verdeelmodel.scale",
     "manifest": "verdeelmodel.reports",
+    # where independent work runs: serial, local processes, a Dask cluster (docs/scale.md)
+    "executor": "verdeelmodel.executors",
 }
 
 __all__ = [*_EXPORTS, "__version__"]

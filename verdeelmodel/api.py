@@ -38,7 +38,7 @@ class SolveOptions:
     threads: int | None = None
     log: bool = False
     workers: int | None = None  # blocks solved at once (blocks=True); default: the CPUs on a large model
-    executor: Any = None  # verdeelmodel.executor: send the blocks there (processes, Dask) instead of threads here
+    executor: Any = None  # verdeelmodel.executors: send the blocks there (processes, Dask) instead of threads here
 
 
 class AllocationModel:

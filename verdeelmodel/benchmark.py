@@ -551,7 +551,7 @@ def run_scale_benchmark(areas: list[int] | None = None, repeat: int = 3) -> int:
 def _executor_point(backend: str, workers: int, scenarios: int, repeat: int) -> dict:
     """Reserves on nl-synthetic (the agreed and the profijt rule sets, the allocation as plan) with
     one executor, in this process: wall, CPU here and in the workers, peak memory here and of a worker."""
-    from verdeelmodel.executor import DaskCluster, Processes, Serial
+    from verdeelmodel.executors import DaskCluster, Processes, Serial
     from verdeelmodel.models.reserves import run_reserves
     from verdeelmodel.workflows import planned_cost
 

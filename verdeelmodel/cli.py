@@ -414,7 +414,7 @@ def _executor_of(args):
     """The executor of a command's --scheduler/--workers (made once; closed by main)."""
     ex = getattr(args, "_executor", None)
     if ex is None:
-        from verdeelmodel.executor import executor
+        from verdeelmodel.executors import executor
 
         scheduler = getattr(args, "scheduler", None)
         try:

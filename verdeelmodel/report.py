@@ -97,7 +97,7 @@ def gather(
     """Run what the report shows: the allocation, the settlement and the reserves under the agreed
     and candidate rules, and the fairness of the agreed and candidate rules. ``note(text)`` is
     told each phase, ``progress(done, total)`` the scenarios drawn. ``executor``
-    (verdeelmodel.executor): where scenario chunks and games run; ``block_executor``: where the
+    (verdeelmodel.executors): where scenario chunks and games run; ``block_executor``: where the
     allocation's blocks are solved (default: threads here)."""
     import time
 

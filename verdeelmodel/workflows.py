@@ -1054,10 +1054,10 @@ def sweep(
 ) -> SweepResult:
     """Re-solve one loaded model over ``grid``: each point a dict of parameters
     (verdeelmodel.parameters), applied to the instance (not to the previous point), solved from a
-    cold start. ``executor`` (verdeelmodel.executor): when the points' work pays for it, the grid
+    cold start. ``executor`` (verdeelmodel.executors): when the points' work pays for it, the grid
     is cut into contiguous slices, each re-solved by a model built once in its worker; every point
     is solved from a cold start, so the table is the same for any executor and number of workers."""
-    from verdeelmodel.executor import as_executor
+    from verdeelmodel.executors import as_executor
     from verdeelmodel.parameters import check_amounts
 
     check_amounts(inst, grid)  # every point, before any work

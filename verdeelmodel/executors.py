@@ -152,7 +152,7 @@ class Processes(Executor):
         if self.workers == 1 or len(tasks) == 1:
             return Serial.run(self, fn, tasks, context, on_result, weights)
         ctx = mp.get_context("forkserver")  # workers never inherit HiGHS threads of this process
-        ctx.set_forkserver_preload(["verdeelmodel.executor", fn.__module__])
+        ctx.set_forkserver_preload(["verdeelmodel.executors", fn.__module__])
         n = min(self.workers, len(tasks))
         with ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_init, initargs=(context,)) as ex:
             # at most 2 tasks per worker in flight: results are handed on (and freed) as they come
