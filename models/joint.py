@@ -325,7 +325,7 @@ def solve_group(
     the scenario rows that can matter, with a check that the rest hold (:func:`solve_screened`: the
     same optimum); False: the whole LP at once. ``highs_options``: HiGHS options for the solve
     (default JOINT_HIGHS_OPTIONS, or FULL_LP_HIGHS_OPTIONS unscreened)."""
-    from verdeelmodel.solvers.highs import HighsSession, compile_model
+    from verdeelmodel.solvers.highs import compile_model
 
     t0, c0 = time.perf_counter(), time.process_time()
     sub = subset(inst, gemeenten) if len(gemeenten) < len(inst.gemeenten) else inst
@@ -336,6 +336,15 @@ def solve_group(
     add_reserve_block(m, b, K, gemeenten, alpha, weights, scenario_rows=not arrays)
     t1 = time.perf_counter()
     lp = compile_model(m, [JOINT_OBJECTIVE])
+    return _solve_compiled(lp, K, gemeenten, alpha, arrays, screen, highs_options, t1 - t0, t1, c0)
+
+
+def _solve_compiled(lp, K, gemeenten, alpha, arrays, screen, highs_options, build: float, t1: float, c0: float) -> JointResult:
+    """Solve a group's compiled joint LP (its scenario rows appended from arrays when ``arrays``)
+    and read pays, eta and the reserve per gemeente. ``build``: seconds spent building it before
+    ``t1``; translate counts from ``t1``."""
+    from verdeelmodel.solvers.highs import HighsSession
+
     if arrays:
         lp = append_scenario_rows(lp, K, gemeenten, alpha)
     if highs_options is None:
@@ -350,7 +359,7 @@ def solve_group(
         t2 = time.perf_counter()
         out, info = session.solve([JOINT_OBJECTIVE]), {"rounds": 1}
         t3 = time.perf_counter()
-    timings = {"build_seconds": t1 - t0, "translate_seconds": t2 - t1, "highs_seconds": out.highs_seconds, "solve_seconds": t3 - t2}
+    timings = {"build_seconds": build, "translate_seconds": t2 - t1, "highs_seconds": out.highs_seconds, "solve_seconds": t3 - t2}
     timings["lp_rounds"] = info["rounds"]
     if out.status != "optimal":
         timings["cpu_seconds"] = time.process_time() - c0
@@ -377,38 +386,98 @@ def solve_group(
     return JointResult(table, out.stages[-1].objective, "optimal", timings)
 
 
+def national_parts(inst: Instance, K: np.ndarray, gemeenten: list[str], alpha: float, reference: pd.DataFrame | None = None):
+    """The joint LP built and compiled once for the whole instance (without its S x G scenario
+    rows) and cut into its independent groups: per group (its compiled part, its gemeenten in the
+    order of the part's rows, their columns of K). A group is the union of the matrix's connected
+    components that hold its gemeenten (solvers.highs.column_blocks); the stage offsets go with the
+    first group. The parts carry no Pyomo objects (they pickle: sent to workers as they are)."""
+    from verdeelmodel.solvers.highs import column_blocks, compile_model, slice_lp
+
+    D = prepare(inst, reference)
+    m, b = build_allocation_model(inst, D)
+    add_reserve_block(m, b, K, gemeenten, alpha, dict(inst.options.objective.weights), scenario_rows=False)
+    lp = compile_model(m, [JOINT_OBJECTIVE])
+    group_of = {g: k for k, gs in enumerate(groups(inst)) for g in gs}
+    col_group = np.zeros(lp.shape[1], dtype=np.int64)  # a component without a gemeente: the first group's
+    for cols in column_blocks(lp.A):
+        # a gemeente's pays, eta and reserve (eta and reserve meet pays only in the scenario rows, not yet added)
+        owners = {group_of[lp.col_index[j]] for j in cols.tolist() if lp.col_component[j] in ("pays", "eta", "reserve")}
+        if len(owners) > 1:
+            raise ValueError("a connected part of the joint LP spans two region groups")
+        col_group[cols] = owners.pop() if owners else 0
+    csr = lp.A.tocsr()
+    has = np.diff(csr.indptr) > 0
+    row_group = np.zeros(lp.shape[0], dtype=np.int64)
+    row_group[has] = col_group[csr.indices[csr.indptr[:-1][has]]]
+    pos = {g: i for i, g in enumerate(gemeenten)}
+    parts = []
+    for k in range(len(groups(inst))):
+        cols, rows = np.flatnonzero(col_group == k), np.flatnonzero(row_group == k)
+        part = slice_lp(lp, cols, rows, offsets=k == 0, pyomo=False)
+        order = [idx for comp, idx in zip(part.col_component, part.col_index) if comp == "pays"]
+        parts.append((part, order, K[:, [pos[g] for g in order]]))
+    return parts
+
+
+def _part_task(context, task) -> JointResult:
+    alpha, screen, highs_options = context
+    part, order, K = task
+    t1, c0 = time.perf_counter(), time.process_time()
+    return _solve_compiled(part, K, order, alpha, True, screen, highs_options, 0.0, t1, c0)
+
+
 def _group(context, task) -> JointResult:
     inst, alpha, reference = context
     gs, K = task
     return solve_group(inst, gs, K, alpha, reference)
 
 
-def solve_joint(inst: Instance, K: np.ndarray, gemeenten: list[str], alpha: float = 0.9, executor=None) -> JointResult:
+def solve_joint(
+    inst: Instance, K: np.ndarray, gemeenten: list[str], alpha: float = 0.9, executor=None, national: bool = True
+) -> JointResult:
     """Joint LP per independent group, where ``executor`` runs them (verdeelmodel.executors: an
     Executor, a number of worker processes, or None: local processes when the work pays). The
-    groups' tables are merged by gemeente, so the result does not depend on the executor."""
+    groups' tables are merged by gemeente, so the result does not depend on the executor.
+    ``national`` (default): built and compiled once for the whole instance and cut into the groups
+    (:func:`national_parts`); False: each group built from its own sub-instance (:func:`solve_group`)."""
     from verdeelmodel.executors import Serial, as_executor
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     reference = reference_allocation(inst)
     pos = {g: i for i, g in enumerate(gemeenten)}
-    work = [(gs, K[:, [pos[g] for g in gs]]) for gs in groups(inst)]
-    ex = as_executor(executor).for_work(GROUP_SECONDS * len(work) + SECONDS_PER_SCENARIO_ROW * K.size)
-    parts = ex.map(_group, work, context=(inst, alpha, reference), weights=[float(k.size) for _gs, k in work])
-    status = "optimal" if all(p.status == "optimal" for p in parts) else next(p.status for p in parts if p.status != "optimal")
+    ex = as_executor(executor)
+    if national:
+        parts = national_parts(inst, K, gemeenten, alpha, reference)
+        built, c_built = time.perf_counter() - t0, time.process_time() - c0
+        ex = ex.for_work(SECONDS_PER_SCENARIO_ROW * K.size)
+        weights = [float(p[2].size) for p in parts]
+        results = ex.map(_part_task, parts, context=(alpha, True, None), weights=weights)
+        n_groups = len(parts)
+    else:
+        work = [(gs, K[:, [pos[g] for g in gs]]) for gs in groups(inst)]
+        built, c_built = 0.0, 0.0
+        ex = ex.for_work(GROUP_SECONDS * len(work) + SECONDS_PER_SCENARIO_ROW * K.size)
+        results = ex.map(_group, work, context=(inst, alpha, reference), weights=[float(k.size) for _gs, k in work])
+        n_groups = len(work)
+    status = "optimal" if all(p.status == "optimal" for p in results) else next(p.status for p in results if p.status != "optimal")
     table = (
-        pd.concat([p.table for p in parts if len(p.table)], ignore_index=True).sort_values("gemeente", kind="stable").reset_index(drop=True)
-        if parts
+        pd.concat([p.table for p in results if len(p.table)], ignore_index=True)
+        .sort_values("gemeente", kind="stable")
+        .reset_index(drop=True)
+        if results
         else pd.DataFrame()
     )
     timings: dict[str, float] = defaultdict(float)
-    for p in parts:
+    for p in results:
         for k, v in p.timings.items():
             timings[k] += v
+    timings["build_seconds"] += built  # the national build and cut (the parts' own are 0)
+    timings["cpu_seconds"] += c_built
     timings["wall_seconds"] = time.perf_counter() - t0
-    timings["groups"] = len(work)
-    timings["processes"] = 1 if isinstance(ex, Serial) else min(ex.workers, len(work))
-    return JointResult(table, sum(p.objective for p in parts), status, dict(timings))
+    timings["groups"] = n_groups
+    timings["processes"] = 1 if isinstance(ex, Serial) else min(ex.workers, n_groups)
+    return JointResult(table, sum(p.objective for p in results), status, dict(timings))
 
 
 #: A group's joint LP: about this many seconds to build and load, and this many per scenario row

@@ -690,20 +690,30 @@ def reserve_table(inst: Instance, run: ReserveRun, confidences: list[float], mea
     return df
 
 
-def scenario_charges(inst: Instance, scenarios: int, seed: int, chunk: int = 1000) -> tuple[np.ndarray, list[str]]:
+def scenario_charges(inst: Instance, scenarios: int, seed: int, chunk: int = 1000, executor=None) -> tuple[np.ndarray, list[str]]:
     """K [S, G]: each gemeente's charge per scenario under the agreed rules (profijt where
-    nothing is pooled) -- the scenario data of the joint sizing LP (models/joint.py)."""
+    nothing is pooled) -- the scenario data of the joint sizing LP (models/joint.py). The chunks
+    run where ``executor`` says (verdeelmodel.executors); chunk c depends only on (seed, c)."""
     dm = demand_model(inst)
     setups = pool_setups(inst)
     rules = rules_of(inst)
     rs = rule_sets(inst, setups, None)[-1]
     thresholds = _thresholds(rules, [rs])
     K = np.empty((scenarios, len(dm.gemeenten)))
-    done, c = 0, 0
-    while done < scenarios:
-        n = min(chunk, scenarios - done)
-        batch = sample(dm, n, seed, c, thresholds)
-        K[done : done + n] = _charges(dm, setups, rs, rules, batch.cost, batch.excess, np.zeros(len(dm.lots), dtype=np.int64), 1)[..., 0]
-        done += n
-        c += 1
+    starts = list(range(0, scenarios, chunk))
+    tasks = [(c, s0, min(chunk, scenarios - s0)) for c, s0 in enumerate(starts)]
+
+    def put(i: int, part: np.ndarray) -> None:
+        _c, s0, n = tasks[i]
+        K[s0 : s0 + n] = part
+
+    ex = _executor(executor, len(dm.gemeenten), scenarios)
+    ex.run(_charge_chunk, tasks, (dm, setups, rs, rules, thresholds, seed), put)
     return K, dm.gemeenten
+
+
+def _charge_chunk(context, task) -> np.ndarray:
+    dm, setups, rs, rules, thresholds, seed = context
+    c, _s0, n = task
+    batch = sample(dm, n, seed, c, thresholds)
+    return _charges(dm, setups, rs, rules, batch.cost, batch.excess, np.zeros(len(dm.lots), dtype=np.int64), 1)[..., 0]

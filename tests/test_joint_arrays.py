@@ -179,3 +179,25 @@ def test_screened_solve_is_the_whole_lps_optimum(alpha):
         scale = np.maximum(1.0, np.abs(lp.row_lower))
         assert np.all(ax >= lp.row_lower - 1e-6 * scale) and np.all(ax <= lp.row_upper + 1e-6 * scale)
         assert np.all(out.x >= lp.col_lower - 1e-6) and np.all(out.x <= lp.col_upper + 1e-6)
+
+
+def test_built_once_nationally_and_cut_equals_built_per_group(tmp_path):
+    """solve_joint's default builds and compiles the joint LP once for the whole instance and cuts
+    it into the region groups (national_parts): the same groups, tables and objective as building
+    each group from its own sub-instance."""
+    from verdeelmodel.models.joint import national_parts
+
+    inst = two_regions(tmp_path)
+    K, gem = scenario_charges(inst, 300, seed=11)
+    parts = national_parts(inst, K, gem, 0.9)
+    assert [sorted(order) for _p, order, _k in parts] == [sorted(gs) for gs in groups(inst)]
+    for part, order, k in parts:
+        assert [idx for comp, idx in zip(part.col_component, part.col_index) if comp == "reserve"] == order
+        assert k.shape == (300, len(order))
+    once = solve_joint(inst, K, gem, 0.9, executor=1)
+    per_group = solve_joint(inst, K, gem, 0.9, executor=1, national=False)
+    assert once.status == per_group.status == "optimal"
+    assert once.objective == pytest.approx(per_group.objective, rel=1e-9)
+    assert once.table["gemeente"].tolist() == per_group.table["gemeente"].tolist()
+    cols = ["pays_eur", "eta_eur", "reserve_eur", "empirical_cvar_eur"]
+    assert once.table[cols].to_numpy() == pytest.approx(per_group.table[cols].to_numpy(), rel=1e-7, abs=1e-4)

@@ -372,7 +372,7 @@ def reserves(
         from verdeelmodel.models.joint import solve_joint
         from verdeelmodel.models.reserves import scenario_charges
 
-        K, gem = scenario_charges(inst, scenarios, seed)
+        K, gem = scenario_charges(inst, scenarios, seed, executor=executor)
         jr = solve_joint(inst, K, gem, conf[0], executor=executor)
     key = None
     if optimise_key is not None:
