@@ -303,6 +303,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="time reserves (given allocation), the joint sizing LP (1,000 scenarios) and a 100-point sweep",
     )
+    b.add_argument("--joint-scenarios", type=SCENARIOS, default=1_000, help="scenarios of the joint sizing LP in --reserves (default 1000)")
     b.add_argument(
         "--executors",
         nargs="*",
@@ -664,7 +665,7 @@ def _run(args) -> int:
         if args.reserves:
             from verdeelmodel.benchmark import run_issue4_benchmark
 
-            return run_issue4_benchmark(args.instance, scenarios=args.scenarios)
+            return run_issue4_benchmark(args.instance, scenarios=args.scenarios, joint_scenarios=args.joint_scenarios)
         return run_benchmark(args.instance, repeat=args.repeat)
     if args.command == "docs":
         from verdeelmodel.docs import write_docs
