@@ -363,7 +363,7 @@ def _parser() -> argparse.ArgumentParser:
         type=_whole(1, 100_000),
         default=None,
         metavar="L",
-        help="split every lot into sub-lots, about L lots in all (at least the instance's 15; for the scale benchmarks); "
+        help="split every lot into sub-lots, about L lots in all (at least the instance's own number; for the scale benchmarks); "
         "combines with --areas-per-gemeente; the folder must be new",
     )
     for name in ("solve", "pool", "reserves", "fairness", "plan", "close", "contract", "sweep"):

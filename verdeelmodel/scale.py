@@ -99,12 +99,19 @@ def split_areas(inst, areas_per_gemeente: int, seed: int = 20261130):
         if "_row" in new_df.columns:
             new_df["_row"] = np.arange(2, len(new_df) + 2)
         out.tables[name] = new_df
-    meta = out.meta
-    meta.name = f"{meta.name}-{areas_per_gemeente}-gebieden"
-    meta.description = (
-        f"{meta.description.rstrip()} Every population split into sub-areas, about {areas_per_gemeente} per gemeente "
-        f"(verdeelmodel.scale.split_areas, seed {seed}): a synthetic scale-up for benchmarks, not real wijk or buurt data."
+    return _labelled(
+        out,
+        f"{areas_per_gemeente}-gebieden",
+        f"Every population split into sub-areas, about {areas_per_gemeente} per gemeente "
+        f"(verdeelmodel.scale.split_areas, seed {seed}): a synthetic scale-up for benchmarks, not real wijk or buurt data.",
     )
+
+
+def _labelled(out, suffix: str, sentence: str):
+    """``out`` named and described as the synthetic scale-up it is."""
+    meta = out.meta
+    meta.name = f"{meta.name}-{suffix}"
+    meta.description = f"{meta.description.rstrip()} {sentence}"
     meta.synthetic = True
     return out
 
@@ -221,11 +228,9 @@ def split_lots(inst, lots: int, seed: int = 20261130):
         rows = [dict(rec, target=s) for rec in fac.to_dict("records") for s in subs.get(rec["target"], [rec["target"]])]
         out.tables["year_factors"] = renumber(fac, rows)
 
-    meta = out.meta
-    meta.name = f"{meta.name}-{lots}-percelen"
-    meta.description = (
-        f"{meta.description.rstrip()} Every lot split into {k} sub-lots, about {lots} lots in all "
-        f"(verdeelmodel.scale.split_lots, seed {seed}): a synthetic scale-up for benchmarks, not real procurement lots."
+    return _labelled(
+        out,
+        f"{lots}-percelen",
+        f"Every lot split into {k} sub-lots, about {lots} lots in all "
+        f"(verdeelmodel.scale.split_lots, seed {seed}): a synthetic scale-up for benchmarks, not real procurement lots.",
     )
-    meta.synthetic = True
-    return out
