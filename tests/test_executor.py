@@ -172,3 +172,26 @@ def test_a_sweep_is_the_same_on_every_backend(dask, always_parallel):
     assert len(tables[0]) == len(grid) and {"optimal", "infeasible"} == set(tables[0]["status"])  # 0.8: below the minimums
     assert tables[0]["demand:*"].tolist() == [p["demand:*"] for p in grid]
     assert tables[1].equals(tables[0]) and tables[2].equals(tables[0])
+
+
+def test_vm_executor_is_the_function_even_after_the_module_is_imported():
+    import verdeelmodel as vm
+    import verdeelmodel.executors  # noqa: F401
+
+    ex = vm.executor("processes", workers=2)
+    assert isinstance(ex, E.Processes) and ex.workers == 2
+
+
+def test_cli_says_when_the_dask_scheduler_cannot_be_reached(capsys, monkeypatch):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setattr(E, "DASK_CONNECT_SECONDS", 1)
+    rc, _o, err = run_main(
+        ["reserves", str(INSTANCES / "westfriesland-2021"), "--scenarios", "200", "--scheduler", f"tcp://127.0.0.1:{port}", "--no-plots"],
+        capsys,
+    )
+    assert rc == 2, err
+    assert f"tcp://127.0.0.1:{port}" in err and "Dask" in err

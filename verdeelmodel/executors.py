@@ -34,6 +34,9 @@ from typing import Any
 #: work estimated below this many seconds stays in this process.
 PROCESSES_PAY_ABOVE_SECONDS = 2.0
 
+#: How long a Dask scheduler at an address is waited for before the run stops (a usage error).
+DASK_CONNECT_SECONDS = 30
+
 _CONTEXT: Any = None  # a worker process's shared context (set once per worker by _init)
 
 
@@ -207,7 +210,7 @@ class DaskCluster(Executor):
             )
             self.client = Client(self._cluster)
         else:
-            self.client = Client(address, timeout=30)
+            self.client = Client(address, timeout=DASK_CONNECT_SECONDS)
         super().__init__(max(1, len(self.client.scheduler_info().get("workers", {})) or (workers or 1)))
 
     def run(self, fn, tasks, context=None, on_result=None, weights=None) -> None:
