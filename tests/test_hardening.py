@@ -554,3 +554,17 @@ def test_a_written_folder_reads_back_without_ambiguous_numbers(tmp_path):
     back = load_instance(tmp_path / "copy")
     assert back.readings == []
     assert back.tables["year_factors"]["demand_factor"].tolist() == inst.tables["year_factors"]["demand_factor"].tolist()
+
+
+def test_unsafe_char_is_exactly_the_control_and_bidi_characters():
+    """unsafe_char is one regex (fast at buurt level); it must refuse exactly Unicode's control
+    characters (category Cc) but tab and line ends, and the bidirectional controls."""
+    import sys
+    import unicodedata
+
+    from verdeelmodel.instance.problems import BIDI_CONTROLS, unsafe_char
+
+    for cp in range(sys.maxunicode + 1):
+        ch = chr(cp)
+        want = (unicodedata.category(ch) == "Cc" and ch not in "\t\n\r") or ch in BIDI_CONTROLS
+        assert (unsafe_char("a" + ch + "b") == ch) == want, hex(cp)

@@ -302,12 +302,15 @@ def _validate_table(
                 )
             )
     missing_required = [n for n, f in fields.items() if f.is_required() and n not in seen]
+    # per column once, not per cell (a buurt-level instance has 100,000s of cells)
+    unit = {c: _unit_of(fields[c]) for c in numeric if c in fields}
+    phrase = {c: (number_phrase(fields[c]), number_phrase_nl(fields[c])) for c in numeric if c in fields}
     records: list[dict[str, Any]] = []
     for line, cells in zip(raw.line_numbers, raw.rows):
         data = {c: cells[c].strip() for c in header_ok if c in fields and cells[c].strip() != ""}
         bad_numbers = {}
         for c in sorted(numeric & data.keys()):  # Dutch-typed numbers (4.500.000, 0,2): read where unambiguous
-            norm, note, why = read_number(data[c], _unit_of(fields[c]))
+            norm, note, why = read_number(data[c], unit[c])
             if why is not None:
                 bad_numbers[c] = (why, _unreadable_number_nl(data[c]))
                 continue
@@ -316,15 +319,10 @@ def _validate_table(
             if note is not None and readings is not None:
                 readings.append(t(f"{raw.location}, rij {line}, kolom '{c}': {note}", f"{raw.location}, row {line}, column '{c}': {note}"))
         bad_numbers.update(
-            {
-                c: why
-                for c in numeric & data.keys()
-                if c not in bad_numbers
-                and (why := _number_problem(data[c], number_phrase(fields[c]), number_phrase_nl(fields[c]))) is not None
-            }
+            {c: why for c in numeric & data.keys() if c not in bad_numbers and (why := _number_problem(data[c], *phrase[c])) is not None}
         )
         for c in sorted((numeric & data.keys()) - bad_numbers.keys()):  # amounts: the supported range, cents at most
-            if _unit_of(fields[c]) == "eur" and (why := _amount_problem(data[c])) is not None:
+            if unit[c] == "eur" and (why := _amount_problem(data[c])) is not None:
                 bad_numbers[c] = why
         for c in sorted(data.keys() - numeric):  # text is data: one spelling (NFC), no control characters
             data[c] = unicodedata.normalize("NFC", data[c])
