@@ -63,17 +63,33 @@ def rating(ratio: float) -> tuple[str, str]:
     return "F", "ruim onvoldoende"
 
 
-def var_cvar(samples: np.ndarray, alpha: float, overwrite: bool = False) -> tuple[np.ndarray, np.ndarray]:
+#: var_cvar sorts this many columns at a time: the sorted copy is a block, not all the samples
+#: (100,000 scenarios x 342 gemeenten: 26 MB instead of 274 MB); sorting is per column, so the
+#: figures are the same.
+SORT_COLUMNS = 32
+
+
+def var_cvar(samples, alpha: float, overwrite: bool = False, shape: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """VaR and CVaR at ``alpha`` of samples [S, ...] (losses: larger is worse), per column.
-    ``overwrite``: sort ``samples`` in place (a temporary of the caller's: no copy of [S, G])."""
-    x = samples if overwrite else samples.copy()
-    x.sort(axis=0)
-    S = x.shape[0]
+    ``overwrite``: sort ``samples`` in place (a temporary of the caller's). ``samples`` may be a
+    function of a column slice giving those columns' samples (with ``shape`` [S, G]): the samples
+    are then never all in memory at once."""
+    S = shape[0] if callable(samples) else samples.shape[0]
     k = min(S - 1, max(0, math.ceil(round(alpha * S, 9)) - 1))  # round: 0.55 * 100 is 55.000000000000014 in floating point
-    var = x[k].copy()
+    if callable(samples) or (samples.ndim == 2 and samples.shape[1] > SORT_COLUMNS and not overwrite):
+        G = shape[1] if callable(samples) else samples.shape[1]
+        var, upper = np.empty(G), np.empty((S - k - 1, G))
+        for j in range(0, G, SORT_COLUMNS):
+            cols = slice(j, j + SORT_COLUMNS)
+            x = samples(cols) if callable(samples) else samples[:, cols].copy()
+            x.sort(axis=0)
+            var[cols], upper[:, cols] = x[k], x[k + 1 :]
+    else:
+        x = samples if overwrite else samples.copy()
+        x.sort(axis=0)
+        var, upper = x[k].copy(), x[k + 1 :]
     # sorted: only the rows above k can lie above the VaR, so the mean excess is the tail's sum / S
-    # (the tail alone is copied: a tenth of the samples at 0.9, not three copies of all of them)
-    tail = x[k + 1 :] - var
+    tail = upper - var
     np.maximum(tail, 0.0, out=tail)
     cvar = var + tail.sum(axis=0) / S / (1.0 - alpha)
     return var, cvar
@@ -577,9 +593,13 @@ def _figures(T: np.ndarray, W: np.ndarray | None, alpha: float) -> dict[str, np.
     out = {"expected": mean, "risk_var": var - mean, "risk_cvar": cvar - mean}
     if W is not None:
         ov, oc = var_cvar(W, alpha)
-        whole = T - mean
-        whole += W
-        wv, wc = var_cvar(whole, alpha, overwrite=True)
+
+        def whole(cols: slice) -> np.ndarray:  # the whole profile's samples, a block of gemeenten at a time
+            z = T[:, cols] - mean[cols]
+            z += W[:, cols]
+            return z
+
+        wv, wc = var_cvar(whole, alpha, shape=T.shape)
         out.update(other_var=ov, other_cvar=oc, whole_var=wv, whole_cvar=wc)
     return out
 

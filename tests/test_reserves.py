@@ -776,3 +776,27 @@ def test_charges_fast_paths_equal_the_plain_formulas_bit_for_bit():
         fast = _cells(cost, gi, li)
         assert np.array_equal(fast, plain) and np.array_equal(fast.sum(-1), plain.sum(-1))
         assert np.array_equal(fast @ np.array([0.3, 0.7]), plain @ np.array([0.3, 0.7]))
+
+
+@pytest.mark.parametrize("S, G", [(2000, 342), (1001, 77), (50, 33), (7, 40), (10, 1)])
+def test_figures_sorted_a_block_of_gemeenten_at_a_time_are_the_same(S, G, monkeypatch):
+    """var_cvar sorts SORT_COLUMNS gemeenten at a time (and makes the whole profile's samples a
+    block at a time): the same figures, bit for bit, as sorting all the samples at once."""
+    import verdeelmodel.models.reserves as R
+
+    rng = np.random.default_rng(S * G)
+    T = rng.gamma(2.0, 1e5, size=(S, G)) - 1e5
+    W = rng.gamma(1.0, 1e4, size=(S, G))
+    monkeypatch.setattr(R, "SORT_COLUMNS", 10**9)
+    whole = R._figures(T, W, 0.9)
+    monkeypatch.setattr(R, "SORT_COLUMNS", 8)
+    blocks = R._figures(T, W, 0.9)
+    assert whole.keys() == blocks.keys()
+    for k in whole:
+        assert np.array_equal(whole[k], blocks[k]), k
+    # and against the definition: VaR the ceil(alpha S)-th smallest, CVaR = VaR + mean excess / (1 - alpha)
+    x = np.sort(T, axis=0)
+    k_ = int(np.ceil(0.9 * S)) - 1
+    assert np.allclose(blocks["risk_var"] + blocks["expected"], x[k_], rtol=1e-12, atol=1e-6)
+    cvar = x[k_] + np.maximum(T - x[k_], 0).mean(axis=0) / 0.1
+    assert np.allclose(blocks["risk_cvar"] + blocks["expected"], cvar, rtol=1e-12, atol=1e-6)
