@@ -426,6 +426,10 @@ def _executor_of(args):
                 f"--scheduler {scheduler}: het Dask-cluster is niet te starten of te bereiken: {e}",
             ) from None
         args._executor = ex
+        if ex.name == "processes" and ex.workers > 1:
+            from verdeelmodel.executors import warm_up
+
+            warm_up()  # the workers' imports while this process loads and solves
     return ex
 
 

@@ -137,6 +137,37 @@ class Serial(Executor):
                 on_result(i, r)
 
 
+#: What the forkserver imports before it forks a worker: the modules whose functions run there
+#: (imported once in the server, not in every worker).
+PRELOAD = [
+    "verdeelmodel.executors",
+    "verdeelmodel.models.reserves",
+    "verdeelmodel.models.fairness",
+    "verdeelmodel.models.horizon",
+    "verdeelmodel.models.joint",
+    "verdeelmodel.workflows",
+    "verdeelmodel.solvers.highs",
+]
+
+
+def _forkserver():
+    import multiprocessing as mp
+
+    ctx = mp.get_context("forkserver")  # workers never inherit HiGHS threads of this process
+    ctx.set_forkserver_preload(PRELOAD)
+    return ctx
+
+
+def warm_up() -> None:
+    """Start the forkserver (and its imports, about a second) in the background now, so that the
+    first pool forks its workers at once: the command line calls it while it loads and solves."""
+    import threading
+    from multiprocessing import forkserver
+
+    _forkserver()
+    threading.Thread(target=forkserver.ensure_running, name="verdeelmodel-forkserver", daemon=True).start()
+
+
 class Processes(Executor):
     """Local worker processes; the context is sent to each worker once (its initializer)."""
 
@@ -146,7 +177,6 @@ class Processes(Executor):
         super().__init__(workers or os.cpu_count() or 1)
 
     def run(self, fn, tasks, context=None, on_result=None, weights=None) -> None:
-        import multiprocessing as mp
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
         tasks = list(tasks)
@@ -154,8 +184,7 @@ class Processes(Executor):
             return
         if self.workers == 1 or len(tasks) == 1:
             return Serial.run(self, fn, tasks, context, on_result, weights)
-        ctx = mp.get_context("forkserver")  # workers never inherit HiGHS threads of this process
-        ctx.set_forkserver_preload(["verdeelmodel.executors", fn.__module__])
+        ctx = _forkserver()
         n = min(self.workers, len(tasks))
         with ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_init, initargs=(context,)) as ex:
             # at most 2 tasks per worker in flight: results are handed on (and freed) as they come
