@@ -310,7 +310,7 @@ def run_paths(inst: Instance, p: Plan, scenarios: int, seed: int, chunk: int = 1
     gemeenten under the agreed rules of that year (uitgesteld profijt keyed on the plan's own
     earlier use) with that year's plan shaping the scenarios (models/reserves.py PlanView), and
     measures the tekort against that year's budgets."""
-    from verdeelmodel.executors import Serial, as_executor
+    from verdeelmodel.executors import as_executor
     from verdeelmodel.workflows import planned_cost
 
     from .pooling import pool_setups, rules_of
@@ -350,7 +350,7 @@ def run_paths(inst: Instance, p: Plan, scenarios: int, seed: int, chunk: int = 1
     gem = inst.gemeenten.set_index("gemeente").reindex(per_year[0][0].gemeenten)
     floor = gem["reserve_floor_eur"].astype(float).to_numpy() if "reserve_floor_eur" in gem else np.zeros(G)
     run = PathRun(per_year[0][0].gemeenten, years, T, H, gem["available_reserve_eur"].astype(float).to_numpy(), floor)
-    run.cpu_seconds, run.processes = cpu, (1 if isinstance(ex, Serial) else min(ex.workers, len(tasks)))
+    run.cpu_seconds, run.processes = cpu, ex.workers_for(len(tasks))
     return run
 
 

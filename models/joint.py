@@ -398,7 +398,8 @@ def national_parts(inst: Instance, K: np.ndarray, gemeenten: list[str], alpha: f
     m, b = build_allocation_model(inst, D)
     add_reserve_block(m, b, K, gemeenten, alpha, dict(inst.options.objective.weights), scenario_rows=False)
     lp = compile_model(m, [JOINT_OBJECTIVE])
-    group_of = {g: k for k, gs in enumerate(groups(inst)) for g in gs}
+    region_groups = groups(inst)
+    group_of = {g: k for k, gs in enumerate(region_groups) for g in gs}
     col_group = np.zeros(lp.shape[1], dtype=np.int64)  # a component without a gemeente: the first group's
     for cols in column_blocks(lp.A):
         # a gemeente's pays, eta and reserve (eta and reserve meet pays only in the scenario rows, not yet added)
@@ -412,7 +413,7 @@ def national_parts(inst: Instance, K: np.ndarray, gemeenten: list[str], alpha: f
     row_group[has] = col_group[csr.indices[csr.indptr[:-1][has]]]
     pos = {g: i for i, g in enumerate(gemeenten)}
     parts = []
-    for k in range(len(groups(inst))):
+    for k in range(len(region_groups)):
         cols, rows = np.flatnonzero(col_group == k), np.flatnonzero(row_group == k)
         part = slice_lp(lp, cols, rows, offsets=k == 0, pyomo=False)
         order = [idx for comp, idx in zip(part.col_component, part.col_index) if comp == "pays"]
@@ -441,7 +442,7 @@ def solve_joint(
     groups' tables are merged by gemeente, so the result does not depend on the executor.
     ``national`` (default): built and compiled once for the whole instance and cut into the groups
     (:func:`national_parts`); False: each group built from its own sub-instance (:func:`solve_group`)."""
-    from verdeelmodel.executors import Serial, as_executor
+    from verdeelmodel.executors import as_executor
 
     t0, c0 = time.perf_counter(), time.process_time()
     reference = reference_allocation(inst)
@@ -476,7 +477,7 @@ def solve_joint(
     timings["cpu_seconds"] += c_built
     timings["wall_seconds"] = time.perf_counter() - t0
     timings["groups"] = n_groups
-    timings["processes"] = 1 if isinstance(ex, Serial) else min(ex.workers, n_groups)
+    timings["processes"] = ex.workers_for(n_groups)
     return JointResult(table, sum(p.objective for p in results), status, dict(timings))
 
 

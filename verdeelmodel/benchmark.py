@@ -570,12 +570,9 @@ def _executor_point(backend: str, workers: int, scenarios: int, repeat: int) -> 
     w0 = time.perf_counter()
     ex = {"serial": lambda: Serial(), "processes": lambda: Processes(workers), "dask": lambda: DaskCluster(workers=workers)}[backend]()
     if backend == "processes":  # the forkserver and its imports, as the command line starts them while it solves
-        from multiprocessing import forkserver
+        from verdeelmodel.executors import warm_up
 
-        from verdeelmodel.executors import _forkserver
-
-        _forkserver()
-        forkserver.ensure_running()
+        warm_up(wait=True)
     start = time.perf_counter() - w0
     runs = []
     try:

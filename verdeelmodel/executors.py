@@ -105,6 +105,10 @@ class Executor:
             return self
         return Serial()
 
+    def workers_for(self, tasks: int) -> int:
+        """How many workers run ``tasks`` tasks at once (1: this process)."""
+        return 1 if self.workers == 1 else min(self.workers, tasks)
+
     def describe(self) -> str:
         return f"{self.name} ({self.workers} worker{'s' if self.workers != 1 else ''})"
 
@@ -158,14 +162,18 @@ def _forkserver():
     return ctx
 
 
-def warm_up() -> None:
-    """Start the forkserver (and its imports, about a second) in the background now, so that the
-    first pool forks its workers at once: the command line calls it while it loads and solves."""
+def warm_up(wait: bool = False) -> None:
+    """Start the forkserver (and its imports, about a second) now, so that the first pool forks
+    its workers at once: in the background (the command line, while it loads and solves), or
+    before returning when ``wait`` (a benchmark timing the start on its own)."""
     import threading
     from multiprocessing import forkserver
 
     _forkserver()
-    threading.Thread(target=forkserver.ensure_running, name="verdeelmodel-forkserver", daemon=True).start()
+    if wait:
+        forkserver.ensure_running()
+    else:
+        threading.Thread(target=forkserver.ensure_running, name="verdeelmodel-forkserver", daemon=True).start()
 
 
 class Processes(Executor):
